@@ -1,0 +1,521 @@
+// The embedded Store: one SQLite file (Node's built-in node:sqlite) in WAL mode with synchronous=FULL, so a
+// commit is on disk before any caller is acked. Appends are group-committed: one transaction (one fsync) per batch.
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { Deferred, Effect, Exit, Layer, Queue, type Scope } from "effect";
+import { RoomCodeTaken, StoreError, UsernameTaken } from "../errors.ts";
+import {
+  type Appended,
+  type NewDirect,
+  type NewMessage,
+  type Page,
+  type PageQuery,
+  type RoomRecord,
+  type SessionRecord,
+  Store,
+  type StoredDirect,
+  type StoredMessage,
+  type UserRecord,
+  usernameKey,
+} from "./store.ts";
+
+export interface SqliteStoreOptions {
+  /** The database file, e.g. `<dataDir>/chat.db`; its directory is created if missing. */
+  readonly file: string;
+  /** How long a statement waits for a lock held by another connection (default 5000 ms). */
+  readonly busyTimeoutMs?: number;
+  /** Most appends written in one transaction (default 512). */
+  readonly maxBatch?: number;
+}
+
+/** Counters for benchmarks and tests: how many append transactions ran and how many appends they carried. */
+export interface SqliteStoreStats {
+  readonly batches: number;
+  readonly appends: number;
+  readonly largestBatch: number;
+}
+
+/**
+ * Numbered migrations; `PRAGMA user_version` holds how many have run. Append only: never edit a released one.
+ * Each runs once, inside one transaction with the version bump.
+ */
+export const migrations: ReadonlyArray<string> = [
+  `
+  CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL,
+    username_key TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id),
+    created_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX sessions_by_user ON sessions (user_id, expires_at_ms);
+  CREATE TABLE rooms (
+    code TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    persistent INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    destroyed_at_ms INTEGER,
+    last_seq INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE INDEX rooms_persistent_by_name ON rooms (name) WHERE persistent = 1 AND destroyed_at_ms IS NULL;
+  CREATE TABLE messages (
+    room_code TEXT NOT NULL REFERENCES rooms (code),
+    seq INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    sent_at_ms INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    client_message_id TEXT NOT NULL,
+    PRIMARY KEY (room_code, seq)
+  ) STRICT;
+  CREATE UNIQUE INDEX messages_idempotency ON messages (room_code, sender, client_message_id);
+  CREATE TABLE conversations (
+    user_a TEXT NOT NULL,
+    user_b TEXT NOT NULL,
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (user_a, user_b)
+  ) STRICT;
+  CREATE TABLE direct_messages (
+    user_a TEXT NOT NULL,
+    user_b TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    sender_key TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    sent_at_ms INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    client_message_id TEXT NOT NULL,
+    PRIMARY KEY (user_a, user_b, seq),
+    FOREIGN KEY (user_a, user_b) REFERENCES conversations (user_a, user_b)
+  ) STRICT;
+  CREATE UNIQUE INDEX direct_messages_idempotency ON direct_messages (user_a, user_b, sender_key, client_message_id);
+  `,
+];
+
+/** Largest SQLite integer: the exclusive upper bound of a backward page from the newest message. */
+const NEWEST = 9_223_372_036_854_775_807n;
+
+type Row = Record<string, unknown>;
+
+const num = (value: unknown): number => Number(value);
+const str = (value: unknown): string => String(value);
+
+const toUser = (row: Row): UserRecord => ({
+  id: num(row.id),
+  username: str(row.username),
+  usernameKey: str(row.username_key),
+  passwordHash: str(row.password_hash),
+  createdAtMs: num(row.created_at_ms),
+});
+
+const toSession = (row: Row): SessionRecord => ({
+  tokenHash: str(row.token_hash),
+  userId: num(row.user_id),
+  username: str(row.username),
+  createdAtMs: num(row.created_at_ms),
+  expiresAtMs: num(row.expires_at_ms),
+});
+
+const toRoom = (row: Row): RoomRecord => ({
+  code: str(row.code),
+  name: str(row.name),
+  persistent: num(row.persistent) === 1,
+  createdBy: str(row.created_by),
+  createdAtMs: num(row.created_at_ms),
+  destroyedAtMs: row.destroyed_at_ms === null ? null : num(row.destroyed_at_ms),
+  lastSeq: BigInt(num(row.last_seq)),
+});
+
+const toMessage = (row: Row): StoredMessage => ({
+  roomCode: str(row.room_code),
+  seq: BigInt(num(row.seq)),
+  sender: str(row.sender),
+  sentAtMs: num(row.sent_at_ms),
+  text: str(row.text),
+  clientMessageId: str(row.client_message_id),
+});
+
+const toDirect = (row: Row): StoredDirect => ({
+  sender: str(row.sender),
+  recipient: str(row.recipient),
+  seq: BigInt(num(row.seq)),
+  sentAtMs: num(row.sent_at_ms),
+  text: str(row.text),
+  clientMessageId: str(row.client_message_id),
+});
+
+/** True for a UNIQUE or PRIMARY KEY violation (SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY). */
+const isUniqueViolation = (error: unknown): boolean => {
+  const code = (error as { errcode?: unknown } | null)?.errcode;
+  return code === 2067 || code === 1555;
+};
+
+/** The conversation of two users: their keys, in a fixed order so both directions share one row. */
+const conversationOf = (userA: string, userB: string): readonly [string, string] => {
+  const a = usernameKey(userA);
+  const b = usernameKey(userB);
+  return a <= b ? [a, b] : [b, a];
+};
+
+/** Opens the file, applies the pragmas and any pending migrations. Throws on failure. */
+const openDatabase = (options: SqliteStoreOptions): DatabaseSync => {
+  if (options.file !== ":memory:") mkdirSync(dirname(options.file), { recursive: true });
+  const db = new DatabaseSync(options.file, {
+    enableForeignKeyConstraints: true,
+    timeout: options.busyTimeoutMs ?? 5000,
+  });
+  try {
+    db.prepare("PRAGMA journal_mode = WAL").get();
+    // FULL: the WAL is fsynced on every commit, so an acked append survives power loss, not only a crash.
+    db.prepare("PRAGMA synchronous = FULL").run();
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+};
+
+const migrate = (db: DatabaseSync): void => {
+  const begin = db.prepare("BEGIN IMMEDIATE");
+  const commit = db.prepare("COMMIT");
+  const rollback = db.prepare("ROLLBACK");
+  begin.run();
+  try {
+    const version = num((db.prepare("PRAGMA user_version").get() as Row).user_version);
+    for (let index = version; index < migrations.length; index++) {
+      // A migration holds several statements; exec runs them in order inside this transaction.
+      db.exec(migrations[index]!);
+      // PRAGMA takes no bound parameters; the value is our own integer.
+      db.prepare(`PRAGMA user_version = ${index + 1}`).run();
+    }
+    commit.run();
+  } catch (error) {
+    if (db.isTransaction) rollback.run();
+    throw error;
+  }
+};
+
+type AppendJob =
+  | {
+      readonly kind: "message";
+      readonly input: NewMessage;
+      readonly deferred: Deferred.Deferred<Appended<StoredMessage>, StoreError>;
+    }
+  | {
+      readonly kind: "direct";
+      readonly input: NewDirect;
+      readonly deferred: Deferred.Deferred<Appended<StoredDirect>, StoreError>;
+    };
+
+/**
+ * Builds the Store over one SQLite file. The database closes when the scope closes, after the append worker
+ * stopped; appends still queued then fail with StoreError.
+ */
+export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStoreOptions) {
+  const db = yield* Effect.acquireRelease(
+    Effect.try({ try: () => openDatabase(options), catch: (cause) => new StoreError({ operation: "open", cause }) }),
+    (database) => Effect.sync(() => database.close()),
+  );
+  const maxBatch = options.maxBatch ?? 512;
+  const stats = { batches: 0, appends: 0, largestBatch: 0 };
+
+  const prepare = (sql: string): StatementSync => db.prepare(sql);
+  const sql = {
+    begin: prepare("BEGIN IMMEDIATE"),
+    commit: prepare("COMMIT"),
+    rollback: prepare("ROLLBACK"),
+    savepoint: prepare("SAVEPOINT append"),
+    release: prepare("RELEASE append"),
+    rollbackTo: prepare("ROLLBACK TO append"),
+    insertUser: prepare(
+      "INSERT INTO users (username, username_key, password_hash, created_at_ms) VALUES (?, ?, ?, ?) RETURNING *",
+    ),
+    findUser: prepare("SELECT * FROM users WHERE username_key = ?"),
+    insertSession: prepare(
+      "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)",
+    ),
+    // Expired sessions are swept per user at each new session, so the table stays bounded without a timer.
+    sweepSessions: prepare("DELETE FROM sessions WHERE user_id = ? AND expires_at_ms <= ?"),
+    findSession: prepare(
+      "SELECT s.token_hash, s.user_id, u.username, s.created_at_ms, s.expires_at_ms FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+    ),
+    deleteSession: prepare("DELETE FROM sessions WHERE token_hash = ?"),
+    insertRoom: prepare(
+      "INSERT INTO rooms (code, name, persistent, created_by, created_at_ms) VALUES (?, ?, ?, ?, ?) RETURNING *",
+    ),
+    findRoom: prepare("SELECT * FROM rooms WHERE code = ?"),
+    destroyRoom: prepare("UPDATE rooms SET destroyed_at_ms = ? WHERE code = ? AND destroyed_at_ms IS NULL"),
+    listPersistent: prepare(
+      "SELECT * FROM rooms WHERE persistent = 1 AND destroyed_at_ms IS NULL ORDER BY name, code LIMIT ?",
+    ),
+    findMessageById: prepare("SELECT * FROM messages WHERE room_code = ? AND sender = ? AND client_message_id = ?"),
+    nextRoomSeq: prepare("UPDATE rooms SET last_seq = last_seq + 1 WHERE code = ? RETURNING last_seq"),
+    insertMessage: prepare(
+      "INSERT INTO messages (room_code, seq, sender, sent_at_ms, text, client_message_id) VALUES (?, ?, ?, ?, ?, ?)",
+    ),
+    messagesBackward: prepare(
+      "SELECT * FROM messages WHERE room_code = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+    ),
+    messagesForward: prepare("SELECT * FROM messages WHERE room_code = ? AND seq > ? ORDER BY seq ASC LIMIT ?"),
+    findDirectById: prepare(
+      "SELECT * FROM direct_messages WHERE user_a = ? AND user_b = ? AND sender_key = ? AND client_message_id = ?",
+    ),
+    nextDirectSeq: prepare(
+      "INSERT INTO conversations (user_a, user_b, last_seq) VALUES (?, ?, 1) ON CONFLICT (user_a, user_b) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
+    ),
+    insertDirect: prepare(
+      "INSERT INTO direct_messages (user_a, user_b, seq, sender, sender_key, recipient, sent_at_ms, text, client_message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ),
+    directBackward: prepare(
+      "SELECT * FROM direct_messages WHERE user_a = ? AND user_b = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+    ),
+    directForward: prepare(
+      "SELECT * FROM direct_messages WHERE user_a = ? AND user_b = ? AND seq > ? ORDER BY seq ASC LIMIT ?",
+    ),
+  };
+
+  const attempt = <A>(operation: string, run: () => A): Effect.Effect<A, StoreError> =>
+    Effect.try({ try: run, catch: (cause) => new StoreError({ operation, cause }) });
+
+  /** Reads `limit + 1` rows nearest the anchor to learn whether more exist, then returns them ascending. */
+  const page = <A>(
+    query: PageQuery,
+    backward: (anchor: bigint, take: number) => ReadonlyArray<Row>,
+    forward: (anchor: bigint, take: number) => ReadonlyArray<Row>,
+    decode: (row: Row) => A,
+  ): Page<A> => {
+    const limit = Math.max(1, Math.floor(query.limit));
+    if (query.direction === "backward") {
+      const rows = backward(query.anchorSeq === 0n ? NEWEST : query.anchorSeq, limit + 1);
+      const kept = rows.slice(0, limit).map(decode).reverse();
+      return { messages: kept, hasMore: rows.length > limit };
+    }
+    const rows = forward(query.anchorSeq, limit + 1);
+    return { messages: rows.slice(0, limit).map(decode), hasMore: rows.length > limit };
+  };
+
+  // One append inside the batch transaction. A retry (same idempotency key) returns the stored original.
+  const writeMessage = (input: NewMessage): Appended<StoredMessage> => {
+    const existing = sql.findMessageById.get(input.roomCode, input.sender, input.clientMessageId) as Row | undefined;
+    if (existing !== undefined) return { message: toMessage(existing), duplicate: true };
+    const next = sql.nextRoomSeq.get(input.roomCode) as Row | undefined;
+    if (next === undefined) throw new Error("no such room");
+    const seq = num(next.last_seq);
+    sql.insertMessage.run(input.roomCode, seq, input.sender, input.sentAtMs, input.text, input.clientMessageId);
+    return {
+      message: {
+        roomCode: input.roomCode,
+        seq: BigInt(seq),
+        sender: input.sender,
+        sentAtMs: input.sentAtMs,
+        text: input.text,
+        clientMessageId: input.clientMessageId,
+      },
+      duplicate: false,
+    };
+  };
+
+  const writeDirect = (input: NewDirect): Appended<StoredDirect> => {
+    const [a, b] = conversationOf(input.sender, input.recipient);
+    const senderKey = usernameKey(input.sender);
+    const existing = sql.findDirectById.get(a, b, senderKey, input.clientMessageId) as Row | undefined;
+    if (existing !== undefined) return { message: toDirect(existing), duplicate: true };
+    const seq = num((sql.nextDirectSeq.get(a, b) as Row).last_seq);
+    sql.insertDirect.run(
+      a,
+      b,
+      seq,
+      input.sender,
+      senderKey,
+      input.recipient,
+      input.sentAtMs,
+      input.text,
+      input.clientMessageId,
+    );
+    return {
+      message: {
+        sender: input.sender,
+        recipient: input.recipient,
+        seq: BigInt(seq),
+        sentAtMs: input.sentAtMs,
+        text: input.text,
+        clientMessageId: input.clientMessageId,
+      },
+      duplicate: false,
+    };
+  };
+
+  /**
+   * Writes a batch in one transaction. Each append runs under a savepoint so one bad append (e.g. an unknown
+   * room) fails only its caller; a failed BEGIN/COMMIT fails every caller. Callers resume after the commit.
+   */
+  const runBatch = (jobs: ReadonlyArray<AppendJob>): void => {
+    stats.batches++;
+    stats.appends += jobs.length;
+    stats.largestBatch = Math.max(stats.largestBatch, jobs.length);
+    const outcomes: Array<Exit.Exit<Appended<StoredMessage> | Appended<StoredDirect>, StoreError>> = [];
+    try {
+      sql.begin.run();
+      for (const job of jobs) {
+        sql.savepoint.run();
+        try {
+          outcomes.push(Exit.succeed(job.kind === "message" ? writeMessage(job.input) : writeDirect(job.input)));
+          sql.release.run();
+        } catch (cause) {
+          sql.rollbackTo.run();
+          sql.release.run();
+          outcomes.push(Exit.fail(new StoreError({ operation: `append-${job.kind}`, cause })));
+        }
+      }
+      sql.commit.run();
+    } catch (cause) {
+      if (db.isTransaction) {
+        try {
+          sql.rollback.run();
+        } catch {
+          // The transaction is already gone; nothing was committed either way.
+        }
+      }
+      const failed = Exit.fail(new StoreError({ operation: "append-batch", cause }));
+      for (const job of jobs) Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, StoreError>, failed);
+      return;
+    }
+    jobs.forEach((job, index) =>
+      Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, StoreError>, outcomes[index]!),
+    );
+  };
+
+  const queue = yield* Queue.unbounded<AppendJob>();
+  let closed = false;
+  // Runs after the worker is interrupted (finalizers run in reverse): nobody waits forever on a closed store.
+  yield* Effect.addFinalizer(() =>
+    Effect.gen(function* () {
+      closed = true;
+      const left = yield* Queue.clear(queue);
+      const failed = Exit.fail(new StoreError({ operation: "append", cause: "store closed" }));
+      for (const job of left) Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, StoreError>, failed);
+    }),
+  );
+  // Everything queued while the previous batch was being written (or within the current tick) becomes the
+  // next batch. Taking and writing a batch is uninterruptible so taken jobs are always answered.
+  yield* Effect.forkScoped(
+    Effect.forever(
+      Effect.uninterruptibleMask((restore) =>
+        restore(Queue.takeBetween(queue, 1, maxBatch)).pipe(Effect.flatMap((jobs) => Effect.sync(() => runBatch(jobs)))),
+      ),
+    ),
+  );
+
+  const enqueue = <A>(job: (deferred: Deferred.Deferred<A, StoreError>) => AppendJob, operation: string) =>
+    Effect.suspend(() => {
+      if (closed) return Effect.fail(new StoreError({ operation, cause: "store closed" }));
+      const deferred = Deferred.makeUnsafe<A, StoreError>();
+      Queue.offerUnsafe(queue, job(deferred));
+      return Deferred.await(deferred);
+    });
+
+  const store = Store.of({
+    createUser: Effect.fn("Store.createUser")(function* (input) {
+      return yield* Effect.try({
+        try: () =>
+          toUser(sql.insertUser.get(input.username, input.usernameKey, input.passwordHash, input.createdAtMs) as Row),
+        catch: (cause) => (isUniqueViolation(cause) ? new UsernameTaken() : new StoreError({ operation: "createUser", cause })),
+      });
+    }),
+    findUser: Effect.fn("Store.findUser")(function* (key) {
+      const row = yield* attempt("findUser", () => sql.findUser.get(key) as Row | undefined);
+      return row === undefined ? undefined : toUser(row);
+    }),
+    createSession: Effect.fn("Store.createSession")(function* (session) {
+      yield* attempt("createSession", () => {
+        sql.sweepSessions.run(session.userId, session.createdAtMs);
+        sql.insertSession.run(session.tokenHash, session.userId, session.createdAtMs, session.expiresAtMs);
+      });
+    }),
+    findSession: Effect.fn("Store.findSession")(function* (tokenHash) {
+      const row = yield* attempt("findSession", () => sql.findSession.get(tokenHash) as Row | undefined);
+      return row === undefined ? undefined : toSession(row);
+    }),
+    revokeSession: Effect.fn("Store.revokeSession")(function* (tokenHash) {
+      yield* attempt("revokeSession", () => sql.deleteSession.run(tokenHash));
+    }),
+    createRoom: Effect.fn("Store.createRoom")(function* (room) {
+      return yield* Effect.try({
+        try: () =>
+          toRoom(
+            sql.insertRoom.get(room.code, room.name, room.persistent ? 1 : 0, room.createdBy, room.createdAtMs) as Row,
+          ),
+        catch: (cause) => (isUniqueViolation(cause) ? new RoomCodeTaken() : new StoreError({ operation: "createRoom", cause })),
+      });
+    }),
+    findRoom: Effect.fn("Store.findRoom")(function* (code) {
+      const row = yield* attempt("findRoom", () => sql.findRoom.get(code) as Row | undefined);
+      return row === undefined ? undefined : toRoom(row);
+    }),
+    destroyRoom: Effect.fn("Store.destroyRoom")(function* (code, atMs) {
+      yield* attempt("destroyRoom", () => sql.destroyRoom.run(atMs, code));
+    }),
+    listPersistentRooms: Effect.fn("Store.listPersistentRooms")(function* (limit) {
+      const rows = yield* attempt("listPersistentRooms", () => sql.listPersistent.all(limit) as ReadonlyArray<Row>);
+      return rows.map(toRoom);
+    }),
+    appendMessage: Effect.fn("Store.appendMessage")(function* (input) {
+      return yield* enqueue<Appended<StoredMessage>>((deferred) => ({ kind: "message", input, deferred }), "appendMessage");
+    }),
+    readMessages: Effect.fn("Store.readMessages")(function* (roomCode, query) {
+      return yield* attempt("readMessages", () =>
+        page(
+          query,
+          (anchor, take) => sql.messagesBackward.all(roomCode, anchor, take) as ReadonlyArray<Row>,
+          (anchor, take) => sql.messagesForward.all(roomCode, anchor, take) as ReadonlyArray<Row>,
+          toMessage,
+        ),
+      );
+    }),
+    appendDirect: Effect.fn("Store.appendDirect")(function* (input) {
+      return yield* enqueue<Appended<StoredDirect>>((deferred) => ({ kind: "direct", input, deferred }), "appendDirect");
+    }),
+    readDirect: Effect.fn("Store.readDirect")(function* (userA, userB, query) {
+      const [a, b] = conversationOf(userA, userB);
+      return yield* attempt("readDirect", () =>
+        page(
+          query,
+          (anchor, take) => sql.directBackward.all(a, b, anchor, take) as ReadonlyArray<Row>,
+          (anchor, take) => sql.directForward.all(a, b, anchor, take) as ReadonlyArray<Row>,
+          toDirect,
+        ),
+      );
+    }),
+  });
+
+  return { store, stats: (): SqliteStoreStats => ({ ...stats }) };
+});
+
+/** A fresh temp directory for a database, removed with the scope. */
+const tempFile: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "protochat-store-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true })),
+).pipe(Effect.map((dir) => join(dir, "chat.db")));
+
+export const SqliteStore = {
+  /** Builds the store and exposes its batch counters (benchmarks and tests). Scoped. */
+  make: makeSqliteStore,
+  /** The Store over `options.file` (e.g. `<dataDir>/chat.db`); closes the database when the layer's scope closes. */
+  layer: (options: SqliteStoreOptions): Layer.Layer<Store, StoreError> =>
+    Layer.effect(Store, Effect.map(makeSqliteStore(options), ({ store }) => store)),
+  /** A Store over a file in a fresh temp directory, deleted on close: for tests. */
+  layerTemp: Layer.effect(
+    Store,
+    Effect.flatMap(tempFile, (file) => Effect.map(makeSqliteStore({ file }), ({ store }) => store)),
+  ),
+  tempFile,
+} as const;
