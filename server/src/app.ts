@@ -1,0 +1,28 @@
+// The server as one Layer: configuration in, a listening server out. main.ts runs it as a process;
+// testing.ts starts it in-process on port 0 for tests.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Layer } from "effect";
+import { Accounts } from "./auth/accounts.ts";
+import { JoinThrottle } from "./auth/join-throttle.ts";
+import { Chat } from "./chat/chat.ts";
+import { type Config, ServerConfig } from "./config.ts";
+import { Hub } from "./hub/hub.ts";
+import { Metrics } from "./metrics.ts";
+import { Rooms } from "./rooms/rooms.ts";
+import { Handlers } from "./session/handlers.ts";
+import { SqliteStore } from "./store/sqlite.ts";
+import { layer as transportLayer } from "./transport/server.ts";
+
+export const appLayer = (config: Config, options: { defaultMetrics: boolean }) => {
+  mkdirSync(config.dataDir, { recursive: true });
+  const configLayer = Layer.succeed(ServerConfig, config);
+  const store = SqliteStore.layer({ file: join(config.dataDir, "chat.db") });
+  const accounts = Accounts.layerWith({ sessionTtlMs: config.sessionTtlMs }).pipe(Layer.provide(store));
+  const hub = Hub.layer.pipe(Layer.provide(configLayer));
+  const base = Layer.mergeAll(configLayer, store, accounts, hub, JoinThrottle.layer, Metrics.layer(options));
+  const rooms = Rooms.layer.pipe(Layer.provide(base));
+  const chat = Chat.layer.pipe(Layer.provide(base));
+  const handlers = Handlers.layer.pipe(Layer.provide(Layer.mergeAll(base, rooms, chat)));
+  return transportLayer.pipe(Layer.provide(Layer.mergeAll(base, handlers)));
+};

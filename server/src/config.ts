@@ -1,0 +1,124 @@
+// Server configuration: command-line flags, each with an environment variable and a default. `--help`
+// prints this table; parseConfig is pure so tests can build configs without a process.
+import { parseArgs } from "node:util";
+import { Context } from "effect";
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly authTimeoutMs: number;
+  readonly roomGraceMs: number;
+  readonly typingTtlMs: number;
+  readonly allowedOrigins: ReadonlyArray<string>;
+  readonly maxConnections: number;
+  readonly maxUnauthenticated: number;
+  readonly rateLimitPerSec: number;
+  readonly rateLimitBurst: number;
+  readonly outboxFrames: number;
+  readonly recoverLimit: number;
+  readonly maxRoomsPerConnection: number;
+  readonly maxViolations: number;
+  readonly rooms: ReadonlyArray<string>;
+  readonly sessionTtlMs: number;
+  readonly shutdownGraceMs: number;
+  readonly logLevel: "debug" | "info" | "warn" | "error";
+  readonly clientDir: string;
+}
+
+/** The configuration as a service, provided once by main.ts (or testing.ts). */
+export class ServerConfig extends Context.Service<ServerConfig, Config>()("protochat/config/ServerConfig") {}
+
+interface FlagSpec {
+  readonly key: keyof Config;
+  readonly env: string;
+  readonly kind: "string" | "int" | "list";
+  readonly default: string;
+  readonly help: string;
+}
+
+const flags: ReadonlyArray<FlagSpec> = [
+  { key: "host", env: "HOST", kind: "string", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for every interface)" },
+  { key: "port", env: "PORT", kind: "int", default: "8080", help: "HTTP and WebSocket port (0 = any free port)" },
+  { key: "dataDir", env: "DATA_DIR", kind: "string", default: "./data", help: "directory of the SQLite database chat.db" },
+  { key: "heartbeatIntervalMs", env: "HEARTBEAT_INTERVAL_MS", kind: "int", default: "5000", help: "Ping interval announced to clients" },
+  { key: "heartbeatTimeoutMs", env: "HEARTBEAT_TIMEOUT_MS", kind: "int", default: "", help: "close a connection silent this long (default interval x 2 + 1000)" },
+  { key: "authTimeoutMs", env: "AUTH_TIMEOUT_MS", kind: "int", default: "10000", help: "deadline for register/login/resume on a new connection" },
+  { key: "roomGraceMs", env: "ROOM_GRACE_MS", kind: "int", default: "30000", help: "an empty temporary room is destroyed after this long" },
+  { key: "typingTtlMs", env: "TYPING_TTL_MS", kind: "int", default: "5000", help: "a typing indicator expires after this long without refresh" },
+  { key: "allowedOrigins", env: "ALLOWED_ORIGINS", kind: "list", default: "", help: "browser Origins allowed to connect, comma-separated; '*' = any. The server's own origin and requests without Origin are always allowed" },
+  { key: "maxConnections", env: "MAX_CONNECTIONS", kind: "int", default: "20000", help: "cap on open WebSocket connections (HTTP 503 beyond)" },
+  { key: "maxUnauthenticated", env: "MAX_UNAUTHENTICATED", kind: "int", default: "1000", help: "cap on connections still awaiting auth (HTTP 503 beyond)" },
+  { key: "rateLimitPerSec", env: "RATE_LIMIT_PER_SEC", kind: "int", default: "20", help: "frames per second per connection (token bucket refill)" },
+  { key: "rateLimitBurst", env: "RATE_LIMIT_BURST", kind: "int", default: "40", help: "token bucket size per connection" },
+  { key: "outboxFrames", env: "OUTBOX_FRAMES", kind: "int", default: "1024", help: "frames queued for a slow client before it is closed with 4001" },
+  { key: "recoverLimit", env: "RECOVER_LIMIT", kind: "int", default: "1000", help: "most messages one RecoverRequest replays" },
+  { key: "maxRoomsPerConnection", env: "MAX_ROOMS_PER_CONNECTION", kind: "int", default: "100", help: "rooms one connection may have joined" },
+  { key: "maxViolations", env: "MAX_VIOLATIONS", kind: "int", default: "5", help: "malformed/invalid frames before close 4102" },
+  { key: "rooms", env: "ROOMS", kind: "list", default: "general", help: "persistent rooms created at start if missing, comma-separated names" },
+  { key: "sessionTtlMs", env: "SESSION_TTL_MS", kind: "int", default: String(30 * 24 * 3600 * 1000), help: "session token lifetime" },
+  { key: "shutdownGraceMs", env: "SHUTDOWN_GRACE_MS", kind: "int", default: "2000", help: "on SIGTERM, how long to wait for clients to close" },
+  { key: "logLevel", env: "LOG_LEVEL", kind: "string", default: "info", help: "debug | info | warn | error" },
+  { key: "clientDir", env: "CLIENT_DIR", kind: "string", default: "", help: "directory with index.html and dist/chat.js (default: the repo's client/)" },
+];
+
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+export const helpText = (): string => {
+  const rows = flags.map((f) => `  --${kebab(f.key)} <${f.kind === "int" ? "n" : "value"}>`.padEnd(34) + `${f.help}\n${"".padEnd(34)}env ${f.env}${f.default ? `, default ${f.default}` : ""}`);
+  return `protochat server: the chat protocol over WebSocket at /ws, the web client at /, /healthz and /metrics.
+
+Usage: npm start -- [flags]    (or: node server/src/main.ts [flags])
+
+Flags (a flag wins over its environment variable):
+${rows.join("\n")}
+  --help                          print this text
+`;
+};
+
+export class ConfigError extends Error {}
+
+/** Parses flags and environment into a Config. Throws ConfigError with a clear message on bad input. */
+export const parseConfig = (argv: ReadonlyArray<string>, env: Record<string, string | undefined>): Config | "help" => {
+  const options = Object.fromEntries(flags.map((f) => [kebab(f.key), { type: "string" as const }]));
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: { ...options, help: { type: "boolean" } }, strict: true, allowPositionals: false }));
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}\nRun with --help for the list of flags.`);
+  }
+  if (values.help) return "help";
+  const out: Record<string, unknown> = {};
+  for (const f of flags) {
+    const raw = (values[kebab(f.key)] as string | undefined) ?? env[f.env] ?? f.default;
+    if (f.kind === "int") {
+      if (raw === "") continue;
+      const n = Number(raw);
+      if (!Number.isSafeInteger(n) || n < 0) throw new ConfigError(`--${kebab(f.key)} (${f.env}) must be a non-negative integer, got "${raw}"`);
+      out[f.key] = n;
+    } else if (f.kind === "list") {
+      out[f.key] = raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+    } else {
+      out[f.key] = raw;
+    }
+  }
+  const interval = out.heartbeatIntervalMs as number;
+  out.heartbeatTimeoutMs ??= interval * 2 + 1000;
+  if (!["debug", "info", "warn", "error"].includes(out.logLevel as string)) throw new ConfigError(`--log-level must be debug, info, warn or error`);
+  if ((out.port as number) > 65535) throw new ConfigError(`--port must be at most 65535`);
+  if (interval < 10) throw new ConfigError(`--heartbeat-interval-ms must be at least 10`);
+  if ((out.heartbeatTimeoutMs as number) <= interval) throw new ConfigError(`--heartbeat-timeout-ms must exceed --heartbeat-interval-ms`);
+  if ((out.rateLimitPerSec as number) < 1 || (out.rateLimitBurst as number) < 1) throw new ConfigError(`rate limits must be at least 1`);
+  if ((out.outboxFrames as number) < 8) throw new ConfigError(`--outbox-frames must be at least 8`);
+  if (out.clientDir === "") out.clientDir = new URL("../../client/", import.meta.url).pathname;
+  return out as unknown as Config;
+};
+
+/** Defaults with overrides, for tests. */
+export const testConfig = (overrides: Partial<Config> = {}): Config => {
+  const base = parseConfig([], {});
+  if (base === "help") throw new Error("unreachable");
+  return { ...base, ...overrides };
+};

@@ -1,0 +1,27 @@
+// The server process: parse flags and environment, then run the application layer until SIGINT/SIGTERM,
+// which closes its scope (clients are told to reconnect with 1001 and the database is closed).
+import { NodeRuntime } from "@effect/platform-node";
+import { Effect, Layer, References } from "effect";
+import { appLayer } from "./app.ts";
+import { ConfigError, helpText, parseConfig } from "./config.ts";
+import { loggerLayer, minimumLevel } from "./log.ts";
+
+let config;
+try {
+  config = parseConfig(process.argv.slice(2), process.env);
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  process.stderr.write(`error: ${e.message}\n`);
+  process.exit(2);
+}
+if (config === "help") {
+  process.stdout.write(helpText());
+  process.exit(0);
+}
+
+const main = Layer.launch(appLayer(config, { defaultMetrics: true })).pipe(
+  Effect.provide(loggerLayer),
+  Effect.provideService(References.MinimumLogLevel, minimumLevel(config.logLevel)),
+);
+
+NodeRuntime.runMain(main, { disableErrorReporting: false });

@@ -1,0 +1,34 @@
+// Prometheus metrics for /metrics. One registry per server instance (tests run several in one process).
+import { Context, Effect, Layer } from "effect";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export const makeMetrics = (options: { defaultMetrics: boolean }) => {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+  const r = { registers: [registry] };
+  return {
+    registry,
+    connections: new Gauge({ name: "chat_connections", help: "Open WebSocket connections", labelNames: ["state"] as const, ...r }),
+    connectionsTotal: new Counter({ name: "chat_connections_total", help: "WebSocket connections accepted", ...r }),
+    upgradesRejected: new Counter({ name: "chat_upgrades_rejected_total", help: "HTTP upgrades refused", labelNames: ["status"] as const, ...r }),
+    closes: new Counter({ name: "chat_closes_total", help: "Connections closed by the server, by close code", labelNames: ["code"] as const, ...r }),
+    framesIn: new Counter({ name: "chat_frames_in_total", help: "Client frames received", labelNames: ["kind"] as const, ...r }),
+    framesOut: new Counter({ name: "chat_frames_out_total", help: "Server frames handed to sockets", ...r }),
+    framesDropped: new Counter({ name: "chat_frames_dropped_total", help: "Droppable frames (typing) shed for slow clients", ...r }),
+    errors: new Counter({ name: "chat_errors_total", help: "Error replies, by code", labelNames: ["code"] as const, ...r }),
+    messagesStored: new Counter({ name: "chat_messages_stored_total", help: "Room and direct messages stored", labelNames: ["kind"] as const, ...r }),
+    requestSeconds: new Histogram({
+      name: "chat_request_seconds",
+      help: "Time to handle a request, by kind",
+      labelNames: ["kind"] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      ...r,
+    }),
+  };
+};
+
+export type MetricsShape = ReturnType<typeof makeMetrics>;
+
+export class Metrics extends Context.Service<Metrics, MetricsShape>()("protochat/metrics/Metrics") {
+  static readonly layer = (options: { defaultMetrics: boolean }) => Layer.sync(Metrics, () => makeMetrics(options));
+}

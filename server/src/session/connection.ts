@@ -1,0 +1,259 @@
+// One WebSocket connection: the supervised fibers around the pure state machine. A processor fiber takes
+// frames in order and executes requests; a writer fiber drains the bounded outbox as the socket allows; a
+// heartbeat fiber closes a silent connection; an auth-deadline fiber closes one that never authenticates.
+// They live in a FiberSet in the connection's scope: the first to fail ends the connection, and the
+// scope's finalizer takes the connection out of every room and of presence, whatever ended it.
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { Deferred, Effect, Exit, FiberSet } from "effect";
+import type { RawData, WebSocket } from "ws";
+import { ClientFrameSchema, type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
+import { CloseCode } from "../../../proto/gen/es/chat/v1/error_pb.js";
+import { ServerConfig } from "../config.ts";
+import { encode, Hub, type Peer } from "../hub/hub.ts";
+import { Metrics } from "../metrics.ts";
+import { type Authenticated, authOkKind, type ConnectionView, Handlers } from "./handlers.ts";
+import { type Input, initialState, type Limits, type SessionState, step, type Action } from "./machine.ts";
+import { Outbox } from "./outbox.ts";
+
+/** Inbound frames buffered before the socket stops reading (TCP backpressure on the client). */
+const INBOX_PAUSE = 256;
+const INBOX_RESUME = 64;
+
+export interface ConnectionInfo {
+  readonly id: number;
+  readonly ws: WebSocket;
+  readonly ip: string;
+  /** Set when the HTTP upgrade carried a valid session token. */
+  readonly preauth: Authenticated | undefined;
+  /** Called once when the connection authenticates (for the unauthenticated-connection cap). */
+  readonly onAuthenticated: () => void;
+}
+
+/** The handle the transport keeps to shut a connection down gracefully. */
+export interface ConnectionHandle {
+  shutdown(): void;
+}
+
+const toBytes = (data: RawData): Uint8Array =>
+  Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+
+export const runConnection = (info: ConnectionInfo, register: (handle: ConnectionHandle) => () => void) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const config = yield* ServerConfig;
+      const hub = yield* Hub;
+      const handlers = yield* Handlers;
+      const metrics = yield* Metrics;
+      const { ws, ip } = info;
+      const limits: Limits = {
+        ratePerSec: config.rateLimitPerSec,
+        burst: config.rateLimitBurst,
+        maxViolations: config.maxViolations,
+        maxRateStrikes: config.rateLimitBurst,
+      };
+
+      let state: SessionState = initialState(Date.now(), limits);
+      let lastSeen = Date.now();
+      let peer: Peer | undefined;
+      let closeRequested: Extract<Action, { _tag: "Close" }> | undefined;
+      const rooms = new Set<string>();
+      const closed = yield* Deferred.make<void>();
+
+      const closeSocket = (code: CloseCode, reason: string) => {
+        metrics.closes.inc({ code: String(code) });
+        if (ws.readyState === ws.OPEN) ws.close(code, reason);
+      };
+
+      const outbox: Outbox = new Outbox(ws, config.outboxFrames, () => applyNow({ _tag: "SlowConsumer" }));
+      const send = (frame: ServerFrame) => outbox.push(encode(frame));
+
+      const perform = (action: Action) => {
+        if (action._tag === "Send") {
+          if (action.frame.kind.case === "error") metrics.errors.inc({ code: String(action.frame.kind.value.code) });
+          send(action.frame);
+        } else if (action._tag === "Close") {
+          closeRequested = action;
+          // A slow consumer's backlog is dropped; otherwise queued replies (e.g. the error that explains the
+          // close) go out first and the writer closes after them.
+          outbox.close(action.code === CloseCode.SLOW_CONSUMER);
+          if (outbox.pending === 0) closeSocket(action.code, action.reason);
+        }
+      };
+
+      /** Applies an input that needs no request execution, synchronously (timers, socket events, outside closes). */
+      const applyNow = (input: Input) => {
+        const result = step(state, input, Date.now(), limits);
+        state = result.state;
+        for (const action of result.actions) perform(action);
+      };
+
+      const becomeReady = (auth: Authenticated) => {
+        applyNow({ _tag: "Authenticated", username: auth.username, token: auth.token });
+        if (state._tag !== "Ready" || peer) return;
+        peer = {
+          id: info.id,
+          username: auth.username,
+          token: auth.token,
+          send: (bytes, droppable) => outbox.push(bytes, droppable),
+          terminate: (reason) => applyNow({ _tag: reason }),
+        };
+        hub.addPeer(peer);
+        info.onAuthenticated();
+      };
+
+      const view: ConnectionView = {
+        ip,
+        get peer() {
+          return peer;
+        },
+        rooms,
+        sendNow: send,
+      };
+
+      // --- inbound: every message counts as liveness; frames queue for the processor in order ---
+      const inbox: Input[] = [];
+      let inboxHead = 0;
+      let wakeProcessor: (() => void) | undefined;
+      let paused = false;
+      const socket = (ws as unknown as { _socket?: { pause(): void; resume(): void } })._socket;
+
+      ws.on("message", (data: RawData, isBinary: boolean) => {
+        lastSeen = Date.now();
+        if (state._tag === "Closing") return;
+        if (!isBinary) {
+          metrics.framesIn.inc({ kind: "text" });
+          return applyNow({ _tag: "Text" });
+        }
+        let input: Input;
+        try {
+          input = { _tag: "Frame", frame: fromBinary(ClientFrameSchema, toBytes(data)) };
+        } catch {
+          input = { _tag: "Malformed" };
+        }
+        metrics.framesIn.inc({ kind: input._tag === "Frame" ? (input.frame.kind.case ?? "unknown") : "malformed" });
+        inbox.push(input);
+        if (!paused && inbox.length - inboxHead >= INBOX_PAUSE && socket) {
+          paused = true;
+          socket.pause();
+        }
+        wakeProcessor?.();
+      });
+      ws.on("close", () => Deferred.doneUnsafe(closed, Exit.void));
+      ws.on("error", () => Deferred.doneUnsafe(closed, Exit.void));
+
+      const nextInput = Effect.callback<Input>((resume) => {
+        const take = () => {
+          const input = inbox[inboxHead++]!;
+          if (inboxHead === inbox.length) {
+            inbox.length = 0;
+            inboxHead = 0;
+          }
+          if (paused && inbox.length - inboxHead <= INBOX_RESUME) {
+            paused = false;
+            socket?.resume();
+          }
+          resume(Effect.succeed(input));
+        };
+        if (inbox.length > inboxHead) return take();
+        wakeProcessor = () => {
+          wakeProcessor = undefined;
+          take();
+        };
+      });
+
+      const processor = Effect.gen(function* () {
+        while (true) {
+          const input = yield* nextInput;
+          if (state._tag === "Closing") continue;
+          const result = step(state, input, Date.now(), limits);
+          state = result.state;
+          for (const action of result.actions) {
+            if (action._tag !== "Execute") {
+              perform(action);
+              continue;
+            }
+            const started = performance.now();
+            const outcome = yield* handlers.handle(view, action.id, action.request);
+            metrics.requestSeconds.observe({ kind: action.request.case }, (performance.now() - started) / 1000);
+            if (state._tag === "Closing") break;
+            switch (outcome._tag) {
+              case "Reply":
+                if (outcome.frame.kind.case === "error") metrics.errors.inc({ code: String(outcome.frame.kind.value.code) });
+                send(outcome.frame);
+                break;
+              case "Sent":
+                break;
+              case "Authenticated":
+                send(outcome.frame);
+                becomeReady(outcome.auth);
+                break;
+              case "LoggedOut":
+                send(outcome.frame);
+                applyNow({ _tag: "LoggedOut" });
+                break;
+            }
+          }
+        }
+      });
+
+      const writer = Effect.gen(function* () {
+        while (true) {
+          yield* Effect.promise(() => outbox.waitForWork());
+          while (outbox.flush() === "blocked") yield* Effect.sleep(5);
+          if (outbox.isClosed && outbox.pending === 0) {
+            if (closeRequested) closeSocket(closeRequested.code, closeRequested.reason);
+            return;
+          }
+        }
+      });
+
+      const heartbeat = Effect.gen(function* () {
+        while (state._tag !== "Closing") {
+          const remaining = lastSeen + config.heartbeatTimeoutMs - Date.now();
+          if (remaining <= 0) return applyNow({ _tag: "HeartbeatTimeout" });
+          yield* Effect.sleep(remaining);
+        }
+      });
+
+      const authDeadline = Effect.sleep(config.authTimeoutMs).pipe(Effect.andThen(Effect.sync(() => applyNow({ _tag: "AuthDeadline" }))));
+
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          outbox.close(true);
+          if (peer) hub.removePeer(peer, rooms);
+          rooms.clear();
+          metrics.framesOut.inc(outbox.sent);
+          metrics.framesDropped.inc(outbox.dropped);
+          if (ws.readyState !== ws.CLOSED) ws.terminate();
+        }),
+      );
+      const unregister = register({ shutdown: () => applyNow({ _tag: "Shutdown" }) });
+      yield* Effect.addFinalizer(() => Effect.sync(unregister));
+
+      if (info.preauth) {
+        // Authenticated at the upgrade: the first frame announces the session and heartbeat, as a push.
+        send(create(ServerFrameSchema, { id: 0, kind: authOkKind(info.preauth, config.heartbeatIntervalMs, config.heartbeatTimeoutMs) }));
+        becomeReady(info.preauth);
+      }
+
+      const fibers = yield* FiberSet.make<unknown, never>();
+      yield* FiberSet.run(fibers, processor);
+      yield* FiberSet.run(fibers, writer);
+      yield* FiberSet.run(fibers, heartbeat);
+      if (!info.preauth) yield* FiberSet.run(fibers, authDeadline);
+
+      // The connection lives until the socket closes; a fiber's defect closes it with 1011.
+      yield* Effect.raceFirst(
+        Deferred.await(closed),
+        FiberSet.join(fibers).pipe(
+          Effect.andThen(Deferred.await(closed)),
+          Effect.catchCause((cause) =>
+            Effect.logError("connection fiber failed", { cause: String(cause) }).pipe(
+              Effect.andThen(Effect.sync(() => closeSocket(CloseCode.INTERNAL_ERROR, "internal error"))),
+              Effect.andThen(Deferred.await(closed)),
+            ),
+          ),
+        ),
+      );
+    }),
+  );

@@ -1,0 +1,99 @@
+// A connection's bounded outbox. The hot path writes straight to the socket when nothing is queued and the
+// socket is not backed up; otherwise frames queue (at most `maxFrames`) for the writer fiber, which sends
+// them as the socket drains. Overflow means a slow consumer; droppable frames (typing) are shed first.
+import type { WebSocket } from "ws";
+
+/** Bytes buffered in ws and the kernel before the socket counts as backed up. */
+export const HIGH_WATER_BYTES = 256 * 1024;
+
+export class Outbox {
+  private queue: Uint8Array[] = [];
+  private head = 0;
+  private closed = false;
+  private wake: (() => void) | undefined;
+  private readonly ws: WebSocket;
+  private readonly maxFrames: number;
+  private readonly onOverflow: () => void;
+  /** Frames handed to the socket, for metrics. */
+  sent = 0;
+  /** Droppable frames shed because the client was slow. */
+  dropped = 0;
+
+  constructor(ws: WebSocket, maxFrames: number, onOverflow: () => void) {
+    this.ws = ws;
+    this.maxFrames = maxFrames;
+    this.onOverflow = onOverflow;
+  }
+
+  get pending(): number {
+    return this.queue.length - this.head;
+  }
+
+  private backedUp(): boolean {
+    return this.ws.bufferedAmount >= HIGH_WATER_BYTES;
+  }
+
+  push(bytes: Uint8Array, droppable = false): void {
+    if (this.closed) return;
+    if (this.pending === 0 && !this.backedUp()) {
+      this.ws.send(bytes);
+      this.sent++;
+      return;
+    }
+    if (droppable && this.pending >= this.maxFrames / 2) {
+      this.dropped++;
+      return;
+    }
+    if (this.pending >= this.maxFrames) {
+      this.closed = true;
+      this.onOverflow();
+      return;
+    }
+    this.queue.push(bytes);
+    this.wake?.();
+  }
+
+  /** Stops accepting frames; queued frames are still flushed by `drain` unless `discard`. */
+  close(discard: boolean): void {
+    this.closed = true;
+    if (discard) {
+      this.queue = [];
+      this.head = 0;
+    }
+    this.wake?.();
+  }
+
+  /**
+   * Sends queued frames while the socket accepts them. Returns "idle" when the queue is empty, "blocked" when
+   * the socket is backed up (call again after `waitDrain`).
+   */
+  flush(): "idle" | "blocked" {
+    while (this.pending > 0) {
+      if (this.backedUp()) return "blocked";
+      const bytes = this.queue[this.head]!;
+      this.queue[this.head++] = EMPTY;
+      this.ws.send(bytes);
+      this.sent++;
+    }
+    this.queue = [];
+    this.head = 0;
+    return "idle";
+  }
+
+  /** Resolves when something is queued (or the outbox closes). */
+  waitForWork(): Promise<void> {
+    if (this.pending > 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.wake = () => {
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
