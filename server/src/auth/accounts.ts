@@ -122,7 +122,7 @@ export class Accounts extends Context.Service<Accounts, {
       const user = yield* store.findUser(key);
       const ok = user === undefined ? yield* Effect.as(verifyDummy(password), false) : yield* verifyPassword(password, user.passwordHash);
       if (!ok || user === undefined) {
-        yield* Effect.logInfo("login failed", { ip });
+        yield* Effect.logDebug("login failed", { ip });
         return yield* new Unauthenticated();
       }
       yield* loginIp.refund(ip);
