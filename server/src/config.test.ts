@@ -1,0 +1,49 @@
+// Flags and environment: defaults, precedence, derived heartbeat timeout, and clear errors on bad input.
+import { describe, expect, it } from "vitest";
+import { ConfigError, helpText, parseConfig } from "./config.ts";
+import { originAllowed } from "./transport/server.ts";
+
+describe("parseConfig", () => {
+  it("has the documented defaults", () => {
+    const c = parseConfig([], {});
+    expect(c).toMatchObject({ host: "127.0.0.1", port: 8080, dataDir: "./data", heartbeatIntervalMs: 5000, heartbeatTimeoutMs: 11000, rooms: ["general"] });
+  });
+
+  it("a flag wins over its environment variable, which wins over the default", () => {
+    expect(parseConfig(["--port", "9001"], { PORT: "9002" })).toMatchObject({ port: 9001 });
+    expect(parseConfig([], { PORT: "9002", DATA_DIR: "/x" })).toMatchObject({ port: 9002, dataDir: "/x" });
+  });
+
+  it("derives the heartbeat timeout from the interval (interval x 2 + 1 s) unless given", () => {
+    expect(parseConfig(["--heartbeat-interval-ms", "100"], {})).toMatchObject({ heartbeatTimeoutMs: 1200 });
+    expect(parseConfig(["--heartbeat-interval-ms", "100", "--heartbeat-timeout-ms", "300"], {})).toMatchObject({ heartbeatTimeoutMs: 300 });
+  });
+
+  it("splits lists and trims them", () => {
+    expect(parseConfig(["--allowed-origins", " https://a.example , https://b.example,"], {})).toMatchObject({
+      allowedOrigins: ["https://a.example", "https://b.example"],
+    });
+  });
+
+  it("rejects unknown flags and bad numbers with a clear message", () => {
+    expect(() => parseConfig(["--nope"], {})).toThrow(ConfigError);
+    expect(() => parseConfig([], { PORT: "80a" })).toThrow(/--port \(PORT\) must be a non-negative integer/);
+    expect(() => parseConfig(["--heartbeat-interval-ms", "1000", "--heartbeat-timeout-ms", "500"], {})).toThrow(/must exceed/);
+  });
+
+  it("--help is answered, and the help text names every flag with its variable", () => {
+    expect(parseConfig(["--help"], {})).toBe("help");
+    expect(helpText()).toMatch(/--data-dir <value>[\s\S]*env DATA_DIR, default \.\/data/);
+  });
+});
+
+describe("originAllowed", () => {
+  it("allows no Origin (non-browser clients), the server's own origin and the allowlist; refuses others", () => {
+    expect(originAllowed(undefined, "chat.example:8080", [])).toBe(true);
+    expect(originAllowed("http://chat.example:8080", "chat.example:8080", [])).toBe(true);
+    expect(originAllowed("https://good.example", "chat.example:8080", ["https://good.example"])).toBe(true);
+    expect(originAllowed("https://evil.example", "chat.example:8080", ["https://good.example"])).toBe(false);
+    expect(originAllowed("null", "chat.example:8080", [])).toBe(false);
+    expect(originAllowed("https://any.example", "chat.example:8080", ["*"])).toBe(true);
+  });
+});
