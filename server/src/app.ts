@@ -18,9 +18,19 @@ export const appLayer = (config: Config, options: { defaultMetrics: boolean }) =
   mkdirSync(config.dataDir, { recursive: true });
   const configLayer = Layer.succeed(ServerConfig, config);
   const store = SqliteStore.layer({ file: join(config.dataDir, "chat.db") });
-  const accounts = Accounts.layerWith({ sessionTtlMs: config.sessionTtlMs }).pipe(Layer.provide(store));
+  const minute = 60_000;
+  const accounts = Accounts.layerWith({
+    sessionTtlMs: config.sessionTtlMs,
+    registerPerIp: { limit: config.registerPerIpPerMin, windowMs: minute },
+    loginPerIp: { limit: config.loginPerIpPerMin, windowMs: minute },
+    loginPerAccount: { limit: config.loginFailuresPerAccount, windowMs: 15 * minute },
+  }).pipe(Layer.provide(store));
+  const joinThrottle = JoinThrottle.layerWith({
+    perUser: { limit: config.joinFailuresPerMin, windowMs: minute },
+    perIp: { limit: config.joinFailuresPerMin * 3, windowMs: minute },
+  });
   const hub = Hub.layer.pipe(Layer.provide(configLayer));
-  const base = Layer.mergeAll(configLayer, store, accounts, hub, JoinThrottle.layer, Metrics.layer(options));
+  const base = Layer.mergeAll(configLayer, store, accounts, hub, joinThrottle, Metrics.layer(options));
   const rooms = Rooms.layer.pipe(Layer.provide(base));
   const chat = Chat.layer.pipe(Layer.provide(base));
   const handlers = Handlers.layer.pipe(Layer.provide(Layer.mergeAll(base, rooms, chat)));

@@ -23,6 +23,10 @@ export interface Config {
   readonly maxViolations: number;
   readonly rooms: ReadonlyArray<string>;
   readonly sessionTtlMs: number;
+  readonly registerPerIpPerMin: number;
+  readonly loginPerIpPerMin: number;
+  readonly loginFailuresPerAccount: number;
+  readonly joinFailuresPerMin: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
   readonly clientDir: string;
@@ -59,6 +63,10 @@ const flags: ReadonlyArray<FlagSpec> = [
   { key: "maxViolations", env: "MAX_VIOLATIONS", kind: "int", default: "5", help: "malformed/invalid frames before close 4102" },
   { key: "rooms", env: "ROOMS", kind: "list", default: "general", help: "persistent rooms created at start if missing, comma-separated names" },
   { key: "sessionTtlMs", env: "SESSION_TTL_MS", kind: "int", default: String(30 * 24 * 3600 * 1000), help: "session token lifetime" },
+  { key: "registerPerIpPerMin", env: "REGISTER_PER_IP_PER_MIN", kind: "int", default: "20", help: "registrations per client address per minute" },
+  { key: "loginPerIpPerMin", env: "LOGIN_PER_IP_PER_MIN", kind: "int", default: "20", help: "login attempts per client address per minute" },
+  { key: "loginFailuresPerAccount", env: "LOGIN_FAILURES_PER_ACCOUNT", kind: "int", default: "5", help: "login attempts per account per 15 minutes before backoff" },
+  { key: "joinFailuresPerMin", env: "JOIN_FAILURES_PER_MIN", kind: "int", default: "10", help: "failed joins by code per user per minute (x3 per address)" },
   { key: "shutdownGraceMs", env: "SHUTDOWN_GRACE_MS", kind: "int", default: "2000", help: "on SIGTERM, how long to wait for clients to close" },
   { key: "logLevel", env: "LOG_LEVEL", kind: "string", default: "info", help: "debug | info | warn | error" },
   { key: "clientDir", env: "CLIENT_DIR", kind: "string", default: "", help: "directory with index.html and dist/chat.js (default: the repo's client/)" },
@@ -111,6 +119,9 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: Record<string, str
   if (interval < 10) throw new ConfigError(`--heartbeat-interval-ms must be at least 10`);
   if ((out.heartbeatTimeoutMs as number) <= interval) throw new ConfigError(`--heartbeat-timeout-ms must exceed --heartbeat-interval-ms`);
   if ((out.rateLimitPerSec as number) < 1 || (out.rateLimitBurst as number) < 1) throw new ConfigError(`rate limits must be at least 1`);
+  for (const k of ["registerPerIpPerMin", "loginPerIpPerMin", "loginFailuresPerAccount", "joinFailuresPerMin"] as const) {
+    if ((out[k] as number) < 1) throw new ConfigError(`--${kebab(k)} must be at least 1`);
+  }
   if ((out.outboxFrames as number) < 8) throw new ConfigError(`--outbox-frames must be at least 8`);
   if (out.clientDir === "") out.clientDir = new URL("../../client/", import.meta.url).pathname;
   return out as unknown as Config;

@@ -133,6 +133,9 @@ export class Rooms extends Context.Service<
         }
       }
 
+      // Temporary rooms that were live when the server stopped get the grace period reconnecting members need.
+      for (const room of yield* store.listTemporaryRooms(100_000).pipe(Effect.orDie)) hub.scheduleExpiry(room.code);
+
       return Rooms.of({ create, join, leave, list });
     }),
   );

@@ -131,6 +131,8 @@ export class Store extends Context.Service<Store, {
   destroyRoom(code: string, atMs: number): Effect.Effect<void, StoreError>;
   /** Live persistent rooms, sorted by name. */
   listPersistentRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreError>;
+  /** Temporary rooms not yet destroyed (at start, each gets its empty-room grace period). */
+  listTemporaryRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreError>;
   /**
    * Durably stores a room message with the room's next seq (gap-free from 1). Idempotent by
    * (roomCode, sender, clientMessageId). Resumes only after the commit (group commit with concurrent appends).
