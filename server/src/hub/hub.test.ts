@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
 import { PresenceChange } from "../../../proto/gen/es/chat/v1/presence_pb.js";
 import { encodePush, HubCore, type Peer, type Timers } from "./hub.ts";
+import { payloadOf } from "../transport/wire.ts";
 
 class FakeTimers implements Timers {
   now = 0;
@@ -31,7 +32,7 @@ const peer = (id: number, username: string, token = `t${id}`) => {
     username,
     token,
     got,
-    send: (bytes) => got.push(fromBinary(ServerFrameSchema, bytes)),
+    send: (bytes) => got.push(fromBinary(ServerFrameSchema, payloadOf(bytes))),
     terminate: (reason) => {
       p.terminated = reason;
     },

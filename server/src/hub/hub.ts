@@ -7,6 +7,7 @@ import { Context, Effect, FiberMap, Layer } from "effect";
 import { type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
 import { PresenceChange } from "../../../proto/gen/es/chat/v1/presence_pb.js";
 import { ServerConfig } from "../config.ts";
+import { frameBinary, type Wire } from "../transport/wire.ts";
 
 /** What the hub sees of one authenticated connection. */
 export interface Peer {
@@ -14,7 +15,7 @@ export interface Peer {
   readonly username: string;
   readonly token: string;
   /** Queue bytes for the client. `droppable` frames (typing) are the first shed for a slow client. */
-  send(bytes: Uint8Array, droppable?: boolean): void;
+  send(frame: Wire, droppable?: boolean): void;
   /** Close the connection from outside its own fibers (logout elsewhere, shutdown). */
   terminate(reason: "SessionRevoked" | "Shutdown"): void;
 }
@@ -34,14 +35,15 @@ interface LiveRoom {
   readonly typing: Set<string>;
   /** The seq the next delivered message must carry; later seqs wait in `pending` (commits can finish out of order). */
   nextSeq: bigint;
-  readonly pending: Map<bigint, Uint8Array>;
+  readonly pending: Map<bigint, Wire>;
 }
 
-export const encode = (frame: ServerFrame): Uint8Array => toBinary(ServerFrameSchema, frame);
+/** Encodes and frames once; the result can be written to any number of connections. */
+export const encode = (frame: ServerFrame): Wire => frameBinary(toBinary(ServerFrameSchema, frame));
 /** The `kind` of a ServerFrame as a plain init object. */
 export type FrameKindInit = NonNullable<MessageInitShape<typeof ServerFrameSchema>["kind"]>;
 /** Encodes a push (id 0) once; the same bytes go to every recipient. */
-export const encodePush = (kind: FrameKindInit): Uint8Array => encode(create(ServerFrameSchema, { id: 0, kind }));
+export const encodePush = (kind: FrameKindInit): Wire => encode(create(ServerFrameSchema, { id: 0, kind }));
 const push = encodePush;
 
 export class HubCore {
@@ -179,7 +181,7 @@ export class HubCore {
   // --- messages: encode once, deliver in seq order ---
 
   /** Delivers a stored message's pre-encoded push to every connection in the room, strictly in seq order. */
-  deliver(code: string, seq: bigint, bytes: Uint8Array): void {
+  deliver(code: string, seq: bigint, bytes: Wire): void {
     const room = this.rooms.get(code);
     if (!room || seq < room.nextSeq) return;
     if (seq > room.nextSeq) {
@@ -196,7 +198,7 @@ export class HubCore {
   }
 
   /** Sends the same bytes to every connection of every member, except those of `exceptUser`. */
-  private fanOut(room: LiveRoom, bytes: Uint8Array, exceptUser?: string, droppable = false): void {
+  private fanOut(room: LiveRoom, bytes: Wire, exceptUser?: string, droppable = false): void {
     for (const [username, conns] of room.members) {
       if (username === exceptUser) continue;
       for (const peer of conns) peer.send(bytes, droppable);
@@ -204,7 +206,7 @@ export class HubCore {
   }
 
   /** Sends bytes to all connections of a user, except one (the sender's own connection for DMs). */
-  sendToUser(username: string, bytes: Uint8Array, except?: Peer): void {
+  sendToUser(username: string, bytes: Wire, except?: Peer): void {
     for (const peer of this.users.get(username) ?? []) if (peer !== except) peer.send(bytes);
   }
 

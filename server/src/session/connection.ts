@@ -14,6 +14,7 @@ import { Metrics } from "../metrics.ts";
 import { type Authenticated, authOkKind, type ConnectionView, Handlers } from "./handlers.ts";
 import { type Input, initialState, type Limits, type SessionState, step, type Action } from "./machine.ts";
 import { Outbox } from "./outbox.ts";
+import { sinkOf } from "../transport/wire.ts";
 
 /** Inbound frames buffered before the socket stops reading (TCP backpressure on the client). */
 const INBOX_PAUSE = 256;
@@ -64,7 +65,7 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
         if (ws.readyState === ws.OPEN) ws.close(code, reason);
       };
 
-      const outbox: Outbox = new Outbox(ws, config.outboxFrames, () => applyNow({ _tag: "SlowConsumer" }));
+      const outbox: Outbox = new Outbox(sinkOf(ws), config.outboxFrames, () => applyNow({ _tag: "SlowConsumer" }));
       const send = (frame: ServerFrame) => outbox.push(encode(frame));
 
       const perform = (action: Action) => {

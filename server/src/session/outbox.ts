@@ -1,17 +1,17 @@
 // A connection's bounded outbox. The hot path writes straight to the socket when nothing is queued and the
 // socket is not backed up; otherwise frames queue (at most `maxFrames`) for the writer fiber, which sends
 // them as the socket drains. Overflow means a slow consumer; droppable frames (typing) are shed first.
-import type { WebSocket } from "ws";
+import type { Sink, Wire } from "../transport/wire.ts";
 
 /** Bytes buffered in ws and the kernel before the socket counts as backed up. */
 export const HIGH_WATER_BYTES = 256 * 1024;
 
 export class Outbox {
-  private queue: Uint8Array[] = [];
+  private queue: Wire[] = [];
   private head = 0;
   private closed = false;
   private wake: (() => void) | undefined;
-  private readonly ws: WebSocket;
+  private readonly sink: Sink;
   private readonly maxFrames: number;
   private readonly onOverflow: () => void;
   /** Frames handed to the socket, for metrics. */
@@ -19,8 +19,8 @@ export class Outbox {
   /** Droppable frames shed because the client was slow. */
   dropped = 0;
 
-  constructor(ws: WebSocket, maxFrames: number, onOverflow: () => void) {
-    this.ws = ws;
+  constructor(sink: Sink, maxFrames: number, onOverflow: () => void) {
+    this.sink = sink;
     this.maxFrames = maxFrames;
     this.onOverflow = onOverflow;
   }
@@ -30,13 +30,13 @@ export class Outbox {
   }
 
   private backedUp(): boolean {
-    return this.ws.bufferedAmount >= HIGH_WATER_BYTES;
+    return this.sink.bufferedAmount >= HIGH_WATER_BYTES;
   }
 
-  push(bytes: Uint8Array, droppable = false): void {
+  push(bytes: Wire, droppable = false): void {
     if (this.closed) return;
     if (this.pending === 0 && !this.backedUp()) {
-      this.ws.send(bytes);
+      this.sink.write(bytes);
       this.sent++;
       return;
     }
@@ -72,7 +72,7 @@ export class Outbox {
       if (this.backedUp()) return "blocked";
       const bytes = this.queue[this.head]!;
       this.queue[this.head++] = EMPTY;
-      this.ws.send(bytes);
+      this.sink.write(bytes);
       this.sent++;
     }
     this.queue = [];
@@ -96,4 +96,4 @@ export class Outbox {
   }
 }
 
-const EMPTY = new Uint8Array(0);
+const EMPTY = Buffer.alloc(0) as Wire;
