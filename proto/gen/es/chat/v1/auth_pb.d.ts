@@ -143,14 +143,15 @@ export declare type AuthOk = Message<"chat.v1.AuthOk"> & {
 
   /**
    * The server closes a connection with CLOSE_CODE_HEARTBEAT_TIMEOUT when no frame at all arrived for this
-   * many milliseconds (default 10000).
+   * many milliseconds (default heartbeat_interval_ms x 2 + 1000 = 11000).
    *
    * @generated from field: uint32 heartbeat_timeout_ms = 5;
    */
   heartbeatTimeoutMs: number;
 
   /**
-   * Largest accepted WebSocket message in bytes (65536).
+   * Largest WebSocket message the server accepts, in bytes (65536). Server frames can be larger (a full
+   * history page or recovery): clients must accept messages of at least 8 MiB.
    *
    * @generated from field: uint32 max_frame_bytes = 6;
    */

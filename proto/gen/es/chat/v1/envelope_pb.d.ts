@@ -42,7 +42,8 @@ export declare type ClientFrame = Message<"chat.v1.ClientFrame"> & {
    */
   kind: {
     /**
-     * Auth. Before authentication only these three and `ping` are accepted.
+     * Auth. Before authentication only register, login, resume and `ping` are accepted; logout needs an
+     * authenticated connection.
      *
      * @generated from field: chat.v1.RegisterRequest register = 10;
      */

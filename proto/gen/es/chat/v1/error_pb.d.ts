@@ -120,7 +120,8 @@ export enum ErrorCode {
 
   /**
    * Too many requests (per connection), too many login attempts (per account or address) or too many
-   * failed joins. Retry after Error.retry_after_ms.
+   * failed joins. Retry after Error.retry_after_ms. A frame refused by the per-connection limit is answered
+   * with its own id (0 if it had none).
    *
    * @generated from enum value: ERROR_CODE_RATE_LIMITED = 9;
    */
@@ -210,7 +211,8 @@ export enum CloseCode {
   SLOW_CONSUMER = 4001,
 
   /**
-   * The server is at its connection cap. Reconnect with a longer backoff.
+   * The server is at its connection cap. Reconnect with a longer backoff. (This server refuses such
+   * connections with HTTP 503 before the upgrade instead; treat both alike.)
    *
    * @generated from enum value: CLOSE_CODE_SERVER_BUSY = 4002;
    */
@@ -231,7 +233,8 @@ export enum CloseCode {
   NOT_AUTHENTICATED = 4101,
 
   /**
-   * Too many malformed, unknown or invalid frames. Do not reconnect: fix the client.
+   * Too many malformed frames, frames with no known kind, or frames with id 0 (the server's violation limit,
+   * default 5). Field validation errors (ERROR_CODE_INVALID_ARGUMENT) do not count. Do not reconnect: fix the client.
    *
    * @generated from enum value: CLOSE_CODE_PROTOCOL_VIOLATION = 4102;
    */

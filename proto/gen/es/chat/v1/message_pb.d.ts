@@ -106,7 +106,8 @@ export declare type SendMessageRequest = Message<"chat.v1.SendMessageRequest"> &
 export declare const SendMessageRequestSchema: GenMessage<SendMessageRequest>;
 
 /**
- * The message is durably stored.
+ * The message is durably stored. The sender's own ChatMessage push may arrive before or after this ack:
+ * match them by client_message_id and deduplicate by seq.
  *
  * @generated from message chat.v1.SendAck
  */

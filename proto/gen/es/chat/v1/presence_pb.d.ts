@@ -13,8 +13,9 @@ import type { Message } from "@bufbuild/protobuf";
 export declare const file_chat_v1_presence: GenFile;
 
 /**
- * Push to every connection in a room when a member joins or leaves. A user who opens a second
- * connection in the same room causes no event; closing one of two causes none either.
+ * Push to the other members' connections when a member joins or leaves a room (the joiner itself gets the
+ * member list in RoomJoined instead). A user who opens a second connection in the same room causes no
+ * event; closing one of two causes none either.
  *
  * @generated from message chat.v1.PresenceEvent
  */
