@@ -20,6 +20,7 @@ export interface Config {
   readonly outboxFrames: number;
   readonly recoverLimit: number;
   readonly maxRoomsPerConnection: number;
+  readonly maxPersistentRoomsPerUser: number;
   readonly maxViolations: number;
   readonly rooms: ReadonlyArray<string>;
   readonly sessionTtlMs: number;
@@ -60,6 +61,7 @@ const flags: ReadonlyArray<FlagSpec> = [
   { key: "outboxFrames", env: "OUTBOX_FRAMES", kind: "int", default: "1024", help: "frames queued for a slow client before it is closed with 4001" },
   { key: "recoverLimit", env: "RECOVER_LIMIT", kind: "int", default: "1000", help: "most messages one RecoverRequest replays" },
   { key: "maxRoomsPerConnection", env: "MAX_ROOMS_PER_CONNECTION", kind: "int", default: "100", help: "rooms one connection may have joined" },
+  { key: "maxPersistentRoomsPerUser", env: "MAX_PERSISTENT_ROOMS_PER_USER", kind: "int", default: "10", help: "persistent rooms one user may create" },
   { key: "maxViolations", env: "MAX_VIOLATIONS", kind: "int", default: "5", help: "malformed/invalid frames before close 4102" },
   { key: "rooms", env: "ROOMS", kind: "list", default: "general", help: "persistent rooms created at start if missing, comma-separated names" },
   { key: "sessionTtlMs", env: "SESSION_TTL_MS", kind: "int", default: String(30 * 24 * 3600 * 1000), help: "session token lifetime" },

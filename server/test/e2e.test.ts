@@ -67,6 +67,18 @@ describe("rooms and messages", () => {
   });
 });
 
+describe("limits", () => {
+  it("a user may create at most maxPersistentRoomsPerUser persistent rooms (default 10): then LIMIT_EXCEEDED", async () => {
+    const a = await registered(server.wsUrl);
+    for (let i = 0; i < 10; i++) await a.client.call({ case: "createRoom", value: { name: `p${i}`, persistent: true } }, "roomJoined");
+    const over = await a.client.request({ case: "createRoom", value: { name: "one too many", persistent: true } });
+    expect(over.kind.case === "error" && over.kind.value.code).toBe(ErrorCode.LIMIT_EXCEEDED);
+    // Temporary rooms are not capped this way.
+    await a.client.call({ case: "createRoom", value: {} }, "roomJoined");
+    a.client.close();
+  });
+});
+
 describe("auth", () => {
   it("a bad token at the upgrade gets HTTP 401 and no WebSocket", async () => {
     await expect(WireClient.open(server.wsUrl, { token: "x".repeat(43) })).rejects.toThrow("HTTP 401");

@@ -83,6 +83,9 @@ export class Rooms extends Context.Service<
 
       const create = Effect.fn("Rooms.create")(function* (m: Membership, rawName: string, persistent: boolean, onJoined: (j: Joined) => void) {
         const name = yield* roomName(rawName, persistent);
+        if (persistent && (yield* store.countPersistentRooms(m.peer.username)) >= config.maxPersistentRoomsPerUser) {
+          return yield* new LimitExceeded({ message: `at most ${config.maxPersistentRoomsPerUser} persistent rooms per user` });
+        }
         for (let attempt = 0; attempt < MAX_MINT_ATTEMPTS; attempt++) {
           const created = yield* store
             .createRoom({ code: mintCode(), name, persistent, createdBy: m.peer.username, createdAtMs: Date.now() })

@@ -257,6 +257,7 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     listPersistent: prepare(
       "SELECT * FROM rooms WHERE persistent = 1 AND destroyed_at_ms IS NULL ORDER BY name, code LIMIT ?",
     ),
+    countPersistentBy: prepare("SELECT COUNT(*) AS n FROM rooms WHERE persistent = 1 AND destroyed_at_ms IS NULL AND created_by = ?"),
     listTemporary: prepare("SELECT * FROM rooms WHERE persistent = 0 AND destroyed_at_ms IS NULL ORDER BY code LIMIT ?"),
     findMessageById: prepare("SELECT * FROM messages WHERE room_code = ? AND sender = ? AND client_message_id = ?"),
     nextRoomSeq: prepare("UPDATE rooms SET last_seq = last_seq + 1 WHERE code = ? RETURNING last_seq"),
@@ -464,6 +465,10 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     }),
     destroyRoom: Effect.fn("Store.destroyRoom")(function* (code, atMs) {
       yield* attempt("destroyRoom", () => sql.destroyRoom.run(atMs, code));
+    }),
+    countPersistentRooms: Effect.fn("Store.countPersistentRooms")(function* (createdBy) {
+      const row = yield* attempt("countPersistentRooms", () => sql.countPersistentBy.get(createdBy) as Row);
+      return Number(row.n);
     }),
     listTemporaryRooms: Effect.fn("Store.listTemporaryRooms")(function* (limit) {
       const rows = yield* attempt("listTemporaryRooms", () => sql.listTemporary.all(limit) as ReadonlyArray<Row>);

@@ -177,6 +177,7 @@ describe("SqliteStore", () => {
       assert.strictEqual((yield* store.listPersistentRooms(1)).length, 1);
       yield* store.createRoom(room("T2T2T2"));
       assert.deepStrictEqual((yield* store.listTemporaryRooms(10)).map((r) => r.code), ["T2T2T2"]);
+      assert.strictEqual(yield* store.countPersistentRooms(room("X", true).createdBy), 2);
     }).pipe(Effect.provide(SqliteStore.layerTemp)));
 
   it.effect("users are unique by key; sessions are found until revoked", () =>

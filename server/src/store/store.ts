@@ -131,6 +131,8 @@ export class Store extends Context.Service<Store, {
   destroyRoom(code: string, atMs: number): Effect.Effect<void, StoreError>;
   /** Live persistent rooms, sorted by name. */
   listPersistentRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreError>;
+  /** Live persistent rooms created by `createdBy` (for the per-user cap). */
+  countPersistentRooms(createdBy: string): Effect.Effect<number, StoreError>;
   /** Temporary rooms not yet destroyed (at start, each gets its empty-room grace period). */
   listTemporaryRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreError>;
   /**
