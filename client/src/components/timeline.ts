@@ -1,0 +1,209 @@
+// The timeline of one conversation (a room or a DM) as the component shows it: messages ordered by seq and
+// deduplicated by seq, own sends pending until acked, and notices placed after the messages seen so far.
+// Plain TypeScript with no DOM, so it is unit-tested in Node.
+
+export type MessageStatus = "pending" | "sent" | "failed";
+
+export interface MessageEntry {
+  readonly kind: "message";
+  /** Stable key for keyed rendering: the client message id when known, else the seq. */
+  readonly key: string;
+  seq: bigint | undefined;
+  readonly sender: string;
+  sentAtMs: number;
+  readonly text: string;
+  readonly clientMessageId: string;
+  readonly own: boolean;
+  status: MessageStatus;
+  /** Why a send failed, in words. */
+  error: string | undefined;
+  readonly order: number;
+}
+
+export interface NoticeEntry {
+  readonly kind: "notice";
+  readonly key: string;
+  readonly text: string;
+  readonly tone: "info" | "warn";
+  readonly atMs: number;
+  /** The notice sorts after every message with seq <= afterSeq that was there when it was added. */
+  readonly afterSeq: bigint;
+  readonly order: number;
+}
+
+export type Entry = MessageEntry | NoticeEntry;
+
+/** What a stored message looks like to the timeline (a ChatMessage or a DirectMessage). */
+export interface StoredMessage {
+  readonly seq: bigint;
+  readonly sender: string;
+  readonly sentAtMs: bigint;
+  readonly text: string;
+  readonly clientMessageId: string;
+}
+
+// Pending messages have no seq yet and stay at the end, in the order they were typed.
+const PENDING = 1n << 64n;
+
+const sortKey = (e: Entry): readonly [bigint, number, number] =>
+  e.kind === "notice" ? [e.afterSeq, 1, e.order] : e.seq === undefined ? [PENDING, 0, e.order] : [e.seq, 0, 0];
+
+const before = (a: Entry, b: Entry): boolean => {
+  const [a0, a1, a2] = sortKey(a);
+  const [b0, b1, b2] = sortKey(b);
+  if (a0 !== b0) return a0 < b0;
+  if (a1 !== b1) return a1 < b1;
+  return a2 < b2;
+};
+
+let counter = 0;
+const nextOrder = () => ++counter;
+
+/** A keyed, seq-ordered list of messages and notices; `same(a, b)` says whether two usernames are one user. */
+export class Timeline {
+  #entries: Entry[] = [];
+  readonly #bySeq = new Map<bigint, MessageEntry>();
+  readonly #byClientId = new Map<string, MessageEntry>();
+  /** Whether older messages exist before the first one held (false once history says so). */
+  hasMore = true;
+  /** Whether the first history page has been loaded. */
+  loaded = false;
+
+  readonly #isMe: (username: string) => boolean;
+
+  constructor(isMe: (username: string) => boolean) {
+    this.#isMe = isMe;
+  }
+
+  get entries(): ReadonlyArray<Entry> {
+    return this.#entries;
+  }
+
+  /** Highest seq held, 0 when none. */
+  get lastSeq(): bigint {
+    let max = 0n;
+    for (const seq of this.#bySeq.keys()) if (seq > max) max = seq;
+    return max;
+  }
+
+  /** Lowest seq held, undefined when none. */
+  get firstSeq(): bigint | undefined {
+    let min: bigint | undefined;
+    for (const seq of this.#bySeq.keys()) if (min === undefined || seq < min) min = seq;
+    return min;
+  }
+
+  get messageCount(): number {
+    return this.#entries.reduce((n, e) => (e.kind === "message" ? n + 1 : n), 0);
+  }
+
+  /**
+   * Adds a stored message (a push, a history or recovery item). Returns false when its seq was already
+   * held. A stored message matching one of our pending sends takes its place and keeps its status: it turns
+   * "sent" only when the ack arrives.
+   */
+  addStored(m: StoredMessage): boolean {
+    if (this.#bySeq.has(m.seq)) return false;
+    const own = this.#isMe(m.sender);
+    const pending = own && m.clientMessageId !== "" ? this.#byClientId.get(m.clientMessageId) : undefined;
+    if (pending !== undefined) {
+      if (pending.seq !== undefined) return false;
+      this.#remove(pending);
+      pending.seq = m.seq;
+      pending.sentAtMs = Number(m.sentAtMs);
+      this.#bySeq.set(m.seq, pending);
+      this.#insert(pending);
+      return false;
+    }
+    const entry: MessageEntry = {
+      kind: "message",
+      key: m.clientMessageId !== "" && own ? `c:${m.clientMessageId}` : `s:${m.seq}`,
+      seq: m.seq,
+      sender: m.sender,
+      sentAtMs: Number(m.sentAtMs),
+      text: m.text,
+      clientMessageId: m.clientMessageId,
+      own,
+      status: "sent",
+      error: undefined,
+      order: 0,
+    };
+    this.#bySeq.set(m.seq, entry);
+    if (own && m.clientMessageId !== "") this.#byClientId.set(m.clientMessageId, entry);
+    this.#insert(entry);
+    return true;
+  }
+
+  /** Adds our own message as pending, before the server has stored it. */
+  addPending(clientMessageId: string, sender: string, text: string, nowMs = Date.now()): MessageEntry {
+    const entry: MessageEntry = {
+      kind: "message",
+      key: `c:${clientMessageId}`,
+      seq: undefined,
+      sender,
+      sentAtMs: nowMs,
+      text,
+      clientMessageId,
+      own: true,
+      status: "pending",
+      error: undefined,
+      order: nextOrder(),
+    };
+    this.#byClientId.set(clientMessageId, entry);
+    this.#insert(entry);
+    return entry;
+  }
+
+  /** The ack for one of our sends: the message is durably stored with this seq. */
+  markSent(clientMessageId: string, seq: bigint, sentAtMs: bigint): void {
+    const entry = this.#byClientId.get(clientMessageId);
+    if (entry === undefined) return;
+    entry.status = "sent";
+    entry.error = undefined;
+    entry.sentAtMs = Number(sentAtMs);
+    if (entry.seq === undefined) {
+      const other = this.#bySeq.get(seq);
+      this.#remove(entry);
+      // The same message already came in under its seq without our id: keep that one.
+      if (other !== undefined) return;
+      entry.seq = seq;
+      this.#bySeq.set(seq, entry);
+      this.#insert(entry);
+    }
+  }
+
+  markFailed(clientMessageId: string, error: string): void {
+    const entry = this.#byClientId.get(clientMessageId);
+    if (entry === undefined || entry.status === "sent") return;
+    entry.status = "failed";
+    entry.error = error;
+  }
+
+  addNotice(text: string, tone: "info" | "warn" = "info", nowMs = Date.now()): NoticeEntry {
+    const order = nextOrder();
+    const entry: NoticeEntry = { kind: "notice", key: `n:${order}`, text, tone, atMs: nowMs, afterSeq: this.lastSeq, order };
+    this.#insert(entry);
+    return entry;
+  }
+
+  /** Forgets every stored message and notice (after "could not recover"); pending sends stay. */
+  clearStored(): void {
+    this.#entries = this.#entries.filter((e) => e.kind === "message" && e.seq === undefined);
+    this.#bySeq.clear();
+    for (const [id, e] of this.#byClientId) if (e.seq !== undefined) this.#byClientId.delete(id);
+    this.hasMore = true;
+    this.loaded = false;
+  }
+
+  #insert(entry: Entry): void {
+    // Almost every insert is an append; walk back from the end.
+    let i = this.#entries.length;
+    while (i > 0 && before(entry, this.#entries[i - 1]!)) i--;
+    this.#entries.splice(i, 0, entry);
+  }
+
+  #remove(entry: Entry): void {
+    const i = this.#entries.indexOf(entry);
+    if (i >= 0) this.#entries.splice(i, 1);
+  }
+}
