@@ -1,0 +1,14 @@
+// The chat SDK's public surface: the client, its errors and the generated message types it hands out.
+export { ChatClient } from "./client.ts";
+export type { ChatClientOptions, ChatEvents, ConnectionState, HistoryOptions, PendingDirect, PendingSend } from "./client.ts";
+export { ChatError, describeClose, describeError } from "./errors.ts";
+export type { ChatErrorInit } from "./errors.ts";
+export { backoffDelay, closePolicy } from "./backoff.ts";
+export type { BackoffOptions, ClosePolicy } from "./backoff.ts";
+export type { AuthOk } from "../../../proto/gen/es/chat/v1/auth_pb.js";
+export type { Room, RoomJoined, RoomSummary } from "../../../proto/gen/es/chat/v1/room_pb.js";
+export type { ChatMessage, HistoryPage, SendAck } from "../../../proto/gen/es/chat/v1/message_pb.js";
+export type { PresenceEvent, TypingEvent, UserPresenceEvent } from "../../../proto/gen/es/chat/v1/presence_pb.js";
+export type { DirectAck, DirectHistoryPage, DirectMessage } from "../../../proto/gen/es/chat/v1/direct_pb.js";
+export { CloseCode, ErrorCode } from "../../../proto/gen/es/chat/v1/error_pb.js";
+export { PresenceChange } from "../../../proto/gen/es/chat/v1/presence_pb.js";
