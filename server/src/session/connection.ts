@@ -65,6 +65,15 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
         if (ws.readyState === ws.OPEN) ws.close(code, reason);
       };
 
+      // The goodbye is bounded: a peer that neither drains the queued replies nor answers the close frame
+      // (a stuck reader, a dead network) is cut off after the heartbeat timeout instead of lingering (ws
+      // alone waits 30 s for the close handshake, and a blocked outbox never reaches it), so the
+      // connection leaves its rooms and presence promptly.
+      let closeDeadline: ReturnType<typeof setTimeout> | undefined;
+      const armCloseDeadline = () => {
+        closeDeadline ??= setTimeout(() => ws.terminate(), config.heartbeatTimeoutMs);
+      };
+
       const outbox: Outbox = new Outbox(sinkOf(ws), config.outboxFrames, () => applyNow({ _tag: "SlowConsumer" }));
       const send = (frame: ServerFrame) => outbox.push(encode(frame));
 
@@ -78,6 +87,7 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
           // close) go out first and the writer closes after them.
           outbox.close(action.code === CloseCode.SLOW_CONSUMER);
           if (outbox.pending === 0) closeSocket(action.code, action.reason);
+          armCloseDeadline();
         }
       };
 
@@ -220,6 +230,7 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
 
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => {
+          clearTimeout(closeDeadline);
           outbox.close(true);
           if (peer) hub.removePeer(peer, rooms);
           rooms.clear();
@@ -250,7 +261,12 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
           Effect.andThen(Deferred.await(closed)),
           Effect.catchCause((cause) =>
             Effect.logError("connection fiber failed", { cause: String(cause) }).pipe(
-              Effect.andThen(Effect.sync(() => closeSocket(CloseCode.INTERNAL_ERROR, "internal error"))),
+              Effect.andThen(
+                Effect.sync(() => {
+                  closeSocket(CloseCode.INTERNAL_ERROR, "internal error");
+                  armCloseDeadline();
+                }),
+              ),
               Effect.andThen(Deferred.await(closed)),
             ),
           ),
