@@ -1,0 +1,206 @@
+// ChatClient against the real server on port 0: auth (register, login, resume, the errors), rooms,
+// messages with their acks, presence, typing, history, direct messages and global presence, heartbeat.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startServer, type TestServer } from "../../../server/src/testing.ts";
+import { ChatClient, ChatError, describeError, ErrorCode, PresenceChange } from "./index.ts";
+import { PASSWORD, record, sleep, uniqueName, until } from "./test-support.ts";
+
+let server: TestServer;
+const clients: ChatClient[] = [];
+const client = (extra: Partial<ConstructorParameters<typeof ChatClient>[0]> = {}) => {
+  const c = new ChatClient({ url: server.wsUrl, reconnect: { initialMs: 20, maxMs: 200 }, ...extra });
+  clients.push(c);
+  return c;
+};
+const registered = async (prefix = "u") => {
+  const c = client();
+  await c.register(uniqueName(prefix), PASSWORD);
+  return c;
+};
+
+beforeAll(async () => {
+  server = await startServer({ heartbeatIntervalMs: 150, registerPerIpPerMin: 1000, loginPerIpPerMin: 1000 });
+});
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+describe("auth", () => {
+  it("register: disconnected → connecting → connected, with the session in AuthOk", async () => {
+    const c = client();
+    const events = record(c);
+    expect(c.state).toBe("disconnected");
+    const name = uniqueName("Reg");
+    const ok = await c.register(name, PASSWORD);
+    expect(ok.username).toBe(name);
+    expect(ok.heartbeatIntervalMs).toBe(150);
+    expect(c.state).toBe("connected");
+    expect(c.username).toBe(name);
+    expect(c.token).toBe(ok.sessionToken);
+    expect(events.of("state").map((s) => s.state)).toEqual(["connecting", "connected"]);
+    expect(events.of("authenticated")).toHaveLength(1);
+  });
+
+  it("login with the password and resume with the token, from fresh clients", async () => {
+    const name = uniqueName("log");
+    const first = client();
+    const { sessionToken } = await first.register(name, PASSWORD);
+    const second = client();
+    const ok = await second.login(name.toUpperCase(), PASSWORD);
+    expect(ok.username).toBe(name); // usernames match case-insensitively and come back as registered
+    const third = client();
+    const resumed = await third.resume(sessionToken);
+    expect(resumed.username).toBe(name);
+    expect(third.token).toBe(sessionToken);
+    expect(third.state).toBe("connected");
+  });
+
+  it("rejects bad credentials with a ChatError in words, and stays disconnected", async () => {
+    const name = uniqueName("bad");
+    await client().register(name, PASSWORD);
+    const c = client();
+    const wrong = await c.login(name, "wrong password!").catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(ChatError);
+    expect((wrong as ChatError).code).toBe(ErrorCode.UNAUTHENTICATED);
+    expect(describeError(wrong)).toMatch(/password/);
+    expect(c.state).toBe("disconnected");
+    const taken = await c.register(name, PASSWORD).catch((e: unknown) => e);
+    expect((taken as ChatError).code).toBe(ErrorCode.USERNAME_TAKEN);
+    const badToken = await c.resume("not-a-token").catch((e: unknown) => e);
+    expect((badToken as ChatError).code).toBe(ErrorCode.UNAUTHENTICATED);
+    // The same client can still log in afterwards.
+    await c.login(name, PASSWORD);
+    expect(c.state).toBe("connected");
+    await expect(c.login(name, PASSWORD)).rejects.toMatchObject({ code: ErrorCode.ALREADY_AUTHENTICATED });
+  });
+
+  it("requests before authentication fail at once instead of reaching the server", async () => {
+    const c = client();
+    await expect(c.listRooms()).rejects.toBeInstanceOf(ChatError);
+    await expect(c.send("K7QX2M", "hi").acked).rejects.toBeInstanceOf(ChatError);
+  });
+
+  it("logout revokes the token: it no longer resumes", async () => {
+    const c = await registered("out");
+    const token = c.token!;
+    const events = record(c);
+    await c.logout();
+    expect(c.state).toBe("disconnected");
+    expect(c.token).toBeUndefined();
+    expect(c.username).toBeUndefined();
+    expect(events.of("error")).toEqual([]);
+    await expect(client().resume(token)).rejects.toMatchObject({ code: ErrorCode.UNAUTHENTICATED });
+  });
+
+  it("answers pings: stays connected over many heartbeat intervals", async () => {
+    const c = await registered("hb");
+    const events = record(c);
+    await sleep(150 * 6);
+    expect(c.state).toBe("connected");
+    expect(events.of("closed")).toEqual([]);
+  });
+});
+
+describe("rooms and messages", () => {
+  it("create, join by code in any case, send: everyone gets the message once, the sender an ack", async () => {
+    const alice = await registered("alice");
+    const bob = await registered("bob");
+    const aliceEvents = record(alice);
+    const bobEvents = record(bob);
+    const created = await alice.createRoom("team");
+    const code = created.room!.code;
+    expect(alice.rooms()).toEqual([code]);
+    const joined = await bob.joinRoom(` ${code.toLowerCase()} `);
+    expect(joined.room!.code).toBe(code);
+    expect(bob.members(code)).toEqual([alice.username, bob.username].sort());
+    await until(() => alice.members(code).length === 2, "alice sees bob join");
+    const presence = aliceEvents.of("presence");
+    expect(presence.map((p) => [p.username, p.change])).toEqual([[bob.username, PresenceChange.JOINED]]);
+    expect(alice.memberCount(code)).toBe(2);
+
+    const first = alice.send(code, "hello");
+    const second = alice.send(code, "again");
+    expect(first.clientMessageId).not.toBe(second.clientMessageId);
+    const [ack1, ack2] = await Promise.all([first.acked, second.acked]);
+    expect([ack1.seq, ack2.seq]).toEqual([1n, 2n]);
+    expect(ack1.duplicate).toBe(false);
+    await until(() => bobEvents.of("message").length === 2 && aliceEvents.of("message").length === 2, "both messages everywhere");
+    const seen = bobEvents.of("message");
+    expect(seen.map((m) => [m.seq, m.text, m.sender])).toEqual([[1n, "hello", alice.username], [2n, "again", alice.username]]);
+    expect(aliceEvents.of("message")[0]!.clientMessageId).toBe(first.clientMessageId);
+    expect(bob.lastSeq(code)).toBe(2n);
+    expect(bob.room(code)?.room?.name).toBe("team");
+  });
+
+  it("typing reaches the other members; leaving sends presence and drops the subscription", async () => {
+    const alice = await registered("ta");
+    const bob = await registered("tb");
+    const code = (await alice.createRoom("")).room!.code;
+    await bob.joinRoom(code);
+    const aliceEvents = record(alice);
+    bob.setTyping(code, true);
+    await until(() => aliceEvents.of("typing").length === 1, "typing event");
+    expect(aliceEvents.of("typing")[0]).toMatchObject({ roomCode: code, username: bob.username, typing: true });
+    await bob.leaveRoom(code);
+    expect(bob.rooms()).toEqual([]);
+    await until(() => aliceEvents.of("presence").some((p) => p.change === PresenceChange.LEFT), "left event");
+    expect(alice.members(code)).toEqual([alice.username]);
+    await expect(bob.send(code, "not a member").acked).rejects.toMatchObject({ code: ErrorCode.NOT_MEMBER });
+  });
+
+  it("rejects what retrying cannot fix: unknown room, empty or oversized text", async () => {
+    const c = await registered("err");
+    await expect(c.joinRoom("ZZZZZZ")).rejects.toMatchObject({ code: ErrorCode.NOT_FOUND });
+    const code = (await c.createRoom("")).room!.code;
+    await expect(c.send(code, "   ").acked).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    await expect(c.send(code, "x".repeat(5000)).acked).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    expect(c.state).toBe("connected");
+  });
+
+  it("history pages backward from the newest and forward from a seq; persistent rooms are listed", async () => {
+    const c = await registered("hist");
+    const name = uniqueName("Persist");
+    const code = (await c.createRoom(name, true)).room!.code;
+    for (let i = 1; i <= 5; i++) await c.send(code, `m${i}`).acked;
+    const newest = await c.history(code, { limit: 2 });
+    expect(newest.messages.map((m) => m.text)).toEqual(["m4", "m5"]);
+    expect(newest.hasMore).toBe(true);
+    const older = await c.history(code, { anchorSeq: 4n, limit: 10 });
+    expect(older.messages.map((m) => m.seq)).toEqual([1n, 2n, 3n]);
+    const forward = await c.history(code, { anchorSeq: 3n, direction: "forward" });
+    expect(forward.messages.map((m) => m.seq)).toEqual([4n, 5n]);
+    const rooms = await c.listRooms();
+    expect(rooms.find((r) => r.room?.code === code)?.room?.name).toBe(name);
+  });
+});
+
+describe("direct messages and global presence", () => {
+  it("sendDirect reaches the recipient, is acked, and shows in direct history", async () => {
+    const alice = await registered("da");
+    const bob = await registered("db");
+    const bobEvents = record(bob);
+    const sent = alice.sendDirect(bob.username!, "psst");
+    const ack = await sent.acked;
+    expect(ack.seq).toBe(1n);
+    await until(() => bobEvents.of("direct").length === 1, "direct message");
+    expect(bobEvents.of("direct")[0]).toMatchObject({ sender: alice.username, recipient: bob.username, text: "psst", clientMessageId: sent.clientMessageId });
+    const page = await bob.directHistory(alice.username!);
+    expect(page.messages.map((m) => m.text)).toEqual(["psst"]);
+    await expect(alice.sendDirect(uniqueName("nobody"), "hi").acked).rejects.toMatchObject({ code: ErrorCode.NOT_FOUND });
+  });
+
+  it("onlineUsers lists who is online and, subscribed, reports arrivals and departures", async () => {
+    const watcher = await registered("w");
+    const events = record(watcher);
+    const online = await watcher.onlineUsers();
+    expect(online).toContain(watcher.username);
+    const other = await registered("o");
+    await until(() => events.of("userPresence").some((e) => e.username === other.username && e.online), "online event");
+    other.close();
+    await until(() => events.of("userPresence").some((e) => e.username === other.username && !e.online), "offline event");
+    expect(watcher.onlineSnapshot()).not.toContain(other.username);
+  });
+});
