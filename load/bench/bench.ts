@@ -1,0 +1,105 @@
+// npm run bench [-- --json] [-- --rate 200 --rooms 4 --members 100 --duration 20 --idle 2000 …]
+//
+// Starts, in turn and pinned to CPU 0 (taskset -c 0), the chat server, a naive raw `ws` room-broadcast
+// server (the floor) and a Socket.IO 4.8 server, drives each with the same offered load from
+// load/bench/generator.ts pinned to CPU 1, and prints a table: server CPU per delivery and deliveries per
+// server CPU-second, p50/p99/p99.9 latency from the scheduled send time, delivered ratio and RSS per idle
+// connection, each also as a ratio to the raw floor. --json prints one JSON object per line and server
+// instead. The full figures go to artifacts/bench.json either way.
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { chatServerArgv, repoRoot, type RunningServer, startProcess, wrapCommand } from "../src/server-process.ts";
+import type { BenchResult, ServerKind } from "./generator.ts";
+
+const GENERATOR_OPTIONS = ["rooms", "members", "senders", "rate", "warmup", "duration", "idle", "text-bytes", "users"] as const;
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    json: { type: "boolean", default: false },
+    servers: { type: "string", default: "chat,raw-ws,socket.io" },
+    "cpu-prof": { type: "boolean", default: false },
+    ...Object.fromEntries(GENERATOR_OPTIONS.map((k) => [k, { type: "string" as const }])),
+  },
+});
+
+const FILES = 65_536;
+
+const serverArgv = (kind: ServerKind): string[] => {
+  switch (kind) {
+    case "chat":
+      return chatServerArgv(
+        ["--rate-limit-per-sec", "1000", "--rate-limit-burst", "2000", "--outbox-frames", "8192"],
+        values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", join(repoRoot, "artifacts/profiles")] : [],
+      );
+    case "raw-ws":
+      return [process.execPath, "load/bench/raw-ws-server.ts", "--port", "{port}"];
+    case "socket.io":
+      return [process.execPath, "load/bench/socketio-server.ts", "--port", "{port}"];
+  }
+};
+
+const runOne = async (kind: ServerKind): Promise<BenchResult> => {
+  let server: RunningServer | undefined;
+  try {
+    server = await startProcess({
+      argv: serverArgv(kind),
+      cpus: "0",
+      fileLimit: FILES,
+      healthPath: "/healthz",
+      wsPath: "/ws",
+      logFile: join(repoRoot, `artifacts/bench-${kind.replace(".", "")}-server.log`),
+    });
+    const genArgs = ["--server", kind, "--url", server.httpUrl, "--pid", String(server.pid)];
+    for (const k of GENERATOR_OPTIONS) if (typeof values[k] === "string") genArgs.push(`--${k}`, values[k]);
+    const argv = wrapCommand([process.execPath, "load/bench/generator.ts", ...genArgs], { cpus: "1", fileLimit: FILES });
+    process.stderr.write(`bench: ${kind} (server pid ${server.pid} on CPU 0, generator on CPU 1)\n`);
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const line = out.trim().split("\n").at(-1);
+    if (code !== 0 || !line) throw new Error(`generator for ${kind} exited with ${code}`);
+    return JSON.parse(line) as BenchResult;
+  } finally {
+    await server?.stop();
+  }
+};
+
+const kinds = values.servers.split(",").map((s) => s.trim()) as ServerKind[];
+const results: BenchResult[] = [];
+for (const kind of kinds) results.push(await runOne(kind));
+
+mkdirSync(join(repoRoot, "artifacts"), { recursive: true });
+writeFileSync(join(repoRoot, "artifacts/bench.json"), `${JSON.stringify({ options: Object.fromEntries(GENERATOR_OPTIONS.map((k) => [k, values[k]])), results }, null, 2)}\n`);
+
+if (values.json) {
+  for (const r of results) {
+    const { server, cpuUsPerDelivery, p50Ms, p99Ms, p999Ms, deliveredRatio, rssBytesPerConn } = r;
+    process.stdout.write(`${JSON.stringify({ server, cpuUsPerDelivery, p50Ms, p99Ms, p999Ms, deliveredRatio, rssBytesPerConn })}\n`);
+  }
+} else {
+  const floor = results.find((r) => r.server === "raw-ws");
+  const cell = (v: number, base: number | undefined, digits: number) =>
+    `${v.toFixed(digits)}${base !== undefined && base !== 0 && Number.isFinite(base) ? ` (${(v / base).toFixed(2)}x)` : ""}`;
+  const rows: string[][] = [["server", "CPU µs/delivery", "deliveries/CPU-s", "p50 ms", "p99 ms", "p99.9 ms", "delivered", "RSS B/idle conn", "server CPU %"]];
+  for (const r of results) {
+    rows.push([
+      r.server,
+      cell(r.cpuUsPerDelivery, floor?.cpuUsPerDelivery, 2),
+      cell(r.deliveriesPerCpuSec, floor?.deliveriesPerCpuSec, 0),
+      cell(r.p50Ms, floor?.p50Ms, 2),
+      cell(r.p99Ms, floor?.p99Ms, 2),
+      cell(r.p999Ms, floor?.p999Ms, 2),
+      r.deliveredRatio.toFixed(5),
+      cell(r.rssBytesPerConn, floor?.rssBytesPerConn, 0),
+      r.serverCpuPercent.toFixed(1),
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const fmtRow = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  process.stdout.write(`${fmtRow(rows[0]!)}\n|${widths.map((w) => "-".repeat(w + 2)).join("|")}|\n${rows.slice(1).map(fmtRow).join("\n")}\n`);
+  process.stdout.write("(ratios are to raw-ws, the floor; latency from the scheduled send time; figures in artifacts/bench.json)\n");
+}

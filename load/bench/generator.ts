@@ -1,0 +1,290 @@
+// The benchmark's load generator, one design for all three servers (run by bench.ts, pinned to CPU 1):
+//  1. idle phase: open N idle connections (chat: authenticated with a session token at the upgrade, and
+//     pinging every heartbeat interval), read the server's RSS before and after: bytes per connection;
+//  2. load phase: R rooms x M members, S senders per room, a fixed offered rate (open model: message j is
+//     scheduled at t0 + j/rate and carries that time in its text; latency = receipt − scheduled time, so a
+//     server that falls behind cannot hide it). After a warm-up, a measured window: the server's CPU time
+//     from /proc/<pid>/stat over the window, latencies of messages scheduled in it, and deliveries of those
+//     messages against members × sent (after a drain).
+// Prints one JSON line with the figures.
+//   node load/bench/generator.ts --server chat --url http://127.0.0.1:PORT --pid PID [--rate 200 …]
+import { randomBytes } from "node:crypto";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { io as ioClient, type Socket } from "socket.io-client";
+import WebSocket from "ws";
+import { ChatConn, nowMs } from "../src/chat-conn.ts";
+import { cpuSeconds, pool, rssBytes, sleep, waitUntil } from "../src/proc.ts";
+import { Samples } from "../src/samples.ts";
+
+export type ServerKind = "chat" | "raw-ws" | "socket.io";
+
+export interface GeneratorOptions {
+  readonly rooms: number;
+  readonly members: number;
+  readonly senders: number;
+  /** Messages per second over all rooms. */
+  readonly rate: number;
+  readonly warmupSec: number;
+  readonly durationSec: number;
+  readonly idle: number;
+  readonly textBytes: number;
+  /** Chat only: users whose tokens the connections share. */
+  readonly users: number;
+}
+
+export interface BenchResult {
+  readonly server: ServerKind;
+  readonly cpuUsPerDelivery: number;
+  readonly deliveriesPerCpuSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly maxMs: number;
+  readonly deliveredRatio: number;
+  readonly rssBytesPerConn: number;
+  readonly serverCpuPercent: number;
+  readonly deliveriesPerSec: number;
+  readonly seqGaps: number;
+  readonly generatorLoopDelayP99Ms: number;
+}
+
+interface BenchClient {
+  send(text: string): void;
+  close(): void;
+}
+
+type OnText = (text: string, at: number) => void;
+
+interface Adapter {
+  setup(): Promise<void>;
+  rooms(n: number): Promise<string[]>;
+  connect(room: string | undefined, index: number, onText: OnText): Promise<BenchClient>;
+  readonly seqGaps: number;
+  teardown(): void;
+}
+
+const chatAdapter = (baseUrl: string, o: GeneratorOptions): Adapter => {
+  const wsUrl = `${baseUrl.replace(/^http/, "ws")}/ws`;
+  const runId = randomBytes(4).toString("hex");
+  let tokens: string[] = [];
+  let gaps = 0;
+  const owners: ChatConn[] = [];
+  return {
+    async setup() {
+      tokens = await pool(Array.from({ length: o.users }, (_, i) => i), 8, async (i) => {
+        const conn = await ChatConn.open(wsUrl);
+        const ok = await conn.call({ case: "register", value: { username: `b-${runId}-${i}`, password: "bench-password" } }, "authOk");
+        conn.close();
+        return ok.sessionToken;
+      });
+    },
+    async rooms(n) {
+      const owner = await ChatConn.open(wsUrl, { token: tokens[0]! });
+      owner.startHeartbeat((await owner.authPush!).heartbeatIntervalMs);
+      owners.push(owner);
+      const codes: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const joined = await owner.call({ case: "createRoom", value: { name: "", persistent: false } }, "roomJoined");
+        codes.push(joined.room!.code);
+        // The owner leaves so each room's fan-out is exactly its members, as on the other servers.
+        await owner.call({ case: "leaveRoom", value: { code: joined.room!.code } }, "ok");
+      }
+      return codes;
+    },
+    async connect(room, index, onText) {
+      const conn = await ChatConn.open(wsUrl, { token: tokens[index % tokens.length]! });
+      conn.startHeartbeat((await conn.authPush!).heartbeatIntervalMs);
+      if (room) {
+        const joined = await conn.call({ case: "joinRoom", value: { code: room } }, "roomJoined");
+        let last = Number(joined.lastSeq);
+        conn.onMessage = (m, at) => {
+          const seq = Number(m.seq);
+          if (seq !== last + 1) gaps++;
+          last = Math.max(last, seq);
+          onText(m.text, at);
+        };
+      }
+      let n = 0;
+      return {
+        send: (text) => conn.sendMessage(room!, `${runId}-${index}-${n++}`, text),
+        close: () => conn.close(),
+      };
+    },
+    get seqGaps() {
+      return gaps;
+    },
+    teardown() {
+      for (const o of owners) o.close();
+    },
+  };
+};
+
+const rawAdapter = (baseUrl: string): Adapter => ({
+  async setup() {},
+  async rooms(n) {
+    return Array.from({ length: n }, (_, i) => `room${i}`);
+  },
+  connect(room, _index, onText) {
+    const ws = new WebSocket(`${baseUrl.replace(/^http/, "ws")}/ws${room ? `?room=${room}` : ""}`, { perMessageDeflate: false });
+    ws.binaryType = "nodebuffer";
+    ws.on("message", (data: Buffer) => {
+      const at = nowMs();
+      onText(data.toString("latin1"), at);
+    });
+    ws.on("error", () => {});
+    return new Promise((resolve, reject) => {
+      ws.once("open", () => resolve({ send: (text) => ws.send(Buffer.from(text, "latin1")), close: () => ws.close() }));
+      ws.once("error", reject);
+    });
+  },
+  seqGaps: 0,
+  teardown() {},
+});
+
+const socketIoAdapter = (baseUrl: string): Adapter => ({
+  async setup() {},
+  async rooms(n) {
+    return Array.from({ length: n }, (_, i) => `room${i}`);
+  },
+  connect(room, _index, onText) {
+    const socket: Socket = ioClient(baseUrl, { transports: ["websocket"], forceNew: true, reconnection: false, query: room ? { room } : {} });
+    socket.on("m", (text: string) => onText(text, nowMs()));
+    return new Promise((resolve, reject) => {
+      socket.once("connect", () => resolve({ send: (text) => socket.emit("m", text), close: () => socket.close() }));
+      socket.once("connect_error", reject);
+    });
+  },
+  seqGaps: 0,
+  teardown() {},
+});
+
+export const runGenerator = async (server: ServerKind, baseUrl: string, pid: number, o: GeneratorOptions): Promise<BenchResult> => {
+  const adapter = server === "chat" ? chatAdapter(baseUrl, o) : server === "raw-ws" ? rawAdapter(baseUrl) : socketIoAdapter(baseUrl);
+  await adapter.setup();
+  const log = (s: string) => process.stderr.write(`  [${server}] ${s}\n`);
+
+  // --- idle connections: RSS per connection ---
+  await sleep(2000);
+  const rss0 = rssBytes(pid);
+  const idle = await pool(Array.from({ length: o.idle }, (_, i) => i), 100, (i) => adapter.connect(undefined, i, () => {}));
+  await sleep(3000);
+  const rss1 = rssBytes(pid);
+  const rssBytesPerConn = (rss1 - rss0) / o.idle;
+  log(`idle: ${o.idle} connections, RSS ${(rss0 / 2 ** 20).toFixed(1)} -> ${(rss1 / 2 ** 20).toFixed(1)} MiB, ${Math.round(rssBytesPerConn)} B each`);
+  for (const c of idle) c.close();
+  await sleep(1500);
+
+  // --- load ---
+  const codes = await adapter.rooms(o.rooms);
+  const latency = new Samples();
+  let windowStart = Number.POSITIVE_INFINITY;
+  let windowEnd = Number.POSITIVE_INFINITY;
+  let receivedInWindow = 0;
+  let deliveriesDuringWindow = 0;
+  const onText: OnText = (text, at) => {
+    const scheduled = Number(text.slice(0, text.indexOf(" ")));
+    if (scheduled >= windowStart && scheduled < windowEnd) {
+      latency.add(at - scheduled);
+      receivedInWindow++;
+    }
+    if (at >= windowStart && at < windowEnd) deliveriesDuringWindow++;
+  };
+  const members = await pool(Array.from({ length: o.rooms * o.members }, (_, i) => i), 50, (i) => adapter.connect(codes[Math.floor(i / o.members)], i, onText));
+  const senders: BenchClient[][] = codes.map((_, r) => members.slice(r * o.members, r * o.members + o.senders));
+  log(`load: ${members.length} members in ${o.rooms} rooms, ${o.rate} msg/s offered (${o.rate * o.members} deliveries/s)`);
+  await sleep(1000);
+
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  const pad = "x".repeat(o.textBytes);
+  const t0 = nowMs() + 20;
+  windowStart = t0 + o.warmupSec * 1000;
+  windowEnd = windowStart + o.durationSec * 1000;
+  let sentInWindow = 0;
+  let cpuStart = Number.NaN;
+  let cpuEnd = Number.NaN;
+  await new Promise<void>((resolve) => {
+    let j = 0;
+    let started = false;
+    const tick = () => {
+      const now = nowMs();
+      if (!started && now >= windowStart) {
+        cpuStart = cpuSeconds(pid);
+        started = true;
+        loop.enable();
+      }
+      for (let at = t0 + (j * 1000) / o.rate; at <= now && at < windowEnd; at = t0 + (j * 1000) / o.rate) {
+        const room = j % o.rooms;
+        const roomSenders = senders[room]!;
+        roomSenders[Math.floor(j / o.rooms) % roomSenders.length]!.send(`${at.toFixed(3)} ${j} ${pad}`.slice(0, Math.max(24, o.textBytes)));
+        if (at >= windowStart) sentInWindow++;
+        j++;
+      }
+      const next = t0 + (j * 1000) / o.rate;
+      if (next >= windowEnd) {
+        const left = windowEnd - nowMs();
+        if (left > 0) return void setTimeout(tick, left);
+        cpuEnd = cpuSeconds(pid);
+        loop.disable();
+        return resolve();
+      }
+      setTimeout(tick, Math.max(0, Math.min(next, started ? next : windowStart) - nowMs()));
+    };
+    setTimeout(tick, Math.max(0, t0 - nowMs()));
+  });
+  const expected = sentInWindow * o.members;
+  await waitUntil(() => receivedInWindow >= expected, 5000);
+  const cpu = cpuEnd - cpuStart;
+  const result: BenchResult = {
+    server,
+    cpuUsPerDelivery: (cpu * 1e6) / deliveriesDuringWindow,
+    deliveriesPerCpuSec: deliveriesDuringWindow / cpu,
+    p50Ms: latency.quantile(0.5),
+    p99Ms: latency.quantile(0.99),
+    p999Ms: latency.quantile(0.999),
+    maxMs: latency.quantile(1),
+    deliveredRatio: expected === 0 ? Number.NaN : receivedInWindow / expected,
+    rssBytesPerConn,
+    serverCpuPercent: (100 * cpu) / o.durationSec,
+    deliveriesPerSec: deliveriesDuringWindow / o.durationSec,
+    seqGaps: adapter.seqGaps,
+    generatorLoopDelayP99Ms: loop.percentile(99) / 1e6,
+  };
+  for (const m of members) m.close();
+  adapter.teardown();
+  await sleep(300);
+  return result;
+};
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      server: { type: "string" },
+      url: { type: "string" },
+      pid: { type: "string" },
+      rooms: { type: "string", default: "4" },
+      members: { type: "string", default: "100" },
+      senders: { type: "string", default: "5" },
+      rate: { type: "string", default: "200" },
+      warmup: { type: "string", default: "5" },
+      duration: { type: "string", default: "20" },
+      idle: { type: "string", default: "2000" },
+      "text-bytes": { type: "string", default: "64" },
+      users: { type: "string", default: "40" },
+    },
+  });
+  const server = values.server as ServerKind;
+  const result = await runGenerator(server, values.url!, Number(values.pid), {
+    rooms: Number(values.rooms),
+    members: Number(values.members),
+    senders: Number(values.senders),
+    rate: Number(values.rate),
+    warmupSec: Number(values.warmup),
+    durationSec: Number(values.duration),
+    idle: Number(values.idle),
+    textBytes: Number(values["text-bytes"]),
+    users: Number(values.users),
+  });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(0);
+}
