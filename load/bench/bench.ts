@@ -26,6 +26,8 @@ const { values } = parseArgs({
 });
 
 const FILES = 65_536;
+/** The generator options given on the command line, passed through as they are. */
+const passThrough = values as Record<string, string | boolean | undefined>;
 
 const serverArgv = (kind: ServerKind): string[] => {
   switch (kind) {
@@ -53,7 +55,10 @@ const runOne = async (kind: ServerKind): Promise<BenchResult> => {
       logFile: join(repoRoot, `artifacts/bench-${kind.replace(".", "")}-server.log`),
     });
     const genArgs = ["--server", kind, "--url", server.httpUrl, "--pid", String(server.pid)];
-    for (const k of GENERATOR_OPTIONS) if (typeof values[k] === "string") genArgs.push(`--${k}`, values[k]);
+    for (const k of GENERATOR_OPTIONS) {
+      const v = passThrough[k];
+      if (typeof v === "string") genArgs.push(`--${k}`, v);
+    }
     const argv = wrapCommand([process.execPath, "load/bench/generator.ts", ...genArgs], { cpus: "1", fileLimit: FILES });
     process.stderr.write(`bench: ${kind} (server pid ${server.pid} on CPU 0, generator on CPU 1)\n`);
     const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
@@ -73,7 +78,7 @@ const results: BenchResult[] = [];
 for (const kind of kinds) results.push(await runOne(kind));
 
 mkdirSync(join(repoRoot, "artifacts"), { recursive: true });
-writeFileSync(join(repoRoot, "artifacts/bench.json"), `${JSON.stringify({ options: Object.fromEntries(GENERATOR_OPTIONS.map((k) => [k, values[k]])), results }, null, 2)}\n`);
+writeFileSync(join(repoRoot, "artifacts/bench.json"), `${JSON.stringify({ options: Object.fromEntries(GENERATOR_OPTIONS.map((k) => [k, passThrough[k]])), results }, null, 2)}\n`);
 
 if (values.json) {
   for (const r of results) {
