@@ -179,6 +179,14 @@ export class Timeline {
     entry.error = error;
   }
 
+  /** Drops one of our sends that was never stored (a failed one, before it is sent again). */
+  remove(clientMessageId: string): void {
+    const entry = this.#byClientId.get(clientMessageId);
+    if (entry === undefined || entry.seq !== undefined) return;
+    this.#byClientId.delete(clientMessageId);
+    this.#remove(entry);
+  }
+
   addNotice(text: string, tone: "info" | "warn" = "info", nowMs = Date.now()): NoticeEntry {
     const order = nextOrder();
     const entry: NoticeEntry = { kind: "notice", key: `n:${order}`, text, tone, atMs: nowMs, afterSeq: this.lastSeq, order };

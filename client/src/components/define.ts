@@ -1,0 +1,10 @@
+// Registers <chat-app>. Kept apart from the class so a page can import ChatApp and register it under its own name.
+import { ChatApp } from "./chat-app.ts";
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "chat-app": ChatApp;
+  }
+}
+
+if (!customElements.get("chat-app")) customElements.define("chat-app", ChatApp);

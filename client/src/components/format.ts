@@ -1,0 +1,51 @@
+// Small pure formatters for the component's text: times, counts, the typing line, avatar colours.
+
+export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** "14:05" for today, "Mon 14:05" within a week, "3 Nov, 14:05" before that. */
+export const shortTime = (ms: number, now = Date.now()): string => {
+  const d = new Date(ms);
+  const time = d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  const today = new Date(now);
+  if (d.toDateString() === today.toDateString()) return time;
+  if (now - ms < 6 * 24 * 3600 * 1000 && now >= ms) return `${d.toLocaleDateString(undefined, { weekday: "short" })} ${time}`;
+  return `${d.toLocaleDateString(undefined, { day: "numeric", month: "short" })}, ${time}`;
+};
+
+export const fullTime = (ms: number): string => new Date(ms).toLocaleString();
+
+/** "bob is typing…", "bob and carol are typing…", "bob, carol and 2 others are typing…". */
+export const typingLine = (names: ReadonlyArray<string>): string => {
+  const [a, b, c] = names;
+  if (a === undefined) return "";
+  if (b === undefined) return `${a} is typing…`;
+  if (c === undefined) return `${a} and ${b} are typing…`;
+  if (names.length === 3) return `${a}, ${b} and ${c} are typing…`;
+  return `${a}, ${b} and ${plural(names.length - 2, "other")} are typing…`;
+};
+
+/** A stable hue (0-359) for a username, so each person keeps one avatar colour. */
+export const hueOf = (name: string): number => {
+  let h = 2166136261;
+  for (const ch of name.toLowerCase()) h = Math.imul(h ^ (ch.codePointAt(0) ?? 0), 16777619);
+  return (h >>> 0) % 360;
+};
+
+/** The first letter (a whole code point, upper-cased) for an avatar. */
+export const initial = (name: string): string => {
+  const first = [...name.trim()][0];
+  return first === undefined ? "?" : first.toUpperCase();
+};
+
+/** "Reconnecting in 3 s…" while waiting, "Reconnecting…" when the attempt is under way. */
+export const reconnectLine = (retryAtMs: number | undefined, now = Date.now()): string => {
+  if (retryAtMs === undefined) return "Connection lost. Reconnecting…";
+  const s = Math.max(0, Math.ceil((retryAtMs - now) / 1000));
+  return s === 0 ? "Connection lost. Reconnecting…" : `Connection lost. Reconnecting in ${s} s…`;
+};
+
+export const recoveredLine = (count: number): string =>
+  count === 0 ? "Reconnected" : `Reconnected — ${plural(count, "missed message")} recovered`;
+
+/** Byte length of the UTF-8 encoding: the server's text limits are in bytes. */
+export const utf8Length = (text: string): number => new TextEncoder().encode(text).length;
