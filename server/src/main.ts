@@ -1,7 +1,7 @@
 // The server process: parse flags and environment, then run the application layer until SIGINT/SIGTERM,
 // which closes its scope (clients are told to reconnect with 1001 and the database is closed).
 import { NodeRuntime } from "@effect/platform-node";
-import { Effect, Layer, References } from "effect";
+import { Cause, Effect, Exit, Layer, References, Runtime } from "effect";
 import { appLayer } from "./app.ts";
 import { ConfigError, helpText, parseConfig } from "./config.ts";
 import { loggerLayer, minimumLevel } from "./log.ts";
@@ -24,4 +24,9 @@ const main = Layer.launch(appLayer(config, { defaultMetrics: true })).pipe(
   Effect.provideService(References.MinimumLogLevel, minimumLevel(config.logLevel)),
 );
 
-NodeRuntime.runMain(main, { disableErrorReporting: false });
+// SIGINT/SIGTERM interrupt the program and its scope closes gracefully: that is a clean stop (exit 0), not
+// the default 130 that process managers would report as a failure. Any other failure keeps its error code.
+const teardown: Runtime.Teardown = (exit, onExit) =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit);
+
+NodeRuntime.runMain(main, { disableErrorReporting: false, teardown });
