@@ -153,6 +153,38 @@ describe("rooms", () => {
   });
 });
 
+describe("joined-room cap", () => {
+  it("beyond maxRoomsPerConnection, create and join are LIMIT_EXCEEDED and leave nothing behind; rejoining is fine", async () => {
+    const capped = await startServer({ maxRoomsPerConnection: 2 });
+    try {
+      const a = await registered(capped.wsUrl);
+      const other = await registered(capped.wsUrl);
+      const third = await createRoom(other.client);
+      const first = await createRoom(a.client);
+      await a.client.call({ case: "joinRoom", value: { code: third } }, "roomJoined");
+      // Joining a room again is not an error and does not count twice.
+      const again = await a.client.call({ case: "joinRoom", value: { code: first } }, "roomJoined");
+      expect(again.memberCount).toBe(1);
+
+      const ghostName = uniqueName("ghost");
+      expect(errorCode(await a.client.request({ case: "createRoom", value: { name: ghostName, persistent: true } }))).toBe(ErrorCode.LIMIT_EXCEEDED);
+      expect(errorCode(await a.client.request({ case: "createRoom", value: {} }))).toBe(ErrorCode.LIMIT_EXCEEDED);
+      const fourth = await createRoom(other.client);
+      expect(errorCode(await a.client.request({ case: "joinRoom", value: { code: fourth } }))).toBe(ErrorCode.LIMIT_EXCEEDED);
+      // The refused persistent room was not created.
+      const list = await a.client.call({ case: "listRooms", value: {} }, "roomList");
+      expect(list.rooms.map((r) => r.room?.name)).not.toContain(ghostName);
+      // Leaving frees a slot.
+      await a.client.call({ case: "leaveRoom", value: { code: third } }, "ok");
+      await a.client.call({ case: "joinRoom", value: { code: fourth } }, "roomJoined");
+      a.client.close();
+      other.client.close();
+    } finally {
+      await capped.close();
+    }
+  });
+});
+
 describe("failed-join throttle", () => {
   it("after joinFailuresPerMin failed joins the user gets RATE_LIMITED with retry_after_ms, even for a real code", async () => {
     const limited = await startServer({ joinFailuresPerMin: 3 });

@@ -70,19 +70,27 @@ export class Rooms extends Context.Service<
         );
       };
 
-      const enter = (m: Membership, room: RoomRecord, onJoined: (j: Joined) => void) => {
-        if (!m.rooms.has(room.code) && m.rooms.size >= config.maxRoomsPerConnection) {
-          return Effect.fail(new LimitExceeded({ message: `at most ${config.maxRoomsPerConnection} rooms per connection` }));
-        }
-        return Effect.sync(() => {
-          const snapshot = hub.join(room.code, room.persistent, room.lastSeq, m.peer);
-          m.rooms.add(room.code);
-          onJoined({ room, members: snapshot.members, lastSeq: snapshot.lastSeq });
-        });
-      };
+      const roomCap = (m: Membership, code: string | undefined) =>
+        (code === undefined || !m.rooms.has(code)) && m.rooms.size >= config.maxRoomsPerConnection
+          ? Effect.fail(new LimitExceeded({ message: `at most ${config.maxRoomsPerConnection} rooms per connection` }))
+          : Effect.void;
+
+      const enter = (m: Membership, room: RoomRecord, onJoined: (j: Joined) => void) =>
+        roomCap(m, room.code).pipe(
+          Effect.andThen(
+            Effect.sync(() => {
+              const snapshot = hub.join(room.code, room.persistent, room.lastSeq, m.peer);
+              m.rooms.add(room.code);
+              onJoined({ room, members: snapshot.members, lastSeq: snapshot.lastSeq });
+            }),
+          ),
+        );
 
       const create = Effect.fn("Rooms.create")(function* (m: Membership, rawName: string, persistent: boolean, onJoined: (j: Joined) => void) {
         const name = yield* roomName(rawName, persistent);
+        // Checked before the room exists: a refused create must not leave a room behind (a persistent one
+        // would be listed and count against the creator's cap; a temporary one would never expire).
+        yield* roomCap(m, undefined);
         if (persistent && (yield* store.countPersistentRooms(m.peer.username)) >= config.maxPersistentRoomsPerUser) {
           return yield* new LimitExceeded({ message: `at most ${config.maxPersistentRoomsPerUser} persistent rooms per user` });
         }
