@@ -20,6 +20,7 @@ import { UserPresenceEventSchema } from "../../../proto/gen/es/chat/v1/presence_
 import type { RoomJoined, RoomSummary } from "../../../proto/gen/es/chat/v1/room_pb.js";
 import { backoffDelay, closePolicy } from "./backoff.ts";
 import { ChatError, describeClose } from "./errors.ts";
+import { newMessageId } from "./ids.ts";
 import { RoomSubscription } from "./room.ts";
 
 export type ConnectionState = "disconnected" | "connecting" | "connected";
@@ -130,6 +131,7 @@ const MAX_TEXT_BYTES = 4096;
 const utf8 = new TextEncoder();
 
 const normalizeCode = (code: string): string => code.trim().toUpperCase();
+
 
 const replyError = (e: { code: ErrorCode; message: string; retryAfterMs: number }, what: string): ChatError =>
   new ChatError(`${what} failed: ${ErrorCode[e.code] ?? e.code}${e.message ? ` (${e.message})` : ""}`, {
@@ -342,7 +344,7 @@ export class ChatClient {
    * error that retrying cannot fix (not a member, invalid text, the client closed, the session ended).
    */
   send(roomCode: string, text: string): PendingSend {
-    const clientMessageId = crypto.randomUUID();
+    const clientMessageId = newMessageId();
     const code = normalizeCode(roomCode);
     const acked = this.reliableSend<"sendAck">(
       { case: "sendMessage", value: { roomCode: code, clientMessageId, text } },
@@ -393,7 +395,7 @@ export class ChatClient {
 
   /** Sends a direct message; retried like send(). This client gets the ack, not a `direct` event. */
   sendDirect(username: string, text: string): PendingDirect {
-    const clientMessageId = crypto.randomUUID();
+    const clientMessageId = newMessageId();
     const acked = this.reliableSend<"directAck">(
       { case: "sendDirect", value: { recipient: username.trim(), clientMessageId, text } },
       "directAck",
@@ -544,7 +546,9 @@ export class ChatClient {
         });
       },
       () => {
-        // Could not connect: onSocketEnded already scheduled the next attempt.
+        // Could not connect: onSocketEnded has scheduled the next attempt, unless no socket could even be
+        // created (the constructor threw); then schedule it here so the client does not stall in "connecting".
+        if (this.sessionAlive && !this.ws && this.retryTimer === undefined) this.onSocketEnded(1006, "could not open a socket");
       },
     );
   }
