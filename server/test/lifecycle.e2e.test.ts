@@ -203,6 +203,23 @@ describe("graceful shutdown in process", () => {
     await expect(WireClient.open(server.wsUrl)).rejects.toThrow();
   });
 
+  it("while a client is slow to go, upgrades and /healthz answer 503 until the grace period ends", async () => {
+    const server = await startServer({ shutdownGraceMs: 800 });
+    const a = await registered(server.wsUrl);
+    // A client that does not read never answers the close frame: the server waits the grace period for it.
+    a.client.ws.pause();
+    const started = Date.now();
+    const closing = server.close();
+    await sleep(100);
+    const during = await health(server.httpUrl);
+    expect(during).toEqual({ status: 503, body: { status: "shutting-down", connections: 1 } });
+    await expect(WireClient.open(server.wsUrl)).rejects.toThrow("HTTP 503");
+    await closing;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+    a.client.ws.resume();
+    expect(await a.client.waitClose()).toBe(CloseCode.GOING_AWAY);
+  });
+
   it("a server with no clients closes at once", async () => {
     const server = await startServer();
     const c = await registered(server.wsUrl);

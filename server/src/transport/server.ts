@@ -175,12 +175,14 @@ export const layer = Layer.effect(
 
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
+        // While clients are told to go, the port stays open: upgrades and /healthz answer 503 (what
+        // reconnecting clients and load balancers are told in docs/protocol.md), not a refused connection.
         shuttingDown = true;
-        http.close();
         yield* Effect.logInfo("shutting down", { connections: open });
         if (open === 0) Deferred.doneUnsafe(allGone, Exit.void);
         for (const handle of [...handles]) handle.shutdown();
         yield* Deferred.await(allGone).pipe(Effect.timeout(config.shutdownGraceMs), Effect.ignore);
+        http.close();
         http.closeAllConnections();
         hub.shutdown();
       }),
