@@ -136,6 +136,34 @@ describe("sessions: resume and logout", () => {
   });
 });
 
+describe("session expiry", () => {
+  it("AuthOk announces the expiry and limits; an expired token gets 401 at the upgrade and UNAUTHENTICATED on resume", async () => {
+    const TTL = 400;
+    const server = await startServer({ sessionTtlMs: TTL });
+    try {
+      const before = Date.now();
+      const a = await registered(server.wsUrl);
+      expect(Number(a.auth.sessionExpiresAtMs)).toBeGreaterThanOrEqual(before + TTL);
+      expect(Number(a.auth.sessionExpiresAtMs)).toBeLessThanOrEqual(Date.now() + TTL);
+      expect(a.auth.maxFrameBytes).toBe(65536);
+      const fresh = await WireClient.open(server.wsUrl, { token: a.auth.sessionToken });
+      await fresh.push("authOk");
+      fresh.close();
+      await sleep(Number(a.auth.sessionExpiresAtMs) - Date.now() + 50);
+      await expect(WireClient.open(server.wsUrl, { token: a.auth.sessionToken })).rejects.toThrow("HTTP 401");
+      const c = await WireClient.open(server.wsUrl);
+      expect(errorCode(await c.request({ case: "resume", value: { sessionToken: a.auth.sessionToken } }))).toBe(ErrorCode.UNAUTHENTICATED);
+      // The password still works and opens a new session.
+      const again = await c.call({ case: "login", value: { username: a.username, password: a.password } }, "authOk");
+      expect(again.sessionToken).not.toBe(a.auth.sessionToken);
+      c.close();
+      a.client.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("heartbeat", () => {
   const INTERVAL = 100;
   const TIMEOUT = 400;
