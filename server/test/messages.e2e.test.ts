@@ -83,6 +83,53 @@ describe("history", () => {
   });
 });
 
+describe("joining mid-stream", () => {
+  it("the join reply's last_seq is where the pushes pick up: no gap, no duplicate, while messages keep coming", async () => {
+    const a = await registered(server.wsUrl);
+    const code = (await a.client.call({ case: "createRoom", value: {} }, "roomJoined")).room!.code;
+    const TOTAL = 200;
+    let next = 0;
+    let acked = 0;
+    const worker = async () => {
+      while (next < TOTAL) {
+        await send(a.client, code, `s${next++}`);
+        acked++;
+      }
+    };
+    const sending = Promise.all(Array.from({ length: 16 }, worker));
+    while (acked < 40) await new Promise((r) => setTimeout(r, 1));
+    const b = await registered(server.wsUrl);
+    const joined = await b.client.call({ case: "joinRoom", value: { code } }, "roomJoined");
+    await sending;
+    expect(joined.lastSeq).toBeGreaterThan(0n);
+    expect(joined.lastSeq).toBeLessThan(BigInt(TOTAL));
+    const seen: bigint[] = [];
+    while (seen.at(-1) !== BigInt(TOTAL)) seen.push((await b.client.push("message")).seq);
+    expect(seen.map(Number)).toEqual(range(Number(joined.lastSeq) + 1, TOTAL));
+    // What came before the join is in history, contiguous with the pushes.
+    const earlier = await b.client.call({ case: "history", value: { roomCode: code, direction: HistoryDirection.FORWARD, limit: TOTAL } }, "historyPage");
+    expect(seqs(earlier.messages)).toEqual(range(1, TOTAL));
+    a.client.close();
+    b.client.close();
+  });
+});
+
+describe("validation", () => {
+  it("text up to 4096 bytes and ids up to 64 bytes are accepted; one more is INVALID_ARGUMENT and nothing is stored", async () => {
+    const a = await registered(server.wsUrl);
+    const code = (await a.client.call({ case: "createRoom", value: {} }, "roomJoined")).room!.code;
+    await send(a.client, code, "i".repeat(64), "é".repeat(2048));
+    const tooLong = await a.client.request({ case: "sendMessage", value: { roomCode: code, clientMessageId: "long", text: `${"é".repeat(2048)}x` } });
+    expect(errorCode(tooLong)).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(errorCode(await a.client.request({ case: "sendMessage", value: { roomCode: code, clientMessageId: "i".repeat(65), text: "x" } }))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(errorCode(await a.client.request({ case: "sendMessage", value: { roomCode: code, clientMessageId: "", text: "x" } }))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(errorCode(await a.client.request({ case: "sendMessage", value: { roomCode: code, clientMessageId: "ws", text: " \n\t " } }))).toBe(ErrorCode.INVALID_ARGUMENT);
+    const page = await a.client.call({ case: "history", value: { roomCode: code } }, "historyPage");
+    expect(page.messages.map((m) => m.clientMessageId)).toEqual(["i".repeat(64)]);
+    a.client.close();
+  });
+});
+
 describe("recovery after a reconnect", () => {
   /** A and B in a room at seq `before`; A disconnects, B sends `missed` messages, A comes back with its token and rejoins. */
   const missWhileAway = async (before: number, missed: number) => {

@@ -313,6 +313,17 @@ describe("typing", () => {
     b.client.close();
   });
 
+  it("disconnecting stops typing: the others get typing=false, then LEFT", async () => {
+    const { a, b, code } = await setup();
+    await typing(a.client, code, true);
+    await b.client.push("typing", (t) => t.typing);
+    a.client.close();
+    const next = await b.client.waitFor((f) => f.kind.case === "typing" || f.kind.case === "presence", TYPING_TTL_MS / 2);
+    expect(next.kind.case === "typing" && next.kind.value).toMatchObject({ roomCode: code, username: a.username, typing: false });
+    expect(await b.client.push("presence")).toMatchObject({ username: a.username, change: PresenceChange.LEFT, memberCount: 1 });
+    b.client.close();
+  });
+
   it("sending a message stops typing; typing in a room not joined is NOT_MEMBER", async () => {
     const { a, b, code } = await setup();
     await typing(a.client, code, true);
