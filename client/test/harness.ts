@@ -23,34 +23,6 @@ export const startChatServer = (overrides: Partial<Config> = {}): Promise<TestSe
     ...overrides,
   });
 
-/**
- * Runs in every page before its scripts: wraps WebSocket so a test can take this browser "off the network"
- * (open sockets are closed and new ones are refused, as when Wi-Fi drops) and bring it back. The server sees
- * the connection end; the SDK sees a lost connection and reconnects with its backoff.
- */
-const networkSwitch = () => {
-  const Native = window.WebSocket;
-  const live = new Set<WebSocket>();
-  let offline = false;
-  class SwitchableWebSocket extends Native {
-    constructor(url: string | URL, protocols?: string | string[]) {
-      super(offline ? "ws://127.0.0.1:9/offline" : url, protocols);
-      live.add(this);
-      this.addEventListener("close", () => live.delete(this));
-    }
-  }
-  (window as unknown as { WebSocket: typeof WebSocket }).WebSocket = SwitchableWebSocket;
-  (window as unknown as { __net: unknown }).__net = {
-    down() {
-      offline = true;
-      for (const ws of live) ws.close(4000, "test: network down");
-    },
-    up() {
-      offline = false;
-    },
-  };
-};
-
 export interface User {
   readonly context: BrowserContext;
   readonly page: Page;
@@ -58,8 +30,8 @@ export interface User {
   readonly app: Locator;
   /** Uncaught page errors and console errors, to assert none happened. */
   readonly errors: string[];
-  goOffline(): Promise<void>;
-  goOnline(): Promise<void>;
+  /** Chromium's own network emulation: frames stop flowing and new connections fail, as when Wi-Fi drops. */
+  setOffline(offline: boolean): Promise<void>;
   screenshot(name: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -75,13 +47,12 @@ export const openUser = async (server: TestServer, options: { width?: number; he
     timezoneId: "UTC",
   });
   context.setDefaultTimeout(10_000);
-  await context.addInitScript(networkSwitch);
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
   page.on("console", (m) => {
-    // A refused reconnect while "offline" is logged by Chromium itself; it is the point of that test.
-    if (m.type() === "error" && !m.text().includes("127.0.0.1:9/offline")) errors.push(`console: ${m.text()}`);
+    // Chromium logs each refused reconnect while "offline"; that is the point of the offline test.
+    if (m.type() === "error" && !m.text().includes("ERR_INTERNET_DISCONNECTED")) errors.push(`console: ${m.text()}`);
   });
   await page.goto(server.httpUrl);
   const app = page.locator("chat-app");
@@ -90,8 +61,7 @@ export const openUser = async (server: TestServer, options: { width?: number; he
     page,
     app,
     errors,
-    goOffline: () => page.evaluate(() => (window as unknown as { __net: { down(): void } }).__net.down()),
-    goOnline: () => page.evaluate(() => (window as unknown as { __net: { up(): void } }).__net.up()),
+    setOffline: (offline) => context.setOffline(offline),
     screenshot: async (name) => {
       mkdirSync(SCREENSHOTS, { recursive: true });
       const path = join(SCREENSHOTS, `${name}.png`);
