@@ -1,6 +1,7 @@
 // ChatClient against the real server on port 0: auth (register, login, resume, the errors), rooms,
 // messages with their acks, presence, typing, history, direct messages and global presence, heartbeat.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import WS from "ws";
 import { startServer, type TestServer } from "../../../server/src/testing.ts";
 import { ChatClient, ChatError, describeError, ErrorCode, PresenceChange } from "./index.ts";
 import { PASSWORD, record, sleep, uniqueName, until } from "./test-support.ts";
@@ -93,6 +94,41 @@ describe("auth", () => {
     expect(c.username).toBeUndefined();
     expect(events.of("error")).toEqual([]);
     await expect(client().resume(token)).rejects.toMatchObject({ code: ErrorCode.UNAUTHENTICATED });
+  });
+
+  it("works with another WebSocket implementation (the `ws` package) passed as an option", async () => {
+    const c = client({ WebSocket: WS as unknown as typeof globalThis.WebSocket });
+    await c.register(uniqueName("ws"), PASSWORD);
+    const code = (await c.createRoom("")).room!.code;
+    const got = record(c);
+    expect((await c.send(code, "via ws").acked).seq).toBe(1n);
+    await until(() => got.of("message").length === 1, "own message push");
+    expect(got.of("message")[0]!.text).toBe("via ws");
+  });
+
+  it("with reconnect disabled, a lost connection ends the session: disconnected, error event", async () => {
+    const c = client({ reconnect: { enabled: false } });
+    await c.register(uniqueName("nore"), PASSWORD);
+    const events = record(c);
+    const other = client();
+    await other.resume(c.token!);
+    await other.logout(); // revokes the shared session: c is closed with 4104
+    await until(() => c.state === "disconnected", "disconnected");
+    expect(events.of("closed")[0]).toMatchObject({ code: 4104, willReconnect: false });
+    expect(events.of("error")).toHaveLength(1);
+  });
+
+  it("close() stops without revoking: pending sends fail, the token still resumes", async () => {
+    const c = await registered("cl");
+    const code = (await c.createRoom("")).room!.code;
+    const events = record(c);
+    c.close();
+    expect(c.state).toBe("disconnected");
+    expect(c.rooms()).toEqual([]);
+    await expect(c.send(code, "after close").acked).rejects.toBeInstanceOf(ChatError);
+    expect(events.of("error")).toEqual([]);
+    expect(events.of("closed")).toEqual([{ code: 1000, reason: expect.any(String), willReconnect: false }]);
+    await expect(client().resume(c.token!)).resolves.toMatchObject({ username: c.username });
   });
 
   it("answers pings: stays connected over many heartbeat intervals", async () => {

@@ -1,6 +1,8 @@
 // Test-only helpers for the SDK suites (not exported by index.ts, never bundled): a WebSocket subclass
 // that can go offline or lose chosen frames on a real socket, event recorders and polling waits.
-import { fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import type { AddressInfo } from "node:net";
+import { WebSocketServer } from "ws";
 import { type ClientFrame, ClientFrameSchema, type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
 import type { ChatClient, ChatEvents } from "./client.ts";
 
@@ -101,3 +103,68 @@ let counter = 0;
 export const uniqueName = (prefix: string) => `${prefix}${(Date.now() % 1e8).toString(36)}${(counter++).toString(36)}`;
 
 export const PASSWORD = "correct horse battery";
+
+type ServerKind = NonNullable<MessageInitShape<typeof ServerFrameSchema>["kind"]>;
+
+export interface ScriptedConnection {
+  readonly frames: ClientFrame[];
+  readonly openedAt: number;
+  closedAt?: number;
+  closeCode?: number;
+}
+
+/**
+ * A few lines of raw `ws` speaking the real protocol, for behaviour the real server will not show on
+ * demand: it answers register/login/resume with an AuthOk (token "tok-1") or closes with `refuseAuth(n)`,
+ * answers Pings only while `answerPings()` holds, and closes authenticated connection n with `closeWith(n)`.
+ */
+export async function scriptedServer(options: {
+  heartbeatIntervalMs: number;
+  answerPings?: () => boolean;
+  closeWith?: (connection: number) => number | undefined;
+  /** Instead of answering an auth frame on this connection, close it with the returned code. */
+  refuseAuth?: (connection: number) => number | undefined;
+}) {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+  const connections: ScriptedConnection[] = [];
+  wss.on("connection", (socket) => {
+    const seen: ScriptedConnection = { frames: [], openedAt: Date.now() };
+    const n = connections.push(seen) - 1;
+    socket.on("close", (code) => {
+      seen.closedAt = Date.now();
+      seen.closeCode = code;
+    });
+    socket.on("message", (data: Buffer) => {
+      const frame = fromBinary(ClientFrameSchema, new Uint8Array(data));
+      seen.frames.push(frame);
+      const reply = (kind: ServerKind) => socket.send(toBinary(ServerFrameSchema, create(ServerFrameSchema, { id: frame.id, kind })));
+      switch (frame.kind.case) {
+        case "register":
+        case "login":
+        case "resume": {
+          const refuse = options.refuseAuth?.(n);
+          if (refuse !== undefined) {
+            socket.close(refuse, "scripted");
+            return;
+          }
+          reply({ case: "authOk", value: { username: "scripted", sessionToken: "tok-1", heartbeatIntervalMs: options.heartbeatIntervalMs, heartbeatTimeoutMs: 60_000, maxFrameBytes: 65536 } });
+          const code = options.closeWith?.(n);
+          if (code !== undefined) setTimeout(() => socket.close(code, "scripted"), 20);
+          return;
+        }
+        case "ping":
+          if (options.answerPings?.() ?? true) reply({ case: "pong", value: { nonce: frame.kind.value.nonce, clientTimeMs: frame.kind.value.clientTimeMs, serverTimeMs: BigInt(Date.now()) } });
+          return;
+        default:
+          return;
+      }
+    });
+  });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      for (const c of wss.clients) c.terminate();
+      wss.close(() => resolve());
+    });
+  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`, connections, close };
+}
