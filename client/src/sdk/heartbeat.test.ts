@@ -29,8 +29,9 @@ it("drops a connection after two unanswered pings and reconnects with resume", a
   expect(closed.payload).toMatchObject({ code: 4000, willReconnect: true });
   const after = closed.at - authedAt;
   expect(after).toBeGreaterThanOrEqual(2 * INTERVAL); // not before the second ping went unanswered
-  expect(after).toBeLessThan(3 * INTERVAL + 250); // about three intervals, with timer slack
+  expect(after).toBeLessThan(3 * INTERVAL + 400); // about three intervals, with slack for a loaded machine
   const first = server.connections[0]!;
+  // Exactly two pings: the socket is given up when the second goes unanswered, not later.
   expect(first.frames.filter((f) => f.kind.case === "ping").length).toBe(2);
 
   // It comes back on its own with the session token, and the old socket is closed.
