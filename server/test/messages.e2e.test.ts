@@ -70,6 +70,23 @@ describe("history", () => {
     expect(past.hasMore).toBe(false);
   });
 
+  it("an anchor beyond int64 (uint64 on the wire) reads as the largest: newest backward, nothing forward", async () => {
+    const max = (1n << 64n) - 1n;
+    const back = await a.client.call({ case: "history", value: { roomCode: code, anchorSeq: max, limit: 3 } }, "historyPage");
+    expect(seqs(back.messages)).toEqual([25, 26, 27]);
+    expect(back.hasMore).toBe(true);
+    const fwd = await a.client.call({ case: "history", value: { roomCode: code, anchorSeq: max, direction: HistoryDirection.FORWARD } }, "historyPage");
+    expect(fwd).toMatchObject({ messages: [], hasMore: false });
+    const ahead = await a.client.call({ case: "recover", value: { roomCode: code, afterSeq: 1n << 63n } }, "recoverResult");
+    expect(ahead).toMatchObject({ recovered: false, messages: [], lastSeq: BigInt(TOTAL) });
+    const peer = await registered(server.wsUrl);
+    await peer.client.call({ case: "sendDirect", value: { recipient: a.username, clientMessageId: "d", text: "hi" } }, "directAck");
+    const dms = await a.client.call({ case: "directHistory", value: { peer: peer.username, anchorSeq: max } }, "directHistoryPage");
+    expect(dms.messages.map((m) => m.text)).toEqual(["hi"]);
+    await a.client.push("directMessage");
+    peer.client.close();
+  });
+
   it("limit 0 means 50, direction unset means backward; a limit over 200 is INVALID_ARGUMENT; NOT_MEMBER outside", async () => {
     const all = await a.client.call({ case: "history", value: { roomCode: code } }, "historyPage");
     expect(seqs(all.messages)).toEqual(range(1, TOTAL));

@@ -296,12 +296,15 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     decode: (row: Row) => A,
   ): Page<A> => {
     const limit = Math.max(1, Math.floor(query.limit));
+    // Anchors come from the wire as uint64; SQLite binds at most int64. No seq comes near it, so a larger
+    // anchor means the same as the largest: before everything (backward), after everything (forward).
+    const anchorSeq = query.anchorSeq > NEWEST ? NEWEST : query.anchorSeq;
     if (query.direction === "backward") {
-      const rows = backward(query.anchorSeq === 0n ? NEWEST : query.anchorSeq, limit + 1);
+      const rows = backward(anchorSeq === 0n ? NEWEST : anchorSeq, limit + 1);
       const kept = rows.slice(0, limit).map(decode).reverse();
       return { messages: kept, hasMore: rows.length > limit };
     }
-    const rows = forward(query.anchorSeq, limit + 1);
+    const rows = forward(anchorSeq, limit + 1);
     return { messages: rows.slice(0, limit).map(decode), hasMore: rows.length > limit };
   };
 
