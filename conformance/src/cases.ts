@@ -31,14 +31,14 @@ export class CaseError extends Error {}
 /** Each action's parameters; `*` marks the required ones. A scalar step value fills `shorthand`. */
 const ACTIONS = {
   connect: { shorthand: "client", params: ["*client", "token", "token_in", "origin", "path", "status", "headers"] },
-  send: { shorthand: undefined, params: ["*client", "*frame", "id", "label", "repeat", "interval_ms"] },
-  send_raw: { shorthand: undefined, params: ["*client", "hex", "base64", "text", "size", "frame", "id", "truncate", "repeat", "interval_ms"] },
-  expect: { shorthand: undefined, params: ["*client", "frame", "reply_to", "id", "push", "next", "timeout_ms", "repeat"] },
+  send: { shorthand: undefined, params: ["*client", "*frame", "id", "label"] },
+  send_raw: { shorthand: undefined, params: ["*client", "hex", "base64", "text", "size", "frame", "id", "truncate"] },
+  expect: { shorthand: undefined, params: ["*client", "frame", "reply_to", "id", "push", "next", "timeout_ms"] },
   expect_none: { shorthand: undefined, params: ["*client", "frame", "reply_to", "push", "*within_ms"] },
   expect_close: { shorthand: undefined, params: ["*client", "code", "timeout_ms"] },
   expect_open: { shorthand: "client", params: ["*client"] },
   collect: { shorthand: undefined, params: ["*client", "*frame", "*count", "pick", "*save", "timeout_ms"] },
-  assert: { shorthand: undefined, params: ["equal", "value", "match"] },
+  assert: { shorthand: undefined, params: ["equal", "value", "match", "sorted"] },
   wait: { shorthand: "ms", params: ["*ms"] },
   disconnect: { shorthand: "client", params: ["*client", "abort"] },
   pause: { shorthand: "client", params: ["*client"] },
@@ -67,7 +67,8 @@ const parseStep = (raw: unknown, where: string): Step => {
   else if (spec.shorthand !== undefined) params = { [spec.shorthand]: value };
   else throw new CaseError(`${w}: expected a mapping of parameters`);
   if (action !== "set") {
-    const known = new Set<string>(spec.params.map((p) => p.replace("*", "")));
+    // Every action but set and shutdown may repeat (see engine.ts).
+    const known = new Set<string>([...spec.params.map((p) => p.replace("*", "")), ...(action === "shutdown" ? [] : ["repeat", "interval_ms"])]);
     for (const k of Object.keys(params)) if (!known.has(k)) throw new CaseError(`${w}: unknown parameter "${k}" (known: ${[...known].join(", ")})`);
     for (const p of spec.params) if (p.startsWith("*") && params[p.slice(1)] === undefined) throw new CaseError(`${w}: "${p.slice(1)}" is required`);
   }
@@ -76,7 +77,9 @@ const parseStep = (raw: unknown, where: string): Step => {
     if (sources.length !== 1) throw new CaseError(`${w}: give exactly one of hex, base64, text, size, frame`);
     if (params.truncate !== undefined && params.frame === undefined) throw new CaseError(`${w}: truncate goes with frame`);
   }
-  if (action === "assert" && params.equal === undefined && params.match === undefined) throw new CaseError(`${w}: give "equal: [a, b, ...]" or "value" and "match"`);
+  if (action === "assert" && params.equal === undefined && params.match === undefined && params.sorted === undefined) {
+    throw new CaseError(`${w}: give "equal: [a, b, ...]", "value" and "match", or "sorted: list"`);
+  }
   if (action === "expect" && params.frame === undefined && params.reply_to === undefined && params.id === undefined && params.push === undefined) {
     throw new CaseError(`${w}: give at least one of frame, reply_to, id, push`);
   }

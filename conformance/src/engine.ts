@@ -50,6 +50,9 @@ const clientKindName = (localName: string | undefined): string =>
 
 const closeCodeName = (code: number): string => CloseCodeSchema.values.find((v) => v.number === code)?.name ?? "not in the contract";
 
+/** CONFORMANCE_TRACE=1 prints every step with its start time to stderr. */
+const trace = process.env.CONFORMANCE_TRACE === "1";
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const asInt = (v: unknown, what: string): number => {
@@ -95,7 +98,8 @@ export const runCase = async (kase: Case, ctx: RunContext): Promise<CaseResult> 
   const started = Date.now();
   const coverage = emptyCoverage();
   const clients = new Map<string, TestClient>();
-  const labels = new Map<string, { client: string; id: number }>();
+  /** "client\0label" -> the request id sent under that label (labels are per client). */
+  const labels = new Map<string, number>();
   const vars = new Map<string, unknown>([
     ["http", ctx.httpUrl],
     ["origin", new URL(ctx.httpUrl).origin],
@@ -111,10 +115,13 @@ export const runCase = async (kase: Case, ctx: RunContext): Promise<CaseResult> 
   };
   const scaled = (ms: unknown, fallback = DEFAULT_TIMEOUT_MS) => (ms === undefined ? fallback : asInt(ms, "timeout_ms")) * ctx.timeoutScale;
 
+  /** Clients whose connect step was refused as the case allowed: disconnecting them is a no-op. */
+  const refused = new Set<string>();
+
   const clientOf = (p: Params): TestClient => {
     const name = String(p.client);
     const c = clients.get(name);
-    if (!c) throw new StepFailure(`client "${name}" is not connected (add a connect step first)`);
+    if (!c) throw new StepFailure(`client "${name}" is not connected${refused.has(name) ? " (its upgrade was refused)" : " (add a connect step first)"}`);
     return c;
   };
 
@@ -133,10 +140,9 @@ export const runCase = async (kase: Case, ctx: RunContext): Promise<CaseResult> 
   /** Builds the id constraint of an expectation from reply_to / id / push. */
   const idConstraint = (p: Params, c: TestClient): number | undefined => {
     if (p.reply_to !== undefined) {
-      const l = labels.get(String(p.reply_to));
-      if (!l) throw new StepFailure(`reply_to: no send step labelled "${String(p.reply_to)}" ran before`);
-      if (l.client !== c.name) throw new StepFailure(`reply_to: "${String(p.reply_to)}" was sent by client ${l.client}, not ${c.name}`);
-      return l.id;
+      const id = labels.get(`${c.name}\u0000${String(p.reply_to)}`);
+      if (id === undefined) throw new StepFailure(`reply_to: client ${c.name} sent nothing labelled "${String(p.reply_to)}" before`);
+      return id;
     }
     if (p.id !== undefined) return asInt(p.id, "id");
     if (p.push === true) return 0;
@@ -166,18 +172,8 @@ export const runCase = async (kase: Case, ctx: RunContext): Promise<CaseResult> 
     } catch (e) {
       throw new StepFailure(`frame is not a ClientFrame in protobuf JSON: ${(e as Error).message}`);
     }
-    if (p.label !== undefined) labels.set(String(p.label), { client: c.name, id });
+    if (p.label !== undefined) labels.set(`${c.name}\u0000${String(p.label)}`, id);
     return { frame, id, bytes: toBinary(ClientFrameSchema, frame) };
-  };
-
-  const repeated = async (p: Params, body: (p: Params) => Promise<void>) => {
-    const n = p.repeat === undefined ? 1 : asInt(interpolate(p.repeat, scope), "repeat");
-    const interval = p.interval_ms === undefined ? 0 : asInt(p.interval_ms, "interval_ms");
-    for (let i = 1; i <= n; i++) {
-      vars.set("i", i);
-      await body(interpolate(p, scope) as Params);
-      if (interval > 0 && i < n) await sleep(interval);
-    }
   };
 
   const steps: Record<Step["action"], (raw: Params) => Promise<void>> = {
@@ -195,6 +191,7 @@ export const runCase = async (kase: Case, ctx: RunContext): Promise<CaseResult> 
         ...(isObject(p.headers) ? { headers: Object.fromEntries(Object.entries(p.headers).map(([k, v]) => [k, String(v)])) } : {}),
       });
       if (outcome.ok) {
+        refused.delete(name);
         clients.set(name, outcome.client);
         if (!wanted.includes(101)) throw new StepFailure(`expected the upgrade to be refused with HTTP ${wanted.join(" or ")}, but it succeeded`);
         return;
@@ -203,66 +200,64 @@ export const runCase = async (kase: Case, ctx: RunContext): Promise<CaseResult> 
         throw new StepFailure(`expected HTTP ${wanted.join(" or ")}, got ${outcome.status === undefined ? outcome.error : `HTTP ${outcome.status}`}`);
       }
       clients.delete(name);
+      refused.add(name);
     },
 
     async send(raw) {
-      await repeated(raw, async (p) => {
-        const c = clientOf(p);
-        const { frame, bytes } = buildFrame(p, c);
-        c.send(bytes);
-        coverage.client.add(clientKindName(frame.kind.case));
-      });
+      const p = interpolate(raw, scope) as Params;
+      const c = clientOf(p);
+      const { frame, bytes } = buildFrame(p, c);
+      c.send(bytes);
+      coverage.client.add(clientKindName(frame.kind.case));
     },
 
     async send_raw(raw) {
-      await repeated(raw, async (p) => {
-        const c = clientOf(p);
-        if (p.text !== undefined) return c.send(String(p.text));
-        let bytes: Uint8Array;
-        if (p.hex !== undefined) bytes = hexBytes(String(p.hex));
-        else if (p.base64 !== undefined) bytes = new Uint8Array(Buffer.from(String(p.base64), "base64"));
-        else if (p.size !== undefined) bytes = new Uint8Array(asInt(p.size, "size"));
-        else {
-          const built = buildFrame(p, c);
-          const cut = p.truncate === undefined ? 0 : asInt(p.truncate, "truncate");
-          if (cut >= built.bytes.length) throw new StepFailure(`truncate ${cut} leaves nothing of a ${built.bytes.length}-byte frame`);
-          bytes = built.bytes.subarray(0, built.bytes.length - cut);
-        }
-        c.send(bytes);
-      });
+      const p = interpolate(raw, scope) as Params;
+      const c = clientOf(p);
+      if (p.text !== undefined) return c.send(String(p.text));
+      let bytes: Uint8Array;
+      if (p.hex !== undefined) bytes = hexBytes(String(p.hex));
+      else if (p.base64 !== undefined) bytes = new Uint8Array(Buffer.from(String(p.base64), "base64"));
+      else if (p.size !== undefined) bytes = new Uint8Array(asInt(p.size, "size"));
+      else {
+        const built = buildFrame(p, c);
+        const cut = p.truncate === undefined ? 0 : asInt(p.truncate, "truncate");
+        if (cut >= built.bytes.length) throw new StepFailure(`truncate ${cut} leaves nothing of a ${built.bytes.length}-byte frame`);
+        bytes = built.bytes.subarray(0, built.bytes.length - cut);
+      }
+      c.send(bytes);
     },
 
     async expect(raw) {
-      await repeated(raw, async (p) => {
-        const c = clientOf(p);
-        const pred = predicate(p, c);
-        const deadline = Date.now() + scaled(p.timeout_ms);
-        let lastReason = "";
-        for (;;) {
-          checkViolations(c);
-          const candidates = p.next === true ? c.buffer.slice(0, 1) : c.buffer;
-          for (let i = 0; i < candidates.length; i++) {
-            const f = candidates[i]!;
-            const r = pred.test(f);
-            if (r.ok) {
-              c.buffer.splice(i, 1);
-              for (const [k, v] of r.captures) vars.set(k, v);
-              noteReceived(f);
-              return;
-            }
-            // Every request gets exactly one reply: a reply with the awaited id that does not match is final.
-            if (pred.id !== undefined && pred.id !== 0 && f.id === pred.id) throw new StepFailure(`client ${c.name}: the reply ${show(f.json)} does not match: ${r.reason}`);
-            if (p.next === true) throw new StepFailure(`client ${c.name}: the next frame ${show(f.json)} does not match: ${r.reason}`);
-            lastReason = r.reason;
+      const p = interpolate(raw, scope) as Params;
+      const c = clientOf(p);
+      const pred = predicate(p, c);
+      const deadline = Date.now() + scaled(p.timeout_ms);
+      let lastReason = "";
+      for (;;) {
+        checkViolations(c);
+        const candidates = p.next === true ? c.buffer.slice(0, 1) : c.buffer;
+        for (let i = 0; i < candidates.length; i++) {
+          const f = candidates[i]!;
+          const r = pred.test(f);
+          if (r.ok) {
+            c.buffer.splice(i, 1);
+            for (const [k, v] of r.captures) vars.set(k, v);
+            noteReceived(f);
+            return;
           }
-          if (c.closed) throw new StepFailure(`client ${c.name}: connection closed (${c.closed.code} ${c.closed.reason}) before a matching frame arrived; ${summarize(c.buffer)}`);
-          const left = deadline - Date.now();
-          if (left <= 0) {
-            throw new StepFailure(`client ${c.name}: no matching frame within ${scaled(p.timeout_ms)} ms${lastReason ? ` (closest miss: ${lastReason})` : ""}; ${summarize(c.buffer)}`);
-          }
-          await c.changed(left);
+          // Every request gets exactly one reply: a reply with the awaited id that does not match is final.
+          if (pred.id !== undefined && pred.id !== 0 && f.id === pred.id) throw new StepFailure(`client ${c.name}: the reply ${show(f.json)} does not match: ${r.reason}`);
+          if (p.next === true) throw new StepFailure(`client ${c.name}: the next frame ${show(f.json)} does not match: ${r.reason}`);
+          lastReason = r.reason;
         }
-      });
+        if (c.closed) throw new StepFailure(`client ${c.name}: connection closed (${c.closed.code} ${c.closed.reason}) before a matching frame arrived; ${summarize(c.buffer)}`);
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new StepFailure(`client ${c.name}: no matching frame within ${scaled(p.timeout_ms)} ms${lastReason ? ` (last mismatch: ${lastReason})` : ""}; ${summarize(c.buffer)}`);
+        }
+        await c.changed(left);
+      }
     },
 
     async expect_none(raw) {
@@ -334,6 +329,16 @@ export const runCase = async (kase: Case, ctx: RunContext): Promise<CaseResult> 
           if (JSON.stringify(canonical(v)) !== first) throw new StepFailure(`values differ: #1 ${show(p.equal && (p.equal as unknown[])[0])} vs #${i + 1} ${show(v)}`);
         });
       }
+      if (p.sorted !== undefined) {
+        const list = p.sorted;
+        if (!Array.isArray(list)) throw new StepFailure(`sorted needs a list, got ${show(list)}`);
+        const ints = list.every((v) => typeof v === "number" || (typeof v === "string" && /^-?\d+$/.test(v)));
+        for (let i = 1; i < list.length; i++) {
+          const [x, y] = [list[i - 1], list[i]];
+          const inOrder = ints ? BigInt(x as string) <= BigInt(y as string) : String(x) <= String(y);
+          if (!inOrder) throw new StepFailure(`not sorted: ${show(x)} comes before ${show(y)} in ${show(list)}`);
+        }
+      }
       if (p.match !== undefined) {
         const r = match(p.match, p.value);
         if (!r.ok) throw new StepFailure(`value does not match: ${r.reason}`);
@@ -347,6 +352,7 @@ export const runCase = async (kase: Case, ctx: RunContext): Promise<CaseResult> 
 
     async disconnect(raw) {
       const p = interpolate(raw, scope) as Params;
+      if (refused.has(String(p.client)) && !clients.has(String(p.client))) return;
       await clientOf(p).close(p.abort === true);
     },
 
@@ -403,7 +409,19 @@ export const runCase = async (kase: Case, ctx: RunContext): Promise<CaseResult> 
       (async () => {
         for (const step of kase.steps) {
           current = step.where;
-          await steps[step.action](step.params);
+          if (trace) process.stderr.write(`  [${Date.now() - started} ms] ${step.where}\n`);
+          // `repeat: N` runs the step N times with ${i} = 1..N, `interval_ms` apart.
+          const { repeat, interval_ms: interval, ...params } = step.params;
+          const n = repeat === undefined ? 1 : asInt(interpolate(repeat, scope), "repeat");
+          const gap = interval === undefined ? 0 : asInt(interpolate(interval, scope), "interval_ms");
+          for (let i = 1; i <= n; i++) {
+            if (repeat !== undefined) {
+              vars.set("i", i);
+              current = `${step.where} #${i}`;
+            }
+            await steps[step.action](params);
+            if (gap > 0 && i < n) await sleep(gap);
+          }
         }
         for (const c of clients.values()) checkViolations(c);
       })(),
