@@ -381,7 +381,7 @@ export class ChatApp extends LitElement {
     return html`<div class="banner ${b.tone}" part="banner" data-tone=${b.tone}>
       <span class="text">${text}</span>
       ${b.canReconnect ? html`<button class="btn small" part="button" @click=${() => this.chat.reconnectNow()}>Reconnect</button>` : nothing}
-      ${b.tone !== "warn" || b.canReconnect
+      ${b.dismissible
         ? html`<button class="btn ghost small icon" part="button" aria-label="Dismiss notice" @click=${() => this.chat.dismissBanner()}>${icons.closeIcon}</button>`
         : nothing}
     </div>`;

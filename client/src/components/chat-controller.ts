@@ -51,6 +51,8 @@ export interface Banner {
   readonly retryAtMs?: number;
   /** Offer a "Reconnect now" button (after a close that does not reconnect by itself). */
   readonly canReconnect?: boolean;
+  /** False while the notice describes a state still in progress (waiting to reconnect). */
+  readonly dismissible: boolean;
 }
 
 export interface Toast {
@@ -608,7 +610,7 @@ export class ChatController implements ReactiveController {
           clearTimeout(this.#bannerTimer);
           for (const room of this.rooms.values()) room.typing = [];
         }
-        this.banner = { text: "Connection lost. Reconnecting…", tone: "warn", ...(nextRetryMs !== undefined ? { retryAtMs: Date.now() + nextRetryMs } : {}) };
+        this.banner = { text: "Connection lost. Reconnecting…", tone: "warn", dismissible: false, ...(nextRetryMs !== undefined ? { retryAtMs: Date.now() + nextRetryMs } : {}) };
         this.#announce(nextRetryMs !== undefined ? `Connection lost. Reconnecting in ${Math.ceil(nextRetryMs / 1000)} s` : "Connection lost. Reconnecting");
       } else if (state === "connected" && this.#reconnecting) {
         this.#reconnecting = false;
@@ -622,7 +624,7 @@ export class ChatController implements ReactiveController {
   }
 
   #showReconnected(): void {
-    this.banner = { text: recoveredLine(this.#recoveredCount), tone: "ok" };
+    this.banner = { text: recoveredLine(this.#recoveredCount), tone: "ok", dismissible: true };
     this.#announce(this.banner.text);
     clearTimeout(this.#bannerTimer);
     this.#bannerTimer = setTimeout(() => {
@@ -699,7 +701,7 @@ export class ChatController implements ReactiveController {
 
   async #onNotRecovered(code: string): Promise<void> {
     const room = this.rooms.get(code);
-    this.banner = { text: "Could not recover missed messages — reloaded history", tone: "warn" };
+    this.banner = { text: "Could not recover missed messages — reloaded history", tone: "warn", dismissible: true };
     this.#announce(this.banner.text);
     clearTimeout(this.#bannerTimer);
     this.#bannerTimer = setTimeout(() => {
@@ -726,7 +728,7 @@ export class ChatController implements ReactiveController {
       }, 0);
       return;
     }
-    this.banner = { text: `Disconnected: ${describeClose(code)}`, tone: "warn", canReconnect: true };
+    this.banner = { text: `Disconnected: ${describeClose(code)}`, tone: "warn", canReconnect: true, dismissible: true };
     this.#announce(this.banner.text);
     this.#changed();
   }
