@@ -16,8 +16,8 @@ vi.mock("../src/rooms/codes.ts", async (importOriginal) => {
   return { ...actual, mintCode: () => forcedCodes.shift() ?? actual.mintCode() };
 });
 
-const GRACE_MS = 250;
-const TYPING_TTL_MS = 200;
+const GRACE_MS = 500;
+const TYPING_TTL_MS = 400;
 
 let server: TestServer;
 beforeAll(async () => {
@@ -103,7 +103,7 @@ describe("rooms", () => {
     await a.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: "m1", text: "before" } }, "sendAck");
     a.client.close();
     await connectionsSettle(server.httpUrl, 0);
-    await sleep(GRACE_MS / 3);
+    await sleep(GRACE_MS / 5);
     const back = await WireClient.open(server.wsUrl, { token: a.auth.sessionToken });
     await back.push("authOk");
     const rejoined = await back.call({ case: "joinRoom", value: { code } }, "roomJoined");
@@ -300,8 +300,9 @@ describe("typing", () => {
     const { a, b, code } = await setup();
     await typing(a.client, code, true);
     await b.client.push("typing", (t) => t.typing);
-    for (let i = 0; i < 4; i++) {
-      await sleep(TYPING_TTL_MS / 2);
+    // Refreshed every quarter TTL for one and a half TTLs.
+    for (let i = 0; i < 6; i++) {
+      await sleep(TYPING_TTL_MS / 4);
       await typing(a.client, code, true);
     }
     expect(b.client.frames.filter((f) => f.kind.case === "typing")).toEqual([]);
