@@ -133,7 +133,9 @@ export class ChatApp extends LitElement {
   protected override render(): TemplateResult {
     const c = this.chat;
     const body = c.phase === "starting" ? this.#renderStarting() : c.phase === "auth" ? this.#renderAuth() : this.#renderApp();
-    return html`${body}<div class="sr-only" role="status" aria-live="polite" aria-atomic="true">${c.announcement}</div>`;
+    // One polite live region announces new messages from others, join/leave and connection notices; the
+    // timeline itself is a log that is not live, so switching rooms does not read out a whole history.
+    return html`${body}<div class="sr-only" role="status" aria-live="polite" aria-atomic="true" data-announcement>${c.announcement}</div>`;
   }
 
   // ---- screens ------------------------------------------------------------------------------------------
@@ -447,7 +449,7 @@ export class ChatApp extends LitElement {
     const t = conv.timeline;
     const title = room !== undefined ? `#${roomTitle(room)}` : (dm?.peer ?? "");
     const showShare = room !== undefined && t.loaded && t.messageCount === 0;
-    return html`<div class="timeline" part="timeline" role="log" aria-label=${`Messages in ${title}`} tabindex="0">
+    return html`<div class="timeline" part="timeline" role="log" aria-live="off" aria-label=${`Messages in ${title}`} tabindex="0">
         ${t.loaded && t.hasMore && t.messageCount > 0
           ? html`<div class="older">
               <button class="btn small" part="button" ?disabled=${conv.loadingOlder} @click=${this.#onLoadOlder}>${conv.loadingOlder ? "Loading…" : "Load earlier messages"}</button>
@@ -528,9 +530,9 @@ export class ChatApp extends LitElement {
   }
 
   #renderDelivery(t: Timeline, e: MessageEntry): TemplateResult | typeof nothing {
-    if (e.status === "pending") return html`<span class="delivery" data-delivery="pending">${icons.clockIcon} Sending…</span>`;
+    if (e.status === "pending") return html`<span class="delivery" part="message-status" data-delivery="pending">${icons.clockIcon} Sending…</span>`;
     if (e.status === "failed") {
-      return html`<span class="delivery failed" data-delivery="failed" role="alert"
+      return html`<span class="delivery failed" part="message-status" data-delivery="failed" role="alert"
         >${icons.alertIcon} Not sent: ${e.error}
         <button class="btn ghost small" part="button" @click=${() => this.chat.retry(e.clientMessageId, e.text)}>Retry</button></span
       >`;
@@ -538,7 +540,7 @@ export class ChatApp extends LitElement {
     // "Sent" only under the newest own message, like most chat apps: the rest are sent too.
     const lastOwn = [...t.entries].reverse().find((x) => x.kind === "message" && x.own);
     if (lastOwn !== e) return nothing;
-    return html`<span class="delivery" data-delivery="sent">${icons.checkIcon} Sent</span>`;
+    return html`<span class="delivery" part="message-status" data-delivery="sent">${icons.checkIcon} Sent</span>`;
   }
 
   #renderMembers(room: RoomView): TemplateResult {

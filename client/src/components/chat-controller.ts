@@ -692,10 +692,8 @@ export class ChatController implements ReactiveController {
   #onRecovered(code: string, count: number): void {
     this.#recoveredCount += count;
     const room = this.rooms.get(code);
-    if (room !== undefined && count > 0) {
-      this.#notice(room, `${plural(count, "missed message")} recovered`);
-      if (!(this.active.kind === "room" && this.active.code === code)) room.unread += count;
-    }
+    // The recovered messages themselves came as message events (counted as unread there).
+    if (room !== undefined && count > 0) this.#notice(room, `${plural(count, "missed message")} recovered`);
     if (this.banner === undefined || this.banner.tone === "ok") this.#showReconnected();
   }
 
