@@ -933,6 +933,14 @@ export const styles = css`
     .app.members-open .members {
       display: flex;
     }
+    .app.members-open .scrim {
+      display: block;
+      position: absolute;
+      inset: 0;
+      z-index: 15;
+      background: rgb(0 0 0 / 0.25);
+      border: 0;
+    }
     .close-members,
     .members-btn {
       display: inline-flex;
@@ -957,8 +965,7 @@ export const styles = css`
     .app.sidebar-open .sidebar {
       display: flex;
     }
-    .app.sidebar-open .scrim,
-    .app.members-open .scrim {
+    .app.sidebar-open .scrim {
       display: block;
       position: absolute;
       inset: 0;

@@ -32,6 +32,8 @@ describe("format", () => {
     expect(new Set(["ada", "bob", "carol", "dan", "eve"].map(hueOf)).size).toBeGreaterThan(1);
     expect(initial("  émile")).toBe("É");
     expect(initial("𝒳avier")).toBe("𝒳");
+    expect(initial("<img src=x>")).toBe("I");
+    expect(initial("<>")).toBe("<");
     expect(initial("")).toBe("?");
   });
 

@@ -31,9 +31,10 @@ export const hueOf = (name: string): number => {
   return (h >>> 0) % 360;
 };
 
-/** The first letter (a whole code point, upper-cased) for an avatar. */
+/** The first letter or digit (a whole code point, upper-cased) for an avatar; else the first character. */
 export const initial = (name: string): string => {
-  const first = [...name.trim()][0];
+  const chars = [...name.trim()];
+  const first = chars.find((c) => /[\p{L}\p{N}]/u.test(c)) ?? chars[0];
   return first === undefined ? "?" : first.toUpperCase();
 };
 
