@@ -220,6 +220,19 @@ describe("<chat-app>: two users in two browsers", () => {
     expect(await messages(bob).locator("[data-text]").allTextContents()).toEqual(["Psst, a direct message", "Got it, thanks"]);
   });
 
+  it("B leaves the room: A sees a leave notice and the member count drop", async () => {
+    await alice.app.locator(`[part~="room-item"][data-code="${code}"]`).click();
+    await bob.app.locator(`[part~="room-item"][data-code="${code}"]`).click();
+    // The network drop earlier may have produced a "left" notice already: count the new one.
+    const leftNotices = alice.app.locator('[part~="notice"]', { hasText: `${bobName} left` });
+    const before = await leftNotices.count();
+    await bob.app.getByRole("button", { name: "Leave Team standup" }).click();
+    await bob.app.locator(`[part~="room-item"][data-code="${code}"]`).waitFor({ state: "detached" });
+    await expect.poll(() => leftNotices.count()).toBe(before + 1);
+    await alice.app.locator('[part~="members"] [data-member-count="1"]').waitFor();
+    expect(await alice.app.locator('[part~="members"] [data-member]').evaluateAll((els) => els.map((e) => e.getAttribute("data-member")))).toEqual([aliceName]);
+  });
+
   it("logs A out: back to the sign-in form, the token forgotten, B sees A go offline", async () => {
     await alice.app.getByRole("button", { name: "Log out" }).click();
     await alice.app.getByRole("heading", { name: "Welcome back" }).waitFor();

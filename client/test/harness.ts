@@ -46,7 +46,7 @@ export const openUser = async (server: TestServer, options: { width?: number; he
     locale: "en-GB",
     timezoneId: "UTC",
   });
-  context.setDefaultTimeout(10_000);
+  context.setDefaultTimeout(15_000);
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
