@@ -29,20 +29,96 @@ export const payloadOf = (wire: Uint8Array): Uint8Array => {
 /** Where a connection's outbox writes: the raw socket under ws, bypassing per-send framing. */
 export interface Sink {
   write(frame: Wire): void;
-  /** Bytes accepted but not yet handed to the kernel (ws's own buffer plus the socket's). */
+  /** Bytes accepted but not yet handed to the kernel (frames held for this tick plus the socket's buffer). */
   readonly bufferedAmount: number;
+}
+
+interface RawSocket {
+  write(b: Buffer): boolean;
+  cork(): void;
+  uncork(): void;
+  readonly writableLength: number;
+}
+
+/** Frames for one connection within one tick are joined into one write when they add up to at most this. */
+const COALESCE_MAX_BYTES = 64 * 1024;
+
+// Frames written during one tick of the event loop are held per connection and handed to the socket when
+// the tick's synchronous work is done (a microtask): a connection that gets several frames in one tick (a
+// group-committed batch of messages to its room, presence plus a message, a reply plus pushes) costs one
+// write system call instead of one per frame. A single frame is written as is, without copying.
+const dirty: SocketSink[] = [];
+let flushQueued = false;
+const flushDirty = () => {
+  flushQueued = false;
+  for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
+  dirty.length = 0;
+};
+
+class SocketSink implements Sink {
+  private readonly ws: WebSocket;
+  private readonly socket: RawSocket;
+  private first: Wire | undefined;
+  private rest: Wire[] | undefined;
+  private heldBytes = 0;
+
+  constructor(ws: WebSocket, socket: RawSocket) {
+    this.ws = ws;
+    this.socket = socket;
+  }
+
+  write(wire: Wire): void {
+    if (this.first === undefined) {
+      this.first = wire;
+      dirty.push(this);
+      if (!flushQueued) {
+        flushQueued = true;
+        queueMicrotask(flushDirty);
+      }
+    } else {
+      (this.rest ??= []).push(wire);
+    }
+    this.heldBytes += wire.length;
+  }
+
+  /** Hands the held frames to the socket, in order (dropped if the connection is no longer open). */
+  flush(): void {
+    const first = this.first;
+    if (first === undefined) return;
+    const rest = this.rest;
+    const bytes = this.heldBytes;
+    this.first = undefined;
+    this.rest = undefined;
+    this.heldBytes = 0;
+    if (this.ws.readyState !== 1) return;
+    if (rest === undefined) {
+      this.socket.write(first);
+    } else if (bytes <= COALESCE_MAX_BYTES) {
+      this.socket.write(Buffer.concat([first, ...rest], bytes));
+    } else {
+      // Large frames are not copied: corked writes leave as one writev.
+      this.socket.cork();
+      this.socket.write(first);
+      for (const wire of rest) this.socket.write(wire);
+      this.socket.uncork();
+    }
+  }
+
+  get bufferedAmount(): number {
+    return this.heldBytes + this.socket.writableLength;
+  }
 }
 
 export const sinkOf = (connection: WebSocket): Sink => {
   // ws 8 writes every frame it sends to this socket in order; writing pre-framed data to it directly keeps
   // that order and skips ws's framing. Permessage-deflate is off, so ws never holds frames back.
-  const socket = (connection as unknown as { _socket: { write(b: Buffer): boolean } })._socket;
-  return {
-    write(wire) {
-      if (connection.readyState === connection.OPEN) socket.write(wire);
-    },
-    get bufferedAmount() {
-      return connection.bufferedAmount;
-    },
+  const socket = (connection as unknown as { _socket: RawSocket })._socket;
+  const sink = new SocketSink(connection, socket);
+  // ws writes its close frame straight to the socket: frames held for this tick must go out before it.
+  const close = connection.close;
+  connection.close = function (this: WebSocket, code?: number, reason?: string | Buffer) {
+    sink.flush();
+    close.call(this, code, reason);
   };
+  return sink;
 };
