@@ -26,20 +26,23 @@ const { values } = parseArgs({
 });
 
 const FILES = 65_536;
+/** Server and generator run with real-time priority when the bench runs as root (other work yields to them). */
+const REALTIME = process.env.BENCH_REALTIME !== "0";
 /** The generator options given on the command line, passed through as they are. */
 const passThrough = values as Record<string, string | boolean | undefined>;
+
+/** --cpu-prof: each server writes a V8 CPU profile to artifacts/profiles/<server>-….cpuprofile when it stops. */
+const nodeFlags = (kind: ServerKind): string[] =>
+  values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", join(repoRoot, "artifacts/profiles"), "--cpu-prof-name", `${kind}-\${pid}.cpuprofile`] : [];
 
 const serverArgv = (kind: ServerKind): string[] => {
   switch (kind) {
     case "chat":
-      return chatServerArgv(
-        ["--rate-limit-per-sec", "1000", "--rate-limit-burst", "2000", "--outbox-frames", "8192"],
-        values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", join(repoRoot, "artifacts/profiles")] : [],
-      );
+      return chatServerArgv(["--rate-limit-per-sec", "1000", "--rate-limit-burst", "2000", "--outbox-frames", "8192"], nodeFlags(kind));
     case "raw-ws":
-      return [process.execPath, "load/bench/raw-ws-server.ts", "--port", "{port}"];
+      return [process.execPath, ...nodeFlags(kind), "load/bench/raw-ws-server.ts", "--port", "{port}"];
     case "socket.io":
-      return [process.execPath, "load/bench/socketio-server.ts", "--port", "{port}"];
+      return [process.execPath, ...nodeFlags(kind), "load/bench/socketio-server.ts", "--port", "{port}"];
   }
 };
 
@@ -50,6 +53,7 @@ const runOne = async (kind: ServerKind): Promise<BenchResult> => {
       argv: serverArgv(kind),
       cpus: "0",
       fileLimit: FILES,
+      realtime: REALTIME,
       healthPath: "/healthz",
       wsPath: "/ws",
       logFile: join(repoRoot, `artifacts/bench-${kind.replace(".", "")}-server.log`),
@@ -59,7 +63,7 @@ const runOne = async (kind: ServerKind): Promise<BenchResult> => {
       const v = passThrough[k];
       if (typeof v === "string") genArgs.push(`--${k}`, v);
     }
-    const argv = wrapCommand([process.execPath, "load/bench/generator.ts", ...genArgs], { cpus: "1", fileLimit: FILES });
+    const argv = wrapCommand([process.execPath, "load/bench/generator.ts", ...genArgs], { cpus: "1", fileLimit: FILES, realtime: REALTIME });
     process.stderr.write(`bench: ${kind} (server pid ${server.pid} on CPU 0, generator on CPU 1)\n`);
     const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
     let out = "";

@@ -14,9 +14,11 @@ import { parseArgs } from "node:util";
 import { io as ioClient, type Socket } from "socket.io-client";
 import WebSocket from "ws";
 import { ChatConn, nowMs } from "../src/chat-conn.ts";
-import { cpuSeconds, pool, rssBytes, sleep, waitUntil } from "../src/proc.ts";
+import { cpuTimes, pool, writeSyscalls, rssBytes, sleep, waitUntil } from "../src/proc.ts";
 import { Samples } from "../src/samples.ts";
 
+const DEBUG = process.env.BENCH_DEBUG === "1";
+const slow: Array<[number, number]> = [];
 export type ServerKind = "chat" | "raw-ws" | "socket.io";
 
 export interface GeneratorOptions {
@@ -44,9 +46,13 @@ export interface BenchResult {
   readonly deliveredRatio: number;
   readonly rssBytesPerConn: number;
   readonly serverCpuPercent: number;
+  readonly serverUserPercent: number;
+  readonly writeSyscallsPerDelivery: number;
+  readonly serverSystemPercent: number;
   readonly deliveriesPerSec: number;
   readonly seqGaps: number;
   readonly generatorLoopDelayP99Ms: number;
+  readonly generatorCpuPercent: number;
 }
 
 interface BenchClient {
@@ -186,6 +192,7 @@ export const runGenerator = async (server: ServerKind, baseUrl: string, pid: num
     const scheduled = Number(text.slice(0, text.indexOf(" ")));
     if (scheduled >= windowStart && scheduled < windowEnd) {
       latency.add(at - scheduled);
+      if (DEBUG && at - scheduled > 50) slow.push([Math.round(scheduled - windowStart), Math.round(at - scheduled)]);
       receivedInWindow++;
     }
     if (at >= windowStart && at < windowEnd) deliveriesDuringWindow++;
@@ -201,30 +208,42 @@ export const runGenerator = async (server: ServerKind, baseUrl: string, pid: num
   windowStart = t0 + o.warmupSec * 1000;
   windowEnd = windowStart + o.durationSec * 1000;
   let sentInWindow = 0;
-  let cpuStart = Number.NaN;
-  let cpuEnd = Number.NaN;
+  let genCpuPercent = Number.NaN;
+  let cpuStart = { user: Number.NaN, system: Number.NaN };
+  let cpuEnd = cpuStart;
+  let syscwStart = Number.NaN;
+  let syscwEnd = Number.NaN;
+  let genCpu = process.cpuUsage();
+  // Rounded to the microseconds the text carries, so sender and receivers agree on which side of the
+  // window's edges a message falls.
+  const scheduledAt = (j: number) => Math.round((t0 + (j * 1000) / o.rate) * 1000) / 1000;
   await new Promise<void>((resolve) => {
     let j = 0;
     let started = false;
     const tick = () => {
       const now = nowMs();
       if (!started && now >= windowStart) {
-        cpuStart = cpuSeconds(pid);
+        cpuStart = cpuTimes(pid);
+        syscwStart = writeSyscalls(pid);
+        genCpu = process.cpuUsage();
         started = true;
         loop.enable();
       }
-      for (let at = t0 + (j * 1000) / o.rate; at <= now && at < windowEnd; at = t0 + (j * 1000) / o.rate) {
+      for (let at = scheduledAt(j); at <= now && at < windowEnd; at = scheduledAt(j)) {
         const room = j % o.rooms;
         const roomSenders = senders[room]!;
         roomSenders[Math.floor(j / o.rooms) % roomSenders.length]!.send(`${at.toFixed(3)} ${j} ${pad}`.slice(0, Math.max(24, o.textBytes)));
         if (at >= windowStart) sentInWindow++;
         j++;
       }
-      const next = t0 + (j * 1000) / o.rate;
+      const next = scheduledAt(j);
       if (next >= windowEnd) {
         const left = windowEnd - nowMs();
         if (left > 0) return void setTimeout(tick, left);
-        cpuEnd = cpuSeconds(pid);
+        cpuEnd = cpuTimes(pid);
+        syscwEnd = writeSyscalls(pid);
+        const g = process.cpuUsage(genCpu);
+        genCpuPercent = (g.user + g.system) / 1e4 / o.durationSec;
         loop.disable();
         return resolve();
       }
@@ -234,7 +253,10 @@ export const runGenerator = async (server: ServerKind, baseUrl: string, pid: num
   });
   const expected = sentInWindow * o.members;
   await waitUntil(() => receivedInWindow >= expected, 5000);
-  const cpu = cpuEnd - cpuStart;
+  const cpuUser = cpuEnd.user - cpuStart.user;
+  const cpuSystem = cpuEnd.system - cpuStart.system;
+  const cpu = cpuUser + cpuSystem;
+  if (DEBUG) process.stderr.write(`slow (t since window, ms): ${JSON.stringify(slow.filter((_, i) => i % 50 === 0).slice(0, 200))}\n`);
   const result: BenchResult = {
     server,
     cpuUsPerDelivery: (cpu * 1e6) / deliveriesDuringWindow,
@@ -246,9 +268,13 @@ export const runGenerator = async (server: ServerKind, baseUrl: string, pid: num
     deliveredRatio: expected === 0 ? Number.NaN : receivedInWindow / expected,
     rssBytesPerConn,
     serverCpuPercent: (100 * cpu) / o.durationSec,
+    serverUserPercent: (100 * cpuUser) / o.durationSec,
+    writeSyscallsPerDelivery: (syscwEnd - syscwStart) / deliveriesDuringWindow,
+    serverSystemPercent: (100 * cpuSystem) / o.durationSec,
     deliveriesPerSec: deliveriesDuringWindow / o.durationSec,
     seqGaps: adapter.seqGaps,
     generatorLoopDelayP99Ms: loop.percentile(99) / 1e6,
+    generatorCpuPercent: genCpuPercent,
   };
   for (const m of members) m.close();
   adapter.teardown();

@@ -4,13 +4,25 @@ import { readFileSync } from "node:fs";
 /** Clock ticks per second for /proc/<pid>/stat times (getconf CLK_TCK; 100 on Linux x86-64). */
 const CLK_TCK = 100;
 
-/** User + system CPU seconds the process has used so far. */
-export const cpuSeconds = (pid: number): number => {
+/** User and system CPU seconds the process has used so far. */
+export const cpuTimes = (pid: number): { user: number; system: number } => {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // Fields after the command name (which may contain spaces) start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // fields[0] is field 3 (state); utime is field 14, stime field 15.
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
+};
+
+/** Write-family system calls (write, writev, …) the process has made so far (/proc/<pid>/io syscw). */
+export const writeSyscalls = (pid: number): number => {
+  const m = /syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+  return m ? Number(m[1]) : Number.NaN;
+};
+
+/** User + system CPU seconds the process has used so far. */
+export const cpuSeconds = (pid: number): number => {
+  const t = cpuTimes(pid);
+  return t.user + t.system;
 };
 
 /** Resident set size in bytes (VmRSS). */

@@ -12,7 +12,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import { ChatConn, nowMs } from "./chat-conn.ts";
 import { Registry } from "./metrics.ts";
-import { cpuSeconds, pool, sleep, waitUntil } from "./proc.ts";
+import { cpuSeconds, pool, sleep, waitUntil, writeSyscalls } from "./proc.ts";
 import { Timeline } from "./report.ts";
 import type { ScenarioOutcome, Target } from "./scenario.ts";
 
@@ -187,21 +187,28 @@ export const runTraffic = async (
     return i;
   };
   const cpuAt: number[] = [];
-  const sampleCpu = () => cpuAt.push(target.serverPid ? cpuSeconds(target.serverPid) : Number.NaN);
+  const syscwAt: number[] = [];
+  const sampleCpu = () => {
+    cpuAt.push(target.serverPid ? cpuSeconds(target.serverPid) : Number.NaN);
+    syscwAt.push(target.serverPid ? writeSyscalls(target.serverPid) : Number.NaN);
+  };
 
   await new Promise<void>((resolve) => {
     let stage = 0;
     let k = 0;
     let j = 0;
     const at = () => stageStarts[stage]! + (k * 1000) / o.stages[stage]!.rate;
+    // CPU is sampled at each stage start and at the end (the scheduler wakes up for each of these).
+    const boundaries = [...stageStarts, end];
+    let nextBoundary = 0;
     let boundary = t0;
     const tick = () => {
       const now = nowMs();
+      while (nextBoundary < boundaries.length - 1 && boundaries[nextBoundary]! <= now) {
+        sampleCpu();
+        boundary = boundaries[++nextBoundary]!;
+      }
       while (stage < o.stages.length) {
-        if (boundary <= now) {
-          sampleCpu();
-          boundary = stage + 1 < stageStarts.length ? stageStarts[stage + 1]! : end;
-        }
         const scheduled = at();
         if (scheduled >= stageStarts[stage]! + o.stages[stage]!.durationSec * 1000) {
           stage++;
@@ -252,6 +259,7 @@ export const runTraffic = async (
       deliveriesPerSec: stageDeliveries[i]! / s.durationSec,
       serverCpuPercent: (100 * cpu) / s.durationSec,
       serverCpuUsPerDelivery: (1e6 * cpu) / stageDeliveries[i]!,
+      writeSyscallsPerDelivery: ((syscwAt[i + 1] ?? Number.NaN) - (syscwAt[i] ?? Number.NaN)) / stageDeliveries[i]!,
       p50Ms: lat.quantile(0.5),
       p99Ms: lat.quantile(0.99),
     };
