@@ -63,6 +63,11 @@ describe("<chat-app>: two users in two browsers", () => {
     expect(await alice.app.locator('[part~="conversation-header"] [data-code]').getAttribute("data-code")).toBe(code);
     expect(await alice.app.getByRole("heading", { level: 1 }).textContent()).toContain("Team standup");
     await alice.screenshot("03-room-created");
+    // The copy button puts the code on the clipboard.
+    await alice.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.httpUrl });
+    await alice.app.getByRole("button", { name: `Copy room code ${code}` }).click();
+    await alice.app.getByRole("button", { name: `Copy room code ${code}` }).filter({ hasText: "Copied" }).waitFor();
+    expect(await alice.page.evaluate(() => navigator.clipboard.readText())).toBe(code);
 
     // B types the code as a person would read it: lower case, with spaces around.
     await bob.app.getByLabel("Room code").fill(`  ${code.toLowerCase()} `);
@@ -107,6 +112,10 @@ describe("<chat-app>: two users in two browsers", () => {
     expect(await theirs.getAttribute("part")).not.toContain("message-own");
     expect(await theirs.getAttribute("data-sender")).toBe(aliceName);
     expect(await theirs.locator(".sender").textContent()).toBe(aliceName);
+    // With the time it was sent (the server's clock, here the same machine's).
+    const sentAt = Date.parse((await theirs.locator("time").getAttribute("datetime")) ?? "");
+    expect(Math.abs(Date.now() - sentAt)).toBeLessThan(60_000);
+    expect(await theirs.locator("time").textContent()).toMatch(/^\d{2}:\d{2}$/);
 
     await say(bob, "Hi! Ready when you are.");
     await message(alice, "Hi! Ready when you are.").waitFor();
