@@ -72,3 +72,40 @@ describe("<chat-app> across connection trouble", () => {
     expect(b.errors).toEqual([]);
   });
 });
+
+describe("<chat-app> when a room is gone after a reconnect", () => {
+  // An empty temporary room is destroyed 300 ms after its last member went; the server notices a silent
+  // connection after heartbeat timeout (300 ms × 2 + 1 s).
+  let server: TestServer;
+  let u: User;
+
+  beforeAll(async () => {
+    server = await startChatServer({ roomGraceMs: 300 });
+    u = await openUser(server);
+    await signIn(u, "register", uniqueName("solo"));
+    await connected(u).waitFor();
+  });
+
+  afterAll(async () => {
+    await u?.close();
+    await server?.close();
+  });
+
+  it("drops a temporary room that expired while the user was offline, and says so", async () => {
+    await u.app.getByLabel("Room name").fill("Short-lived");
+    await u.app.getByRole("button", { name: "Create room" }).click();
+    await u.app.locator("[data-share-code]").waitFor();
+    await u.setOffline(true);
+    await u.app.locator('[part~="connection-status"][data-state="connecting"]').waitFor();
+    // Wait until the server has timed the silent connection out, then for the empty room's grace to pass.
+    const open = async () => ((await (await fetch(`${server.httpUrl}/healthz`)).json()) as { connections: number }).connections;
+    await expect.poll(open, { timeout: 15_000, interval: 200 }).toBe(0);
+    await u.page.waitForTimeout(1000);
+    await u.setOffline(false);
+    await connected(u).waitFor({ timeout: 20_000 });
+    await u.app.getByRole("alert").filter({ hasText: "Short-lived no longer exists." }).waitFor();
+    await u.app.locator('[part~="room-item"]').waitFor({ state: "detached" });
+    await u.app.getByRole("heading", { name: "Create a room" }).waitFor();
+    expect(u.errors).toEqual([]);
+  });
+});

@@ -71,6 +71,7 @@ interface Saved {
 }
 
 const key = (s: string) => s.normalize("NFC").toLowerCase();
+const roomName = (r: { name: string; code: string }) => r.name || `Room ${r.code}`;
 const TYPING_REFRESH_MS = 2500;
 const TYPING_IDLE_MS = 4000;
 
@@ -424,7 +425,7 @@ export class ChatController implements ReactiveController {
       client.on("userPresence", (u) => this.#update(() => this.#onUserPresence(u.username, u.online))),
       client.on("recovered", (r) => this.#update(() => this.#onRecovered(r.roomCode, r.count))),
       client.on("notRecovered", (r) => void this.#onNotRecovered(r.roomCode)),
-      client.on("error", (e) => this.#toast(describeError(e))),
+      client.on("error", (e) => this.#onError(e)),
       client.on("closed", (c) => this.#onClosed(c.code, c.willReconnect)),
     ];
     return client;
@@ -710,6 +711,21 @@ export class ChatController implements ReactiveController {
     await this.#loadRoomHistory(room);
     this.#notice(room, "Could not recover missed messages — history reloaded", "warn");
     this.#changed();
+  }
+
+  #onError(e: ChatError): void {
+    const room = e.roomCode !== undefined ? this.rooms.get(e.roomCode) : undefined;
+    if (room !== undefined) {
+      // The SDK could not rejoin it after a reconnect (a temporary room expired meanwhile): drop it here too.
+      this.rooms.delete(room.code);
+      if (this.active.kind === "room" && this.active.code === room.code) this.active = { kind: "lobby" };
+      this.#saveLists();
+      this.#toast(e.code === ErrorCode.NOT_FOUND ? `${roomName(room)} no longer exists.` : `Left ${roomName(room)}: ${describeError(e)}`);
+      return;
+    }
+    // A close that ends the session is already shown in the banner (#onClosed).
+    if (e.closeCode !== undefined) return;
+    this.#toast(describeError(e));
   }
 
   #onClosed(code: number, willReconnect: boolean): void {
