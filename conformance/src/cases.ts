@@ -45,6 +45,7 @@ const ACTIONS = {
   resume: { shorthand: "client", params: ["*client"] },
   http: { shorthand: undefined, params: ["*path", "method", "status", "body_contains", "body_not_contains", "headers", "origin"] },
   set: { shorthand: undefined, params: [] },
+  group: { shorthand: undefined, params: ["*steps"] },
   shutdown: { shorthand: undefined, params: [] },
 } as const;
 
@@ -71,6 +72,10 @@ const parseStep = (raw: unknown, where: string): Step => {
     const known = new Set<string>([...spec.params.map((p) => p.replace("*", "")), ...(action === "shutdown" ? [] : ["repeat", "interval_ms"])]);
     for (const k of Object.keys(params)) if (!known.has(k)) throw new CaseError(`${w}: unknown parameter "${k}" (known: ${[...known].join(", ")})`);
     for (const p of spec.params) if (p.startsWith("*") && params[p.slice(1)] === undefined) throw new CaseError(`${w}: "${p.slice(1)}" is required`);
+  }
+  if (action === "group") {
+    if (!Array.isArray(params.steps) || params.steps.length === 0) throw new CaseError(`${w}: steps must be a non-empty list`);
+    params = { ...params, steps: params.steps.map((s, i) => parseStep(s, `${where} > ${i + 1}`)) };
   }
   if (action === "send_raw") {
     const sources = ["hex", "base64", "text", "size", "frame"].filter((k) => params[k] !== undefined);
@@ -107,7 +112,8 @@ const parseCase = (raw: unknown, file: string, index: number): Case => {
   const requires = raw.requires === undefined ? [] : raw.requires;
   if (!Array.isArray(requires) || !requires.every((r) => r === "shutdown")) throw new CaseError(`${file}: ${name}: requires may only list "shutdown"`);
   const steps = raw.steps.map((s, i) => parseStep(s, `${file}: ${name} > step ${i + 1}`));
-  if (steps.some((s) => s.action === "shutdown") && !requires.includes("shutdown")) throw new CaseError(`${file}: ${name}: a shutdown step needs "requires: [shutdown]"`);
+  const flat = (list: ReadonlyArray<Step>): Step[] => list.flatMap((s) => (s.action === "group" ? [s, ...flat(s.params.steps as Step[])] : [s]));
+  if (flat(steps).some((s) => s.action === "shutdown") && !requires.includes("shutdown")) throw new CaseError(`${file}: ${name}: a shutdown step needs "requires: [shutdown]"`);
   return {
     name,
     description: typeof raw.description === "string" ? raw.description.trim() : "",

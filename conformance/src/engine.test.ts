@@ -139,6 +139,25 @@ describe("runCase", () => {
   });
 });
 
+describe("groups", () => {
+  it("repeat a sequence of steps per index, restoring the outer index after an inner repeat", async () => {
+    const r = await run(`
+- name: t/group
+  steps:
+    - group:
+        repeat: 2
+        steps:
+          - connect: "c\${i}"
+          - set: {me: "c\${i}"}
+          - send: {client: "\${me}", repeat: 3, frame: {ping: {nonce: "\${i}"}}}
+          - collect: {client: "c\${i}", frame: {pong: {}}, count: 3, pick: pong.nonce, save: "n\${i}"}
+    - assert: {value: "\${n1}", match: [1, 2, 3]}
+    - assert: {value: "\${n2}", match: [1, 2, 3]}
+`);
+    expect(r.error).toBeUndefined();
+  });
+});
+
 describe("the CLI", () => {
   const cli = new URL("./cli.ts", import.meta.url).pathname;
   const node = process.execPath;

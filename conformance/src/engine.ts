@@ -394,35 +394,49 @@ export const runCase = async (kase: Case, ctx: RunContext): Promise<CaseResult> 
       for (const [k, v] of Object.entries(raw)) vars.set(k, interpolate(v, scope));
     },
 
+    async group(raw) {
+      await runSteps(raw.steps as Step[]);
+    },
+
     async shutdown() {
       if (!ctx.shutdown) throw new StepFailure("the runner was not given --shutdown-command");
       await ctx.shutdown();
     },
   };
 
+  let current = "";
+  /** Runs steps in order; `repeat: N` runs a step (or a group) N times with ${i} = 1..N, `interval_ms` apart. */
+  async function runSteps(list: ReadonlyArray<Step>): Promise<void> {
+    for (const step of list) {
+      current = step.where;
+      if (trace) process.stderr.write(`  [${Date.now() - started} ms] ${step.where}\n`);
+      const { repeat, interval_ms: interval, ...params } = step.params;
+      const n = repeat === undefined ? 1 : asInt(interpolate(repeat, scope), "repeat");
+      const gap = interval === undefined ? 0 : asInt(interpolate(interval, scope), "interval_ms");
+      const outer = vars.get("i");
+      for (let i = 1; i <= n; i++) {
+        if (repeat !== undefined) {
+          vars.set("i", i);
+          current = `${step.where} #${i}`;
+        }
+        await steps[step.action](params);
+        if (gap > 0 && i < n) await sleep(gap);
+      }
+      // After a repeated step, ${i} is again the enclosing group's index (if any).
+      if (repeat !== undefined) {
+        if (outer === undefined) vars.delete("i");
+        else vars.set("i", outer);
+      }
+    }
+  }
+
   let error: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   const limit = kase.timeoutMs * ctx.timeoutScale;
-  let current = "";
   try {
     await Promise.race([
       (async () => {
-        for (const step of kase.steps) {
-          current = step.where;
-          if (trace) process.stderr.write(`  [${Date.now() - started} ms] ${step.where}\n`);
-          // `repeat: N` runs the step N times with ${i} = 1..N, `interval_ms` apart.
-          const { repeat, interval_ms: interval, ...params } = step.params;
-          const n = repeat === undefined ? 1 : asInt(interpolate(repeat, scope), "repeat");
-          const gap = interval === undefined ? 0 : asInt(interpolate(interval, scope), "interval_ms");
-          for (let i = 1; i <= n; i++) {
-            if (repeat !== undefined) {
-              vars.set("i", i);
-              current = `${step.where} #${i}`;
-            }
-            await steps[step.action](params);
-            if (gap > 0 && i < n) await sleep(gap);
-          }
-        }
+        await runSteps(kase.steps);
         for (const c of clients.values()) checkViolations(c);
       })(),
       new Promise<never>((_, reject) => {
