@@ -49,7 +49,7 @@ const flags: ReadonlyArray<FlagSpec> = [
   { key: "port", env: "PORT", kind: "int", default: "8080", help: "HTTP and WebSocket port (0 = any free port)" },
   { key: "dataDir", env: "DATA_DIR", kind: "string", default: "./data", help: "directory of the SQLite database chat.db" },
   { key: "heartbeatIntervalMs", env: "HEARTBEAT_INTERVAL_MS", kind: "int", default: "5000", help: "Ping interval announced to clients" },
-  { key: "heartbeatTimeoutMs", env: "HEARTBEAT_TIMEOUT_MS", kind: "int", default: "", help: "close a connection silent this long (default interval x 2 + 1000)" },
+  { key: "heartbeatTimeoutMs", env: "HEARTBEAT_TIMEOUT_MS", kind: "int", default: "", help: "close a connection silent this long, and cut off a peer that leaves a close unanswered this long (default interval x 2 + 1000)" },
   { key: "authTimeoutMs", env: "AUTH_TIMEOUT_MS", kind: "int", default: "10000", help: "deadline for register/login/resume on a new connection" },
   { key: "roomGraceMs", env: "ROOM_GRACE_MS", kind: "int", default: "30000", help: "an empty temporary room is destroyed after this long" },
   { key: "typingTtlMs", env: "TYPING_TTL_MS", kind: "int", default: "5000", help: "a typing indicator expires after this long without refresh" },
@@ -62,14 +62,14 @@ const flags: ReadonlyArray<FlagSpec> = [
   { key: "recoverLimit", env: "RECOVER_LIMIT", kind: "int", default: "1000", help: "most messages one RecoverRequest replays" },
   { key: "maxRoomsPerConnection", env: "MAX_ROOMS_PER_CONNECTION", kind: "int", default: "100", help: "rooms one connection may have joined" },
   { key: "maxPersistentRoomsPerUser", env: "MAX_PERSISTENT_ROOMS_PER_USER", kind: "int", default: "10", help: "persistent rooms one user may create" },
-  { key: "maxViolations", env: "MAX_VIOLATIONS", kind: "int", default: "5", help: "malformed/invalid frames before close 4102" },
+  { key: "maxViolations", env: "MAX_VIOLATIONS", kind: "int", default: "5", help: "the Nth malformed, id-0 or unknown frame on a connection closes it with 4102" },
   { key: "rooms", env: "ROOMS", kind: "list", default: "general", help: "persistent rooms created at start if missing, comma-separated names" },
   { key: "sessionTtlMs", env: "SESSION_TTL_MS", kind: "int", default: String(30 * 24 * 3600 * 1000), help: "session token lifetime" },
   { key: "registerPerIpPerMin", env: "REGISTER_PER_IP_PER_MIN", kind: "int", default: "20", help: "registrations per client address per minute" },
   { key: "loginPerIpPerMin", env: "LOGIN_PER_IP_PER_MIN", kind: "int", default: "20", help: "login attempts per client address per minute" },
   { key: "loginFailuresPerAccount", env: "LOGIN_FAILURES_PER_ACCOUNT", kind: "int", default: "5", help: "login attempts per account per 15 minutes before backoff" },
   { key: "joinFailuresPerMin", env: "JOIN_FAILURES_PER_MIN", kind: "int", default: "10", help: "failed joins by code per user per minute (x3 per address)" },
-  { key: "shutdownGraceMs", env: "SHUTDOWN_GRACE_MS", kind: "int", default: "2000", help: "on SIGTERM, how long to wait for clients to close" },
+  { key: "shutdownGraceMs", env: "SHUTDOWN_GRACE_MS", kind: "int", default: "2000", help: "on SIGTERM/SIGINT, the longest wait for clients to close (ends early when all have gone)" },
   { key: "logLevel", env: "LOG_LEVEL", kind: "string", default: "info", help: "debug | info | warn | error" },
   { key: "clientDir", env: "CLIENT_DIR", kind: "string", default: "", help: "directory with index.html and dist/chat.js (default: the repo's client/)" },
 ];
@@ -77,7 +77,7 @@ const flags: ReadonlyArray<FlagSpec> = [
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 export const helpText = (): string => {
-  const rows = flags.map((f) => `  --${kebab(f.key)} <${f.kind === "int" ? "n" : "value"}>`.padEnd(34) + `${f.help}\n${"".padEnd(34)}env ${f.env}${f.default ? `, default ${f.default}` : ""}`);
+  const rows = flags.map((f) => `  --${kebab(f.key)} <${f.kind === "int" ? "n" : "value"}> `.padEnd(34) + `${f.help}\n${"".padEnd(34)}env ${f.env}${f.default ? `, default ${f.default}` : ""}`);
   return `protochat server: the chat protocol over WebSocket at /ws, the web client at /, /healthz and /metrics.
 
 Usage: npm start -- [flags]    (or: node server/src/main.ts [flags])

@@ -129,6 +129,8 @@ describe("rooms", () => {
     const list = await a.client.call({ case: "listRooms", value: {} }, "roomList");
     // The configured room "general" exists; temporary rooms are never listed; the list is sorted by name.
     expect(list.rooms.map((r) => r.room?.name)).toContain("general");
+    // A configured room belongs to no user (a user named "server" must not own it).
+    expect(list.rooms.find((r) => r.room?.name === "general")?.room?.createdBy).toBe("");
     expect(list.rooms.every((r) => r.room?.persistent)).toBe(true);
     const names = list.rooms.map((r) => r.room!.name);
     expect(names).toEqual([...names].sort());
@@ -200,6 +202,10 @@ describe("failed-join throttle", () => {
       // Successful joins do not count: another user on the same address still gets in.
       const friend = await registered(limited.wsUrl);
       await friend.client.call({ case: "joinRoom", value: { code: real } }, "roomJoined");
+      // The owner spends their budget on guesses too: rejoining a room they are in is still answered.
+      for (const code of guesses) expect(errorCode(await owner.client.request({ case: "joinRoom", value: { code } }))).toBe(ErrorCode.NOT_FOUND);
+      expect(errorCode(await owner.client.request({ case: "joinRoom", value: { code: "CCCCCC" } }))).toBe(ErrorCode.RATE_LIMITED);
+      expect((await owner.client.call({ case: "joinRoom", value: { code: real } }, "roomJoined")).memberCount).toBe(2);
       for (const x of [owner, guesser, friend]) x.client.close();
     } finally {
       await limited.close();

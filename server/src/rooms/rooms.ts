@@ -107,8 +107,10 @@ export class Rooms extends Context.Service<
       });
 
       const join = Effect.fn("Rooms.join")(function* (m: Membership, rawCode: string, onJoined: (j: Joined) => void) {
-        yield* throttle.checkJoin(m.peer.username, m.ip);
         const code = normalizeCode(rawCode);
+        // A rejoin of a room this connection is in is no guess: it is answered even when the failed-join
+        // budget is spent.
+        if (code === undefined || !m.rooms.has(code)) yield* throttle.checkJoin(m.peer.username, m.ip);
         const room = code === undefined ? undefined : yield* store.findRoom(code);
         if (!room || room.destroyedAtMs !== null) {
           yield* throttle.recordJoinFailure(m.peer.username, m.ip);
@@ -138,7 +140,7 @@ export class Rooms extends Context.Service<
         let made = false;
         for (let attempt = 0; attempt < MAX_MINT_ATTEMPTS && !made; attempt++) {
           const created = yield* store
-            .createRoom({ code: mintCode(), name, persistent: true, createdBy: "server", createdAtMs: Date.now() })
+            .createRoom({ code: mintCode(), name, persistent: true, createdBy: "", createdAtMs: Date.now() })
             .pipe(Effect.catchTag("RoomCodeTaken", () => Effect.succeed(undefined)), Effect.orDie);
           made = created !== undefined;
         }

@@ -53,6 +53,9 @@ export const layer = Layer.effect(
     const handles = new Set<ConnectionHandle>();
     let open = 0;
     let unauthenticated = 0;
+    // Upgrades whose token is still being checked: counted against the connection cap so a burst of token
+    // upgrades cannot overshoot it.
+    let verifying = 0;
     let nextId = 1;
     let shuttingDown = false;
     const allGone = yield* Deferred.make<void>();
@@ -96,18 +99,25 @@ export const layer = Layer.effect(
       if (url.pathname !== "/ws") return reject(404, "Not Found");
       if (shuttingDown) return reject(503, "Service Unavailable");
       if (!originAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) return reject(403, "Forbidden");
-      if (open >= config.maxConnections) return reject(503, "Service Unavailable");
+      if (open + verifying >= config.maxConnections) return reject(503, "Service Unavailable");
       const token = tokenFrom(req, url);
       if (token === undefined) {
         if (unauthenticated >= config.maxUnauthenticated) return reject(503, "Service Unavailable");
         return accept(req, socket, head, undefined);
       }
+      verifying++;
       runPromise(
         accounts.authenticateToken(token).pipe(
           Effect.map((auth) => () => accept(req, socket, head, auth)),
           Effect.catchCause(() => Effect.succeed(() => reject(401, "Unauthorized"))),
         ),
-      ).then((next) => next());
+      ).then((next) => {
+        verifying--;
+        // Shutdown may have begun while the token was checked: its close loop has already run, so this
+        // connection would never be told to go.
+        if (shuttingDown) return reject(503, "Service Unavailable");
+        next();
+      });
     };
 
     const clientDir = config.clientDir;

@@ -42,7 +42,7 @@ export declare type Room = Message<"chat.v1.Room"> & {
   persistent: boolean;
 
   /**
-   * Username of the creator.
+   * Username of the creator; empty for a room the server created from its configuration (no user owns it).
    *
    * @generated from field: string created_by = 4;
    */
