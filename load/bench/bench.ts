@@ -13,6 +13,10 @@ import { parseArgs } from "node:util";
 import { chatServerArgv, repoRoot, type RunningServer, startProcess, wrapCommand } from "../src/server-process.ts";
 import type { BenchResult, ServerKind } from "./generator.ts";
 
+/** The servers the bench can run: the three of the table, and the chat server with its database in memory
+ * (/dev/shm), which shows what the fsync before each delivery costs. */
+type BenchKind = ServerKind | "chat-tmpfs";
+
 const GENERATOR_OPTIONS = ["rooms", "members", "senders", "rate", "warmup", "duration", "idle", "text-bytes", "users"] as const;
 
 const { values } = parseArgs({
@@ -32,12 +36,13 @@ const REALTIME = process.env.BENCH_REALTIME !== "0";
 const passThrough = values as Record<string, string | boolean | undefined>;
 
 /** --cpu-prof: each server writes a V8 CPU profile to artifacts/profiles/<server>-….cpuprofile when it stops. */
-const nodeFlags = (kind: ServerKind): string[] =>
+const nodeFlags = (kind: BenchKind): string[] =>
   values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", join(repoRoot, "artifacts/profiles"), "--cpu-prof-name", `${kind}-\${pid}.cpuprofile`] : [];
 
-const serverArgv = (kind: ServerKind): string[] => {
+const serverArgv = (kind: BenchKind): string[] => {
   switch (kind) {
     case "chat":
+    case "chat-tmpfs":
       return chatServerArgv(["--rate-limit-per-sec", "1000", "--rate-limit-burst", "2000", "--outbox-frames", "8192"], nodeFlags(kind));
     case "raw-ws":
       return [process.execPath, ...nodeFlags(kind), "load/bench/raw-ws-server.ts", "--port", "{port}"];
@@ -46,7 +51,7 @@ const serverArgv = (kind: ServerKind): string[] => {
   }
 };
 
-const runOne = async (kind: ServerKind): Promise<BenchResult> => {
+const runOne = async (kind: BenchKind): Promise<BenchResult> => {
   let server: RunningServer | undefined;
   try {
     server = await startProcess({
@@ -57,8 +62,9 @@ const runOne = async (kind: ServerKind): Promise<BenchResult> => {
       healthPath: "/healthz",
       wsPath: "/ws",
       logFile: join(repoRoot, `artifacts/bench-${kind.replace(".", "")}-server.log`),
+      dataParent: kind === "chat-tmpfs" ? "/dev/shm" : undefined,
     });
-    const genArgs = ["--server", kind, "--url", server.httpUrl, "--pid", String(server.pid)];
+    const genArgs = ["--server", kind === "chat-tmpfs" ? "chat" : kind, "--label", kind, "--url", server.httpUrl, "--pid", String(server.pid)];
     for (const k of GENERATOR_OPTIONS) {
       const v = passThrough[k];
       if (typeof v === "string") genArgs.push(`--${k}`, v);
@@ -77,7 +83,7 @@ const runOne = async (kind: ServerKind): Promise<BenchResult> => {
   }
 };
 
-const kinds = values.servers.split(",").map((s) => s.trim()) as ServerKind[];
+const kinds = values.servers.split(",").map((s) => s.trim()) as BenchKind[];
 const results: BenchResult[] = [];
 for (const kind of kinds) results.push(await runOne(kind));
 

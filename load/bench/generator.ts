@@ -36,7 +36,8 @@ export interface GeneratorOptions {
 }
 
 export interface BenchResult {
-  readonly server: ServerKind;
+  /** The server kind, or the bench's label for a variant (chat-tmpfs). */
+  readonly server: string;
   readonly cpuUsPerDelivery: number;
   readonly deliveriesPerCpuSec: number;
   readonly p50Ms: number;
@@ -165,7 +166,7 @@ const socketIoAdapter = (baseUrl: string): Adapter => ({
   teardown() {},
 });
 
-export const runGenerator = async (server: ServerKind, baseUrl: string, pid: number, o: GeneratorOptions): Promise<BenchResult> => {
+export const runGenerator = async (server: ServerKind, baseUrl: string, pid: number, o: GeneratorOptions, label: string = server): Promise<BenchResult> => {
   const adapter = server === "chat" ? chatAdapter(baseUrl, o) : server === "raw-ws" ? rawAdapter(baseUrl) : socketIoAdapter(baseUrl);
   await adapter.setup();
   const log = (s: string) => process.stderr.write(`  [${server}] ${s}\n`);
@@ -258,7 +259,7 @@ export const runGenerator = async (server: ServerKind, baseUrl: string, pid: num
   const cpu = cpuUser + cpuSystem;
   if (DEBUG) process.stderr.write(`slow (t since window, ms): ${JSON.stringify(slow.filter((_, i) => i % 50 === 0).slice(0, 200))}\n`);
   const result: BenchResult = {
-    server,
+    server: label,
     cpuUsPerDelivery: (cpu * 1e6) / deliveriesDuringWindow,
     deliveriesPerCpuSec: deliveriesDuringWindow / cpu,
     p50Ms: latency.quantile(0.5),
@@ -286,6 +287,7 @@ if (import.meta.main) {
   const { values } = parseArgs({
     options: {
       server: { type: "string" },
+      label: { type: "string" },
       url: { type: "string" },
       pid: { type: "string" },
       rooms: { type: "string", default: "4" },
@@ -310,7 +312,7 @@ if (import.meta.main) {
     idle: Number(values.idle),
     textBytes: Number(values["text-bytes"]),
     users: Number(values.users),
-  });
+  }, values.label ?? server);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }

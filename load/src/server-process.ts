@@ -60,11 +60,13 @@ export interface StartOptions {
   readonly wsPath: string;
   readonly logFile: string;
   readonly env?: Record<string, string>;
+  /** Where the temp data dir is made (default the OS temp dir; /dev/shm puts it in memory). */
+  readonly dataParent?: string | undefined;
 }
 
 export const startProcess = async (o: StartOptions): Promise<RunningServer> => {
   const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), "protochat-load-"));
+  const dataDir = mkdtempSync(join(o.dataParent ?? tmpdir(), "protochat-load-"));
   const argv = wrapCommand(
     o.argv.map((a) => a.replaceAll("{port}", String(port)).replaceAll("{dataDir}", dataDir)),
     { cpus: o.cpus, fileLimit: o.fileLimit, realtime: o.realtime },
