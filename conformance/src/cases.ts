@@ -38,7 +38,7 @@ const ACTIONS = {
   expect_close: { shorthand: undefined, params: ["*client", "code", "timeout_ms"] },
   expect_open: { shorthand: "client", params: ["*client"] },
   collect: { shorthand: undefined, params: ["*client", "*frame", "*count", "pick", "*save", "timeout_ms"] },
-  assert: { shorthand: undefined, params: ["equal", "value", "match", "sorted"] },
+  assert: { shorthand: undefined, params: ["equal", "value", "match", "sorted", "by"] },
   wait: { shorthand: "ms", params: ["*ms"] },
   disconnect: { shorthand: "client", params: ["*client", "abort"] },
   pause: { shorthand: "client", params: ["*client"] },

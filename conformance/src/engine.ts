@@ -330,8 +330,8 @@ export const runCase = async (kase: Case, ctx: RunContext): Promise<CaseResult> 
         });
       }
       if (p.sorted !== undefined) {
-        const list = p.sorted;
-        if (!Array.isArray(list)) throw new StepFailure(`sorted needs a list, got ${show(list)}`);
+        if (!Array.isArray(p.sorted)) throw new StepFailure(`sorted needs a list, got ${show(p.sorted)}`);
+        const list = p.by === undefined ? p.sorted : p.sorted.map((v) => pickPath(v, String(p.by)));
         const ints = list.every((v) => typeof v === "number" || (typeof v === "string" && /^-?\d+$/.test(v)));
         for (let i = 1; i < list.length; i++) {
           const [x, y] = [list[i - 1], list[i]];
