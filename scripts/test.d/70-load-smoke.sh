@@ -4,4 +4,6 @@
 # Report: artifacts/load-smoke.html.
 cd "$(dirname "$0")/../.."
 source scripts/lib.sh
+# Flush the page cache's dirty data first, so the server's fsyncs do not queue behind earlier steps' writeback.
+sync
 check load-smoke npm run --silent load:smoke
