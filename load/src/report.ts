@@ -119,11 +119,21 @@ export const htmlReport = (r: RunResult): string => {
   const thresholdRows = r.thresholds
     .map((t) => `<tr class="${t.ok ? "ok" : "fail"}"><td>${t.ok ? "pass" : "FAIL"}</td><td>${esc(t.metric)}</td><td><code>${esc(t.expression)}</code></td><td>${esc(fmt(t.actual))}</td></tr>`)
     .join("\n");
-  const notes = Object.entries(r.notes).map(([k, v]) => `<tr><th>${esc(k)}</th><td><code>${esc(JSON.stringify(v))}</code></td></tr>`).join("\n");
+  const noteValue = (v: unknown): string => {
+    // An array of flat objects (e.g. per-stage figures) reads best as a table.
+    if (Array.isArray(v) && v.length > 0 && v.every((row) => row !== null && typeof row === "object" && !Array.isArray(row))) {
+      const rows = v as Array<Record<string, unknown>>;
+      const keys = [...new Set(rows.flatMap((row) => Object.keys(row)))];
+      const cell = (x: unknown) => esc(typeof x === "number" ? fmt(x) : JSON.stringify(x));
+      return `<table><tr>${keys.map((k) => `<th>${esc(k)}</th>`).join("")}</tr>${rows.map((row) => `<tr>${keys.map((k) => `<td>${cell(row[k])}</td>`).join("")}</tr>`).join("")}</table>`;
+    }
+    return `<code>${esc(typeof v === "number" ? fmt(v) : JSON.stringify(v))}</code>`;
+  };
+  const notes = Object.entries(r.notes).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${noteValue(v)}</td></tr>`).join("\n");
   const charts = Object.entries(r.series).filter(([, v]) => v.length > 0).map(([k, v]) => chart(k, v)).join("\n");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>load: ${esc(r.scenario)}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:980px}table{border-collapse:collapse;margin:1em 0}
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0;display:block;overflow-x:auto}
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}.ok td:first-child{color:#15803d}
 .fail td:first-child{color:#b91c1c;font-weight:bold}figure{margin:1em 0}figcaption{font-weight:bold}</style></head>
 <body><h1>Load scenario <code>${esc(r.scenario)}</code>: ${r.passed ? "passed" : "FAILED"}</h1>
