@@ -32,7 +32,7 @@ export class CaseError extends Error {}
 const ACTIONS = {
   connect: { shorthand: "client", params: ["*client", "token", "token_in", "origin", "path", "status", "headers"] },
   send: { shorthand: undefined, params: ["*client", "*frame", "id", "label"] },
-  send_raw: { shorthand: undefined, params: ["*client", "hex", "base64", "text", "size", "frame", "id", "truncate"] },
+  send_raw: { shorthand: undefined, params: ["*client", "hex", "base64", "text", "size", "frame", "id", "truncate", "ws_ping"] },
   expect: { shorthand: undefined, params: ["*client", "frame", "reply_to", "id", "push", "next", "timeout_ms"] },
   expect_none: { shorthand: undefined, params: ["*client", "frame", "reply_to", "push", "*within_ms"] },
   expect_close: { shorthand: undefined, params: ["*client", "code", "timeout_ms"] },
@@ -78,8 +78,8 @@ const parseStep = (raw: unknown, where: string): Step => {
     params = { ...params, steps: params.steps.map((s, i) => parseStep(s, `${where} > ${i + 1}`)) };
   }
   if (action === "send_raw") {
-    const sources = ["hex", "base64", "text", "size", "frame"].filter((k) => params[k] !== undefined);
-    if (sources.length !== 1) throw new CaseError(`${w}: give exactly one of hex, base64, text, size, frame`);
+    const sources = ["hex", "base64", "text", "size", "frame", "ws_ping"].filter((k) => params[k] !== undefined);
+    if (sources.length !== 1) throw new CaseError(`${w}: give exactly one of hex, base64, text, size, frame, ws_ping`);
     if (params.truncate !== undefined && params.frame === undefined) throw new CaseError(`${w}: truncate goes with frame`);
   }
   if (action === "assert" && params.equal === undefined && params.match === undefined && params.sorted === undefined) {

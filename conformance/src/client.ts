@@ -126,6 +126,12 @@ export class TestClient {
     this.ws.send(data, { binary: typeof data !== "string" });
   }
 
+  /** A WebSocket protocol-level ping (opcode 0x9), not a protocol Ping frame. */
+  wsPing(payload: string): void {
+    if (this.ws.readyState !== WebSocket.OPEN) throw new Error(`client ${this.name} is not open`);
+    this.ws.ping(payload);
+  }
+
   private get socket(): { pause(): void; resume(): void } | undefined {
     return (this.ws as unknown as { _socket?: { pause(): void; resume(): void } })._socket;
   }

@@ -215,6 +215,7 @@ export const runCase = async (kase: Case, ctx: RunContext): Promise<CaseResult> 
       const p = interpolate(raw, scope) as Params;
       const c = clientOf(p);
       if (p.text !== undefined) return c.send(String(p.text));
+      if (p.ws_ping !== undefined) return c.wsPing(String(p.ws_ping));
       let bytes: Uint8Array;
       if (p.hex !== undefined) bytes = hexBytes(String(p.hex));
       else if (p.base64 !== undefined) bytes = new Uint8Array(Buffer.from(String(p.base64), "base64"));
