@@ -36,6 +36,8 @@ interface LiveRoom {
   /** The seq the next delivered message must carry; later seqs wait in `pending` (commits can finish out of order). */
   nextSeq: bigint;
   readonly pending: Map<bigint, Wire>;
+  /** Every member connection, flattened for fan-out; rebuilt after a join or leave. */
+  peers: Peer[] | undefined;
 }
 
 /** Encodes and frames once; the result can be written to any number of connections. */
@@ -130,7 +132,7 @@ export class HubCore {
   join(code: string, persistent: boolean, lastStoredSeq: bigint, peer: Peer): { members: string[]; lastSeq: bigint } {
     let room = this.rooms.get(code);
     if (!room) {
-      room = { code, persistent, members: new Map(), typing: new Set(), nextSeq: lastStoredSeq + 1n, pending: new Map() };
+      room = { code, persistent, members: new Map(), typing: new Set(), nextSeq: lastStoredSeq + 1n, pending: new Map(), peers: undefined };
       this.rooms.set(code, room);
       this.timers.cancel(`grace:${code}`);
     }
@@ -145,6 +147,7 @@ export class HubCore {
       this.fanOut(room, bytes, peer.username);
     }
     conns.add(peer);
+    room.peers = undefined;
     return { members: [...room.members.keys()].sort(), lastSeq: room.nextSeq - 1n };
   }
 
@@ -153,6 +156,7 @@ export class HubCore {
     const room = this.rooms.get(code);
     const conns = room?.members.get(peer.username);
     if (!room || !conns?.delete(peer)) return false;
+    room.peers = undefined;
     if (conns.size > 0) return true;
     room.members.delete(peer.username);
     if (room.typing.has(peer.username)) this.setTyping(code, peer.username, false);
@@ -199,6 +203,12 @@ export class HubCore {
 
   /** Sends the same bytes to every connection of every member, except those of `exceptUser`. */
   private fanOut(room: LiveRoom, bytes: Wire, exceptUser?: string, droppable = false): void {
+    if (exceptUser === undefined) {
+      // The common case (every message): a plain array walk, no Map/Set iterators per member.
+      const peers = (room.peers ??= [...room.members.values()].flatMap((conns) => [...conns]));
+      for (let i = 0; i < peers.length; i++) peers[i]!.send(bytes, droppable);
+      return;
+    }
     for (const [username, conns] of room.members) {
       if (username === exceptUser) continue;
       for (const peer of conns) peer.send(bytes, droppable);
