@@ -6,24 +6,42 @@ export const makeMetrics = (options: { defaultMetrics: boolean }) => {
   const registry = new Registry();
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
   const r = { registers: [registry] };
+  const framesIn = new Counter({ name: "chat_frames_in_total", help: "Client frames received", labelNames: ["kind"] as const, ...r });
+  const requestSeconds = new Histogram({
+    name: "chat_request_seconds",
+    help: "Time to handle a request, by kind",
+    labelNames: ["kind"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    ...r,
+  });
+  // Per-frame metrics go through children bound once per label value: prom-client hashes the label
+  // object on every unbound inc/observe.
+  const framesInByKind = new Map<string, { inc(): void }>();
+  const requestSecondsByKind = new Map<string, { observe(value: number): void }>();
   return {
     registry,
     connections: new Gauge({ name: "chat_connections", help: "Open WebSocket connections", labelNames: ["state"] as const, ...r }),
     connectionsTotal: new Counter({ name: "chat_connections_total", help: "WebSocket connections accepted", ...r }),
     upgradesRejected: new Counter({ name: "chat_upgrades_rejected_total", help: "HTTP upgrades refused", labelNames: ["status"] as const, ...r }),
     closes: new Counter({ name: "chat_closes_total", help: "Connections closed by the server, by close code", labelNames: ["code"] as const, ...r }),
-    framesIn: new Counter({ name: "chat_frames_in_total", help: "Client frames received", labelNames: ["kind"] as const, ...r }),
+    framesIn,
+    /** Counts one client frame of `kind`. */
+    frameIn: (kind: string): void => {
+      let child = framesInByKind.get(kind);
+      if (child === undefined) framesInByKind.set(kind, (child = framesIn.labels(kind)));
+      child.inc();
+    },
     framesOut: new Counter({ name: "chat_frames_out_total", help: "Server frames handed to sockets", ...r }),
     framesDropped: new Counter({ name: "chat_frames_dropped_total", help: "Droppable frames (typing) shed for slow clients", ...r }),
     errors: new Counter({ name: "chat_errors_total", help: "Error replies, by code", labelNames: ["code"] as const, ...r }),
     messagesStored: new Counter({ name: "chat_messages_stored_total", help: "Room and direct messages stored", labelNames: ["kind"] as const, ...r }),
-    requestSeconds: new Histogram({
-      name: "chat_request_seconds",
-      help: "Time to handle a request, by kind",
-      labelNames: ["kind"] as const,
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-      ...r,
-    }),
+    requestSeconds,
+    /** Records how long a request of `kind` took. */
+    requestTime: (kind: string, seconds: number): void => {
+      let child = requestSecondsByKind.get(kind);
+      if (child === undefined) requestSecondsByKind.set(kind, (child = requestSeconds.labels(kind)));
+      child.observe(seconds);
+    },
   };
 };
 

@@ -132,7 +132,7 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
         lastSeen = Date.now();
         if (state._tag === "Closing") return;
         if (!isBinary) {
-          metrics.framesIn.inc({ kind: "text" });
+          metrics.frameIn("text");
           return applyNow({ _tag: "Text" });
         }
         let input: Input;
@@ -141,7 +141,7 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
         } catch {
           input = { _tag: "Malformed" };
         }
-        metrics.framesIn.inc({ kind: input._tag === "Frame" ? (input.frame.kind.case ?? "unknown") : "malformed" });
+        metrics.frameIn(input._tag === "Frame" ? (input.frame.kind.case ?? "unknown") : "malformed");
         inbox.push(input);
         if (!paused && inbox.length - inboxHead >= INBOX_PAUSE && socket) {
           paused = true;
@@ -185,7 +185,7 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
             }
             const started = performance.now();
             const outcome = yield* handlers.handle(view, action.id, action.request);
-            metrics.requestSeconds.observe({ kind: action.request.case }, (performance.now() - started) / 1000);
+            metrics.requestTime(action.request.case, (performance.now() - started) / 1000);
             if (state._tag === "Closing") break;
             switch (outcome._tag) {
               case "Reply":
