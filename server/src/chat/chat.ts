@@ -62,7 +62,8 @@ export class Chat extends Context.Service<
       const hub = yield* Hub;
       const config = yield* ServerConfig;
 
-      const send = Effect.fn("Chat.send")(function* (s: Sender, req: SendMessageRequest) {
+      // The hot path: untraced (a traced Effect.fn captures a stack trace and opens a span on every call).
+      const send = Effect.fnUntraced(function* (s: Sender, req: SendMessageRequest) {
         const roomCode = yield* memberRoom(s, req.roomCode);
         const text = yield* messageText(req.text);
         const cmid = yield* clientMessageId(req.clientMessageId);

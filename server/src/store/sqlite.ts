@@ -481,9 +481,8 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
       const rows = yield* attempt("listPersistentRooms", () => sql.listPersistent.all(limit) as ReadonlyArray<Row>);
       return rows.map(toRoom);
     }),
-    appendMessage: Effect.fn("Store.appendMessage")(function* (input) {
-      return yield* enqueue<Appended<StoredMessage>>((deferred) => ({ kind: "message", input, deferred }), "appendMessage");
-    }),
+    // Untraced: one per message (a traced Effect.fn captures a stack trace and opens a span per call).
+    appendMessage: (input) => enqueue<Appended<StoredMessage>>((deferred) => ({ kind: "message", input, deferred }), "appendMessage"),
     readMessages: Effect.fn("Store.readMessages")(function* (roomCode, query) {
       return yield* attempt("readMessages", () =>
         page(
