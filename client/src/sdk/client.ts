@@ -132,6 +132,13 @@ const utf8 = new TextEncoder();
 
 const normalizeCode = (code: string): string => code.trim().toUpperCase();
 
+/** The paging fields shared by room and direct history requests (anchor 0 = newest, limit 0 = server default). */
+const pageRequest = (opts: HistoryOptions) => ({
+  anchorSeq: opts.anchorSeq ?? 0n,
+  direction: opts.direction === "forward" ? HistoryDirection.FORWARD : HistoryDirection.BACKWARD,
+  limit: opts.limit ?? 0,
+});
+
 
 const replyError = (e: { code: ErrorCode; message: string; retryAfterMs: number }, what: string): ChatError =>
   new ChatError(`${what} failed: ${ErrorCode[e.code] ?? e.code}${e.message ? ` (${e.message})` : ""}`, {
@@ -360,9 +367,7 @@ export class ChatClient {
         case: "history",
         value: {
           roomCode: normalizeCode(roomCode),
-          anchorSeq: opts.anchorSeq ?? 0n,
-          direction: opts.direction === "forward" ? HistoryDirection.FORWARD : HistoryDirection.BACKWARD,
-          limit: opts.limit ?? 0,
+          ...pageRequest(opts),
         },
       },
       "historyPage",
@@ -410,9 +415,7 @@ export class ChatClient {
         case: "directHistory",
         value: {
           peer: peer.trim(),
-          anchorSeq: opts.anchorSeq ?? 0n,
-          direction: opts.direction === "forward" ? HistoryDirection.FORWARD : HistoryDirection.BACKWARD,
-          limit: opts.limit ?? 0,
+          ...pageRequest(opts),
         },
       },
       "directHistoryPage",
