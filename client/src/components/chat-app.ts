@@ -110,6 +110,9 @@ export class ChatApp extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has("server") && this.hasUpdated) this.chat.restart();
+    // Signed out (here, or the session ended elsewhere): whoever was signed in has an account, so offer
+    // the log-in form rather than the sign-up one they may have used.
+    if (this.chat.phase !== "ready" && this.#lastMe !== undefined) this._authMode = "login";
     const el = this.#timelineEl();
     if (el !== null) this.#stickToBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 96;
   }

@@ -742,9 +742,21 @@ export class ChatController implements ReactiveController {
       }, 0);
       return;
     }
-    this.banner = { text: `Disconnected: ${describeClose(code)}`, tone: "warn", canReconnect: true, dismissible: true };
+    // "Disconnected: Too much was sent too fast." (the SDK's words may end by saying "Disconnected." again).
+    const why = describeClose(code).replace(/\s*Disconnected\.$/, "");
+    this.banner = { text: `Disconnected: ${why}`, tone: "warn", canReconnect: true, dismissible: true };
+    // This client sends nothing more (Reconnect starts a new one), so no message of ours is still on its way.
+    // The SDK rejects most unacked sends now, but not every one (seen after two 4103 closes in a row).
+    this.#failPending(describeClose(code));
     this.#announce(this.banner.text);
     this.#changed();
+  }
+
+  #failPending(reason: string): void {
+    for (const t of [...this.rooms.values(), ...this.dms.values()].map((v) => v.timeline)) {
+      const pending = t.entries.flatMap((e) => (e.kind === "message" && e.status === "pending" ? [e.clientMessageId] : []));
+      for (const id of pending) t.markFailed(id, reason);
+    }
   }
 
   #notice(room: RoomView, text: string, tone: "info" | "warn" = "info"): void {
