@@ -563,8 +563,10 @@ export class ChatClient {
       this.onlineSubscribed = false;
       this.online.clear();
       const err = new ChatError("another user logged in on this client");
-      for (const c of this.waiting) c.fail(err);
+      // fail() forgets the call, which splices this.waiting: iterate over a detached list.
+      const waiting = this.waiting;
       this.waiting = [];
+      for (const c of waiting) c.fail(err);
     }
     if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
@@ -801,8 +803,9 @@ export class ChatClient {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     if (this.ws) this.detachSocket(1000, "closed by the client");
-    for (const c of this.waiting) c.fail(o.error);
+    const waiting = this.waiting;
     this.waiting = [];
+    for (const c of waiting) c.fail(o.error);
     for (const r of this.sendRetries) {
       clearTimeout(r.timer);
       r.fail(o.error);

@@ -284,6 +284,23 @@ describe("close codes that stop", () => {
     expect(c.state).toBe("connected");
   });
 
+  it("when the session ends, every request still waiting for a connection is rejected: none is left pending", async () => {
+    const s = await serve();
+    const { ctl, WebSocket } = controlledWebSocket();
+    const c = await registered(s.wsUrl, { WebSocket });
+    const code = (await c.createRoom("waiting")).room!.code;
+    const events = record(c);
+    ctl.offline = true;
+    ctl.cut();
+    await until(() => events.of("closed").length >= 1, "offline");
+    const waiting: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) waiting.push(c.send(code, `queued ${i}`).acked, c.history(code));
+    c.close();
+    const settled = await Promise.race([Promise.allSettled(waiting), sleep(2000).then(() => "some never settled" as const)]);
+    expect(settled).not.toBe("some never settled");
+    expect((settled as PromiseSettledResult<unknown>[]).map((r) => r.status)).toEqual(waiting.map(() => "rejected"));
+  });
+
   it("a session revoked while offline: the resume is refused, no reconnect loop", async () => {
     const s = await serve();
     const { ctl, WebSocket } = controlledWebSocket();
