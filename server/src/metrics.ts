@@ -2,6 +2,16 @@
 import { Context, Effect, Layer } from "effect";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/** Memoizes `make` per label value. */
+const boundOnce = <C>(make: (label: string) => C): ((label: string) => C) => {
+  const children = new Map<string, C>();
+  return (label) => {
+    let child = children.get(label);
+    if (child === undefined) children.set(label, (child = make(label)));
+    return child;
+  };
+};
+
 export const makeMetrics = (options: { defaultMetrics: boolean }) => {
   const registry = new Registry();
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
@@ -16,32 +26,22 @@ export const makeMetrics = (options: { defaultMetrics: boolean }) => {
   });
   // Per-frame metrics go through children bound once per label value: prom-client hashes the label
   // object on every unbound inc/observe.
-  const framesInByKind = new Map<string, { inc(): void }>();
-  const requestSecondsByKind = new Map<string, { observe(value: number): void }>();
+  const frameInByKind = boundOnce((kind) => framesIn.labels(kind));
+  const requestSecondsByKind = boundOnce((kind) => requestSeconds.labels(kind));
   return {
     registry,
     connections: new Gauge({ name: "chat_connections", help: "Open WebSocket connections", labelNames: ["state"] as const, ...r }),
     connectionsTotal: new Counter({ name: "chat_connections_total", help: "WebSocket connections accepted", ...r }),
     upgradesRejected: new Counter({ name: "chat_upgrades_rejected_total", help: "HTTP upgrades refused", labelNames: ["status"] as const, ...r }),
     closes: new Counter({ name: "chat_closes_total", help: "Connections closed by the server, by close code", labelNames: ["code"] as const, ...r }),
-    framesIn,
     /** Counts one client frame of `kind`. */
-    frameIn: (kind: string): void => {
-      let child = framesInByKind.get(kind);
-      if (child === undefined) framesInByKind.set(kind, (child = framesIn.labels(kind)));
-      child.inc();
-    },
+    frameIn: (kind: string): void => frameInByKind(kind).inc(),
     framesOut: new Counter({ name: "chat_frames_out_total", help: "Server frames handed to sockets", ...r }),
     framesDropped: new Counter({ name: "chat_frames_dropped_total", help: "Droppable frames (typing) shed for slow clients", ...r }),
     errors: new Counter({ name: "chat_errors_total", help: "Error replies, by code", labelNames: ["code"] as const, ...r }),
     messagesStored: new Counter({ name: "chat_messages_stored_total", help: "Room and direct messages stored", labelNames: ["kind"] as const, ...r }),
-    requestSeconds,
     /** Records how long a request of `kind` took. */
-    requestTime: (kind: string, seconds: number): void => {
-      let child = requestSecondsByKind.get(kind);
-      if (child === undefined) requestSecondsByKind.set(kind, (child = requestSeconds.labels(kind)));
-      child.observe(seconds);
-    },
+    requestTime: (kind: string, seconds: number): void => requestSecondsByKind(kind).observe(seconds),
   };
 };
 

@@ -90,7 +90,7 @@ class SocketSink implements Sink {
     this.first = undefined;
     this.rest = undefined;
     this.heldBytes = 0;
-    if (this.ws.readyState !== 1) return;
+    if (this.ws.readyState !== this.ws.OPEN) return;
     if (rest === undefined) {
       this.socket.write(first);
     } else if (bytes <= COALESCE_MAX_BYTES) {
