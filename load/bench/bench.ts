@@ -30,7 +30,7 @@ const { values } = parseArgs({
 });
 
 const FILES = 65_536;
-/** Server and generator run with real-time priority when the bench runs as root (other work yields to them). */
+/** Server and generator run at nice -20 when the bench runs as root (other work yields to them); BENCH_REALTIME=0 turns it off. */
 const REALTIME = process.env.BENCH_REALTIME !== "0";
 /** The generator options given on the command line, passed through as they are. */
 const passThrough = values as Record<string, string | boolean | undefined>;
