@@ -8,6 +8,7 @@ import {
   type ChatMessage,
   type ConnectionState,
   type DirectMessage,
+  type HistoryOptions,
   type RoomJoined,
   type RoomSummary,
   CloseCode,
@@ -17,7 +18,7 @@ import {
   PresenceChange,
 } from "../sdk/index.ts";
 import { plural, recoveredLine } from "./format.ts";
-import { Timeline } from "./timeline.ts";
+import { type StoredMessage, Timeline } from "./timeline.ts";
 
 export type Phase = "starting" | "auth" | "ready";
 
@@ -532,40 +533,34 @@ export class ChatController implements ReactiveController {
     return dm;
   }
 
-  async #loadRoomHistory(room: RoomView, older = false): Promise<void> {
-    const client = this.#client;
-    if (client === undefined || room.loadingOlder) return;
-    room.loadingOlder = true;
-    this.#changed();
-    try {
-      const anchor = older ? room.timeline.firstSeq : undefined;
-      const page = await client.history(room.code, anchor === undefined ? { limit: 50 } : { anchorSeq: anchor, direction: "backward", limit: 50 });
-      for (const m of page.messages) room.timeline.addStored(m);
-      room.timeline.hasMore = page.hasMore;
-      room.timeline.loaded = true;
-    } catch (e) {
-      this.#toast(describeError(e));
-    } finally {
-      room.loadingOlder = false;
-      this.#changed();
-    }
+  #loadRoomHistory(room: RoomView, older = false): Promise<void> {
+    return this.#loadHistory(room, older, (client, opts) => client.history(room.code, opts));
   }
 
-  async #loadDirectHistory(dm: DirectView, older = false): Promise<void> {
+  #loadDirectHistory(dm: DirectView, older = false): Promise<void> {
+    return this.#loadHistory(dm, older, (client, opts) => client.directHistory(dm.peer, opts));
+  }
+
+  /** The newest page of a room or DM, or (older) the page before its first message; one load at a time per view. */
+  async #loadHistory(
+    view: RoomView | DirectView,
+    older: boolean,
+    fetchPage: (client: ChatClient, opts: HistoryOptions) => Promise<{ readonly messages: readonly StoredMessage[]; readonly hasMore: boolean }>,
+  ): Promise<void> {
     const client = this.#client;
-    if (client === undefined || dm.loadingOlder) return;
-    dm.loadingOlder = true;
+    if (client === undefined || view.loadingOlder) return;
+    view.loadingOlder = true;
     this.#changed();
     try {
-      const anchor = older ? dm.timeline.firstSeq : undefined;
-      const page = await client.directHistory(dm.peer, anchor === undefined ? { limit: 50 } : { anchorSeq: anchor, direction: "backward", limit: 50 });
-      for (const m of page.messages) dm.timeline.addStored(m);
-      dm.timeline.hasMore = page.hasMore;
-      dm.timeline.loaded = true;
+      const anchor = older ? view.timeline.firstSeq : undefined;
+      const page = await fetchPage(client, anchor === undefined ? { limit: 50 } : { anchorSeq: anchor, direction: "backward", limit: 50 });
+      for (const m of page.messages) view.timeline.addStored(m);
+      view.timeline.hasMore = page.hasMore;
+      view.timeline.loaded = true;
     } catch (e) {
       this.#toast(describeError(e));
     } finally {
-      dm.loadingOlder = false;
+      view.loadingOlder = false;
       this.#changed();
     }
   }

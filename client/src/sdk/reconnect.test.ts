@@ -99,17 +99,21 @@ describe("server restart", () => {
   });
 });
 
+/** Alice's room with bob in it on a socket the test can cut; bob has seen seq 1 and is recorded from then on. */
+const bobHasSeenOne = async (s: TestServer, roomName: string) => {
+  const alice = await registered(s.wsUrl);
+  const { ctl, WebSocket } = controlledWebSocket();
+  const bob = await registered(s.wsUrl, { WebSocket });
+  const code = (await alice.createRoom(roomName)).room!.code;
+  await bob.joinRoom(code);
+  await alice.send(code, "seen").acked;
+  await until(() => bob.lastSeq(code) === 1n, "bob has seq 1");
+  return { alice, bob, ctl, code, bobEvents: record(bob) };
+};
+
 describe("recovery", () => {
   it("emits the messages sent while offline, in order and exactly once, then `recovered`", async () => {
-    const s = await serve();
-    const alice = await registered(s.wsUrl);
-    const { ctl, WebSocket } = controlledWebSocket();
-    const bob = await registered(s.wsUrl, { WebSocket });
-    const code = (await alice.createRoom("offline")).room!.code;
-    await bob.joinRoom(code);
-    await alice.send(code, "seen").acked;
-    await until(() => bob.lastSeq(code) === 1n, "bob has seq 1");
-    const bobEvents = record(bob);
+    const { alice, bob, ctl, code, bobEvents } = await bobHasSeenOne(await serve(), "offline");
 
     ctl.offline = true;
     ctl.cut();
@@ -164,15 +168,7 @@ describe("recovery", () => {
   });
 
   it("says `notRecovered` when more was missed than the server replays, then continues live", async () => {
-    const s = await serve({ recoverLimit: 3 });
-    const alice = await registered(s.wsUrl);
-    const { ctl, WebSocket } = controlledWebSocket();
-    const bob = await registered(s.wsUrl, { WebSocket });
-    const code = (await alice.createRoom("limit")).room!.code;
-    await bob.joinRoom(code);
-    await alice.send(code, "seen").acked;
-    await until(() => bob.lastSeq(code) === 1n, "bob has seq 1");
-    const bobEvents = record(bob);
+    const { alice, bob, ctl, code, bobEvents } = await bobHasSeenOne(await serve({ recoverLimit: 3 }), "limit");
 
     ctl.offline = true;
     ctl.cut();
