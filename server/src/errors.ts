@@ -31,3 +31,13 @@ export class RoomCodeTaken extends Data.TaggedError("RoomCodeTaken")<{}> {}
 
 /** The storage layer failed. Logged with its cause; the client sees only ERROR_CODE_INTERNAL. */
 export class StoreError extends Data.TaggedError("StoreError")<{ readonly operation: string; readonly cause: unknown }> {}
+
+/**
+ * The storage layer could not commit (disk full, database down or unreachable): nothing was stored. The client
+ * sees ERROR_CODE_UNAVAILABLE with a retry delay; a retried send with the same client message id is safe.
+ */
+export class StorageUnavailable extends Data.TaggedError("StorageUnavailable")<{
+  readonly operation: string;
+  readonly cause: unknown;
+  readonly retryAfterMs: number;
+}> {}

@@ -148,7 +148,10 @@ const replyError = (e: { code: ErrorCode; message: string; retryAfterMs: number 
 
 /** Errors worth trying again with the same client message id, after a pause. */
 const retryableSendError = (e: ChatError): boolean =>
-  e.code === ErrorCode.RATE_LIMITED || e.code === ErrorCode.INTERNAL || e.code === ErrorCode.UNSPECIFIED;
+  e.code === ErrorCode.RATE_LIMITED ||
+  e.code === ErrorCode.UNAVAILABLE ||
+  e.code === ErrorCode.INTERNAL ||
+  e.code === ErrorCode.UNSPECIFIED;
 
 export class ChatClient {
   private readonly url: string;
@@ -630,7 +633,7 @@ export class ChatClient {
     if (epoch !== this.epoch || !this.socketAuthed) return; // the next connection starts over
     if (this.roomSubs.get(room.code) !== room) return;
     const err = e instanceof ChatError ? e : new ChatError(String(e));
-    if (err.code === ErrorCode.RATE_LIMITED || err.code === ErrorCode.INTERNAL || err.code === undefined) {
+    if (err.code === undefined || retryableSendError(err)) {
       const delay = err.retryAfterMs ?? backoffDelay(1, this.cfg, this.random, true);
       setTimeout(() => {
         if (epoch === this.epoch && this.socketAuthed && this.roomSubs.get(room.code) === room) retry();

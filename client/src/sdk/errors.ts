@@ -44,6 +44,7 @@ const errorWords: Record<number, string> = {
   [ErrorCode.RATE_LIMITED]: "Too many attempts. Please wait a moment and try again.",
   [ErrorCode.LIMIT_EXCEEDED]: "You have reached a limit (for example, too many rooms). Leave one first.",
   [ErrorCode.INTERNAL]: "The server failed. Please try again.",
+  [ErrorCode.UNAVAILABLE]: "The server cannot save right now. It will try again shortly.",
 };
 
 const closeWords: Record<number, string> = {

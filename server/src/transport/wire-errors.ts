@@ -10,6 +10,7 @@ import type {
   NotMember,
   RateLimited,
   RoomCodeTaken,
+  StorageUnavailable,
   StoreError,
   Unauthenticated,
   UsernameTaken,
@@ -25,7 +26,8 @@ export type DomainError =
   | NotMember
   | LimitExceeded
   | RoomCodeTaken
-  | StoreError;
+  | StoreError
+  | StorageUnavailable;
 
 /** The reply for a failed request `id`. */
 export const toWireError = (id: number, error: DomainError): ServerFrame => {
@@ -44,6 +46,8 @@ export const toWireError = (id: number, error: DomainError): ServerFrame => {
       return errorFrame(id, ErrorCode.NOT_MEMBER, "join the room first");
     case "LimitExceeded":
       return errorFrame(id, ErrorCode.LIMIT_EXCEEDED, error.message);
+    case "StorageUnavailable":
+      return errorFrame(id, ErrorCode.UNAVAILABLE, "storage unavailable, nothing was stored: retry later", error.retryAfterMs);
     case "RoomCodeTaken":
     case "StoreError":
       return errorFrame(id, ErrorCode.INTERNAL, "internal error, retry later");
@@ -57,7 +61,7 @@ export const replyOrError = <A>(id: number, handler: Effect.Effect<A, DomainErro
       const failure = Cause.findErrorOption(cause);
       if (failure._tag === "Some") {
         const error = failure.value;
-        if (error._tag === "StoreError") {
+        if (error._tag === "StoreError" || error._tag === "StorageUnavailable") {
           return Effect.logError("store failure", { operation: error.operation, cause: String(error.cause) }).pipe(
             Effect.as(toWireError(id, error)),
           );

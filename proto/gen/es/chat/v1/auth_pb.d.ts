@@ -156,6 +156,22 @@ export declare type AuthOk = Message<"chat.v1.AuthOk"> & {
    * @generated from field: uint32 max_frame_bytes = 6;
    */
   maxFrameBytes: number;
+
+  /**
+   * How long an empty temporary room survives before it is destroyed, in milliseconds (default 30000). A
+   * client that reconnects within it finds the room still there; after it the code is gone for good.
+   *
+   * @generated from field: uint32 room_grace_ms = 7;
+   */
+  roomGraceMs: number;
+
+  /**
+   * How long a typing indicator lasts without a refresh, in milliseconds (default 5000). A client that keeps
+   * typing should send TypingRequest again before this runs out.
+   *
+   * @generated from field: uint32 typing_ttl_ms = 8;
+   */
+  typingTtlMs: number;
 };
 
 /**

@@ -33,7 +33,7 @@ export declare type Error = Message<"chat.v1.Error"> & {
   message: string;
 
   /**
-   * With ERROR_CODE_RATE_LIMITED: milliseconds to wait before retrying. 0 otherwise.
+   * With ERROR_CODE_RATE_LIMITED or ERROR_CODE_UNAVAILABLE: milliseconds to wait before retrying. 0 otherwise.
    *
    * @generated from field: uint32 retry_after_ms = 3;
    */
@@ -140,6 +140,15 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_INTERNAL = 11;
    */
   INTERNAL = 11,
+
+  /**
+   * A dependency the request needs is unavailable for now (the database could not commit: disk full,
+   * database down or unreachable). Nothing was stored and nothing was changed. Retry after
+   * Error.retry_after_ms with backoff; a retried send with the same client_message_id is safe.
+   *
+   * @generated from enum value: ERROR_CODE_UNAVAILABLE = 12;
+   */
+  UNAVAILABLE = 12,
 }
 
 /**
