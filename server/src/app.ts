@@ -2,7 +2,7 @@
 // testing.ts starts it in-process on port 0 for tests.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Layer } from "effect";
+import { Effect, Layer } from "effect";
 import { Accounts } from "./auth/accounts.ts";
 import { JoinThrottle } from "./auth/join-throttle.ts";
 import { Chat } from "./chat/chat.ts";
@@ -11,13 +11,28 @@ import { Hub } from "./hub/hub.ts";
 import { Metrics } from "./metrics.ts";
 import { Rooms } from "./rooms/rooms.ts";
 import { Handlers } from "./session/handlers.ts";
+import { PostgresStore } from "./store/postgres.ts";
 import { SqliteStore } from "./store/sqlite.ts";
 import { layer as transportLayer } from "./transport/server.ts";
 
+/**
+ * The Store the configuration names: PostgreSQL with --database-url (shared by every node), else SQLite in
+ * --data-dir. The log names the database without its credentials.
+ */
+const storeLayer = (config: Config) => {
+  if (config.databaseUrl === "") {
+    mkdirSync(config.dataDir, { recursive: true });
+    const file = join(config.dataDir, "chat.db");
+    return SqliteStore.layer({ file }).pipe(Layer.tap(() => Effect.logInfo("store open", { kind: "sqlite", file })));
+  }
+  const url = new URL(config.databaseUrl);
+  const opened = Effect.logInfo("store open", { kind: "postgresql", host: url.host, database: url.pathname.slice(1) });
+  return PostgresStore.layer({ url: config.databaseUrl, poolSize: config.databasePoolSize }).pipe(Layer.tap(() => opened));
+};
+
 export const appLayer = (config: Config, options: { defaultMetrics: boolean }) => {
-  mkdirSync(config.dataDir, { recursive: true });
   const configLayer = Layer.succeed(ServerConfig, config);
-  const store = SqliteStore.layer({ file: join(config.dataDir, "chat.db") });
+  const store = storeLayer(config);
   const minute = 60_000;
   const accounts = Accounts.layerWith({
     sessionTtlMs: config.sessionTtlMs,
