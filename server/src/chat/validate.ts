@@ -18,6 +18,8 @@ const NAME_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 export const messageText = (text: string): Effect.Effect<string, InvalidArgument> => {
   if (text.trim().length === 0) return Effect.fail(new InvalidArgument({ message: "text must not be empty" }));
   if (utf8Bytes(text) > MAX_TEXT_BYTES) return Effect.fail(new InvalidArgument({ message: `text is longer than ${MAX_TEXT_BYTES} bytes` }));
+  // PostgreSQL text cannot hold U+0000: refused on every store alike, with a clear error instead of a failed write.
+  if (text.includes("\u0000")) return Effect.fail(new InvalidArgument({ message: "text must not contain NUL characters" }));
   return Effect.succeed(text);
 };
 
@@ -26,6 +28,7 @@ export const clientMessageId = (id: string): Effect.Effect<string, InvalidArgume
   if (n === 0 || n > MAX_CLIENT_MESSAGE_ID_BYTES) {
     return Effect.fail(new InvalidArgument({ message: `client_message_id must be 1-${MAX_CLIENT_MESSAGE_ID_BYTES} bytes` }));
   }
+  if (id.includes("\u0000")) return Effect.fail(new InvalidArgument({ message: "client_message_id must not contain NUL characters" }));
   return Effect.succeed(id);
 };
 

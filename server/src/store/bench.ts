@@ -67,6 +67,7 @@ const postgres = Effect.gen(function* () {
   const batched = yield* run(`${concurrency} concurrent (group commit)`, open(1), concurrency);
   const alone = yield* run(`${concurrency} concurrent, no group commit (pool 10)`, open(1, { groupCommit: false }), concurrency);
   yield* run(`${concurrency} concurrent over 50 rooms (group commit)`, open(1), concurrency, 50);
+  yield* run(`${concurrency} concurrent over 50 rooms, no group commit`, open(1, { groupCommit: false }), concurrency, 50);
   yield* run(`2 nodes x ${concurrency / 2} concurrent, one room`, open(2), concurrency);
   console.log(`group commit speed-up: ${(batched / single).toFixed(1)}x over one at a time, ${(batched / alone).toFixed(1)}x over concurrent transactions`);
 });

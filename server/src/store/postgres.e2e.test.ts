@@ -72,6 +72,9 @@ describe("the server on PostgreSQL", () => {
       const three = await other.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: "three", text: "three" } }, "sendAck");
       const four = await resumed.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: "four", text: "four" } }, "sendAck");
       expect([three.seq, four.seq]).toEqual([3n, 4n]);
+      // PostgreSQL text cannot hold U+0000: a clear INVALID_ARGUMENT, not a failed write.
+      const nul = await other.request({ case: "sendMessage", value: { roomCode: code, clientMessageId: "nul", text: "a\u0000b" } });
+      expect(nul.kind.case === "error" && nul.kind.value.code).toBe(ErrorCode.INVALID_ARGUMENT);
       const retry = await other.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: "one", text: "again" } }, "sendAck");
       expect([retry.seq, retry.duplicate]).toEqual([1n, true]);
       for (const client of [resumed, other]) {

@@ -1,8 +1,8 @@
 // The shared Store for several nodes: PostgreSQL through @effect/sql-pg's pool, parameterized statements only.
 // A room's seq is its `rooms.last_seq` counter row, incremented in the append's own transaction, so seqs stay
 // gap-free from 1 whichever node appends; appends of the same node are group-committed (one transaction per batch).
-import { PgClient } from "@effect/sql-pg";
-import { Context, Deferred, Effect, Exit, Layer, Queue, Redacted } from "effect";
+import { PgClient, PgTypes } from "@effect/sql-pg";
+import { Context, Deferred, Effect, Exit, Layer, Queue, Redacted, Result } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { isSqlError, type SqlError } from "effect/sql/SqlError";
 import { RoomCodeTaken, StorageUnavailable, StoreError, UsernameTaken } from "../errors.ts";
@@ -215,31 +215,58 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
 
   const stats = { batches: 0, appends: 0, largestBatch: 0, retries: 0 };
 
+  /** A one-dimensional array parameter (text[] or int8[]). */
+  const arrayOf = (values: ReadonlyArray<unknown>, oid: number) => {
+    const encoded = PgTypes.array(values, oid);
+    if (Result.isFailure(encoded)) throw encoded.failure;
+    return encoded.success;
+  };
+
   /**
-   * One append as one statement. `existing` finds a retry (same idempotency key); otherwise `next` increments
-   * the counter row (locking it until commit) and `inserted` stores the message with that seq. No row back means
-   * an unknown room. A concurrent retry committed by another node after this statement's snapshot makes the
-   * insert fail with a unique violation: the batch is then rerun and finds it in `existing`.
+   * Room appends of a batch (distinct idempotency keys, sorted by room) as ONE statement, so a batch costs one
+   * round trip whatever its size. `locked` locks the batch's room rows in code order (every node takes them in the
+   * same order: no deadlock) and reads their newest last_seq; `existing` finds retries; `fresh` numbers the new
+   * messages per room in arrival order; `bumped` moves each counter past them; `inserted` stores them. A row
+   * comes back per stored or found message, keyed by `ord` (1-based position in the input); none for an unknown
+   * room. A retry committed by another node after this statement's snapshot makes the insert fail with a unique
+   * violation: the batch is then rerun and finds it in `existing`.
    */
-  const appendMessageStatement = (m: NewMessage) => sql<Row>`
-    WITH existing AS (
-      SELECT seq, sender, sent_at_ms, text, client_message_id FROM messages
-      WHERE room_code = ${m.roomCode} AND sender = ${m.sender} AND client_message_id = ${m.clientMessageId}
-    ), next AS (
-      UPDATE rooms SET last_seq = last_seq + 1
-      WHERE code = ${m.roomCode} AND NOT EXISTS (SELECT 1 FROM existing)
-      RETURNING last_seq
+  const appendMessagesStatement = (messages: ReadonlyArray<NewMessage>) => sql<Row>`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${arrayOf(messages.map((m) => m.roomCode), PgTypes.OID.text)}::text[],
+        ${arrayOf(messages.map((m) => m.sender), PgTypes.OID.text)}::text[],
+        ${arrayOf(messages.map((m) => m.clientMessageId), PgTypes.OID.text)}::text[],
+        ${arrayOf(messages.map((m) => BigInt(Math.trunc(m.sentAtMs))), PgTypes.OID.int8)}::bigint[],
+        ${arrayOf(messages.map((m) => m.text), PgTypes.OID.text)}::text[]
+      ) WITH ORDINALITY AS t (room_code, sender, client_message_id, sent_at_ms, text, ord)
+    ), locked AS (
+      SELECT code, last_seq FROM rooms WHERE code IN (SELECT room_code FROM input) ORDER BY code FOR UPDATE
+    ), existing AS (
+      SELECT i.ord, m.seq, m.sender, m.sent_at_ms, m.text, m.client_message_id
+      FROM input i JOIN messages m
+        ON m.room_code = i.room_code AND m.sender = i.sender AND m.client_message_id = i.client_message_id
+    ), fresh AS (
+      SELECT i.*, l.last_seq + row_number() OVER (PARTITION BY i.room_code ORDER BY i.ord) AS seq
+      FROM input i JOIN locked l ON l.code = i.room_code
+      WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.ord = i.ord)
+    ), bumped AS (
+      UPDATE rooms r SET last_seq = f.last
+      FROM (SELECT room_code, max(seq) AS last FROM fresh GROUP BY room_code) f
+      WHERE r.code = f.room_code
     ), inserted AS (
       INSERT INTO messages (room_code, seq, sender, sent_at_ms, text, client_message_id)
-      SELECT ${m.roomCode}::text, last_seq, ${m.sender}::text, ${m.sentAtMs}::bigint, ${m.text}::text, ${m.clientMessageId}::text
-      FROM next
-      RETURNING seq, sender, sent_at_ms, text, client_message_id
+      SELECT room_code, seq, sender, sent_at_ms, text, client_message_id FROM fresh
     )
-    SELECT *, false AS duplicate FROM inserted
+    SELECT ord, seq, sender, sent_at_ms, text, client_message_id, false AS duplicate FROM fresh
     UNION ALL
-    SELECT *, true AS duplicate FROM existing`;
+    SELECT ord, seq, sender, sent_at_ms, text, client_message_id, true AS duplicate FROM existing`;
 
-  /** As appendMessageStatement, for a conversation: its counter row is created by the first message. */
+  /**
+   * One direct message as one statement: `existing` finds a retry; otherwise `next` creates or increments the
+   * conversation's counter row (locking it until commit) and `inserted` stores the message with that seq. A
+   * concurrent retry committed by another node makes the insert fail with a unique violation (batch rerun).
+   */
   const appendDirectStatement = (d: NewDirect) => {
     const [a, b] = conversationOf(d.sender, d.recipient);
     const senderKey = usernameKey(d.sender);
@@ -264,18 +291,49 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
       SELECT *, true AS duplicate FROM existing`;
   };
 
-  const appendOne = (job: AppendJob): Effect.Effect<Outcome, SqlError> =>
-    job.kind === "message"
-      ? Effect.map(appendMessageStatement(job.input), (rows): Outcome => {
-          const row = rows[0];
-          return row === undefined
-            ? Exit.fail(new StoreError({ operation: "appendMessage", cause: "no such room" }))
-            : Exit.succeed({ message: toMessage(job.input.roomCode, row), duplicate: row.duplicate === true });
-        })
-      : Effect.map(appendDirectStatement(job.input), (rows): Outcome => {
-          const row = rows[0]!;
-          return Exit.succeed({ message: toDirect(row), duplicate: row.duplicate === true });
-        });
+  /**
+   * The outcomes of a batch's appends, in the batch's order: its room messages in one statement, then its
+   * direct messages one statement each (in conversation order). A job repeating an earlier job's idempotency
+   * key gets that job's message as a duplicate.
+   */
+  const appendAll = (jobs: ReadonlyArray<AppendJob>): Effect.Effect<ReadonlyArray<Outcome>, SqlError> =>
+    Effect.gen(function* () {
+      const outcomes: Array<Outcome | undefined> = jobs.map(() => undefined);
+      const firstOf = new Map<string, number>();
+      const repeats: Array<[index: number, first: number]> = [];
+      const rooms: Array<number> = [];
+      jobs.forEach((job, index) => {
+        if (job.kind !== "message") return;
+        const key = JSON.stringify([job.input.roomCode, job.input.sender, job.input.clientMessageId]);
+        const first = firstOf.get(key);
+        if (first === undefined) {
+          firstOf.set(key, index);
+          rooms.push(index);
+        } else repeats.push([index, first]);
+      });
+      if (rooms.length > 0) {
+        const rows = yield* appendMessagesStatement(rooms.map((index) => jobs[index]!.input as NewMessage));
+        for (const row of rows) {
+          const index = rooms[num(row.ord) - 1]!;
+          const input = jobs[index]!.input as NewMessage;
+          outcomes[index] = Exit.succeed({ message: toMessage(input.roomCode, row), duplicate: row.duplicate === true });
+        }
+        for (const index of rooms) {
+          outcomes[index] ??= Exit.fail(new StoreError({ operation: "appendMessage", cause: "no such room" }));
+        }
+      }
+      for (const [index, job] of jobs.entries()) {
+        if (job.kind !== "direct") continue;
+        const rows = yield* appendDirectStatement(job.input);
+        const row = rows[0]!;
+        outcomes[index] = Exit.succeed({ message: toDirect(row), duplicate: row.duplicate === true });
+      }
+      for (const [index, first] of repeats) {
+        const outcome = outcomes[first]!;
+        outcomes[index] = Exit.isSuccess(outcome) ? (Exit.succeed({ ...outcome.value, duplicate: true }) as Outcome) : outcome;
+      }
+      return outcomes as ReadonlyArray<Outcome>;
+    });
 
   const answer = (job: AppendJob, outcome: Outcome) =>
     Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, StoreFailure>, outcome);
@@ -290,8 +348,12 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
       stats.batches++;
       stats.appends += jobs.length;
       stats.largestBatch = Math.max(stats.largestBatch, jobs.length);
-      return sql.withTransaction(Effect.forEach(jobs, appendOne)).pipe(
+      // One statement commits by itself; direct messages add statements, so they need the transaction.
+      const write = jobs.some((job) => job.kind === "direct") ? sql.withTransaction(appendAll(jobs)) : appendAll(jobs);
+      return write.pipe(
         guard("append"),
+        // A statement that could not even be built (a value the driver cannot encode) fails its batch, not the worker.
+        Effect.catchDefect((defect) => Effect.fail(new StoreError({ operation: "append", cause: defect }))),
         Effect.matchEffect({
           onSuccess: (outcomes) => Effect.sync(() => jobs.forEach((job, index) => answer(job, outcomes[index]!))),
           onFailure: (error) => {
