@@ -113,7 +113,12 @@ describe("the server on PostgreSQL", () => {
         expect(reply.kind.value.code).toBe(ErrorCode.UNAVAILABLE);
         expect(reply.kind.value.retryAfterMs).toBeGreaterThan(0);
       }
+      // A reconnect with the token at the upgrade is told to come back (503), not that the session is gone (401).
+      await expect(WireClient.open(node.url, { token: a.auth.sessionToken })).rejects.toThrow("HTTP 503");
       pg.start();
+      const again = await WireClient.open(node.url, { token: a.auth.sessionToken });
+      expect((await again.push("authOk")).username).toBe(a.username);
+      again.close();
       const ack = await a.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: "during", text: "during" } }, "sendAck");
       expect([ack.seq, ack.duplicate]).toEqual([2n, false]);
       const page = await a.client.call({ case: "history", value: { roomCode: code } }, "historyPage");

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import { Context, Deferred, Effect, Exit, FiberSet, Layer } from "effect";
+import { Cause, Context, Deferred, Effect, Exit, FiberSet, Layer } from "effect";
 import { WebSocketServer } from "ws";
 import { Accounts } from "../auth/accounts.ts";
 import { ServerConfig } from "../config.ts";
@@ -109,7 +109,12 @@ export const layer = Layer.effect(
       runPromise(
         accounts.authenticateToken(token).pipe(
           Effect.map((auth) => () => accept(req, socket, head, auth)),
-          Effect.catchCause(() => Effect.succeed(() => reject(401, "Unauthorized"))),
+          // Only a bad token is 401 (the client must log in again); storage trouble is 503 (try again later).
+          Effect.catchCause((cause) => {
+            const failure = Cause.findErrorOption(cause);
+            const badToken = failure._tag === "Some" && failure.value._tag === "Unauthenticated";
+            return Effect.succeed(() => (badToken ? reject(401, "Unauthorized") : reject(503, "Service Unavailable")));
+          }),
         ),
       ).then((next) => {
         verifying--;
