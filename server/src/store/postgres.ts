@@ -384,9 +384,10 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
       for (const job of left) answer(job, failed);
     }),
   );
-  // Everything queued while the previous batch was being written becomes the next batch, sorted by the row it
-  // locks (stable: one room's appends keep their arrival order). Taking and writing a batch is uninterruptible
-  // so taken jobs are always answered; the operation timeout bounds it.
+  // Everything queued while the previous batch was being written becomes the next batch, grouped by the row it
+  // locks (a stable sort: one room's appends keep their arrival order, and so their seq order). A batch locks its
+  // rooms in code order, then its conversations in key order, on every node alike. Taking and writing a batch is
+  // uninterruptible so taken jobs are always answered; the operation timeout bounds it.
   yield* Effect.forkScoped(
     Effect.forever(
       Effect.uninterruptibleMask((restore) =>
