@@ -1,5 +1,6 @@
 // The storage interface: accounts, sessions, rooms, room messages and direct messages. Callers depend only on
-// this service; SQLite (sqlite.ts) is the embedded implementation and PostgreSQL can be added beside it.
+// this service; SQLite (sqlite.ts) is the embedded implementation, PostgreSQL (postgres.ts) the one several
+// nodes share. store.contract.ts holds the tests both pass.
 import { Context } from "effect";
 import type { Effect } from "effect";
 import type { RoomCodeTaken, StorageUnavailable, StoreError, UsernameTaken } from "../errors.ts";
