@@ -44,10 +44,10 @@ const EXPORT = {
 /**
  * A complete chat client as one element: `<chat-app server="ws://host:8080/ws"></chat-app>`.
  *
- * @fires chat-login - `{ username }` (ChatLoginDetail) after a sign-in, registration or resumed session.
- * @fires chat-logout - `{}` after the signed-in session ended (logged out here or elsewhere, or the server changed).
- * @fires chat-connection-change - `{ state }` ("disconnected" | "connecting" | "connected") when the connection changes.
- * @fires chat-message-send - `{ room, clientMessageId }` or `{ peer, clientMessageId }` when a message is handed to the server.
+ * @fires {CustomEvent<ChatLoginDetail>} chat-login - `{ username }` after a sign-in, registration or resumed session.
+ * @fires {CustomEvent<ChatLogoutDetail>} chat-logout - `{}` after the signed-in session ended (logged out here or elsewhere, or the server changed).
+ * @fires {CustomEvent<ChatConnectionChangeDetail>} chat-connection-change - `{ state }` ("disconnected" | "connecting" | "connected") when the connection changes.
+ * @fires {CustomEvent<ChatMessageSendDetail>} chat-message-send - `{ room, clientMessageId }` or `{ peer, clientMessageId }` when a message is handed to the server.
  *
  * @csspart app - the signed-in layout (grid of sidebar, main pane, member list)
  * @csspart auth - the sign-in screen (and "Connecting…")
@@ -106,6 +106,8 @@ const EXPORT = {
  * @cssproperty --chat-radius - bubble radius
  * @cssproperty --chat-sidebar-width - sidebar column width
  * @cssproperty --chat-members-width - member list column width
+ *
+ * @tagname chat-app
  */
 export class ChatApp extends ChatElement {
   static override dependencies = {

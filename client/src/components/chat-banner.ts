@@ -17,7 +17,10 @@ import * as icons from "./icons.ts";
  * @csspart banner - the notice (data-tone: info, warn, ok)
  * @csspart button - Reconnect and dismiss
  *
- * @cssproperty --chat-warning - lost / disconnected; --chat-success - reconnected
+ * @cssproperty --chat-warning - the tint while the connection is lost or closed
+ * @cssproperty --chat-success - the tint once reconnected
+ *
+ * @tagname chat-banner
  */
 export class ChatBanner extends ChatElement {
   static override properties = {

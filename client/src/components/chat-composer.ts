@@ -20,6 +20,8 @@ export const MAX_TEXT_BYTES = 4096;
  * @csspart input - the text field
  * @csspart send-button - the Send button (also part button)
  * @csspart button - the Send button
+ *
+ * @tagname chat-composer
  */
 export class ChatComposer extends ChatElement {
   static override properties = {

@@ -19,9 +19,11 @@ import * as icons from "./icons.ts";
  * @csspart conversation-header - the bar
  * @csspart room-code - the code chip (also copy-button)
  * @csspart copy-button - the code chip
- * @csspart members-button - the Members button; leave-button - the Leave button (both also part button)
+ * @csspart members-button - the Members button (also part button)
  * @csspart leave-button - the Leave button
  * @csspart button - every button
+ *
+ * @tagname chat-conversation-header
  */
 export class ChatConversationHeader extends ChatElement {
   static override properties = {

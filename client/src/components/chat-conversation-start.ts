@@ -14,6 +14,8 @@ import * as icons from "./icons.ts";
  * @csspart button - the Copy button
  *
  * @cssproperty --chat-mono-font - the room code's font
+ *
+ * @tagname chat-conversation-start
  */
 export class ChatConversationStart extends ChatElement {
   static override properties = {

@@ -14,8 +14,10 @@ import * as icons from "./icons.ts";
  *
  * @csspart lobby - the page
  * @csspart public-rooms - the list of public rooms
- * @csspart button - every button; input - every text field
+ * @csspart button - every button
  * @csspart input - every text field
+ *
+ * @tagname chat-lobby
  */
 export class ChatLobby extends ChatElement {
   static override properties = {

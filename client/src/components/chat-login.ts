@@ -11,8 +11,10 @@ import { styles } from "./chat-login.styles.ts";
  *
  * @csspart auth - the screen
  * @csspart auth-form - the form
- * @csspart button - every button; input - the two fields
+ * @csspart button - every button
  * @csspart input - the two fields
+ *
+ * @tagname chat-login
  */
 export class ChatLogin extends ChatElement {
   static override properties = {

@@ -14,6 +14,8 @@ import * as icons from "./icons.ts";
  *
  * @csspart members - the list's panel
  * @csspart button - the Close button
+ *
+ * @tagname chat-member-list
  */
 export class ChatMemberList extends ChatElement {
   static override properties = {

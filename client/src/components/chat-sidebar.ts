@@ -16,12 +16,14 @@ import * as icons from "./icons.ts";
  *
  * @csspart sidebar - the navigation column
  * @csspart connection-status - the status pill (data-state: connected, connecting, disconnected)
- * @csspart room-item - a room; dm-item - a DM; online-item - an online user
+ * @csspart room-item - a room
  * @csspart dm-item - a DM conversation
  * @csspart online-item - a user online now
  * @csspart account - the signed-in user at the bottom
  * @csspart logout-button - Log out (also part button)
  * @csspart button - every button
+ *
+ * @tagname chat-sidebar
  */
 export class ChatSidebar extends ChatElement {
   static override properties = {

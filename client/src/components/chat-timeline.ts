@@ -26,9 +26,13 @@ import type { MessageEntry, Row, Timeline } from "./timeline.ts";
  * @csspart notice - a notice in the log (joins, leaves, recoveries)
  * @csspart button - "Load earlier messages" and Retry
  *
- * @cssproperty --chat-own-bg - own bubbles; --chat-own-fg their text
- * @cssproperty --chat-other-bg - others' bubbles; --chat-other-fg their text
+ * @cssproperty --chat-own-bg - own bubbles
+ * @cssproperty --chat-own-fg - text in own bubbles
+ * @cssproperty --chat-other-bg - others' bubbles
+ * @cssproperty --chat-other-fg - text in others' bubbles
  * @cssproperty --chat-radius - bubble radius
+ *
+ * @tagname chat-timeline
  */
 export class ChatTimeline extends ChatElement {
   static override properties = {

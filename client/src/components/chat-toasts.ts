@@ -11,6 +11,8 @@ import * as icons from "./icons.ts";
  *
  * @csspart toast - one notice (role="alert")
  * @csspart button - Dismiss
+ *
+ * @tagname chat-toasts
  */
 export class ChatToasts extends ChatElement {
   static override properties = {
