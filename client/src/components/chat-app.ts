@@ -2,6 +2,7 @@
 // connection notices. State lives in ChatController (the SDK behind it); this element lays out the elements
 // below, hands them the state and turns their requests into controller calls. Every piece of user text is
 // rendered through Lit text bindings by those elements: nothing from the server is parsed as HTML.
+// A little over 400 lines: 70 of them are the class JSDoc that lists the public parts and CSS properties.
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { styles } from "./chat-app.styles.ts";
 import { ChatBanner } from "./chat-banner.ts";
@@ -18,6 +19,7 @@ import { type Active, conversationKey, roomTitle } from "./chat-state.ts";
 import { ChatTimeline } from "./chat-timeline.ts";
 import { ChatToasts } from "./chat-toasts.ts";
 import type { ChatEvent } from "./events.ts";
+import { EXPORT } from "./exported-parts.ts";
 import { typingLine } from "./format.ts";
 
 /** The WebSocket endpoint of the page's own server: ws(s)://<host>/ws. */
@@ -25,20 +27,6 @@ export const defaultServerUrl = (): string => {
   const loc = globalThis.location;
   if (loc === undefined) return "ws://localhost:8080/ws";
   return `${loc.protocol === "https:" ? "wss:" : "ws:"}//${loc.host}/ws`;
-};
-
-// Parts of the inner elements that <chat-app> passes on, so `chat-app::part(room-item)` reaches them.
-const EXPORT = {
-  login: "auth, auth-form, button, input",
-  sidebar: "sidebar, connection-status, room-item, dm-item, online-item, account, logout-button, button",
-  header: "conversation-header, room-code, copy-button, members-button, leave-button, button",
-  banner: "banner, button",
-  lobby: "lobby, public-rooms, button, input",
-  timeline: "timeline, message, message-own, bubble, message-status, notice, button",
-  start: "share, room-code, copy-button, button",
-  composer: "typing, composer, composer-input, send-button, button, input",
-  members: "members, button",
-  toasts: "toast, button",
 };
 
 /**
@@ -195,7 +183,7 @@ export class ChatApp extends ChatElement {
               .busy=${c.authBusy}
               .canRetry=${c.resumeFailed}
               .server=${this.serverUrl}
-              @chat-login-submit=${this.#onLoginSubmit}
+              @chat-login-submit=${(e: ChatEvent<"chat-login-submit">) => void this.#onLoginSubmit(e)}
               @chat-login-mode-change=${this.#onLoginMode}
               @chat-reconnect-request=${() => void this.chat.reconnectNow()}
             ></chat-login>`
@@ -222,7 +210,7 @@ export class ChatApp extends ChatElement {
         .me=${c.me ?? ""}
         .connection=${c.connection}
         @chat-navigate=${(e: ChatEvent<"chat-navigate">) => this.#go(e.detail.to)}
-        @chat-logout-request=${this.#onLogout}
+        @chat-logout-request=${() => void this.#onLogout()}
       ></chat-sidebar>
       <main class="main" part="main">
         <chat-conversation-header
@@ -237,8 +225,8 @@ export class ChatApp extends ChatElement {
           .membersOpen=${this._membersOpen}
           @chat-sidebar-toggle=${() => (this._sidebarOpen = !this._sidebarOpen)}
           @chat-members-toggle=${() => (this._membersOpen = !this._membersOpen)}
-          @chat-code-copy=${this.#onCopy}
-          @chat-room-leave-request=${this.#onLeave}
+          @chat-code-copy=${(e: ChatEvent<"chat-code-copy">) => void this.#onCopy(e.detail.code)}
+          @chat-room-leave-request=${(e: ChatEvent<"chat-room-leave-request">) => void this.#onLeave(e.detail.code)}
         ></chat-conversation-header>
         <chat-banner
           exportparts=${EXPORT.banner}
@@ -272,8 +260,8 @@ export class ChatApp extends ChatElement {
       .joined=${new Set(c.rooms.keys())}
       .createError=${this._createError}
       .joinError=${this._joinError}
-      @chat-room-create-request=${this.#onCreate}
-      @chat-room-join-request=${this.#onJoin}
+      @chat-room-create-request=${(e: ChatEvent<"chat-room-create-request">) => void this.#onCreate(e.detail.name, e.detail.persistent)}
+      @chat-room-join-request=${(e: ChatEvent<"chat-room-join-request">) => void this.#onJoin(e.detail.code)}
       @chat-public-rooms-refresh=${() => void this.chat.refreshPublicRooms()}
     ></chat-lobby>`;
   }
@@ -305,7 +293,7 @@ export class ChatApp extends ChatElement {
               .peer=${dm?.peer ?? ""}
               .fresh=${room !== undefined && c.justCreated === room.code}
               .copied=${copied}
-              @chat-code-copy=${this.#onCopy}
+              @chat-code-copy=${(e: ChatEvent<"chat-code-copy">) => void this.#onCopy(e.detail.code)}
             ></chat-conversation-start>`
           : nothing}
       </chat-timeline>
@@ -325,7 +313,7 @@ export class ChatApp extends ChatElement {
 
   // ---- requests from the elements -----------------------------------------------------------------------
 
-  #onLoginSubmit = async (e: ChatEvent<"chat-login-submit">): Promise<void> => {
+  async #onLoginSubmit(e: ChatEvent<"chat-login-submit">): Promise<void> {
     const { mode, username, password } = e.detail;
     if (mode === "login") await this.chat.login(username, password);
     else await this.chat.register(username, password);
@@ -335,7 +323,7 @@ export class ChatApp extends ChatElement {
     const lobby = this.renderRoot.querySelector<ChatLobby>("chat-lobby");
     await lobby?.updateComplete;
     lobby?.focusRoomName();
-  };
+  }
 
   #onLoginMode = (e: ChatEvent<"chat-login-mode-change">): void => {
     this._authMode = e.detail.mode;
@@ -343,38 +331,36 @@ export class ChatApp extends ChatElement {
     this.requestUpdate();
   };
 
-  #onLogout = async (): Promise<void> => {
+  async #onLogout(): Promise<void> {
     await this.chat.logout();
     this._sidebarOpen = false;
     this._membersOpen = false;
     this._sendError = "";
     this._authMode = "login";
-  };
+  }
 
-  #onCreate = async (e: ChatEvent<"chat-room-create-request">): Promise<void> => {
-    const { name, persistent } = e.detail;
+  async #onCreate(name: string, persistent: boolean): Promise<void> {
     if (persistent && name === "") {
       this._createError = "A public room needs a name.";
       return;
     }
     this._createError = (await this.chat.createRoom(name, persistent)) ?? "";
     if (this._createError === "") await this.#afterOpen();
-  };
+  }
 
-  #onJoin = async (e: ChatEvent<"chat-room-join-request">): Promise<void> => {
-    const code = e.detail.code;
+  async #onJoin(code: string): Promise<void> {
     if (this.chat.rooms.has(code)) {
       this.#go({ kind: "room", code });
       return;
     }
     this._joinError = (await this.chat.joinRoom(code)) ?? "";
     if (this._joinError === "") await this.#afterOpen();
-  };
+  }
 
-  #onLeave = async (e: ChatEvent<"chat-room-leave-request">): Promise<void> => {
+  async #onLeave(code: string): Promise<void> {
     this._membersOpen = false;
-    await this.chat.leaveRoom(e.detail.code);
-  };
+    await this.chat.leaveRoom(code);
+  }
 
   #onComposerSubmit = (e: ChatEvent<"chat-composer-submit">): void => {
     const error = this.chat.send(e.detail.text);
@@ -388,8 +374,7 @@ export class ChatApp extends ChatElement {
     this.renderRoot.querySelector<ChatTimeline>("chat-timeline")?.stickToBottom();
   };
 
-  #onCopy = async (e: ChatEvent<"chat-code-copy">): Promise<void> => {
-    const code = e.detail.code;
+  async #onCopy(code: string): Promise<void> {
     try {
       await navigator.clipboard.writeText(code);
       this._copied = { code, how: "copied" };
@@ -401,7 +386,7 @@ export class ChatApp extends ChatElement {
     setTimeout(() => {
       if (this._copied?.code === code) this._copied = undefined;
     }, 2500);
-  };
+  }
 
   #onAppKeydown = (e: KeyboardEvent): void => {
     if (e.key === "Escape" && (this._sidebarOpen || this._membersOpen)) this.#closePanels();

@@ -4,7 +4,7 @@ import { html, nothing, type TemplateResult } from "lit";
 import type { RoomSummary } from "../sdk/index.ts";
 import { ChatElement } from "./chat-element.ts";
 import { styles } from "./chat-lobby.styles.ts";
-import { plural } from "./format.ts";
+import { formText, plural } from "./format.ts";
 import * as icons from "./icons.ts";
 
 /**
@@ -113,11 +113,11 @@ export class ChatLobby extends ChatElement {
   #onCreate = (e: SubmitEvent): void => {
     e.preventDefault();
     const data = new FormData(e.currentTarget as HTMLFormElement);
-    this.emit("chat-room-create-request", { name: String(data.get("name") ?? "").trim(), persistent: data.get("persistent") !== null });
+    this.emit("chat-room-create-request", { name: formText(data, "name").trim(), persistent: data.get("persistent") !== null });
   };
 
   #onJoin = (e: SubmitEvent): void => {
     e.preventDefault();
-    this.emit("chat-room-join-request", { code: String(new FormData(e.currentTarget as HTMLFormElement).get("code") ?? "") });
+    this.emit("chat-room-join-request", { code: formText(new FormData(e.currentTarget as HTMLFormElement), "code") });
   };
 }

@@ -3,6 +3,7 @@
 import { html, nothing, type TemplateResult } from "lit";
 import { ChatElement } from "./chat-element.ts";
 import { styles } from "./chat-login.styles.ts";
+import { formText } from "./format.ts";
 
 /**
  * @fires chat-login-submit - `{ mode, username, password }` when the form is submitted (not composed).
@@ -97,8 +98,8 @@ export class ChatLogin extends ChatElement {
   #onSubmit = (e: SubmitEvent): void => {
     e.preventDefault();
     const data = new FormData(e.currentTarget as HTMLFormElement);
-    const username = String(data.get("username") ?? "").trim();
-    const password = String(data.get("password") ?? "");
+    const username = formText(data, "username").trim();
+    const password = formText(data, "password");
     this.emit("chat-login-submit", { mode: this.mode === "register" ? "register" : "login", username, password });
   };
 }

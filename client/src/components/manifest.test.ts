@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { EXPORT } from "./exported-parts.ts";
 
 const CLIENT = join(import.meta.dirname, "../..");
 const CEM = join(CLIENT, "../node_modules/@custom-elements-manifest/analyzer/cem.js");
@@ -75,8 +76,27 @@ describe("custom-elements manifest", () => {
       "chat-timeline",
       "chat-toasts",
     ]);
-    // Every part an inner element documents is one <chat-app> documents too (it forwards them all).
-    for (const [tag, el] of elements) for (const part of el.cssParts ?? []) expect(parts, `${tag} part ${part.name}`).toContain(part.name);
+    // Every part an inner element documents is forwarded by <chat-app> (exportparts) and documented there.
+    const forwarded: Record<string, string> = {
+      "chat-login": EXPORT.login,
+      "chat-sidebar": EXPORT.sidebar,
+      "chat-conversation-header": EXPORT.header,
+      "chat-banner": EXPORT.banner,
+      "chat-lobby": EXPORT.lobby,
+      "chat-timeline": EXPORT.timeline,
+      "chat-conversation-start": EXPORT.start,
+      "chat-composer": EXPORT.composer,
+      "chat-member-list": EXPORT.members,
+      "chat-toasts": EXPORT.toasts,
+    };
+    for (const [tag, el] of elements) {
+      if (tag === "chat-app") continue;
+      const exported = (forwarded[tag] ?? "").split(",").map((p) => p.trim());
+      for (const part of el.cssParts ?? []) {
+        expect(parts, `${tag} part ${part.name}`).toContain(part.name);
+        expect(exported, `${tag} part ${part.name} forwarded`).toContain(part.name);
+      }
+    }
     expect(elements.get("chat-composer")?.events?.map((e) => e.name)).toEqual(["chat-composer-submit", "chat-composer-input", "chat-composer-blur"]);
     expect(elements.get("chat-timeline")?.slots?.map((s) => s.name)).toEqual([""]);
   }, 90_000);
