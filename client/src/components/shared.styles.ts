@@ -11,7 +11,7 @@ export const base = css`
     color: var(--_fg);
   }
   :host([hidden]) {
-    display: none !important;
+    display: none;
   }
   *,
   *::before,
