@@ -1,0 +1,67 @@
+// Sends our own typing state for the room being written in: "typing" at most every 2.5 s while the text
+// changes, "stopped" after 4 s idle, on send, on blur, on leaving the room, or when the text is emptied.
+import type { ChatClient } from "../sdk/index.ts";
+
+const TYPING_REFRESH_MS = 2500;
+const TYPING_IDLE_MS = 4000;
+
+export class TypingSender {
+  readonly #client: () => ChatClient | undefined;
+  readonly #joined: (code: string) => boolean;
+  #room: string | undefined;
+  #sentAt = 0;
+  #idle: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(client: () => ChatClient | undefined, joined: (code: string) => boolean) {
+    this.#client = client;
+    this.#joined = joined;
+  }
+
+  /** The room we last said we are typing in, if we have not said we stopped. */
+  get room(): string | undefined {
+    return this.#room;
+  }
+
+  /** The composer's text for `code` changed: announce typing (throttled), or stop when it was emptied. */
+  composing(code: string, text: string): void {
+    const client = this.#client();
+    if (client === undefined) return;
+    if (text.trim() === "") {
+      this.stop();
+      return;
+    }
+    const now = Date.now();
+    if (this.#room !== code || now - this.#sentAt >= TYPING_REFRESH_MS) {
+      if (this.#room !== undefined && this.#room !== code) this.stop();
+      this.#room = code;
+      this.#sentAt = now;
+      send(() => client.setTyping(code, true));
+    }
+    clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => this.stop(), TYPING_IDLE_MS);
+  }
+
+  stop(): void {
+    clearTimeout(this.#idle);
+    const code = this.#room;
+    const client = this.#client();
+    this.#room = undefined;
+    this.#sentAt = 0;
+    if (code !== undefined && client !== undefined && this.#joined(code)) send(() => client.setTyping(code, false));
+  }
+
+  /** Forgets the state without telling the server (the client is going away). */
+  reset(): void {
+    clearTimeout(this.#idle);
+    this.#room = undefined;
+    this.#sentAt = 0;
+  }
+}
+
+const send = (run: () => void): void => {
+  try {
+    run();
+  } catch {
+    // Typing is a hint: not connected right now is fine.
+  }
+};
