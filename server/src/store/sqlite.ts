@@ -190,7 +190,7 @@ const sqliteCode = (cause: unknown): number | undefined => {
 };
 
 /** One line for logs and /readyz: SQLite's message, its code, and the free space left where the file lives. */
-const describe = (cause: unknown, dir: string | undefined): string => {
+const describeFailure = (cause: unknown, dir: string | undefined): string => {
   const code = sqliteCode(cause);
   const name = code === undefined ? undefined : (UNAVAILABLE_CODES.get(code & 0xff) ?? "SQLITE_ERROR");
   const message = cause instanceof Error ? cause.message : String(cause);
@@ -312,7 +312,7 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
       catch: (cause) => {
         const error = classifySqliteFailure("open", cause);
         // The one place the cause is replaced: start-up reports it as one line, so it carries the whole story.
-        const reason = new Error(`cannot commit to ${options.file}: ${describe(cause, dir)}`, { cause });
+        const reason = new Error(`cannot commit to ${options.file}: ${describeFailure(cause, dir)}`, { cause });
         return error._tag === "StorageUnavailable"
           ? new StorageUnavailable({ operation: "open", cause: reason, retryAfterMs: error.retryAfterMs })
           : new StoreError({ operation: "open", cause: reason });
@@ -336,7 +336,7 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
   const failure = (operation: string, cause: unknown): StoreError | StorageUnavailable => {
     const error = classifySqliteFailure(operation, cause);
     if (error._tag === "StorageUnavailable") {
-      status = { _tag: "Unavailable", reason: describe(cause, dir), sinceMs: status._tag === "Unavailable" ? status.sinceMs : Date.now() };
+      status = { _tag: "Unavailable", reason: describeFailure(cause, dir), sinceMs: status._tag === "Unavailable" ? status.sinceMs : Date.now() };
     }
     return error;
   };
