@@ -189,13 +189,16 @@ const sqliteCode = (cause: unknown): number | undefined => {
   return typeof code === "number" ? code : undefined;
 };
 
-/** One line for logs and /readyz: SQLite's message, its code, and the free space left where the file lives. */
+/**
+ * One line for logs, /readyz and start-up errors: SQLite's message, its code and, for storage trouble, the free
+ * space left where the file lives.
+ */
 const describeFailure = (cause: unknown, dir: string | undefined): string => {
   const code = sqliteCode(cause);
-  const name = code === undefined ? undefined : (UNAVAILABLE_CODES.get(code & 0xff) ?? "SQLITE_ERROR");
+  const name = code === undefined ? undefined : UNAVAILABLE_CODES.get(code & 0xff);
   const message = cause instanceof Error ? cause.message : String(cause);
   let free = "";
-  if (dir !== undefined) {
+  if (dir !== undefined && name !== undefined) {
     try {
       const fs = statfsSync(dir);
       free = `; ${Math.floor((fs.bavail * fs.bsize) / 1024)} KiB free in ${dir}`;
@@ -203,7 +206,8 @@ const describeFailure = (cause: unknown, dir: string | undefined): string => {
       // The free space is a hint for the operator; without it the message still says what failed.
     }
   }
-  return `${message}${name === undefined ? "" : ` (${name}, code ${code})`}${free}`;
+  const codes = code === undefined ? "" : name === undefined ? ` (code ${code})` : ` (${name}, code ${code})`;
+  return `${message}${codes}${free}`;
 };
 
 /**
@@ -312,7 +316,7 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
       catch: (cause) => {
         const error = classifySqliteFailure("open", cause);
         // The one place the cause is replaced: start-up reports it as one line, so it carries the whole story.
-        const reason = new Error(`cannot commit to ${options.file}: ${describeFailure(cause, dir)}`, { cause });
+        const reason = new Error(`${options.file}: ${describeFailure(cause, dir)}`, { cause });
         return error._tag === "StorageUnavailable"
           ? new StorageUnavailable({ operation: "open", cause: reason, retryAfterMs: error.retryAfterMs })
           : new StoreError({ operation: "open", cause: reason });
