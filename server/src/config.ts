@@ -78,7 +78,8 @@ const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}
 
 export const helpText = (): string => {
   const rows = flags.map((f) => `  --${kebab(f.key)} <${f.kind === "int" ? "n" : "value"}> `.padEnd(34) + `${f.help}\n${"".padEnd(34)}env ${f.env}${f.default ? `, default ${f.default}` : ""}`);
-  return `protochat server: the chat protocol over WebSocket at /ws, the web client at /, /healthz and /metrics.
+  return `protochat server: the chat protocol over WebSocket at /ws, the web client at /, /livez, /readyz, /healthz
+and /metrics. Exits 75 if storage cannot commit at start (disk full), 2 on bad flags.
 
 Usage: npm start -- [flags]    (or: node server/src/main.ts [flags])
 
