@@ -1,156 +1,34 @@
-// The SDK's core as one pure transition: step(state, event, ctx) → { state, effects }. It composes the
-// connection lifecycle (connection.ts), the request table and pacing (requests.ts), rooms and their recovery
-// (rooms.ts) and retried sends and online users (direct.ts). No sockets, timers or promises here: the shell
-// (client.ts) feeds socket, timer and API events in and performs the effects in order. Longer than the other
-// modules (about 500 lines) because it is the one place where those parts meet: each handler is short.
-import { create, fromBinary } from "@bufbuild/protobuf";
+// The SDK's core as one pure transition: step(state, event, ctx) → { state, effects }. This module holds the
+// connection lifecycle (open, authenticate, lose, back off, stop) and the timers; replies.ts what requests,
+// replies and pushes do; core.ts the state, events and effects. No sockets, timers or promises anywhere in
+// them: the shell (client.ts) feeds socket, timer and API events in and performs the effects in order.
+import { fromBinary } from "@bufbuild/protobuf";
 import type { AuthOk } from "../../../proto/gen/es/chat/v1/auth_pb.js";
-import type { DirectMessage } from "../../../proto/gen/es/chat/v1/direct_pb.js";
 import { type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
 import { ErrorCode } from "../../../proto/gen/es/chat/v1/error_pb.js";
-import { type ChatMessage, type RecoverResult, RecoverResultSchema } from "../../../proto/gen/es/chat/v1/message_pb.js";
-import type { PresenceEvent, TypingEvent, UserPresenceEvent } from "../../../proto/gen/es/chat/v1/presence_pb.js";
-import type { RoomJoined } from "../../../proto/gen/es/chat/v1/room_pb.js";
-import { type BackoffOptions, backoffDelay } from "./backoff.ts";
+import { backoffDelay } from "./backoff.ts";
 import {
   type AuthIntent,
   attemptOf,
   type Connection,
-  type ConnectionState,
   explicitAuth,
   heartbeatTick,
   lossDecision,
-  noSession,
   pongReceived,
   publicState,
-  type Session,
   sessionInfo,
   socketOf,
   startHeartbeat,
 } from "./connection.ts";
-import { noOnline, type Online, onlineResynced, type Send, sendFailed, textError, userPresenceApplied } from "./direct.ts";
+import { type ClientState, clearTimer, type Ctx, dropRoom, emit, emitState, type Event, put, reject, resolve, setTimer, type Step, type Tx } from "./core.ts";
+import { noOnline, textError } from "./direct.ts";
 import { ChatError, describeClose } from "./errors.ts";
+import { attemptSend, pump, pushReceived, recover, rejoin, replied, request, resyncOnline } from "./replies.ts";
 import * as Req from "./requests.ts";
-import { pushed, presenceApplied, recovered, recovering, rejoined, type RoomState, subscribed } from "./rooms.ts";
+import { recovering, type RoomState } from "./rooms.ts";
 
-export interface ChatEvents {
-  /** Every state change; while reconnecting, `nextRetryMs` says when the next attempt starts. */
-  state: { state: ConnectionState; attempt: number; nextRetryMs?: number; closeCode?: number; reason?: string };
-  /** The connection is authenticated (after register/login/resume and after every automatic reconnect). */
-  authenticated: AuthOk;
-  /** Room messages, live and recovered: per room in seq order, each seq once. Own messages included. */
-  message: ChatMessage;
-  /** A member joined or left a subscribed room (also synthesised from the member list after a reconnect). */
-  presence: PresenceEvent;
-  typing: TypingEvent;
-  /** A direct message pushed by the server. Messages sent from this client are not echoed: see sendDirect's ack. */
-  direct: DirectMessage;
-  /** A user came online or went offline (after onlineUsers(true); also synthesised after a reconnect). */
-  userPresence: UserPresenceEvent;
-  /** A reconnect recovered every missed message of the room (`count` of them, already emitted as `message`). */
-  recovered: { roomCode: string; count: number };
-  /** Missed messages of the room could not be replayed: reload it with history(). `lastSeq` is what was seen. */
-  notRecovered: { roomCode: string; lastSeq: bigint };
-  /** Errors not tied to a returned promise (a close code that stops reconnecting, a subscribed room that is gone). */
-  error: ChatError;
-  /**
-   * A socket ended; `willReconnect` says whether the client will try again by itself. When it is false the
-   * client has already stopped: `state` is "disconnected" and every pending request and send is rejected.
-   */
-  closed: { code: number; reason: string; willReconnect: boolean };
-}
-
-export type Emitted = { [K in keyof ChatEvents]: { readonly name: K; readonly payload: ChatEvents[K] } }[keyof ChatEvents];
-
-export interface Config {
-  readonly backoff: BackoffOptions;
-  /** Reconnect by itself after a lost connection. */
-  readonly reconnect: boolean;
-  readonly requestTimeoutMs: number;
-  readonly pacing: Req.Pacing;
-}
-
-export interface ClientState {
-  readonly config: Config;
-  readonly conn: Connection;
-  readonly session: Session;
-  readonly requests: Req.Requests;
-  readonly rooms: ReadonlyMap<string, RoomState>;
-  /** Rooms whose rejoin or recovery waits for a "resync:<code>" timer after a transient error. */
-  readonly resyncs: ReadonlyMap<string, { readonly sub: number; readonly socket: number; readonly what: "rejoin" | "recover" }>;
-  readonly online: Online;
-  /** Sends not yet acked or failed, by ticket. */
-  readonly sends: ReadonlyMap<number, Send>;
-  readonly nextSocket: number;
-  readonly nextSub: number;
-}
-
-/** A request the app made (the shell holds its promise under `ticket`). */
-export type AppRequest = Extract<Req.Purpose, { _tag: "User" | "Join" | "Online" }>;
-
-export type Event =
-  | { readonly _tag: "Authenticate"; readonly ticket: number; readonly kind: Req.ClientKind }
-  | {
-      readonly _tag: "Request";
-      readonly ticket: number;
-      readonly kind: Req.ClientKind;
-      readonly expect: Req.ReplyCase;
-      readonly idempotent: boolean;
-      readonly purpose: AppRequest;
-    }
-  | { readonly _tag: "Send"; readonly ticket: number; readonly kind: Req.ClientKind; readonly expect: "sendAck" | "directAck"; readonly text: string }
-  | { readonly _tag: "Leave"; readonly ticket: number; readonly code: string }
-  | { readonly _tag: "Typing"; readonly code: string; readonly typing: boolean }
-  /** close() / the end of logout(): stop, forget the rooms, and (logout) the token. */
-  | { readonly _tag: "Close"; readonly forgetToken: boolean; readonly error: ChatError }
-  | { readonly _tag: "SocketOpened"; readonly socket: number }
-  | { readonly _tag: "SocketMessage"; readonly socket: number; readonly data: Uint8Array }
-  | { readonly _tag: "SocketClosed"; readonly socket: number; readonly code: number; readonly reason: string }
-  /** The WebSocket constructor threw. */
-  | { readonly _tag: "SocketFailed"; readonly socket: number; readonly error: unknown }
-  | { readonly _tag: "Timer"; readonly timer: string };
-
-export type Effect =
-  | { readonly _tag: "Open"; readonly socket: number }
-  | { readonly _tag: "Write"; readonly socket: number; readonly bytes: Uint8Array<ArrayBuffer> }
-  | { readonly _tag: "CloseSocket"; readonly socket: number; readonly code: number; readonly reason: string }
-  /** One-shot; setting a timer that is set replaces it. */
-  | { readonly _tag: "SetTimer"; readonly timer: string; readonly ms: number }
-  | { readonly _tag: "ClearTimer"; readonly timer: string }
-  | { readonly _tag: "Resolve"; readonly ticket: number; readonly value: unknown }
-  | { readonly _tag: "Reject"; readonly ticket: number; readonly error: ChatError }
-  | { readonly _tag: "Emit"; readonly event: Emitted };
-
-/** The clock reading and one random draw in [0, 1) for this step (jitter), so step stays a pure function. */
-export interface Ctx {
-  readonly now: number;
-  readonly random: number;
-}
-
-export interface Step {
-  readonly state: ClientState;
-  readonly effects: ReadonlyArray<Effect>;
-}
-
-export const initialState = (config: Config, nowMs: number): ClientState => ({
-  config,
-  conn: { _tag: "Idle" },
-  session: noSession,
-  requests: Req.emptyRequests(config.pacing, nowMs),
-  rooms: new Map(),
-  resyncs: new Map(),
-  online: noOnline,
-  sends: new Map(),
-  nextSocket: 1,
-  nextSub: 1,
-});
-
-// A step builds its result in a local transaction: `s` is replaced (never mutated), effects are appended.
-interface Tx {
-  s: ClientState;
-  readonly fx: Effect[];
-  readonly ctx: Ctx;
-}
+export type { AppRequest, ChatEvents, ClientState, Config, Ctx, Effect, Emitted, Event, Step } from "./core.ts";
+export { initialState } from "./core.ts";
 
 export const step = (state: ClientState, event: Event, ctx: Ctx): Step => {
   const t: Tx = { s: state, fx: [], ctx };
@@ -196,33 +74,6 @@ const handle = (t: Tx, e: Event): void => {
     case "Timer":
       return timer(t, e.timer);
   }
-};
-
-// ---------------------------------------------------------------------------------------------- helpers
-
-const put = (t: Tx, patch: Partial<ClientState>): void => {
-  t.s = { ...t.s, ...patch };
-};
-const emit = <K extends keyof ChatEvents>(t: Tx, name: K, payload: ChatEvents[K]): void => {
-  t.fx.push({ _tag: "Emit", event: { name, payload } as Emitted });
-};
-const resolve = (t: Tx, ticket: number | undefined, value: unknown): void => {
-  if (ticket !== undefined) t.fx.push({ _tag: "Resolve", ticket, value });
-};
-const reject = (t: Tx, ticket: number | undefined, error: ChatError): void => {
-  if (ticket !== undefined) t.fx.push({ _tag: "Reject", ticket, error });
-};
-const setTimer = (t: Tx, timer: string, ms: number): void => void t.fx.push({ _tag: "SetTimer", timer, ms });
-const clearTimer = (t: Tx, timer: string): void => void t.fx.push({ _tag: "ClearTimer", timer });
-const emitState = (t: Tx, extra: { nextRetryMs?: number; closeCode?: number; reason?: string } = {}): void =>
-  emit(t, "state", { state: publicState(t.s.conn), attempt: attemptOf(t.s.conn), ...extra });
-const setRoom = (t: Tx, room: RoomState): void => put(t, { rooms: new Map(t.s.rooms).set(room.code, room) });
-const dropRoom = (t: Tx, code: string): void => {
-  const rooms = new Map(t.s.rooms);
-  const resyncs = new Map(t.s.resyncs);
-  rooms.delete(code);
-  resyncs.delete(code);
-  put(t, { rooms, resyncs });
 };
 
 // ---------------------------------------------------------------------------------------------- connection
@@ -482,43 +333,6 @@ const timer = (t: Tx, name: string): void => {
   }
 };
 
-// ---------------------------------------------------------------------------------------------- requests
-
-interface RequestInit {
-  readonly ticket: number | undefined;
-  readonly kind: Req.ClientKind;
-  readonly expect: Req.ReplyCase;
-  readonly idempotent: boolean;
-  readonly purpose: Req.Purpose;
-  readonly timeoutMs: number;
-}
-
-/** Sends now, queues until the connection is back, or rejects when there is none to wait for. */
-const request = (t: Tx, init: RequestInit): Req.Call | undefined => {
-  const { timeoutMs, ...fields } = init;
-  const ready = t.s.conn._tag === "Ready";
-  const probe = { ...fields, key: 0, id: 0, sent: false };
-  if (!ready && (Req.isInternal(probe) || t.s.conn._tag === "Idle")) {
-    reject(t, init.ticket, new ChatError(`${init.kind.case ?? "request"}: not connected`));
-    return undefined;
-  }
-  const { req, call } = Req.added(t.s.requests, fields);
-  put(t, { requests: ready ? Req.dispatched(req, call.key) : req });
-  if (timeoutMs > 0 && init.ticket !== undefined) setTimer(t, `timeout:${call.key}`, timeoutMs);
-  if (ready) pump(t);
-  return call;
-};
-
-/** Writes queued frames as the token bucket allows. */
-const pump = (t: Tx): void => {
-  const conn = t.s.conn;
-  if (conn._tag !== "Ready") return;
-  const out = Req.pumped(t.s.requests, t.ctx.now, t.s.config.pacing);
-  put(t, { requests: out.req });
-  for (const bytes of out.writes) t.fx.push({ _tag: "Write", socket: conn.socket, bytes });
-  if (out.armMs !== undefined) setTimer(t, "pump", out.armMs);
-};
-
 const frameReceived = (t: Tx, data: Uint8Array): void => {
   let frame: ServerFrame;
   try {
@@ -540,203 +354,3 @@ const frameReceived = (t: Tx, data: Uint8Array): void => {
   }
   pushReceived(t, kind);
 };
-
-const replied = (t: Tx, call: Req.Call, kind: ServerFrame["kind"]): void => {
-  put(t, { requests: Req.removed(t.s.requests, call.key) });
-  if (call.ticket !== undefined) clearTimer(t, `timeout:${call.key}`);
-  const what = call.kind.case ?? "request";
-  if (kind.case === "error") return failed(t, call, Req.replyError(kind.value, what));
-  if (kind.case !== call.expect) return failed(t, call, new ChatError(`${what}: unexpected reply ${kind.case ?? "(none)"}`));
-  const value = kind.value;
-  const p = call.purpose;
-  switch (p._tag) {
-    case "User":
-    case "Leave":
-      return resolve(t, call.ticket, p._tag === "Leave" ? undefined : value);
-    case "Join":
-      subscribe(t, value as RoomJoined);
-      return resolve(t, call.ticket, value);
-    case "Online": {
-      const usernames = (value as { usernames: string[] }).usernames;
-      put(t, { online: { subscribed: p.subscribe, users: new Set(usernames) } });
-      return resolve(t, call.ticket, usernames);
-    }
-    case "SendAttempt": {
-      const send = t.s.sends.get(p.send);
-      if (!send) return;
-      const sends = new Map(t.s.sends);
-      sends.delete(p.send);
-      put(t, { sends });
-      return resolve(t, send.ticket, value);
-    }
-    case "Rejoin": {
-      const room = t.s.rooms.get(p.code);
-      if (!room || room.sub !== p.sub) return;
-      const joined = value as RoomJoined;
-      const r = rejoined(room, joined);
-      setRoom(t, r.room);
-      for (const e of r.presence) emit(t, "presence", e);
-      if (joined.lastSeq === r.room.lastSeq) {
-        return applyRecovery(t, r.room, create(RecoverResultSchema, { roomCode: room.code, recovered: true, lastSeq: joined.lastSeq }));
-      }
-      return recover(t, r.room);
-    }
-    case "Recover": {
-      const room = t.s.rooms.get(p.code);
-      if (room && room.sub === p.sub) applyRecovery(t, room, value as RecoverResult);
-      return;
-    }
-    case "OnlineResync": {
-      if (!t.s.online.subscribed) return;
-      const r = onlineResynced(t.s.online, (value as { usernames: string[] }).usernames);
-      put(t, { online: r.online });
-      for (const e of r.events) emit(t, "userPresence", e);
-      return;
-    }
-    case "Typing":
-      return;
-  }
-};
-
-const failed = (t: Tx, call: Req.Call, err: ChatError): void => {
-  const p = call.purpose;
-  switch (p._tag) {
-    case "User":
-    case "Join":
-    case "Online":
-      return reject(t, call.ticket, err);
-    case "Leave":
-      return err.code === ErrorCode.NOT_MEMBER ? resolve(t, call.ticket, undefined) : reject(t, call.ticket, err);
-    case "SendAttempt": {
-      const send = t.s.sends.get(p.send);
-      if (!send) return;
-      const next = sendFailed(send, err, t.s.conn._tag !== "Idle", t.s.config.backoff, t.ctx.random);
-      const sends = new Map(t.s.sends);
-      if ("reject" in next) {
-        sends.delete(p.send);
-        put(t, { sends });
-        return reject(t, send.ticket, next.reject);
-      }
-      put(t, { sends: sends.set(p.send, next.send) });
-      return setTimer(t, `resend:${send.ticket}`, next.retryInMs);
-    }
-    case "Rejoin":
-    case "Recover":
-      return resyncFailed(t, p.code, p.sub, p._tag === "Rejoin" ? "rejoin" : "recover", err);
-    case "OnlineResync":
-      return setTimer(t, "online-resync", 1000);
-    case "Typing":
-      return;
-  }
-};
-
-// ---------------------------------------------------------------------------------------------- rooms
-
-const subscribe = (t: Tx, joined: RoomJoined): void => {
-  const code = joined.room?.code;
-  if (!code) return;
-  const existing = t.s.rooms.get(code);
-  if (existing) {
-    const r = rejoined(existing, joined);
-    setRoom(t, r.room);
-    for (const e of r.presence) emit(t, "presence", e);
-    return;
-  }
-  setRoom(t, subscribed(joined, t.s.nextSub));
-  put(t, { nextSub: t.s.nextSub + 1 });
-};
-
-/** Rejoins a subscribed room on a new connection; its recovery follows the reply. */
-const rejoin = (t: Tx, room: RoomState): void => {
-  setRoom(t, recovering(room));
-  request(t, { ticket: undefined, kind: { case: "joinRoom", value: { code: room.code } }, expect: "roomJoined", idempotent: false, purpose: { _tag: "Rejoin", code: room.code, sub: room.sub }, timeoutMs: 0 });
-};
-
-const recover = (t: Tx, room: RoomState): void => {
-  setRoom(t, recovering(room));
-  request(t, {
-    ticket: undefined,
-    kind: { case: "recover", value: { roomCode: room.code, afterSeq: room.lastSeq } },
-    expect: "recoverResult",
-    idempotent: false,
-    purpose: { _tag: "Recover", code: room.code, sub: room.sub },
-    timeoutMs: 0,
-  });
-};
-
-const applyRecovery = (t: Tx, room: RoomState, result: RecoverResult): void => {
-  const out = recovered(room, result);
-  setRoom(t, out.room);
-  if (!out.recovered) emit(t, "notRecovered", { roomCode: room.code, lastSeq: out.previousLastSeq });
-  for (const m of out.deliver) emit(t, "message", m);
-  if (out.recovered) emit(t, "recovered", { roomCode: room.code, count: out.recoveredCount });
-  if (out.gap && t.s.conn._tag === "Ready") recover(t, out.room);
-};
-
-const resyncFailed = (t: Tx, code: string, sub: number, what: "rejoin" | "recover", err: ChatError): void => {
-  const conn = t.s.conn;
-  const room = t.s.rooms.get(code);
-  if (conn._tag !== "Ready" || !room || room.sub !== sub) return;
-  if (err.code === undefined || err.code === ErrorCode.RATE_LIMITED || err.code === ErrorCode.UNAVAILABLE || err.code === ErrorCode.INTERNAL || err.code === ErrorCode.UNSPECIFIED) {
-    const delay = err.retryAfterMs ?? backoffDelay(1, t.s.config.backoff, () => t.ctx.random, true);
-    put(t, { resyncs: new Map(t.s.resyncs).set(code, { sub, socket: conn.socket, what }) });
-    return setTimer(t, `resync:${code}`, delay);
-  }
-  // NOT_FOUND: the room was destroyed while we were away. Anything else: it cannot be rejoined either.
-  dropRoom(t, code);
-  emit(t, "error", new ChatError(`room ${code} could not be rejoined: ${err.message}`, { code: err.code, roomCode: code, cause: err }));
-};
-
-const pushReceived = (t: Tx, kind: ServerFrame["kind"]): void => {
-  switch (kind.case) {
-    case "message": {
-      const room = t.s.rooms.get(kind.value.roomCode);
-      if (!room) return;
-      const r = pushed(room, kind.value);
-      setRoom(t, r.room);
-      for (const m of r.deliver) emit(t, "message", m);
-      if (r.gap && t.s.conn._tag === "Ready") recover(t, r.room);
-      return;
-    }
-    case "presence": {
-      const room = t.s.rooms.get(kind.value.roomCode);
-      if (!room) return;
-      setRoom(t, presenceApplied(room, kind.value));
-      return emit(t, "presence", kind.value);
-    }
-    case "typing":
-      if (t.s.rooms.has(kind.value.roomCode)) emit(t, "typing", kind.value);
-      return;
-    case "directMessage":
-      return emit(t, "direct", kind.value);
-    case "userPresence":
-      put(t, { online: userPresenceApplied(t.s.online, kind.value) });
-      return emit(t, "userPresence", kind.value);
-    case "error":
-      // An error with id 0 answers a frame the server could not attribute: a client bug.
-      return emit(t, "error", Req.replyError(kind.value, "a frame"));
-    default:
-      return; // auth_ok push (token at upgrade, unused here) or a push kind newer than this client
-  }
-};
-
-// ---------------------------------------------------------------------------------------------- sends
-
-/** One attempt of a send: the same client message id every time. */
-const attemptSend = (t: Tx, ticket: number): void => {
-  const send = t.s.sends.get(ticket);
-  if (!send) return;
-  const call = request(t, { ticket: undefined, kind: send.kind, expect: send.expect, idempotent: true, purpose: { _tag: "SendAttempt", send: ticket }, timeoutMs: 0 });
-  const sends = new Map(t.s.sends);
-  if (call === undefined) {
-    sends.delete(ticket);
-    put(t, { sends });
-    return reject(t, ticket, new ChatError(`${send.kind.case ?? "send"}: not connected`));
-  }
-  put(t, { sends: sends.set(ticket, { ...send, call: call.key }) });
-};
-
-const resyncOnline = (t: Tx): void => {
-  request(t, { ticket: undefined, kind: { case: "onlineUsers", value: { subscribe: true } }, expect: "onlineUsers", idempotent: false, purpose: { _tag: "OnlineResync" }, timeoutMs: 0 });
-};
-
