@@ -47,6 +47,34 @@ rm -rf "$out/sdk" "$out/components" "$out/gen"
 mkdir -p "$out"
 cp -r "$stage/out/." "$out/"
 
+# Every package the built modules import must be a declared dependency (the codecs' runtime, lit, and
+# whatever the generator starts importing), and nothing may import a Node built-in (the package runs in
+# browsers).
+"$bin/node" --input-type=module - "$client" <<'JS'
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+const client = process.argv[2];
+const pkg = JSON.parse(readFileSync(join(client, "package.json"), "utf8"));
+const declared = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
+const problems = [];
+for (const dir of ["sdk", "components", "gen"]) {
+  for (const file of readdirSync(join(client, "dist", dir), { recursive: true })) {
+    if (!String(file).endsWith(".js")) continue;
+    const text = readFileSync(join(client, "dist", dir, String(file)), "utf8");
+    // Static import/export statements (tsc writes one per statement, ending with ";").
+    for (const [, spec] of text.matchAll(/(?:^|;)\s*(?:import|export)\s(?:[^;"']*?\sfrom\s*)?["']([^"']+)["']/gm)) {
+      if (spec.startsWith(".")) continue;
+      const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0];
+      if (spec.startsWith("node:") || !declared.has(name)) problems.push(`dist/${dir}/${file} imports ${spec}`);
+    }
+  }
+}
+if (problems.length > 0) {
+  console.error(`build: imports that client/package.json does not declare (or Node built-ins):\n  ${problems.join("\n  ")}`);
+  process.exit(1);
+}
+JS
+
 # 3. The Custom Elements Manifest (attributes, events, parts, CSS properties of the elements).
 cd "$client"
 if [ -f custom-elements-manifest.config.mjs ]; then

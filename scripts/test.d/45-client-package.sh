@@ -34,6 +34,12 @@ pack() {
   if tar -xzOf "$tarball" --wildcards 'package/dist/*' | grep -n 'proto/gen/es'; then
     echo "the package still imports the repository's proto/gen/es"; return 1
   fi
+  # The SDK entry needs no DOM: nothing under dist/sdk imports lit (or the component).
+  if tar -xzOf "$tarball" --wildcards 'package/dist/sdk/*.js' | grep -nE "from \"(lit|\.\./components)"; then
+    echo "the SDK imports browser-only code"; return 1
+  fi
+  tar -xzOf "$tarball" package/custom-elements.json | grep '"tagName": "chat-app"' > /dev/null ||
+    { echo "custom-elements.json does not describe <chat-app>"; return 1; }
 }
 check client-package-pack pack || exit 1
 
