@@ -14,13 +14,20 @@ const CODE = "K7QX2M";
 class Driver {
   state: ClientState = initialState(CONFIG, 0);
   effects: ReadonlyArray<Effect> = [];
+  /** Timers set and neither cleared nor fired, as the shell would hold them. */
+  readonly timers = new Set<string>();
   now = 0;
   feed(...events: Event[]): ReadonlyArray<Effect> {
     const all: Effect[] = [];
     for (const e of events) {
+      if (e._tag === "Timer") this.timers.delete(e.timer);
       const r = step(this.state, e, { now: this.now, random: 1 });
       this.state = r.state;
       all.push(...r.effects);
+      for (const fx of r.effects) {
+        if (fx._tag === "SetTimer") this.timers.add(fx.timer);
+        if (fx._tag === "ClearTimer") this.timers.delete(fx.timer);
+      }
     }
     this.effects = all;
     return all;
@@ -136,6 +143,26 @@ describe("stopping", () => {
     // Nothing to stop any more: a second close reports nothing.
     d.feed({ _tag: "Close", forgetToken: false, error: new ChatError("again") });
     expect(d.emitted()).toEqual([]);
+  });
+
+  it("close() leaves no timer behind: heartbeat, request timeouts, send retries and room resyncs are all cleared", () => {
+    const d = ready();
+    joined(d, 0);
+    d.feed(
+      { _tag: "Request", ticket: 20, kind: { case: "listRooms", value: {} }, expect: "roomList", idempotent: true, purpose: { _tag: "User" } },
+      { _tag: "Send", ticket: 21, kind: { case: "sendMessage", value: { roomCode: CODE, clientMessageId: "m", text: "x" } }, expect: "sendAck", text: "x" },
+    );
+    const send = d.written().find((f) => f.kind.case === "sendMessage")!;
+    d.reply(1, send.id, { case: "error", value: { code: ErrorCode.UNAVAILABLE, message: "", retryAfterMs: 500 } });
+    expect(d.effects).toContainEqual({ _tag: "SetTimer", timer: "resend:21", ms: 500 });
+    // A reconnect whose rejoin is refused for a while: the rejoin waits for its own timer.
+    d.feed({ _tag: "SocketClosed", socket: 1, code: 1006, reason: "" }, { _tag: "Timer", timer: "retry" });
+    d.authenticate(2);
+    const rejoin = d.written().find((f) => f.kind.case === "joinRoom")!;
+    d.reply(2, rejoin.id, { case: "error", value: { code: ErrorCode.RATE_LIMITED, message: "", retryAfterMs: 300 } });
+    expect([...d.timers].sort()).toEqual(["heartbeat", "resend:21", `resync:${CODE}`, "timeout:2"]);
+    d.feed({ _tag: "Close", forgetToken: false, error: new ChatError("the client was closed") });
+    expect(d.timers).toEqual(new Set());
   });
 
   it("a failed explicit login rejects its call and stops without an error event", () => {

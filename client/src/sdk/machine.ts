@@ -178,6 +178,7 @@ const releaseSocket = (t: Tx, err: ChatError): void => {
   clearTimer(t, "heartbeat");
   clearTimer(t, "pump");
   clearTimer(t, "online-resync");
+  for (const code of t.s.resyncs.keys()) clearTimer(t, `resync:${code}`);
   const { req, dropped } = Req.socketLost(t.s.requests);
   for (const call of dropped) {
     if (call.ticket !== undefined) clearTimer(t, `timeout:${call.key}`);
