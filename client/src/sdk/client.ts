@@ -374,7 +374,8 @@ export class ChatClient {
       const data = ev.data;
       // The server sends binary frames only.
       if (data instanceof ArrayBuffer) this.#dispatch({ _tag: "SocketMessage", socket, data: new Uint8Array(data) });
-      else if (ArrayBuffer.isView(data)) this.#dispatch({ _tag: "SocketMessage", socket, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+      else if (ArrayBuffer.isView(data))
+        this.#dispatch({ _tag: "SocketMessage", socket, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
     });
     ws.addEventListener("close", (ev: { code: number; reason: string }) => {
       this.#sockets.delete(socket);
@@ -388,6 +389,7 @@ export class ChatClient {
   #emit(name: keyof ChatEvents, payload: unknown): void {
     const set = this.#listeners.get(name);
     if (!set) return;
+    // A snapshot: a listener added by a listener hears the next event, not this one.
     for (const l of [...set]) {
       try {
         (l as (e: unknown) => void)(payload);
@@ -400,4 +402,3 @@ export class ChatClient {
     }
   }
 }
-

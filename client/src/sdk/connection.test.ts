@@ -22,7 +22,8 @@ describe("lossDecision", () => {
       expect(d).toMatchObject({ willReconnect: true, slow: true });
       session = d.session;
     }
-    for (const code of [1001, 1006, CloseCode.HEARTBEAT_TIMEOUT]) expect(lossDecision(noSession, code)).toMatchObject({ willReconnect: true, slow: false });
+    for (const code of [1001, 1006, CloseCode.HEARTBEAT_TIMEOUT])
+      expect(lossDecision(noSession, code)).toMatchObject({ willReconnect: true, slow: false });
   });
 
   it("4100/4101 get one more try; 4104 stops and forgets the token; 1000 and protocol bugs stop", () => {
@@ -56,7 +57,9 @@ describe("heartbeat", () => {
 it("session values: what AuthOk says, or the contract's defaults when a server leaves them at 0", () => {
   const old = sessionInfo(create(AuthOkSchema, { username: "ada", sessionToken: "t" }));
   expect(old).toMatchObject({ heartbeatIntervalMs: 5000, roomGraceMs: 30_000, typingTtlMs: 5000, maxFrameBytes: 65_536 });
-  const now = sessionInfo(create(AuthOkSchema, { username: "ada", sessionToken: "t", heartbeatIntervalMs: 150, roomGraceMs: 700, typingTtlMs: 900 }));
+  const now = sessionInfo(
+    create(AuthOkSchema, { username: "ada", sessionToken: "t", heartbeatIntervalMs: 150, roomGraceMs: 700, typingTtlMs: 900 }),
+  );
   expect(now).toMatchObject({ heartbeatIntervalMs: 150, roomGraceMs: 700, typingTtlMs: 900 });
 });
 

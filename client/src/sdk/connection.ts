@@ -34,7 +34,13 @@ export type Connection =
   /** Socket `socket` is being opened. */
   | { readonly _tag: "Opening"; readonly socket: number; readonly attempt: number; readonly auth: AuthIntent }
   /** The socket is open and the auth frame `frameId` was sent. */
-  | { readonly _tag: "Authenticating"; readonly socket: number; readonly attempt: number; readonly auth: AuthIntent; readonly frameId: number }
+  | {
+      readonly _tag: "Authenticating";
+      readonly socket: number;
+      readonly attempt: number;
+      readonly auth: AuthIntent;
+      readonly frameId: number;
+    }
   /** Authenticated: requests flow, Pings keep the socket honest. */
   | { readonly _tag: "Ready"; readonly socket: number; readonly heartbeat: Heartbeat };
 

@@ -76,7 +76,13 @@ export type Event =
       readonly idempotent: boolean;
       readonly purpose: AppRequest;
     }
-  | { readonly _tag: "Send"; readonly ticket: number; readonly kind: Req.ClientKind; readonly expect: "sendAck" | "directAck"; readonly text: string }
+  | {
+      readonly _tag: "Send";
+      readonly ticket: number;
+      readonly kind: Req.ClientKind;
+      readonly expect: "sendAck" | "directAck";
+      readonly text: string;
+    }
   | { readonly _tag: "Leave"; readonly ticket: number; readonly code: string }
   | { readonly _tag: "Typing"; readonly code: string; readonly typing: boolean }
   /** close() / the end of logout(): stop, forget the rooms, and (logout) the token. */

@@ -8,7 +8,13 @@ import { MAX_TEXT_BYTES, noOnline, onlineResynced, type Send, sendFailed, textEr
 import { ChatError } from "./errors.ts";
 
 const BACKOFF = { initialMs: 100, maxMs: 1000 };
-const send: Send = { ticket: 7, kind: { case: "sendMessage", value: { roomCode: "K7QX2M", clientMessageId: "x", text: "hi" } }, expect: "sendAck", failures: 0, call: 3 };
+const send: Send = {
+  ticket: 7,
+  kind: { case: "sendMessage", value: { roomCode: "K7QX2M", clientMessageId: "x", text: "hi" } },
+  expect: "sendAck",
+  failures: 0,
+  call: 3,
+};
 
 it("text: 1 to 4096 bytes of UTF-8, counted in bytes", () => {
   expect(textError("hi")).toBeUndefined();
@@ -26,7 +32,9 @@ describe("sendFailed", () => {
   });
 
   it("fails for good on what retrying cannot fix, and once the client has stopped", () => {
-    expect(sendFailed(send, new ChatError("x", { code: ErrorCode.NOT_MEMBER }), true, BACKOFF, 0)).toMatchObject({ reject: { code: ErrorCode.NOT_MEMBER } });
+    expect(sendFailed(send, new ChatError("x", { code: ErrorCode.NOT_MEMBER }), true, BACKOFF, 0)).toMatchObject({
+      reject: { code: ErrorCode.NOT_MEMBER },
+    });
     expect(sendFailed(send, new ChatError("x", { code: ErrorCode.INTERNAL }), false, BACKOFF, 0)).toHaveProperty("reject");
   });
 });
@@ -38,6 +46,9 @@ it("online users: presence pushes update the set; a resync reports who came and 
   online = userPresenceApplied(online, create(UserPresenceEventSchema, { username: "bob", online: false }));
   expect([...online.users]).toEqual(["ada"]);
   const r = onlineResynced(online, ["cy"]);
-  expect(r.events.map((e) => [e.username, e.online])).toEqual([["ada", false], ["cy", true]]);
+  expect(r.events.map((e) => [e.username, e.online])).toEqual([
+    ["ada", false],
+    ["cy", true],
+  ]);
   expect([...r.online.users]).toEqual(["cy"]);
 });

@@ -31,7 +31,10 @@ export const textError = (text: string): ChatError | undefined => {
 
 /** Errors worth trying again with the same client message id, after a pause. */
 export const retryableSendError = (e: ChatError): boolean =>
-  e.code === ErrorCode.RATE_LIMITED || e.code === ErrorCode.UNAVAILABLE || e.code === ErrorCode.INTERNAL || e.code === ErrorCode.UNSPECIFIED;
+  e.code === ErrorCode.RATE_LIMITED ||
+  e.code === ErrorCode.UNAVAILABLE ||
+  e.code === ErrorCode.INTERNAL ||
+  e.code === ErrorCode.UNSPECIFIED;
 
 /**
  * What a failed attempt leads to: another one after `retryInMs`, or the send fails for good. `connected`

@@ -7,7 +7,12 @@ import { CloseCode, ErrorCode } from "../../../proto/gen/es/chat/v1/error_pb.js"
 import { ChatError } from "./errors.ts";
 import { type ClientState, type Config, type Effect, type Event, initialState, step } from "./machine.ts";
 
-const CONFIG: Config = { backoff: { initialMs: 100, maxMs: 1000 }, reconnect: true, requestTimeoutMs: 5000, pacing: { perSec: 100, burst: 100 } };
+const CONFIG: Config = {
+  backoff: { initialMs: 100, maxMs: 1000 },
+  reconnect: true,
+  requestTimeoutMs: 5000,
+  pacing: { perSec: 100, burst: 100 },
+};
 const CODE = "K7QX2M";
 
 /** Feeds events one by one (clock 0, random 1), keeping the effects of the last one. */
@@ -37,7 +42,9 @@ class Driver {
     return this.effects.flatMap((e) => (e._tag === "Write" ? [fromBinary(ClientFrameSchema, e.bytes)] : []));
   }
   emitted(): string[] {
-    return this.effects.flatMap((e) => (e._tag === "Emit" ? [e.event.name === "state" ? `state:${e.event.payload.state}` : e.event.name] : []));
+    return this.effects.flatMap((e) =>
+      e._tag === "Emit" ? [e.event.name === "state" ? `state:${e.event.payload.state}` : e.event.name] : [],
+    );
   }
   reply(socket: number, id: number, kind: NonNullable<MessageInitShape<typeof ServerFrameSchema>["kind"]>): ReadonlyArray<Effect> {
     return this.feed({ _tag: "SocketMessage", socket, data: toBinary(ServerFrameSchema, create(ServerFrameSchema, { id, kind })) });
@@ -58,9 +65,19 @@ const ready = () => {
 };
 
 const joined = (d: Driver, lastSeq: number) => {
-  d.feed({ _tag: "Request", ticket: 2, kind: { case: "joinRoom", value: { code: CODE } }, expect: "roomJoined", idempotent: true, purpose: { _tag: "Join" } });
+  d.feed({
+    _tag: "Request",
+    ticket: 2,
+    kind: { case: "joinRoom", value: { code: CODE } },
+    expect: "roomJoined",
+    idempotent: true,
+    purpose: { _tag: "Join" },
+  });
   const join = d.written()[0]!;
-  d.reply(1, join.id, { case: "roomJoined", value: { room: { code: CODE, name: "r" }, members: [{ username: "ada" }], memberCount: 1, lastSeq: BigInt(lastSeq) } });
+  d.reply(1, join.id, {
+    case: "roomJoined",
+    value: { room: { code: CODE, name: "r" }, members: [{ username: "ada" }], memberCount: 1, lastSeq: BigInt(lastSeq) },
+  });
 };
 
 describe("connection", () => {
@@ -86,7 +103,14 @@ describe("connection", () => {
     d.feed({ _tag: "SocketClosed", socket: 1, code: 1006, reason: "" });
     expect(d.emitted()).toEqual(["closed", "state:connecting"]);
     expect(d.effects).toContainEqual({ _tag: "SetTimer", timer: "retry", ms: 100 });
-    d.feed({ _tag: "Request", ticket: 3, kind: { case: "listRooms", value: {} }, expect: "roomList", idempotent: true, purpose: { _tag: "User" } });
+    d.feed({
+      _tag: "Request",
+      ticket: 3,
+      kind: { case: "listRooms", value: {} },
+      expect: "roomList",
+      idempotent: true,
+      purpose: { _tag: "User" },
+    });
     expect(d.written()).toEqual([]);
     expect(d.feed({ _tag: "Timer", timer: "retry" })).toContainEqual({ _tag: "Open", socket: 2 });
     d.feed({ _tag: "SocketOpened", socket: 2 });
@@ -116,13 +140,26 @@ describe("stopping", () => {
     const d = ready();
     joined(d, 0);
     d.feed(
-      { _tag: "Send", ticket: 10, kind: { case: "sendMessage", value: { roomCode: CODE, clientMessageId: "m1", text: "hi" } }, expect: "sendAck", text: "hi" },
-      { _tag: "Request", ticket: 11, kind: { case: "history", value: { roomCode: CODE } }, expect: "historyPage", idempotent: true, purpose: { _tag: "User" } },
+      {
+        _tag: "Send",
+        ticket: 10,
+        kind: { case: "sendMessage", value: { roomCode: CODE, clientMessageId: "m1", text: "hi" } },
+        expect: "sendAck",
+        text: "hi",
+      },
+      {
+        _tag: "Request",
+        ticket: 11,
+        kind: { case: "history", value: { roomCode: CODE } },
+        expect: "historyPage",
+        idempotent: true,
+        purpose: { _tag: "User" },
+      },
     );
     const fx = d.feed({ _tag: "SocketClosed", socket: 1, code: CloseCode.SESSION_REVOKED, reason: "session revoked" });
     const rejected = fx.flatMap((e, i) => (e._tag === "Reject" ? [[e.ticket, i]] : []));
     const firstEmit = fx.findIndex((e) => e._tag === "Emit");
-    expect(rejected.map(([t]) => t).sort()).toEqual([10, 11]);
+    expect(rejected.map(([t]) => t).sort((a, b) => a! - b!)).toEqual([10, 11]);
     expect(rejected.every(([, i]) => i! < firstEmit)).toBe(true);
     expect(d.emitted()).toEqual(["closed", "error", "state:disconnected"]);
     expect(d.state.conn).toEqual({ _tag: "Idle" });
@@ -149,8 +186,21 @@ describe("stopping", () => {
     const d = ready();
     joined(d, 0);
     d.feed(
-      { _tag: "Request", ticket: 20, kind: { case: "listRooms", value: {} }, expect: "roomList", idempotent: true, purpose: { _tag: "User" } },
-      { _tag: "Send", ticket: 21, kind: { case: "sendMessage", value: { roomCode: CODE, clientMessageId: "m", text: "x" } }, expect: "sendAck", text: "x" },
+      {
+        _tag: "Request",
+        ticket: 20,
+        kind: { case: "listRooms", value: {} },
+        expect: "roomList",
+        idempotent: true,
+        purpose: { _tag: "User" },
+      },
+      {
+        _tag: "Send",
+        ticket: 21,
+        kind: { case: "sendMessage", value: { roomCode: CODE, clientMessageId: "m", text: "x" } },
+        expect: "sendAck",
+        text: "x",
+      },
     );
     const send = d.written().find((f) => f.kind.case === "sendMessage")!;
     d.reply(1, send.id, { case: "error", value: { code: ErrorCode.UNAVAILABLE, message: "", retryAfterMs: 500 } });
@@ -167,7 +217,10 @@ describe("stopping", () => {
 
   it("a failed explicit login rejects its call and stops without an error event", () => {
     const d = new Driver();
-    d.feed({ _tag: "Authenticate", ticket: 1, kind: { case: "login", value: { username: "ada", password: "bad" } } }, { _tag: "SocketOpened", socket: 1 });
+    d.feed(
+      { _tag: "Authenticate", ticket: 1, kind: { case: "login", value: { username: "ada", password: "bad" } } },
+      { _tag: "SocketOpened", socket: 1 },
+    );
     const fx = d.reply(1, d.written()[0]!.id, { case: "error", value: { code: ErrorCode.UNAUTHENTICATED, message: "no" } });
     expect(fx[0]).toMatchObject({ _tag: "Reject", ticket: 1, error: { code: ErrorCode.UNAUTHENTICATED } });
     expect(d.emitted()).toEqual(["closed", "state:disconnected"]);
@@ -199,6 +252,16 @@ it("step never changes the state it is given", () => {
   const before = d.state;
   const copy = structuredClone(before);
   step(before, { _tag: "SocketClosed", socket: 1, code: CloseCode.SESSION_REVOKED, reason: "" }, { now: 0, random: 0 });
-  step(before, { _tag: "Send", ticket: 9, kind: { case: "sendMessage", value: { roomCode: CODE, clientMessageId: "m", text: "x" } }, expect: "sendAck", text: "x" }, { now: 0, random: 0 });
+  step(
+    before,
+    {
+      _tag: "Send",
+      ticket: 9,
+      kind: { case: "sendMessage", value: { roomCode: CODE, clientMessageId: "m", text: "x" } },
+      expect: "sendAck",
+      text: "x",
+    },
+    { now: 0, random: 0 },
+  );
   expect(before).toEqual(copy);
 });

@@ -2,6 +2,7 @@
 // connection lifecycle (open, authenticate, lose, back off, stop) and the timers; replies.ts what requests,
 // replies and pushes do; core.ts the state, events and effects. No sockets, timers or promises anywhere in
 // them: the shell (client.ts) feeds socket, timer and API events in and performs the effects in order.
+// About 420 lines: every connection transition is here with the timer that ends it, so each reads in one place.
 import { fromBinary } from "@bufbuild/protobuf";
 import type { AuthOk } from "../../../proto/gen/es/chat/v1/auth_pb.js";
 import { type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
@@ -20,7 +21,21 @@ import {
   socketOf,
   startHeartbeat,
 } from "./connection.ts";
-import { type ClientState, clearTimer, type Ctx, dropRoom, emit, emitState, type Event, put, reject, resolve, setTimer, type Step, type Tx } from "./core.ts";
+import {
+  type ClientState,
+  clearTimer,
+  type Ctx,
+  dropRoom,
+  emit,
+  emitState,
+  type Event,
+  put,
+  reject,
+  resolve,
+  setTimer,
+  type Step,
+  type Tx,
+} from "./core.ts";
 import { noOnline, textError } from "./direct.ts";
 import { ChatError, describeClose } from "./errors.ts";
 import { attemptSend, pump, pushReceived, recover, rejoin, replied, request, resyncOnline } from "./replies.ts";
@@ -41,22 +56,45 @@ const handle = (t: Tx, e: Event): void => {
     case "Authenticate":
       return authenticate(t, e.ticket, e.kind);
     case "Request":
-      return void request(t, { ticket: e.ticket, kind: e.kind, expect: e.expect, idempotent: e.idempotent, purpose: e.purpose, timeoutMs: t.s.config.requestTimeoutMs });
+      return void request(t, {
+        ticket: e.ticket,
+        kind: e.kind,
+        expect: e.expect,
+        idempotent: e.idempotent,
+        purpose: e.purpose,
+        timeoutMs: t.s.config.requestTimeoutMs,
+      });
     case "Send": {
       const invalid = textError(e.text);
       if (invalid) return reject(t, e.ticket, invalid);
-      put(t, { sends: new Map(t.s.sends).set(e.ticket, { ticket: e.ticket, kind: e.kind, expect: e.expect, failures: 0, call: undefined }) });
+      put(t, {
+        sends: new Map(t.s.sends).set(e.ticket, { ticket: e.ticket, kind: e.kind, expect: e.expect, failures: 0, call: undefined }),
+      });
       return attemptSend(t, e.ticket);
     }
     case "Leave": {
       // At once, even while disconnected: the server forgot this connection's rooms when it dropped.
       dropRoom(t, e.code);
       if (t.s.conn._tag !== "Ready") return resolve(t, e.ticket, undefined);
-      return void request(t, { ticket: e.ticket, kind: { case: "leaveRoom", value: { code: e.code } }, expect: "ok", idempotent: true, purpose: { _tag: "Leave" }, timeoutMs: t.s.config.requestTimeoutMs });
+      return void request(t, {
+        ticket: e.ticket,
+        kind: { case: "leaveRoom", value: { code: e.code } },
+        expect: "ok",
+        idempotent: true,
+        purpose: { _tag: "Leave" },
+        timeoutMs: t.s.config.requestTimeoutMs,
+      });
     }
     case "Typing":
       if (t.s.conn._tag !== "Ready") return;
-      return void request(t, { ticket: undefined, kind: { case: "typing", value: { roomCode: e.code, typing: e.typing } }, expect: "ok", idempotent: false, purpose: { _tag: "Typing" }, timeoutMs: 0 });
+      return void request(t, {
+        ticket: undefined,
+        kind: { case: "typing", value: { roomCode: e.code, typing: e.typing } },
+        expect: "ok",
+        idempotent: false,
+        purpose: { _tag: "Typing" },
+        timeoutMs: 0,
+      });
     case "Close":
       return stop(t, { clearSession: true, forgetToken: e.forgetToken, error: e.error, emitError: false });
     case "SocketOpened":
@@ -69,7 +107,12 @@ const handle = (t: Tx, e: Event): void => {
       return lost(t, e.code, e.reason, undefined);
     case "SocketFailed": {
       if (socketOf(t.s.conn) !== e.socket) return;
-      return lost(t, 1006, "could not open a socket", new ChatError("cannot open a WebSocket to the server", { closeCode: 1006, cause: e.error }));
+      return lost(
+        t,
+        1006,
+        "could not open a socket",
+        new ChatError("cannot open a WebSocket to the server", { closeCode: 1006, cause: e.error }),
+      );
     }
     case "Timer":
       return timer(t, e.timer);
@@ -112,7 +155,8 @@ const socketOpened = (t: Tx, socket: number): void => {
   const conn = t.s.conn;
   if (conn._tag !== "Opening" || conn.socket !== socket) return;
   const next = Req.nextFrameId(t.s.requests);
-  const kind: Req.ClientKind = conn.auth._tag === "Explicit" ? conn.auth.kind : { case: "resume", value: { sessionToken: conn.auth.token } };
+  const kind: Req.ClientKind =
+    conn.auth._tag === "Explicit" ? conn.auth.kind : { case: "resume", value: { sessionToken: conn.auth.token } };
   put(t, {
     requests: { ...next.req, tokens: next.req.tokens - 1 },
     conn: { _tag: "Authenticating", socket, attempt: conn.attempt, auth: conn.auth, frameId: next.id },
@@ -123,7 +167,8 @@ const socketOpened = (t: Tx, socket: number): void => {
 const authReply = (t: Tx, conn: Extract<Connection, { _tag: "Authenticating" }>, kind: ServerFrame["kind"]): void => {
   if (kind.case === "authOk") return authenticated(t, conn, kind.value);
   const what = conn.auth._tag === "Explicit" ? (conn.auth.kind.case ?? "auth") : "resume";
-  const err = kind.case === "error" ? Req.replyError(kind.value, what) : new ChatError(`${what}: unexpected reply ${kind.case ?? "(none)"}`);
+  const err =
+    kind.case === "error" ? Req.replyError(kind.value, what) : new ChatError(`${what}: unexpected reply ${kind.case ?? "(none)"}`);
   if (conn.auth._tag === "Explicit") {
     reject(t, conn.auth.ticket, err);
     return stop(t, { clearSession: false, forgetToken: false, error: err, emitError: false });
@@ -203,9 +248,14 @@ const lost = (t: Tx, code: number, reason: string, authError: ChatError | undefi
   const explicit = explicitAuth(conn);
   if (explicit) {
     // The app's register/login/resume gets the reason; there is no session to keep.
-    reject(t, explicit.ticket, authError ?? (conn._tag === "Opening"
-      ? new ChatError(`could not connect to the server (${code})`, { closeCode: code })
-      : new ChatError(`connection lost before the reply (${code})`, { closeCode: code })));
+    reject(
+      t,
+      explicit.ticket,
+      authError ??
+        (conn._tag === "Opening"
+          ? new ChatError(`could not connect to the server (${code})`, { closeCode: code })
+          : new ChatError(`connection lost before the reply (${code})`, { closeCode: code })),
+    );
   }
   releaseSocket(t, new ChatError(`connection lost before the reply (${code})`, { closeCode: code }));
   const closed = { code, reason };
@@ -274,7 +324,10 @@ const stop = (t: Tx, o: StopOptions): void => {
   if (closed) emit(t, "closed", { ...closed, willReconnect: false });
   if (o.emitError) emit(t, "error", o.error);
   if (before !== "disconnected") {
-    emitState(t, { ...(o.closeCode !== undefined ? { closeCode: o.closeCode } : {}), ...(o.reason !== undefined ? { reason: o.reason } : {}) });
+    emitState(t, {
+      ...(o.closeCode !== undefined ? { closeCode: o.closeCode } : {}),
+      ...(o.reason !== undefined ? { reason: o.reason } : {}),
+    });
   }
 };
 
@@ -283,13 +336,24 @@ const timer = (t: Tx, name: string): void => {
   if (name === "retry") {
     if (conn._tag !== "Backoff") return;
     const token = t.s.session.token;
-    if (token === undefined) return stop(t, { clearSession: false, forgetToken: false, error: new ChatError("no session to resume: log in again"), emitError: true });
+    if (token === undefined)
+      return stop(t, {
+        clearSession: false,
+        forgetToken: false,
+        error: new ChatError("no session to resume: log in again"),
+        emitError: true,
+      });
     open(t, { _tag: "Resume", token }, conn.attempt);
     return;
   }
   if (name === "connect") {
     if (conn._tag !== "Opening" && conn._tag !== "Authenticating") return;
-    return drop(t, 1006, "connecting timed out", conn._tag === "Opening" ? new ChatError("connecting timed out", { closeCode: 1006 }) : undefined);
+    return drop(
+      t,
+      1006,
+      "connecting timed out",
+      conn._tag === "Opening" ? new ChatError("connecting timed out", { closeCode: 1006 }) : undefined,
+    );
   }
   if (name === "heartbeat") {
     if (conn._tag !== "Ready") return;
@@ -310,7 +374,9 @@ const timer = (t: Tx, name: string): void => {
     if (conn._tag === "Ready" && t.s.online.subscribed) resyncOnline(t);
     return;
   }
-  const [kind, arg = ""] = [name.slice(0, name.indexOf(":")), name.slice(name.indexOf(":") + 1)];
+  const colon = name.indexOf(":");
+  const kind = name.slice(0, colon);
+  const arg = name.slice(colon + 1);
   if (kind === "timeout") {
     const call = t.s.requests.calls.get(Number(arg));
     if (!call) return;

@@ -156,7 +156,14 @@ const subscribe = (t: Tx, joined: RoomJoined): void => {
 /** Rejoins a subscribed room on a new connection; its recovery follows the reply. */
 export const rejoin = (t: Tx, room: RoomState): void => {
   setRoom(t, recovering(room));
-  request(t, { ticket: undefined, kind: { case: "joinRoom", value: { code: room.code } }, expect: "roomJoined", idempotent: false, purpose: { _tag: "Rejoin", code: room.code, sub: room.sub }, timeoutMs: 0 });
+  request(t, {
+    ticket: undefined,
+    kind: { case: "joinRoom", value: { code: room.code } },
+    expect: "roomJoined",
+    idempotent: false,
+    purpose: { _tag: "Rejoin", code: room.code, sub: room.sub },
+    timeoutMs: 0,
+  });
 };
 
 export const recover = (t: Tx, room: RoomState): void => {
@@ -184,7 +191,13 @@ const resyncFailed = (t: Tx, code: string, sub: number, what: "rejoin" | "recove
   const conn = t.s.conn;
   const room = t.s.rooms.get(code);
   if (conn._tag !== "Ready" || !room || room.sub !== sub) return;
-  if (err.code === undefined || err.code === ErrorCode.RATE_LIMITED || err.code === ErrorCode.UNAVAILABLE || err.code === ErrorCode.INTERNAL || err.code === ErrorCode.UNSPECIFIED) {
+  if (
+    err.code === undefined ||
+    err.code === ErrorCode.RATE_LIMITED ||
+    err.code === ErrorCode.UNAVAILABLE ||
+    err.code === ErrorCode.INTERNAL ||
+    err.code === ErrorCode.UNSPECIFIED
+  ) {
     const delay = err.retryAfterMs ?? backoffDelay(1, t.s.config.backoff, () => t.ctx.random, true);
     put(t, { resyncs: new Map(t.s.resyncs).set(code, { sub, socket: conn.socket, what }) });
     return setTimer(t, `resync:${code}`, delay);
@@ -233,7 +246,14 @@ export const pushReceived = (t: Tx, kind: ServerFrame["kind"]): void => {
 export const attemptSend = (t: Tx, ticket: number): void => {
   const send = t.s.sends.get(ticket);
   if (!send) return;
-  const call = request(t, { ticket: undefined, kind: send.kind, expect: send.expect, idempotent: true, purpose: { _tag: "SendAttempt", send: ticket }, timeoutMs: 0 });
+  const call = request(t, {
+    ticket: undefined,
+    kind: send.kind,
+    expect: send.expect,
+    idempotent: true,
+    purpose: { _tag: "SendAttempt", send: ticket },
+    timeoutMs: 0,
+  });
   const sends = new Map(t.s.sends);
   if (call === undefined) {
     sends.delete(ticket);
@@ -244,5 +264,12 @@ export const attemptSend = (t: Tx, ticket: number): void => {
 };
 
 export const resyncOnline = (t: Tx): void => {
-  request(t, { ticket: undefined, kind: { case: "onlineUsers", value: { subscribe: true } }, expect: "onlineUsers", idempotent: false, purpose: { _tag: "OnlineResync" }, timeoutMs: 0 });
+  request(t, {
+    ticket: undefined,
+    kind: { case: "onlineUsers", value: { subscribe: true } },
+    expect: "onlineUsers",
+    idempotent: false,
+    purpose: { _tag: "OnlineResync" },
+    timeoutMs: 0,
+  });
 };

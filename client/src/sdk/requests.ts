@@ -76,7 +76,10 @@ export const emptyRequests = (pacing: Pacing, nowMs: number): Requests => ({
 
 /** The SDK's own requests are tied to one connection: never queued, never retried. */
 export const isInternal = (call: Call): boolean =>
-  call.purpose._tag === "Rejoin" || call.purpose._tag === "Recover" || call.purpose._tag === "OnlineResync" || call.purpose._tag === "Typing";
+  call.purpose._tag === "Rejoin" ||
+  call.purpose._tag === "Recover" ||
+  call.purpose._tag === "OnlineResync" ||
+  call.purpose._tag === "Typing";
 
 const withCall = (req: Requests, call: Call): Requests => ({ ...req, calls: new Map(req.calls).set(call.key, call) });
 
@@ -126,7 +129,11 @@ export const waiting = (req: Requests): Call[] => [...req.calls.values()].filter
  * Takes as many queued frames as the bucket allows at `nowMs`. `armMs` says when to pump again when
  * frames are left and no pump timer is set yet.
  */
-export const pumped = (req: Requests, nowMs: number, pacing: Pacing): { req: Requests; writes: Uint8Array<ArrayBuffer>[]; armMs: number | undefined } => {
+export const pumped = (
+  req: Requests,
+  nowMs: number,
+  pacing: Pacing,
+): { req: Requests; writes: Uint8Array<ArrayBuffer>[]; armMs: number | undefined } => {
   let tokens = Math.min(pacing.burst, req.tokens + (Math.max(0, nowMs - req.refilledAtMs) / 1000) * pacing.perSec);
   const writes: Uint8Array<ArrayBuffer>[] = [];
   let calls: Map<number, Call> | undefined;

@@ -52,11 +52,21 @@ class Sub {
 
 const CODE = "K7QX2M";
 const joined = (lastSeq: number, members: string[]) =>
-  create(RoomJoinedSchema, { room: { code: CODE, name: "r" }, members: members.map((username) => ({ username })), memberCount: members.length, lastSeq: BigInt(lastSeq) });
+  create(RoomJoinedSchema, {
+    room: { code: CODE, name: "r" },
+    members: members.map((username) => ({ username })),
+    memberCount: members.length,
+    lastSeq: BigInt(lastSeq),
+  });
 const msg = (seq: number): ChatMessage => create(ChatMessageSchema, { roomCode: CODE, seq: BigInt(seq), sender: "a", text: `m${seq}` });
 const seqs = (ms: ReadonlyArray<ChatMessage>) => ms.map((m) => Number(m.seq));
 const recover = (recovered: boolean, from: number, to: number, lastSeq = to) =>
-  create(RecoverResultSchema, { roomCode: CODE, recovered, lastSeq: BigInt(lastSeq), messages: recovered ? Array.from({ length: to - from + 1 }, (_, i) => msg(from + i)) : [] });
+  create(RecoverResultSchema, {
+    roomCode: CODE,
+    recovered,
+    lastSeq: BigInt(lastSeq),
+    messages: recovered ? Array.from({ length: to - from + 1 }, (_, i) => msg(from + i)) : [],
+  });
 
 describe("rooms", () => {
   it("starts after the join's last_seq and delivers live messages once, in order", () => {
@@ -127,7 +137,10 @@ describe("rooms", () => {
     expect(r.members()).toEqual(["alice", "carol"]);
     expect(r.memberCount).toBe(2);
     const diff = r.rejoin(joined(0, ["alice", "dave"]));
-    expect(diff.map((e) => [e.username, e.change])).toEqual([["carol", PresenceChange.LEFT], ["dave", PresenceChange.JOINED]]);
+    expect(diff.map((e) => [e.username, e.change])).toEqual([
+      ["carol", PresenceChange.LEFT],
+      ["dave", PresenceChange.JOINED],
+    ]);
     expect(r.members()).toEqual(["alice", "dave"]);
   });
 

@@ -15,7 +15,12 @@ afterEach(async () => {
 it("after two 4103 closes, every unacked send is already rejected when `closed` (willReconnect: false) arrives", async () => {
   // A tiny per-connection budget: fifty sends at once are refused and the server closes with 4103; the SDK
   // retries once after a pause, is closed again, and stops (what <chat-app> showed as "Sending…" for ever).
-  const server: TestServer = await startServer({ rateLimitPerSec: 2, rateLimitBurst: 8, heartbeatIntervalMs: 1000, registerPerIpPerMin: 1000 });
+  const server: TestServer = await startServer({
+    rateLimitPerSec: 2,
+    rateLimitBurst: 8,
+    heartbeatIntervalMs: 1000,
+    registerPerIpPerMin: 1000,
+  });
   cleanups.push(() => server.close());
   const c = new ChatClient({ url: server.wsUrl, reconnect: { initialMs: 20, maxMs: 200 } });
   cleanups.push(() => c.close());
@@ -69,7 +74,15 @@ it("a `closed` listener can log in again at once: the rest of the close does not
   expect(server.connections).toHaveLength(2);
   expect(server.connections[1]!.closedAt).toBeUndefined();
   // The revocation is reported once, in order: closed, error, disconnected; then the new session.
-  expect(events.log.map((e) => e.event).filter((e) => e !== "authenticated")).toEqual(["state", "state", "closed", "error", "state", "state", "state"]);
+  expect(events.log.map((e) => e.event).filter((e) => e !== "authenticated")).toEqual([
+    "state",
+    "state",
+    "closed",
+    "error",
+    "state",
+    "state",
+    "state",
+  ]);
   expect(events.of("state").map((s) => s.state)).toEqual(["connecting", "connected", "disconnected", "connecting", "connected"]);
 });
 
@@ -79,11 +92,20 @@ it("exposes the session's room grace and typing TTL from AuthOk, with the contra
   cleanups.push(older.close, newer.close);
   const a = new ChatClient({ url: older.url });
   const b = new ChatClient({ url: newer.url, requestTimeoutMs: 300 }); // the scripted server does not answer logout
-  cleanups.push(() => a.close(), () => b.close());
+  cleanups.push(
+    () => a.close(),
+    () => b.close(),
+  );
   expect(a.session).toBeUndefined();
   await a.register("scripted", PASSWORD);
   await b.register("scripted", PASSWORD);
-  expect(a.session).toMatchObject({ username: "scripted", token: "tok-1", roomGraceMs: 30_000, typingTtlMs: 5000, heartbeatIntervalMs: 5000 });
+  expect(a.session).toMatchObject({
+    username: "scripted",
+    token: "tok-1",
+    roomGraceMs: 30_000,
+    typingTtlMs: 5000,
+    heartbeatIntervalMs: 5000,
+  });
   expect(b.session).toMatchObject({ roomGraceMs: 1234, typingTtlMs: 2345 });
   await b.logout();
   expect(b.session).toBeUndefined();
