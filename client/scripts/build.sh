@@ -8,6 +8,8 @@ client=$(cd "$(dirname "$0")/.." && pwd)
 root=$(cd "$client/.." && pwd)
 bin=$root/node_modules/.bin
 out=$client/dist
+# The repository's tools, and its Node 24 for the ones started through `#!/usr/bin/env node` (cem).
+export PATH="$bin:$PATH"
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
