@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The installable client package @protochat/client, as a user gets it: build (client/scripts/build.sh), `npm
+# The installable client package @protochat/client, as a user gets it (after a type check of the SDK as Node
+# code, client/tsconfig.node.json): build (client/scripts/build.sh), `npm
 # pack` into a temp dir, install the tarball into a fresh temp project (offline from the npm cache when it
 # holds lit and @bufbuild/protobuf, else from the registry), then in that project: a Node script that talks
 # to the real server through the SDK entry, and `tsc --noEmit` over a Node-only file (the SDK with no DOM
@@ -18,7 +19,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+status=0
 
+# The SDK as Node code (no DOM types); the build below compiles the browser program (tsconfig.browser.json).
+check client-typecheck-node tsc --noEmit -p client/tsconfig.node.json || status=1
 check client-package-build bash client/scripts/build.sh || exit 1
 
 pack() {
@@ -151,4 +155,4 @@ cat > "$app/tsconfig.browser.json" <<'JSON'
 JSON
 check client-package-types-node tsc --noEmit -p "$app/tsconfig.node.json" || status=1
 check client-package-types-browser tsc --noEmit -p "$app/tsconfig.browser.json" || status=1
-exit "${status:-0}"
+exit "$status"
