@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The installable client package @protochat/client, as a user gets it (after a type check of the SDK as Node
-# code, client/tsconfig.node.json): build (client/scripts/build.sh), `npm
-# pack` into a temp dir, install the tarball into a fresh temp project (offline from the npm cache when it
-# holds lit and @bufbuild/protobuf, else from the registry), then in that project: a Node script that talks
-# to the real server through the SDK entry, and `tsc --noEmit` over a Node-only file (the SDK with no DOM
-# types) and a browser file (the SDK and the <chat-app> entry). One recorded check per stage.
+# The installable client package @protochat/client, as a user gets it. After a type check of the SDK as Node
+# code (client/tsconfig.node.json): build (client/scripts/build.sh), `npm pack` into a temp dir, install the
+# tarball into a fresh temp project (offline from the npm cache when it holds the dependencies, else from the
+# registry), then in that project: a Node script that talks to the real server through the SDK entry, and
+# `tsc --noEmit` over a Node-only file (the SDK with no DOM types) and a browser file (the SDK and the
+# <chat-app> entry). One recorded check per stage.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib.sh
