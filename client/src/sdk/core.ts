@@ -12,8 +12,11 @@ import * as Req from "./requests.ts";
 import type { RoomState } from "./rooms.ts";
 
 export interface ChatEvents {
-  /** Every state change; while reconnecting, `nextRetryMs` says when the next attempt starts. */
-  state: { state: ConnectionState; attempt: number; nextRetryMs?: number; closeCode?: number; reason?: string };
+  /**
+   * Every state change (`previous` → `state`; "connecting" follows "connecting" for each new attempt); while
+   * reconnecting, `nextRetryMs` says when the next attempt starts.
+   */
+  state: { state: ConnectionState; previous: ConnectionState; attempt: number; nextRetryMs?: number; closeCode?: number; reason?: string };
   /** The connection is authenticated (after register/login/resume and after every automatic reconnect). */
   authenticated: AuthOk;
   /** Room messages, live and recovered: per room in seq order, each seq once. Own messages included. */
@@ -150,8 +153,11 @@ export const reject = (t: Tx, ticket: number | undefined, error: ChatError): voi
 };
 export const setTimer = (t: Tx, timer: string, ms: number): void => void t.fx.push({ _tag: "SetTimer", timer, ms });
 export const clearTimer = (t: Tx, timer: string): void => void t.fx.push({ _tag: "ClearTimer", timer });
-export const emitState = (t: Tx, extra: { nextRetryMs?: number; closeCode?: number; reason?: string } = {}): void =>
-  emit(t, "state", { state: publicState(t.s.conn), attempt: attemptOf(t.s.conn), ...extra });
+export const emitState = (
+  t: Tx,
+  previous: ConnectionState,
+  extra: { nextRetryMs?: number; closeCode?: number; reason?: string } = {},
+): void => emit(t, "state", { state: publicState(t.s.conn), previous, attempt: attemptOf(t.s.conn), ...extra });
 export const setRoom = (t: Tx, room: RoomState): void => put(t, { rooms: new Map(t.s.rooms).set(room.code, room) });
 export const dropRoom = (t: Tx, code: string): void => {
   const rooms = new Map(t.s.rooms);

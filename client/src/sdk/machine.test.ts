@@ -87,6 +87,7 @@ describe("connection", () => {
     expect(opened).toContainEqual({ _tag: "Open", socket: 1 });
     expect(opened).toContainEqual({ _tag: "SetTimer", timer: "connect", ms: 5000 });
     expect(d.emitted()).toEqual(["state:connecting"]);
+    expect(opened).toContainEqual({ _tag: "Emit", event: { name: "state", payload: { state: "connecting", previous: "disconnected", attempt: 0 } } });
     d.feed({ _tag: "SocketOpened", socket: 1 });
     expect(d.written().map((f) => f.kind.case)).toEqual(["login"]);
     const id = d.written()[0]!.id;
@@ -102,6 +103,10 @@ describe("connection", () => {
     joined(d, 4);
     d.feed({ _tag: "SocketClosed", socket: 1, code: 1006, reason: "" });
     expect(d.emitted()).toEqual(["closed", "state:connecting"]);
+    expect(d.effects).toContainEqual({
+      _tag: "Emit",
+      event: { name: "state", payload: { state: "connecting", previous: "connected", attempt: 1, nextRetryMs: 100, closeCode: 1006, reason: "" } },
+    });
     expect(d.effects).toContainEqual({ _tag: "SetTimer", timer: "retry", ms: 100 });
     d.feed({
       _tag: "Request",

@@ -136,7 +136,7 @@ const authenticate = (t: Tx, ticket: number, kind: Req.ClientKind): void => {
     emit(t, "closed", { code: 1000, reason: "replaced by a new authentication", willReconnect: false });
   }
   open(t, { _tag: "Explicit", ticket, kind }, 0);
-  emitState(t);
+  emitState(t, publicState(conn));
 };
 
 const open = (t: Tx, auth: AuthIntent, attempt: number): void => {
@@ -206,7 +206,7 @@ const authenticated = (t: Tx, conn: Extract<Connection, { _tag: "Authenticating"
     session: { ...t.s.session, username: ok.username, token: ok.sessionToken, info, reauthStrikes: 0 },
   });
   setTimer(t, "heartbeat", info.heartbeatIntervalMs);
-  emitState(t);
+  emitState(t, "connecting");
   emit(t, "authenticated", ok);
   if (conn.auth._tag === "Explicit") resolve(t, conn.auth.ticket, ok);
   // Resync in the order the server must see it: rejoin rooms, then presence, then everything queued
@@ -273,7 +273,7 @@ const lost = (t: Tx, code: number, reason: string, authError: ChatError | undefi
   put(t, { conn: { _tag: "Backoff", attempt: attempt + 1 } });
   setTimer(t, "retry", delay);
   emit(t, "closed", { ...closed, willReconnect: true });
-  emitState(t, { nextRetryMs: delay, closeCode: code, reason });
+  emitState(t, publicState(conn), { nextRetryMs: delay, closeCode: code, reason });
 };
 
 interface StopOptions {
@@ -324,7 +324,7 @@ const stop = (t: Tx, o: StopOptions): void => {
   if (closed) emit(t, "closed", { ...closed, willReconnect: false });
   if (o.emitError) emit(t, "error", o.error);
   if (before !== "disconnected") {
-    emitState(t, {
+    emitState(t, before, {
       ...(o.closeCode !== undefined ? { closeCode: o.closeCode } : {}),
       ...(o.reason !== undefined ? { reason: o.reason } : {}),
     });
