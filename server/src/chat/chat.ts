@@ -10,7 +10,7 @@ import { InvalidArgument, NotFound, NotMember, type StoreError } from "../errors
 import { encodePush, Hub, type Peer } from "../hub/hub.ts";
 import { normalizeCode } from "../rooms/codes.ts";
 import { Store, type StoredDirect, type StoredMessage, usernameKey } from "../store/store.ts";
-import { clientMessageId, messageText, pageQuery } from "./validate.ts";
+import { messageText, pageQuery } from "./validate.ts";
 
 
 export const messageInit = (m: StoredMessage): MessageInitShape<typeof ChatMessageSchema> => ({
@@ -66,7 +66,7 @@ export class Chat extends Context.Service<
       const send = Effect.fnUntraced(function* (s: Sender, req: SendMessageRequest) {
         const roomCode = yield* memberRoom(s, req.roomCode);
         const text = yield* messageText(req.text);
-        const cmid = yield* clientMessageId(req.clientMessageId);
+        const cmid = req.clientMessageId;
         // Storing and delivering are one uninterruptible step: a stored seq is always handed to the hub,
         // otherwise later seqs would wait for it forever.
         const { message, duplicate } = yield* Effect.uninterruptible(
@@ -118,7 +118,7 @@ export class Chat extends Context.Service<
 
       const sendDirect = Effect.fn("Chat.sendDirect")(function* (s: Sender, req: SendDirectRequest) {
         const text = yield* messageText(req.text);
-        const cmid = yield* clientMessageId(req.clientMessageId);
+        const cmid = req.clientMessageId;
         const recipient = yield* recipientOf(s, req.recipient);
         const { message, duplicate } = yield* store.appendDirect({ sender: s.peer.username, recipient, clientMessageId: cmid, text, sentAtMs: Date.now() });
         if (!duplicate) {
