@@ -80,4 +80,28 @@ describe("whenDrained", () => {
     wss.close();
     expect(received).toBeGreaterThan(0);
   });
+
+  it("never calls back for a socket destroyed while backed up (the connection is ending)", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await new Promise((r) => wss.once("listening", r));
+    const port = (wss.address() as { port: number }).port;
+    const serverSide = new Promise<WebSocket>((r) => wss.once("connection", r));
+    const client = new WebSocket(`ws://127.0.0.1:${port}`);
+    await new Promise((r) => client.once("open", r));
+    const ws = await serverSide;
+    const sink = sinkOf(ws);
+    client.pause();
+    const big = frameBinary(new Uint8Array(1024 * 1024));
+    for (let i = 0; i < 32; i++) sink.write(big);
+    let called = 0;
+    sink.whenDrained(() => called++);
+    await new Promise((r) => setTimeout(r, 100));
+    ws.terminate();
+    await new Promise((r) => setTimeout(r, 100));
+    sink.whenDrained(() => called++);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(called).toBe(0);
+    client.terminate();
+    wss.close();
+  });
 });

@@ -32,9 +32,10 @@ export interface Sink {
   /** Bytes accepted but not yet handed to the kernel (frames held for this tick plus the socket's buffer). */
   readonly bufferedAmount: number;
   /**
-   * Calls `ready` once the socket has handed what it buffers to the kernel (its 'drain' event), at once
-   * (after this tick's held frames were written) if it is not waiting for one, or when it closes. Returns a
-   * function that cancels the wait.
+   * Calls `ready` once the socket has handed what it buffers to the kernel (its 'drain' event), or at once
+   * (after this tick's held frames were written) if it is not waiting for one. Never, if the socket is
+   * destroyed first: the connection is ending and its fibers are interrupted (a writer woken then would
+   * only find the socket still "backed up" and spin). Returns a function that cancels the wait.
    */
   whenDrained(ready: () => void): () => void;
 }
@@ -43,8 +44,8 @@ interface RawSocket {
   write(b: Buffer): boolean;
   cork(): void;
   uncork(): void;
-  once(event: "drain" | "close", listener: () => void): unknown;
-  off(event: "drain" | "close", listener: () => void): unknown;
+  once(event: "drain", listener: () => void): unknown;
+  off(event: "drain", listener: () => void): unknown;
   readonly writableLength: number;
   readonly writableNeedDrain: boolean;
   readonly destroyed: boolean;
@@ -122,10 +123,6 @@ class SocketSink implements Sink {
     const socket = this.socket;
     let state: "checking" | "listening" | "done" = "checking";
     const done = () => {
-      if (state === "listening") {
-        socket.off("drain", done);
-        socket.off("close", done);
-      }
       if (state === "done") return;
       state = "done";
       ready();
@@ -134,16 +131,16 @@ class SocketSink implements Sink {
     // socket know whether it must wait for the kernel.
     queueMicrotask(() => {
       if (state !== "checking") return;
-      if (!socket.writableNeedDrain || socket.destroyed) return done();
+      if (socket.destroyed) {
+        state = "done";
+        return;
+      }
+      if (!socket.writableNeedDrain) return done();
       state = "listening";
       socket.once("drain", done);
-      socket.once("close", done);
     });
     return () => {
-      if (state === "listening") {
-        socket.off("drain", done);
-        socket.off("close", done);
-      }
+      if (state === "listening") socket.off("drain", done);
       state = "done";
     };
   }
