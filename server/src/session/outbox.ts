@@ -22,7 +22,7 @@ export interface OutboxLimits {
 
 /**
  * The congestion watermark for a byte budget: an eighth of it (1 MiB of the default 8 MiB). A large reply
- * (at most ~4.4 MB at the default limits) is only started below it, so it fits in the budget with room
+ * (at most ~4.3 MB at the default limits) is only started below it, so it fits in the budget with room
  * left for the pushes that arrive while it drains.
  */
 export const lowWaterFor = (maxBytes: number): number => Math.floor(maxBytes / 8);
@@ -63,7 +63,7 @@ export class Outbox {
     return this.queuedBytes + this.sink.bufferedAmount;
   }
 
-  /** At or over the low watermark: requests with large replies wait until the client has read more. */
+  /** At or over the low watermark: requests with large replies are refused until the client has read more. */
   get congested(): boolean {
     return this.bytes >= this.limits.lowWaterBytes;
   }
