@@ -148,9 +148,7 @@ export class Handlers extends Context.Service<Handlers, { handle(conn: Connectio
       };
 
       const handle = (conn: ConnectionView, id: number, request: Request): Effect.Effect<Outcome> =>
-        replyOrError(id, Effect.suspend(() => run(conn, id, request))).pipe(
-          Effect.map((result): Outcome => ("$typeName" in result ? { _tag: "Reply", frame: result } : result)),
-        );
+        replyOrError(id, Effect.suspend(() => run(conn, id, request)), (frame): Outcome => ({ _tag: "Reply", frame }));
 
       return Handlers.of({ handle });
     }),
