@@ -1,13 +1,12 @@
 // <chat-composer>: the message field under a conversation, with the "X is typing…" line above it and the
 // send error. Enter sends, Shift+Enter starts a new line; text over the server's limit is refused here.
 import { html, nothing, type TemplateResult } from "lit";
+import { MAX_TEXT_BYTES } from "../sdk/index.ts";
 import { ChatElement } from "./chat-element.ts";
 import { styles } from "./chat-composer.styles.ts";
 import { utf8Length } from "./format.ts";
 import * as icons from "./icons.ts";
 
-/** The server's limit on a message's text, in UTF-8 bytes. */
-export const MAX_TEXT_BYTES = 4096;
 
 /**
  * @fires chat-composer-submit - `{ text }` (cancelable) on Enter or Send; cancelling keeps the text in the field.

@@ -5,7 +5,7 @@
 // Over 400 lines on purpose: it is the one place where the SDK's session lifecycle (auth, resume, reconnect,
 // close codes) meets the view; what could stand alone already does (Conversations, Notices, SavedSession).
 import type { ReactiveController, ReactiveControllerHost } from "lit";
-import { ChatClient, type ChatError, type ConnectionState, type RoomSummary, CloseCode, describeClose, describeError, ErrorCode } from "../sdk/index.ts";
+import { ChatClient, type ChatError, type ConnectionState, type RoomSummary, CloseCode, describeError, ErrorCode } from "../sdk/index.ts";
 import { type Active, type Banner, type DirectView, nameKey, type Phase, type RoomView, roomTitle, type Toast } from "./chat-state.ts";
 import { Notices } from "./notices.ts";
 import { Conversations } from "./conversations.ts";
@@ -455,19 +455,16 @@ export class ChatController implements ReactiveController {
     if (code === CloseCode.NORMAL) return;
     if (code === CloseCode.SESSION_REVOKED) {
       this.#saved.save({ token: undefined });
-      // Start over once the SDK has finished handling this close.
-      setTimeout(() => {
-        this.#stop();
-        this.#reset();
-        this.authError = "You were logged out (the session ended elsewhere). Log in again.";
-        this.#start(false);
-      }, 0);
+      // The SDK has finished stopping before it reports the close (every pending send already rejected), so
+      // starting over from inside its listener is safe.
+      this.#stop();
+      this.#reset();
+      this.authError = "You were logged out (the session ended elsewhere). Log in again.";
+      this.#start(false);
       return;
     }
     this.#notices.disconnected(code);
-    // This client sends nothing more (Reconnect starts a new one), so no message of ours is still on its way.
-    // The SDK rejects most unacked sends now, but not every one (seen after two 4103 closes in a row).
-    this.#conv.failPending(describeClose(code));
+    // Every unacked send was rejected by the SDK before this close was reported: those messages show as failed.
     this.#changed();
   }
 

@@ -185,14 +185,6 @@ export class Conversations {
     );
   }
 
-  /** No message of ours is still on its way (the client stopped for good): show every pending one failed. */
-  failPending(reason: string): void {
-    for (const t of [...this.rooms.values(), ...this.dms.values()].map((v) => v.timeline)) {
-      const pending = t.entries.flatMap((e) => (e.kind === "message" && e.status === "pending" ? [e.clientMessageId] : []));
-      for (const id of pending) t.markFailed(id, reason);
-    }
-  }
-
   // ---- history ------------------------------------------------------------------------------------------
 
   async loadOlder(): Promise<void> {

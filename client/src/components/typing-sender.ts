@@ -1,9 +1,9 @@
-// Sends our own typing state for the room being written in: "typing" at most every 2.5 s while the text
-// changes, "stopped" after 4 s idle, on send, on blur, on leaving the room, or when the text is emptied.
-import type { ChatClient } from "../sdk/index.ts";
+// Sends our own typing state for the room being written in: "typing" at most every half of the server's
+// typing TTL (AuthOk.typing_ttl_ms, 5 s by default) while the text changes, "stopped" after four fifths of it
+// idle, on send, on blur, on leaving the room, or when the text is emptied.
+import { type ChatClient, SESSION_DEFAULTS } from "../sdk/index.ts";
 
-const TYPING_REFRESH_MS = 2500;
-const TYPING_IDLE_MS = 4000;
+const ttlOf = (client: ChatClient): number => client.session?.typingTtlMs ?? SESSION_DEFAULTS.typingTtlMs;
 
 export class TypingSender {
   readonly #client: () => ChatClient | undefined;
@@ -31,14 +31,15 @@ export class TypingSender {
       return;
     }
     const now = Date.now();
-    if (this.#room !== code || now - this.#sentAt >= TYPING_REFRESH_MS) {
+    const ttl = ttlOf(client);
+    if (this.#room !== code || now - this.#sentAt >= ttl / 2) {
       if (this.#room !== undefined && this.#room !== code) this.stop();
       this.#room = code;
       this.#sentAt = now;
       send(() => client.setTyping(code, true));
     }
     clearTimeout(this.#idle);
-    this.#idle = setTimeout(() => this.stop(), TYPING_IDLE_MS);
+    this.#idle = setTimeout(() => this.stop(), (ttl * 4) / 5);
   }
 
   stop(): void {

@@ -4,6 +4,7 @@
 // protovalidate runtime (about 400 KB minified) stays on the server.
 import { type DescMessage, getOption, hasOption, isFieldSet, type Message } from "@bufbuild/protobuf";
 import { field as fieldRules, StringRulesSchema, UInt32RulesSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import { ClientFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
 
 /** The limits of one field, as the schema states them. */
 export interface FieldLimit {
@@ -69,7 +70,8 @@ const encoder = new TextEncoder();
  */
 export const contractViolation = (schema: DescMessage, message: Message): string | undefined => {
   for (const l of limitsOf(schema)) {
-    const value = (message as unknown as Record<string, unknown>)[l.localName];
+    // An unset field of a message built for sending reads as its default, as the server decodes it.
+    const value = (message as unknown as Record<string, unknown>)[l.localName] ?? (l.minLen !== undefined || l.minBytes !== undefined ? "" : undefined);
     if (typeof value === "string") {
       const chars = l.minLen !== undefined || l.maxLen !== undefined ? [...value].length : 0;
       const bytes = l.minBytes !== undefined || l.maxBytes !== undefined ? encoder.encode(value).length : 0;
@@ -87,3 +89,15 @@ export const contractViolation = (schema: DescMessage, message: Message): string
 /** The most UTF-8 bytes the contract allows in a field (e.g. a message's text), for input hints. */
 export const maxBytesOf = (schema: DescMessage, localName: string): number | undefined =>
   limitsOf(schema).find((l) => l.localName === localName)?.maxBytes;
+
+/** The message schema of each ClientFrame request kind, by its oneof case. */
+const requestSchemas: ReadonlyMap<string, DescMessage> = new Map(
+  ClientFrameSchema.oneofs[0]!.fields.flatMap((f) => (f.message ? [[f.localName, f.message] as const] : [])),
+);
+
+/** The first limit of the contract a request (a ClientFrame kind, as built for sending) breaks, or undefined. */
+export const requestViolation = (kind: { readonly case: string | undefined; readonly value?: unknown }): string | undefined => {
+  if (kind.case === undefined) return undefined;
+  const schema = requestSchemas.get(kind.case);
+  return schema && kind.value ? contractViolation(schema, kind.value as Message) : undefined;
+};

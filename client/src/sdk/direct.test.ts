@@ -4,7 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../../proto/gen/es/chat/v1/error_pb.js";
 import { UserPresenceEventSchema } from "../../../proto/gen/es/chat/v1/presence_pb.js";
-import { MAX_TEXT_BYTES, noOnline, onlineResynced, type Send, sendFailed, textError, userPresenceApplied } from "./direct.ts";
+import { MAX_TEXT_BYTES, noOnline, onlineResynced, type Send, sendFailed, requestError, userPresenceApplied } from "./direct.ts";
 import { ChatError } from "./errors.ts";
 
 const BACKOFF = { initialMs: 100, maxMs: 1000 };
@@ -16,11 +16,16 @@ const send: Send = {
   call: 3,
 };
 
-it("text: 1 to 4096 bytes of UTF-8, counted in bytes", () => {
-  expect(textError("hi")).toBeUndefined();
-  expect(textError("")?.code).toBe(ErrorCode.INVALID_ARGUMENT);
-  expect(textError("x".repeat(MAX_TEXT_BYTES))).toBeUndefined();
-  expect(textError("é".repeat(2049))?.message).toMatch(/got 4098/);
+it("requests are checked against the contract's limits: text 1 to 4096 bytes of UTF-8, counted in bytes", () => {
+  const text = (t: string) => requestError({ case: "sendMessage", value: { roomCode: "K7QX2M", clientMessageId: "m1", text: t } });
+  expect(MAX_TEXT_BYTES).toBe(4096);
+  expect(text("hi")).toBeUndefined();
+  expect(text("")?.code).toBe(ErrorCode.INVALID_ARGUMENT);
+  expect(text("x".repeat(MAX_TEXT_BYTES))).toBeUndefined();
+  expect(text("é".repeat(2049))?.message).toBe("text: must be at most 4096 bytes");
+  expect(requestError({ case: "register", value: { username: "bob", password: "short" } })?.message).toBe("password: must be at least 8 bytes");
+  expect(requestError({ case: "history", value: { roomCode: "K7QX2M", limit: 500 } })?.message).toBe("limit: must be less than or equal to 200");
+  expect(requestError({ case: "ping", value: {} })).toBeUndefined();
 });
 
 describe("sendFailed", () => {

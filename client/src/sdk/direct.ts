@@ -3,13 +3,15 @@
 // reconnect. The machine turns these decisions into requests and timers.
 import { create } from "@bufbuild/protobuf";
 import { ErrorCode } from "../../../proto/gen/es/chat/v1/error_pb.js";
+import { SendMessageRequestSchema } from "../../../proto/gen/es/chat/v1/message_pb.js";
 import { type UserPresenceEvent, UserPresenceEventSchema } from "../../../proto/gen/es/chat/v1/presence_pb.js";
 import { type BackoffOptions, backoffDelay } from "./backoff.ts";
+import { maxBytesOf, requestViolation } from "./contract-rules.ts";
 import { ChatError } from "./errors.ts";
 import type { ClientKind } from "./requests.ts";
 
-export const MAX_TEXT_BYTES = 4096;
-const utf8 = new TextEncoder();
+/** The most UTF-8 bytes of a message's text, as the contract states it (`buf.validate` rule on SendMessageRequest.text). */
+export const MAX_TEXT_BYTES: number = maxBytesOf(SendMessageRequestSchema, "text") ?? 4096;
 
 /** A room message or direct message on its way: retried with the same client message id until acked. */
 export interface Send {
@@ -22,11 +24,13 @@ export interface Send {
   readonly call: number | undefined;
 }
 
-/** Why a text cannot be sent (before anything reaches the server), or undefined. */
-export const textError = (text: string): ChatError | undefined => {
-  const bytes = utf8.encode(text).length;
-  if (bytes > 0 && bytes <= MAX_TEXT_BYTES) return undefined;
-  return new ChatError(`text must be 1-${MAX_TEXT_BYTES} bytes of UTF-8, got ${bytes}`, { code: ErrorCode.INVALID_ARGUMENT });
+/**
+ * Why a request cannot be sent (before anything reaches the server), or undefined: the limits written in the
+ * contract (text length, names, ids, page size), worded as the server words them.
+ */
+export const requestError = (kind: ClientKind): ChatError | undefined => {
+  const problem = requestViolation(kind);
+  return problem === undefined ? undefined : new ChatError(problem, { code: ErrorCode.INVALID_ARGUMENT });
 };
 
 /** Errors worth trying again with the same client message id, after a pause. */

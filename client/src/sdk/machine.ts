@@ -36,7 +36,7 @@ import {
   type Step,
   type Tx,
 } from "./core.ts";
-import { noOnline, textError } from "./direct.ts";
+import { noOnline, requestError } from "./direct.ts";
 import { ChatError, describeClose } from "./errors.ts";
 import { attemptSend, pump, pushReceived, recover, rejoin, replied, request, resyncOnline } from "./replies.ts";
 import * as Req from "./requests.ts";
@@ -55,7 +55,9 @@ const handle = (t: Tx, e: Event): void => {
   switch (e._tag) {
     case "Authenticate":
       return authenticate(t, e.ticket, e.kind);
-    case "Request":
+    case "Request": {
+      const invalid = requestError(e.kind);
+      if (invalid) return reject(t, e.ticket, invalid);
       return void request(t, {
         ticket: e.ticket,
         kind: e.kind,
@@ -64,8 +66,9 @@ const handle = (t: Tx, e: Event): void => {
         purpose: e.purpose,
         timeoutMs: t.s.config.requestTimeoutMs,
       });
+    }
     case "Send": {
-      const invalid = textError(e.text);
+      const invalid = requestError(e.kind);
       if (invalid) return reject(t, e.ticket, invalid);
       put(t, {
         sends: new Map(t.s.sends).set(e.ticket, { ticket: e.ticket, kind: e.kind, expect: e.expect, failures: 0, call: undefined }),
