@@ -96,7 +96,7 @@ describe("<chat-app>: two users in two browsers", () => {
           const nodes = r.type === "attributes" ? [r.target] : [...r.addedNodes];
           for (const n of nodes) if (n instanceof HTMLElement && n.dataset.status) seen.push(n.dataset.status);
         }
-      }).observe(el.shadowRoot!, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-status"] });
+      }).observe(el.shadowRoot!.querySelector("chat-timeline")!.shadowRoot!, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-status"] });
     });
     await say(alice, "Hello! Welcome to the standup.");
     const mine = message(alice, "Hello! Welcome to the standup.");

@@ -114,8 +114,8 @@ describe("<chat-app> after a close that does not reconnect by itself", () => {
     // Fifty messages in one go through the composer (Enter in the message field, as a user would press it).
     await u.app.getByRole("textbox", { name: /^Message / }).waitFor();
     await u.page.evaluate(() => {
-      const root = document.querySelector("chat-app")?.shadowRoot;
-      const input = root?.querySelector<HTMLTextAreaElement>("#composer-input");
+      const composer = document.querySelector("chat-app")?.shadowRoot?.querySelector("chat-composer");
+      const input = composer?.shadowRoot?.querySelector<HTMLTextAreaElement>("#composer-input");
       if (!input) throw new Error("no composer");
       for (let i = 1; i <= 50; i++) {
         input.value = `flood ${i}`;

@@ -4,29 +4,33 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestServer } from "../../server/src/testing.ts";
 import { connected, openUser, PASSWORD, signIn, startChatServer, uniqueName, type User } from "./harness.ts";
 
-/** Controls in the component's shadow root without an accessible name (label, aria-label(ledby), text, title). */
+/** Controls in the component's shadow roots (its own and its inner elements') without an accessible name. */
 const unnamedControls = (u: User): Promise<string[]> =>
   u.page.evaluate(() => {
-    const root = document.querySelector("chat-app")!.shadowRoot!;
     const out: string[] = [];
-    for (const el of root.querySelectorAll<HTMLElement>("button, input, textarea, select, [role=button], [tabindex]")) {
-      if (el.getAttribute("aria-hidden") === "true" || el.closest("[hidden]")) continue;
-      const labelled = el.getAttribute("aria-labelledby");
-      const name =
-        el.getAttribute("aria-label") ??
-        (labelled ? labelled.split(" ").map((id) => root.getElementById(id)?.textContent ?? "").join(" ") : "") ??
-        "";
-      const labels = "labels" in el ? [...((el as HTMLInputElement).labels ?? [])].map((l) => l.textContent ?? "").join(" ") : "";
-      const text = el.tagName === "BUTTON" ? (el.textContent ?? "") : "";
-      if (`${name}${labels}${text}${el.title}`.trim() === "") out.push(el.outerHTML.slice(0, 120));
-    }
+    const visit = (root: ShadowRoot): void => {
+      for (const el of root.querySelectorAll<HTMLElement>("*")) if (el.shadowRoot) visit(el.shadowRoot);
+      for (const el of root.querySelectorAll<HTMLElement>("button, input, textarea, select, [role=button], [tabindex]")) {
+        if (el.getAttribute("aria-hidden") === "true" || el.closest("[hidden]")) continue;
+        const labelled = el.getAttribute("aria-labelledby");
+        const name =
+          el.getAttribute("aria-label") ??
+          (labelled ? labelled.split(" ").map((id) => root.getElementById(id)?.textContent ?? "").join(" ") : "") ??
+          "";
+        const labels = "labels" in el ? [...((el as HTMLInputElement).labels ?? [])].map((l) => l.textContent ?? "").join(" ") : "";
+        const text = el.tagName === "BUTTON" ? (el.textContent ?? "") : "";
+        if (`${name}${labels}${text}${el.title}`.trim() === "") out.push(el.outerHTML.slice(0, 120));
+      }
+    };
+    visit(document.querySelector("chat-app")!.shadowRoot!);
     return out;
   });
 
-/** The focused element inside the component, described by its accessible name. */
+/** The focused element inside the component (through its inner elements' shadow roots), by its accessible name. */
 const focused = (u: User): Promise<string> =>
   u.page.evaluate(() => {
-    const el = document.querySelector("chat-app")!.shadowRoot!.activeElement as HTMLElement | null;
+    let el = document.querySelector("chat-app")!.shadowRoot!.activeElement as HTMLElement | null;
+    while (el?.shadowRoot?.activeElement) el = el.shadowRoot.activeElement as HTMLElement;
     if (el === null) return "(none)";
     const label = "labels" in el ? [...((el as HTMLInputElement).labels ?? [])].map((l) => l.textContent?.trim()).join(" ") : "";
     return (el.getAttribute("aria-label") ?? (label || el.textContent?.trim()) ?? el.tagName).replace(/\s+/g, " ");
@@ -57,7 +61,8 @@ describe("<chat-app> product surface", () => {
     expect(order).toEqual(["Log in", "Register", "Username", "Password", "Log in"]);
     // The focused submit button shows a focus ring (:focus-visible).
     const ring = await u.page.evaluate(() => {
-      const el = document.querySelector("chat-app")!.shadowRoot!.activeElement!;
+      let el = document.querySelector("chat-app")!.shadowRoot!.activeElement!;
+      while (el.shadowRoot?.activeElement) el = el.shadowRoot.activeElement;
       const s = getComputedStyle(el);
       return { style: s.outlineStyle, width: s.outlineWidth };
     });

@@ -24,15 +24,22 @@ describe("<chat-app> renders untrusted text as text", () => {
   /** Nothing ran, and the component made no element from user text (it renders no img, script, b or a at all). */
   const assertInert = async (u: User) => {
     const state = await u.page.evaluate(() => {
-      const root = document.querySelector("chat-app")!.shadowRoot!;
+      // Every shadow root of the component: its own and its inner elements'.
+      const roots: ShadowRoot[] = [];
+      const visit = (root: ShadowRoot): void => {
+        roots.push(root);
+        for (const el of root.querySelectorAll("*")) if (el.shadowRoot) visit(el.shadowRoot);
+      };
+      visit(document.querySelector("chat-app")!.shadowRoot!);
       return {
         xss: (window as unknown as { __xss?: unknown }).__xss,
-        inShadow: root.querySelectorAll("img, script, b, a, iframe, object").length,
+        shadowRoots: roots.length > 1,
+        inShadow: roots.reduce((n, root) => n + root.querySelectorAll("img, script, b, a, iframe, object").length, 0),
         inDocument: document.querySelectorAll("img, b, a, iframe, object").length,
         scripts: [...document.scripts].map((s) => s.getAttribute("src")),
       };
     });
-    expect(state).toEqual({ xss: undefined, inShadow: 0, inDocument: 0, scripts: ["/chat.js"] });
+    expect(state).toEqual({ xss: undefined, shadowRoots: true, inShadow: 0, inDocument: 0, scripts: ["/chat.js"] });
   };
 
   beforeAll(async () => {

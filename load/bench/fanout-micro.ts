@@ -18,9 +18,13 @@ const sink: Sink = {
     bytes += wire.length;
   },
   bufferedAmount: 0,
+  whenDrained(ready) {
+    ready();
+    return () => {};
+  },
 };
 for (let i = 0; i < members; i++) {
-  const outbox = new Outbox(sink, 1024, () => {
+  const outbox = new Outbox(sink, { maxBytes: 8 * 1024 * 1024, maxFrames: 1024, lowWaterBytes: 1024 * 1024 }, () => {
     throw new Error("overflow");
   });
   const peer: Peer = { id: i, username: `u${i}`, token: `t${i}`, send: (b, d) => outbox.push(b, d), terminate() {} };

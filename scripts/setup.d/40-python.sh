@@ -32,11 +32,13 @@ else
 fi
 
 # Regenerate when a .proto file or the generator changed.
-stamp="$(cat proto/chat/v1/*.proto "$venv/.installed" | sha256sum | cut -d' ' -f1)"
+stamp="$(cat proto/chat/v1/*.proto third_party/protovalidate/buf/validate/validate.proto "$venv/.installed" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$gen/.stamp" 2>/dev/null)" != "$stamp" ]; then
   rm -rf "$gen"
   mkdir -p "$gen"
-  "$venv/bin/python" -m grpc_tools.protoc -I proto --python_out="$gen" proto/chat/v1/*.proto
+  # validate.proto is generated too: the contract's files import it for their buf.validate rules.
+  "$venv/bin/python" -m grpc_tools.protoc -I proto -I third_party/protovalidate --python_out="$gen" \
+    proto/chat/v1/*.proto third_party/protovalidate/buf/validate/validate.proto
   echo "$stamp" > "$gen/.stamp"
   echo "python: generated $(ls "$gen"/chat/v1/*_pb2.py | wc -l) modules into $gen"
 fi

@@ -41,6 +41,14 @@ describe("parseConfig", () => {
     expect(() => parseConfig(["--database-pool-size", "0"], {})).toThrow(/at least 1/);
   });
 
+  it("--outbox-bytes: 8 MiB by default, from the flag or OUTBOX_BYTES, at least 1 MiB", () => {
+    expect(parseConfig([], {})).toMatchObject({ outboxBytes: 8 * 1024 * 1024, outboxFrames: 1024 });
+    expect(parseConfig([], { OUTBOX_BYTES: "2097152" })).toMatchObject({ outboxBytes: 2097152 });
+    expect(parseConfig(["--outbox-bytes", "4194304"], { OUTBOX_BYTES: "2097152" })).toMatchObject({ outboxBytes: 4194304 });
+    expect(() => parseConfig(["--outbox-bytes", "65536"], {})).toThrow(/--outbox-bytes must be at least 1048576/);
+    expect(helpText()).toMatch(/--outbox-bytes <n>[\s\S]*env OUTBOX_BYTES, default 8388608/);
+  });
+
   it("--help is answered, and the help text names every flag with its variable", () => {
     expect(parseConfig(["--help"], {})).toBe("help");
     expect(helpText()).toMatch(/--data-dir <value>[\s\S]*env DATA_DIR, default \.\/data/);

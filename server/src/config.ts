@@ -21,6 +21,7 @@ export interface Config {
   readonly rateLimitPerSec: number;
   readonly rateLimitBurst: number;
   readonly outboxFrames: number;
+  readonly outboxBytes: number;
   readonly recoverLimit: number;
   readonly maxRoomsPerConnection: number;
   readonly maxPersistentRoomsPerUser: number;
@@ -64,6 +65,7 @@ const flags: ReadonlyArray<FlagSpec> = [
   { key: "rateLimitPerSec", env: "RATE_LIMIT_PER_SEC", kind: "int", default: "20", help: "frames per second per connection (token bucket refill)" },
   { key: "rateLimitBurst", env: "RATE_LIMIT_BURST", kind: "int", default: "40", help: "token bucket size per connection" },
   { key: "outboxFrames", env: "OUTBOX_FRAMES", kind: "int", default: "1024", help: "frames queued for a slow client before it is closed with 4001" },
+  { key: "outboxBytes", env: "OUTBOX_BYTES", kind: "int", default: String(8 * 1024 * 1024), help: "bytes held for a slow client (queued frames and socket buffer) before it is closed with 4001; history and recover get RATE_LIMITED while it holds 1/8 of this. Keep above the largest reply (4.3 MB at the defaults)" },
   { key: "recoverLimit", env: "RECOVER_LIMIT", kind: "int", default: "1000", help: "most messages one RecoverRequest replays" },
   { key: "maxRoomsPerConnection", env: "MAX_ROOMS_PER_CONNECTION", kind: "int", default: "100", help: "rooms one connection may have joined" },
   { key: "maxPersistentRoomsPerUser", env: "MAX_PERSISTENT_ROOMS_PER_USER", kind: "int", default: "10", help: "persistent rooms one user may create" },
@@ -83,7 +85,8 @@ const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}
 
 export const helpText = (): string => {
   const rows = flags.map((f) => `  --${kebab(f.key)} <${f.kind === "int" ? "n" : "value"}> `.padEnd(34) + `${f.help}\n${"".padEnd(34)}env ${f.env}${f.default ? `, default ${f.default}` : ""}`);
-  return `protochat server: the chat protocol over WebSocket at /ws, the web client at /, /healthz and /metrics.
+  return `protochat server: the chat protocol over WebSocket at /ws, the web client at /, /livez, /readyz, /healthz
+and /metrics. Exits 75 if storage cannot commit at start (disk full), 2 on bad flags.
 
 Usage: npm start -- [flags]    (or: node server/src/main.ts [flags])
 
@@ -144,6 +147,7 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: Record<string, str
   }
   if ((out.databasePoolSize as number) < 1) throw new ConfigError(`--database-pool-size must be at least 1`);
   if ((out.outboxFrames as number) < 8) throw new ConfigError(`--outbox-frames must be at least 8`);
+  if ((out.outboxBytes as number) < 1024 * 1024) throw new ConfigError(`--outbox-bytes must be at least 1048576 (1 MiB)`);
   if (out.clientDir === "") out.clientDir = new URL("../../client/", import.meta.url).pathname;
   return out as unknown as Config;
 };

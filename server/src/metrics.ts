@@ -38,6 +38,12 @@ export const makeMetrics = (options: { defaultMetrics: boolean }) => {
     frameIn: (kind: string): void => frameInByKind(kind).inc(),
     framesOut: new Counter({ name: "chat_frames_out_total", help: "Server frames handed to sockets", ...r }),
     framesDropped: new Counter({ name: "chat_frames_dropped_total", help: "Droppable frames (typing) shed for slow clients", ...r }),
+    outboxPeakBytes: new Histogram({
+      name: "chat_outbox_peak_bytes",
+      help: "The most bytes each closed connection's outbox held (queued frames and socket buffer; bounded by --outbox-bytes)",
+      buckets: [65536, 262144, 1048576, 2097152, 4194304, 8388608, 16777216, 67108864],
+      ...r,
+    }),
     errors: new Counter({ name: "chat_errors_total", help: "Error replies, by code", labelNames: ["code"] as const, ...r }),
     messagesStored: new Counter({ name: "chat_messages_stored_total", help: "Room and direct messages stored", labelNames: ["kind"] as const, ...r }),
     /** Records how long a request of `kind` took. */

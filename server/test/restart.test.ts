@@ -1,146 +1,162 @@
-// The server as a real process: every message acked before a SIGKILL is in history after a restart on the
-// same data dir, at its acked seq, with gap-free seqs; unacked sends retried with the same id are stored
-// once. And SIGTERM tells connected clients to reconnect (1001) and exits 0.
-import { type ChildProcess, spawn } from "node:child_process";
+// The server as a real process. Fault matrix item 5: SIGKILLed under load five times at different moments on
+// one data dir, every message acked before each kill is in history after the restart, at its acked seq, with
+// gap-free seqs; unacked sends retried with the same id are stored once; SQLite's integrity check passes after
+// every kill. And SIGTERM tells connected clients to reconnect (1001) and exits 0.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, it } from "vitest";
 import { CloseCode } from "../../proto/gen/es/chat/v1/error_pb.js";
 import { HistoryDirection } from "../../proto/gen/es/chat/v1/message_pb.js";
+import { killAll, type ServerProcess, spawnServer } from "./server-process.ts";
 import { registered, WireClient } from "./wire-client.ts";
 
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const mainTs = join(repoRoot, "server/src/main.ts");
+afterAll(killAll);
 
-interface ServerProcess {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly wsUrl: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly logs: string[];
-}
+/** Every message of a room, oldest first, read in forward pages. */
+const fullHistory = async (client: WireClient, roomCode: string) => {
+  const stored: Array<{ seq: bigint; id: string; text: string }> = [];
+  for (let anchor = 0n, more = true; more; ) {
+    const page = await client.call({ case: "history", value: { roomCode, anchorSeq: anchor, direction: HistoryDirection.FORWARD, limit: 200 } }, "historyPage");
+    stored.push(...page.messages.map((m) => ({ seq: m.seq, id: m.clientMessageId, text: m.text })));
+    more = page.hasMore;
+    anchor = page.messages.at(-1)?.seq ?? anchor;
+  }
+  return stored;
+};
 
-const children = new Set<ChildProcess>();
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-});
+/** SQLite's own check of the file a SIGKILLed server left (read-only: the next start does the WAL recovery). */
+const integrityCheck = (dataDir: string): string => {
+  const db = new DatabaseSync(join(dataDir, "chat.db"), { readOnly: true });
+  try {
+    return (db.prepare("PRAGMA integrity_check").all() as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join("; ");
+  } finally {
+    db.close();
+  }
+};
 
-/** Starts main.ts on port 0 and resolves once its "listening" log line names the port. */
-const spawnServer = (dataDir: string, extra: string[] = []): Promise<ServerProcess> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [mainTs, "--port", "0", "--data-dir", dataDir, "--register-per-ip-per-min", "1000", "--rate-limit-per-sec", "100000", "--rate-limit-burst", "100000", ...extra],
-      { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    children.add(child);
-    const logs: string[] = [];
-    let buffered = "";
-    let stderr = "";
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => child.on("exit", (code, signal) => done({ code, signal })));
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 15_000);
-    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout!.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split("\n");
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        logs.push(line);
-        const record = JSON.parse(line) as { msg?: string; port?: number };
-        if (record.msg === "listening" && typeof record.port === "number") {
-          clearTimeout(timer);
-          resolve({ child, port: record.port, wsUrl: `ws://127.0.0.1:${record.port}/ws`, exited, logs });
-        }
-      }
-    });
-    void exited.then(({ code, signal }) => reject(new Error(`server exited early (${code ?? signal}): ${stderr}`)));
-  });
+/** The moments of the five kills: after so many acks in the round, or so many ms after its load began. */
+const KILLS: ReadonlyArray<{ readonly label: string; readonly afterAcks?: number; readonly afterMs?: number }> = [
+  { label: "early, after 30 acks", afterAcks: 30 },
+  { label: "after 400 acks", afterAcks: 400 },
+  { label: "60 ms into the load", afterMs: 60 },
+  { label: "after 150 acks", afterAcks: 150 },
+  { label: "after 1500 acks", afterAcks: 1500 },
+];
 
 describe("server process", () => {
-  it("every message acked before a SIGKILL is in history after a restart, at its seq, gap-free", async () => {
+  it("five SIGKILLs under load at different moments: acked lost 0, gap-free, retries stored once, integrity ok each time", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "protochat-sigkill-"));
     try {
-      const first = await spawnServer(dataDir);
-      const senders = await Promise.all(Array.from({ length: 4 }, () => registered(first.wsUrl)));
-      const code = (await senders[0]!.client.call({ case: "createRoom", value: { name: "crash test" } }, "roomJoined")).room!.code;
-      for (const s of senders.slice(1)) await s.client.call({ case: "joinRoom", value: { code } }, "roomJoined");
-
       const acked = new Map<string, bigint>();
-      const inFlight = new Set<string>();
-      const KILL_AFTER = 400;
-      let killed = false;
-      // Each sender keeps 8 sends in flight; the process is killed mid-stream, with sends outstanding.
-      const pump = async (s: (typeof senders)[number], w: number) => {
-        let n = 0;
-        const one = async (): Promise<void> => {
-          while (!killed) {
-            const id = `w${w}-${n++}`;
-            inFlight.add(id);
-            try {
-              const ack = await s.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: id, text: `message ${id}` } }, "sendAck", 5000);
-              acked.set(id, ack.seq);
-              inFlight.delete(id);
-              if (acked.size >= KILL_AFTER && !killed) {
-                killed = true;
-                first.child.kill("SIGKILL");
-              }
-            } catch {
-              return; // the socket died with the process
-            }
-          }
-        };
-        await Promise.all(Array.from({ length: 8 }, one));
+      let unacked: string[] = [];
+      let sessions: Array<{ token: string; index: number }> = [];
+      let roomCode = "";
+      const figures: string[] = [];
+
+      /** Opens one joined connection per sender (sessions outlive every process: tokens work at the upgrade). */
+      const connect = (server: ServerProcess) =>
+        Promise.all(
+          sessions.map(async ({ token }) => {
+            const client = await WireClient.open(server.wsUrl, { token });
+            await client.push("authOk");
+            const joined = await client.call({ case: "joinRoom", value: { code: roomCode } }, "roomJoined");
+            return { client, lastSeq: joined.lastSeq };
+          }),
+        );
+
+      /** After a restart: every acked message at its seq, gap-free, no id twice; then the unacked retried. */
+      const verify = async (senders: ReadonlyArray<{ client: WireClient; lastSeq: bigint }>) => {
+        const reader = senders[0]!.client;
+        const stored = await fullHistory(reader, roomCode);
+        expect(senders[0]!.lastSeq).toBe(BigInt(stored.length));
+        expect(stored.map((m) => m.seq)).toEqual(stored.map((_, i) => BigInt(i + 1)));
+        const bySeq = new Map(stored.map((m) => [m.seq, m]));
+        const lost = [...acked].filter(([id, seq]) => bySeq.get(seq)?.id !== id || bySeq.get(seq)?.text !== `message ${id}`);
+        expect(lost, "acked messages lost").toEqual([]);
+        expect(new Set(stored.map((m) => m.id)).size).toBe(stored.length);
+        // Sends that had no ack, retried with the same id: stored once whether or not they made it before the kill.
+        // Each from its own sender: idempotency is per (room, sender, client message id).
+        const storedIds = new Set(stored.map((m) => m.id));
+        let next = BigInt(stored.length) + 1n;
+        for (const id of unacked) {
+          const sender = senders[Number(/-w(\d+)-/.exec(id)![1])]!.client;
+          const ack = await sender.call({ case: "sendMessage", value: { roomCode, clientMessageId: id, text: `message ${id}` } }, "sendAck");
+          expect(ack.duplicate, id).toBe(storedIds.has(id));
+          if (!ack.duplicate) expect(ack.seq, `retried ${id}`).toBe(next++);
+          acked.set(id, ack.seq);
+        }
+        return { stored: stored.length, lost: lost.length, unackedStored: unacked.filter((id) => storedIds.has(id)).length };
       };
-      await Promise.all(senders.map(pump));
-      const exit = await first.exited;
-      expect(exit.signal).toBe("SIGKILL");
-      expect(acked.size).toBeGreaterThanOrEqual(KILL_AFTER);
 
-      const second = await spawnServer(dataDir);
-      // The session outlived the process: the token still works at the upgrade.
-      const reader = await WireClient.open(second.wsUrl, { token: senders[0]!.auth.sessionToken });
-      await reader.push("authOk");
-      const joined = await reader.call({ case: "joinRoom", value: { code } }, "roomJoined");
-      const stored: Array<{ seq: bigint; id: string; text: string }> = [];
-      for (let anchor = 0n, more = true; more; ) {
-        const page = await reader.call({ case: "history", value: { roomCode: code, anchorSeq: anchor, direction: HistoryDirection.FORWARD, limit: 200 } }, "historyPage");
-        stored.push(...page.messages.map((m) => ({ seq: m.seq, id: m.clientMessageId, text: m.text })));
-        more = page.hasMore;
-        anchor = page.messages.at(-1)?.seq ?? anchor;
+      for (let round = 0; round < KILLS.length; round++) {
+        const kill = KILLS[round]!;
+        const server = await spawnServer(dataDir);
+        if (round === 0) {
+          const users = await Promise.all(Array.from({ length: 4 }, () => registered(server.wsUrl)));
+          roomCode = (await users[0]!.client.call({ case: "createRoom", value: { name: "crash test", persistent: true } }, "roomJoined")).room!.code;
+          sessions = users.map((u, index) => ({ token: u.auth.sessionToken, index }));
+          for (const u of users) u.client.close();
+        }
+        const connected = await connect(server);
+        if (round > 0) {
+          const check = await verify(connected);
+          figures[figures.length - 1] += `; restart: stored ${check.stored}, lost ${check.lost}, unacked in flight ${unacked.length} (${check.unackedStored} of them stored)`;
+        }
+        const senders = connected.map((c) => c.client);
+        const inFlight = new Set<string>();
+        let roundAcks = 0;
+        let killed = false;
+        const killNow = () => {
+          if (killed) return;
+          killed = true;
+          server.child.kill("SIGKILL");
+        };
+        const timer = kill.afterMs === undefined ? undefined : setTimeout(killNow, kill.afterMs);
+        // Each sender keeps 8 sends in flight; the process is killed mid-stream, with sends outstanding.
+        const pump = async (client: WireClient, w: number) => {
+          let n = 0;
+          const one = async (): Promise<void> => {
+            while (!killed) {
+              const id = `r${round}-w${w}-${n++}`;
+              inFlight.add(id);
+              try {
+                const ack = await client.call({ case: "sendMessage", value: { roomCode, clientMessageId: id, text: `message ${id}` } }, "sendAck", 5000);
+                acked.set(id, ack.seq);
+                inFlight.delete(id);
+                roundAcks++;
+                if (kill.afterAcks !== undefined && roundAcks >= kill.afterAcks) killNow();
+              } catch {
+                return; // the socket died with the process
+              }
+            }
+          };
+          await Promise.all(Array.from({ length: 8 }, one));
+        };
+        const started = Date.now();
+        await Promise.all(senders.map(pump));
+        clearTimeout(timer);
+        expect((await server.exited).signal).toBe("SIGKILL");
+        const integrity = integrityCheck(dataDir);
+        expect(integrity, `integrity after kill ${round + 1}`).toBe("ok");
+        unacked = [...inFlight];
+        figures.push(`kill ${round + 1} (${kill.label}, at ${Date.now() - started} ms): acked ${roundAcks} this round, ${acked.size} in all; integrity ${integrity}`);
       }
-      expect(joined.lastSeq).toBe(BigInt(stored.length));
-      expect(stored.map((m) => m.seq)).toEqual(stored.map((_, i) => BigInt(i + 1)));
-      const bySeq = new Map(stored.map((m) => [m.seq, m]));
-      for (const [id, seq] of acked) {
-        expect(bySeq.get(seq)?.id, `acked ${id} at seq ${seq}`).toBe(id);
-        expect(bySeq.get(seq)?.text).toBe(`message ${id}`);
-      }
-      expect(new Set(stored.map((m) => m.id)).size).toBe(stored.length);
 
-      // Sends that had no ack are retried with the same id: stored once whether or not they made it before the kill.
-      const storedIds = new Set(stored.map((m) => m.id));
-      const retry = await WireClient.open(second.wsUrl, { token: senders[1]!.auth.sessionToken });
-      await retry.push("authOk");
-      await retry.call({ case: "joinRoom", value: { code } }, "roomJoined");
-      const mine = [...inFlight].filter((id) => id.startsWith("w1-"));
-      for (const id of mine) {
-        const ack = await retry.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: id, text: `message ${id}` } }, "sendAck");
-        expect(ack.duplicate, id).toBe(storedIds.has(id));
-      }
-      const tail = await reader.call({ case: "history", value: { roomCode: code, limit: 200 } }, "historyPage");
-      expect(tail.messages.at(-1)?.seq ?? 0n).toBe(BigInt(stored.length + mine.filter((id) => !storedIds.has(id)).length));
-      console.log(`SIGKILL: ${acked.size} acked, ${stored.length} stored, ${inFlight.size} unacked in flight (${stored.length - acked.size} of them stored)`);
-
-      retry.close();
-      reader.close();
-      second.child.kill("SIGKILL");
-      await second.exited;
+      const last = await spawnServer(dataDir);
+      const connected = await connect(last);
+      const check = await verify(connected);
+      figures[figures.length - 1] += `; restart: stored ${check.stored}, lost ${check.lost}, unacked in flight ${unacked.length} (${check.unackedStored} of them stored)`;
+      for (const c of connected) c.client.close();
+      last.child.kill("SIGKILL");
+      await last.exited;
+      expect(acked.size).toBeGreaterThanOrEqual(KILLS.reduce((sum, k) => sum + (k.afterAcks ?? 0), 0));
+      console.log(`${KILLS.length} SIGKILLs under load, embedded mode:\n  ${figures.join("\n  ")}\n  total: acked ${acked.size}, lost 0, integrity ok ${KILLS.length}/${KILLS.length}`);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 
   it("SIGTERM closes every client with 1001 promptly and the process exits 0", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "protochat-sigterm-"));

@@ -1,4 +1,5 @@
-// Registers <chat-app>. Kept apart from the class so a page can import ChatApp and register it under its own name.
+// Registers <chat-app> (and, through its static dependencies, the elements it renders). Kept apart from the
+// class so a page can import ChatApp and register it under its own name.
 import { ChatApp } from "./chat-app.ts";
 
 declare global {

@@ -50,3 +50,9 @@ export const recoveredLine = (count: number): string =>
 
 /** Byte length of the UTF-8 encoding: the server's text limits are in bytes. */
 export const utf8Length = (text: string): number => new TextEncoder().encode(text).length;
+
+/** A form field's text ("" when absent or a file). */
+export const formText = (data: FormData, name: string): string => {
+  const value = data.get(name);
+  return typeof value === "string" ? value : "";
+};

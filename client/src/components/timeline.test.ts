@@ -1,6 +1,6 @@
 // The timeline model: seq order, dedup by seq, pending sends matched to their push and ack, notices in place.
 import { describe, expect, it } from "vitest";
-import { type Entry, Timeline } from "./timeline.ts";
+import { type Entry, GROUP_WINDOW_MS, layoutEntries, Timeline } from "./timeline.ts";
 
 const me = (name: string) => name.toLowerCase() === "alice";
 const msg = (seq: number, sender: string, text: string, clientMessageId = `id-${seq}`) => ({
@@ -84,5 +84,51 @@ describe("Timeline", () => {
     expect(t.loaded).toBe(false);
     expect(t.hasMore).toBe(true);
     expect(t.addStored(msg(1, "bob", "a"))).toBe(true);
+  });
+
+  it("lays out runs of one sender: a header when the run starts, the avatar at its end, Sent under the newest own message", () => {
+    const t = new Timeline(me);
+    const at = (seq: number, sender: string, text: string, ms: number) => ({ ...msg(seq, sender, text), sentAtMs: BigInt(ms) });
+    t.addStored(at(1, "bob", "a", 0));
+    t.addStored(at(2, "Bob", "b", 1000));
+    t.addStored(at(3, "bob", "c", 1000 + GROUP_WINDOW_MS));
+    t.addStored(at(4, "alice", "d", 2 * GROUP_WINDOW_MS));
+    t.addNotice("carol joined");
+    t.addStored(at(5, "alice", "e", 2 * GROUP_WINDOW_MS + 1));
+    t.addPending("m-9", "alice", "f", 2 * GROUP_WINDOW_MS + 2);
+    const rows = t.layout.rows.map((r) => `${r.entry.kind === "notice" ? r.entry.text : r.entry.text}${r.grouped ? " cont" : ""}${r.lastOfGroup ? " end" : ""}${r.lastOwn ? " newest-own" : ""}`);
+    expect(rows).toEqual(["a", "b cont", "c end", "d end", "carol joined end", "e", "f cont end newest-own"]);
+    expect(t.layout.messageCount).toBe(6);
+  });
+
+  it("lays out 5,000 entries in one pass, and only again after a change", () => {
+    const t = new Timeline(me);
+    for (let seq = 1; seq <= 5000; seq++) {
+      if (seq % 500 === 0) t.addNotice(`notice ${seq}`);
+      else t.addStored(msg(seq, seq % 3 === 0 ? "alice" : seq % 7 === 0 ? "carol" : "bob", `m${seq}`));
+    }
+    const entries = t.entries;
+    expect(entries.length).toBe(5000);
+    // Count every read of an entry: one per entry (a lookup per message, as in [...entries].reverse().find
+    // for each own message, or a reduce per use, multiplies this).
+    let reads = 0;
+    const counted = new Proxy(entries as Entry[], {
+      get(target, key, receiver) {
+        if (typeof key === "string" && /^\d+$/.test(key)) reads++;
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const layout = layoutEntries(counted);
+    expect(reads).toBe(5000);
+    expect(layout.rows.filter((r) => r.lastOwn).map((r) => r.entry.kind === "message" && r.entry.seq)).toEqual([4998n]);
+    expect(layout.messageCount).toBe(4990);
+    // The timeline keeps its layout until it changes: every render between two changes reuses it.
+    const first = t.layout;
+    expect(t.layout).toBe(first);
+    expect(t.messageCount).toBe(4990);
+    expect(t.layout).toBe(first);
+    t.addPending("m-new", "alice", "new");
+    expect(t.layout).not.toBe(first);
+    expect(t.layout.rows.at(-1)?.lastOwn).toBe(true);
   });
 });

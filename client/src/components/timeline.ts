@@ -1,6 +1,8 @@
 // The timeline of one conversation (a room or a DM) as the component shows it: messages ordered by seq and
 // deduplicated by seq, own sends pending until acked, and notices placed after the messages seen so far.
-// Plain TypeScript with no DOM, so it is unit-tested in Node.
+// Plain TypeScript with no DOM, so it is unit-tested in Node. What a render needs beyond the entries (grouping,
+// the newest own message, the message count) is worked out once per change in one pass (`layout`), so a
+// render is linear in the number of entries.
 
 export type MessageStatus = "pending" | "sent" | "failed";
 
@@ -59,6 +61,53 @@ const before = (a: Entry, b: Entry): boolean => {
 let counter = 0;
 const nextOrder = () => ++counter;
 
+/** Messages closer than this by one sender share one header (name and time). */
+export const GROUP_WINDOW_MS = 5 * 60 * 1000;
+
+/** One entry as the timeline renders it. */
+export interface Row {
+  readonly entry: Entry;
+  /** Continues the previous message's group: same sender, same side, within GROUP_WINDOW_MS (no header). */
+  readonly grouped: boolean;
+  /** The last message of its sender's run (the avatar goes there). */
+  readonly lastOfGroup: boolean;
+  /** The newest own message (the only one that says "Sent"). */
+  readonly lastOwn: boolean;
+}
+
+export interface Layout {
+  readonly rows: ReadonlyArray<Row>;
+  readonly messageCount: number;
+}
+
+const sameRun = (a: Entry | undefined, b: MessageEntry): a is MessageEntry =>
+  a !== undefined && a.kind === "message" && a.own === b.own && a.sender.toLowerCase() === b.sender.toLowerCase();
+
+/** The rows of `entries` in one pass: each entry is read once, whatever the length. */
+export const layoutEntries = (entries: ReadonlyArray<Entry>): Layout => {
+  const n = entries.length;
+  const rows: Array<{ entry: Entry; grouped: boolean; lastOfGroup: boolean; lastOwn: boolean }> = [];
+  let messageCount = 0;
+  let lastOwn = -1;
+  let prev: Entry | undefined;
+  for (let i = 0; i < n; i++) {
+    const entry = entries[i]!;
+    if (entry.kind === "message") {
+      messageCount++;
+      if (entry.own) lastOwn = i;
+      const run = sameRun(prev, entry);
+      // The previous message ends its run unless this one continues it.
+      if (run) rows[i - 1]!.lastOfGroup = false;
+      rows.push({ entry, grouped: run && entry.sentAtMs - (prev as MessageEntry).sentAtMs < GROUP_WINDOW_MS, lastOfGroup: true, lastOwn: false });
+    } else {
+      rows.push({ entry, grouped: false, lastOfGroup: true, lastOwn: false });
+    }
+    prev = entry;
+  }
+  if (lastOwn >= 0) rows[lastOwn]!.lastOwn = true;
+  return { rows, messageCount };
+};
+
 /** A keyed, seq-ordered list of messages and notices; `same(a, b)` says whether two usernames are one user. */
 export class Timeline {
   #entries: Entry[] = [];
@@ -68,6 +117,8 @@ export class Timeline {
   hasMore = true;
   /** Whether the first history page has been loaded. */
   loaded = false;
+  #revision = 0;
+  #layout: { readonly revision: number; readonly layout: Layout } | undefined;
 
   readonly #isMe: (username: string) => boolean;
 
@@ -93,8 +144,19 @@ export class Timeline {
     return min;
   }
 
+  /** Counts every change to the entries (added, removed, moved, status): a view renders again when it moves. */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  /** The rows to render, worked out once per revision. */
+  get layout(): Layout {
+    if (this.#layout?.revision !== this.#revision) this.#layout = { revision: this.#revision, layout: layoutEntries(this.#entries) };
+    return this.#layout.layout;
+  }
+
   get messageCount(): number {
-    return this.#entries.reduce((n, e) => (e.kind === "message" ? n + 1 : n), 0);
+    return this.layout.messageCount;
   }
 
   /**
@@ -111,6 +173,7 @@ export class Timeline {
       this.#remove(pending);
       pending.seq = m.seq;
       pending.sentAtMs = Number(m.sentAtMs);
+      this.#revision++;
       this.#bySeq.set(m.seq, pending);
       this.#insert(pending);
       return false;
@@ -161,6 +224,7 @@ export class Timeline {
     entry.status = "sent";
     entry.error = undefined;
     entry.sentAtMs = Number(sentAtMs);
+    this.#revision++;
     if (entry.seq === undefined) {
       const other = this.#bySeq.get(seq);
       this.#remove(entry);
@@ -177,6 +241,7 @@ export class Timeline {
     if (entry === undefined || entry.status === "sent") return;
     entry.status = "failed";
     entry.error = error;
+    this.#revision++;
   }
 
   /** Drops one of our sends that was never stored (a failed one, before it is sent again). */
@@ -197,6 +262,7 @@ export class Timeline {
   /** Forgets every stored message and notice (after "could not recover"); pending sends stay. */
   clearStored(): void {
     this.#entries = this.#entries.filter((e) => e.kind === "message" && e.seq === undefined);
+    this.#revision++;
     this.#bySeq.clear();
     for (const [id, e] of this.#byClientId) if (e.seq !== undefined) this.#byClientId.delete(id);
     this.hasMore = true;
@@ -208,10 +274,12 @@ export class Timeline {
     let i = this.#entries.length;
     while (i > 0 && before(entry, this.#entries[i - 1]!)) i--;
     this.#entries.splice(i, 0, entry);
+    this.#revision++;
   }
 
   #remove(entry: Entry): void {
     const i = this.#entries.indexOf(entry);
     if (i >= 0) this.#entries.splice(i, 1);
+    this.#revision++;
   }
 }

@@ -17,7 +17,7 @@ it("uses crypto.randomUUID when there is one", () => {
 it("builds a v4 UUID from getRandomValues on an insecure page", () => {
   const real = globalThis.crypto;
   vi.stubGlobal("crypto", { getRandomValues: (a: Uint8Array<ArrayBuffer>) => real.getRandomValues(a) });
-  expect(typeof (globalThis.crypto as Partial<Crypto>).randomUUID).toBe("undefined");
+  expect(typeof (globalThis.crypto as Partial<typeof globalThis.crypto>).randomUUID).toBe("undefined");
   const ids = new Set(Array.from({ length: 100 }, newMessageId));
   expect(ids.size).toBe(100);
   for (const id of ids) expect(id).toMatch(V4);

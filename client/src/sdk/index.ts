@@ -1,6 +1,18 @@
 // The chat SDK's public surface: the client, its errors and the generated message types it hands out.
 export { ChatClient } from "./client.ts";
-export type { ChatClientOptions, ChatEvents, ConnectionState, HistoryOptions, PendingDirect, PendingSend } from "./client.ts";
+export type {
+  ChatClientOptions,
+  ChatEvents,
+  ConnectionState,
+  HistoryOptions,
+  PendingDirect,
+  PendingSend,
+  SessionInfo,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./client.ts";
+export { SESSION_DEFAULTS } from "./connection.ts";
+export { MAX_TEXT_BYTES } from "./direct.ts";
 export { ChatError, describeClose, describeError } from "./errors.ts";
 export type { ChatErrorInit } from "./errors.ts";
 export { backoffDelay, closePolicy } from "./backoff.ts";

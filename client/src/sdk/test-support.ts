@@ -124,6 +124,8 @@ export async function scriptedServer(options: {
   closeWith?: (connection: number) => number | undefined;
   /** Instead of answering an auth frame on this connection, close it with the returned code. */
   refuseAuth?: (connection: number) => number | undefined;
+  /** Extra AuthOk fields (e.g. roomGraceMs, typingTtlMs); left out, they are 0 as from an older server. */
+  authOk?: { roomGraceMs?: number; typingTtlMs?: number };
 }) {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
@@ -148,7 +150,7 @@ export async function scriptedServer(options: {
             socket.close(refuse, "scripted");
             return;
           }
-          reply({ case: "authOk", value: { username: "scripted", sessionToken: "tok-1", heartbeatIntervalMs: options.heartbeatIntervalMs, heartbeatTimeoutMs: 60_000, maxFrameBytes: 65536 } });
+          reply({ case: "authOk", value: { username: "scripted", sessionToken: "tok-1", heartbeatIntervalMs: options.heartbeatIntervalMs, heartbeatTimeoutMs: 60_000, maxFrameBytes: 65536, ...options.authOk } });
           const code = options.closeWith?.(n);
           if (code !== undefined) setTimeout(() => socket.close(code, "scripted"), 20);
           return;

@@ -68,14 +68,11 @@ export class Chat extends Context.Service<
         const text = yield* messageText(req.text);
         const cmid = yield* clientMessageId(req.clientMessageId);
         // Storing and delivering are one uninterruptible step: a stored seq is always handed to the hub,
-        // otherwise later seqs would wait for it forever.
+        // otherwise later seqs would wait for it forever. A duplicate is handed over too: its first attempt may
+        // have been stored without an answer (a lost COMMIT reply), and the hub drops a seq it already passed.
         const { message, duplicate } = yield* Effect.uninterruptible(
           store.appendMessage({ roomCode, sender: s.peer.username, clientMessageId: cmid, text, sentAtMs: Date.now() }).pipe(
-            Effect.tap(({ message, duplicate }) =>
-              Effect.sync(() => {
-                if (!duplicate) hub.deliver(roomCode, message.seq, encodeMessage(message));
-              }),
-            ),
+            Effect.tap(({ message }) => Effect.sync(() => hub.deliver(roomCode, message.seq, encodeMessage(message)))),
           ),
         );
         if (!duplicate) hub.setTyping(roomCode, s.peer.username, false);

@@ -1,8 +1,9 @@
 // One WebSocket connection: the supervised fibers around the pure state machine. A processor fiber takes
-// frames in order and executes requests; a writer fiber drains the bounded outbox as the socket allows; a
+// frames in order and executes requests; a writer fiber drains the bounded outbox as the socket drains; a
 // heartbeat fiber closes a silent connection; an auth-deadline fiber closes one that never authenticates.
 // They live in a FiberSet in the connection's scope: the first to fail ends the connection, and the
-// scope's finalizer takes the connection out of every room and of presence, whatever ended it.
+// scope's finalizer takes the connection out of every room and of presence, whatever ended it (a peer the
+// server gives up on, 4000 or 4001, leaves them at once, before its close handshake).
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { Deferred, Effect, Exit, FiberSet } from "effect";
 import type { RawData, WebSocket } from "ws";
@@ -13,7 +14,7 @@ import { encode, Hub, type Peer } from "../hub/hub.ts";
 import { Metrics } from "../metrics.ts";
 import { type Authenticated, authOkKind, type ConnectionView, Handlers } from "./handlers.ts";
 import { type Input, initialState, type Limits, type SessionState, step, type Action } from "./machine.ts";
-import { Outbox } from "./outbox.ts";
+import { lowWaterFor, Outbox } from "./outbox.ts";
 import { sinkOf } from "../transport/wire.ts";
 
 /** Inbound frames buffered before the socket stops reading (TCP backpressure on the client). */
@@ -60,9 +61,18 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
       const rooms = new Set<string>();
       const closed = yield* Deferred.make<void>();
 
+      // Called both where the close is decided and by the writer once the queue is flushed: only the call
+      // that actually starts the close handshake counts it.
       const closeSocket = (code: CloseCode, reason: string) => {
+        if (ws.readyState !== ws.OPEN) return;
         metrics.closes.inc({ code: String(code) });
-        if (ws.readyState === ws.OPEN) ws.close(code, reason);
+        ws.close(code, reason);
+      };
+
+      /** Takes the connection out of every room and of presence (the others see it leave); safe to repeat. */
+      const leaveEverything = () => {
+        if (peer) hub.removePeer(peer, rooms);
+        rooms.clear();
       };
 
       // The goodbye is bounded: a peer that neither drains the queued replies nor answers the close frame
@@ -74,7 +84,11 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
         closeDeadline ??= setTimeout(() => ws.terminate(), config.heartbeatTimeoutMs);
       };
 
-      const outbox: Outbox = new Outbox(sinkOf(ws), config.outboxFrames, () => applyNow({ _tag: "SlowConsumer" }));
+      const outbox: Outbox = new Outbox(
+        sinkOf(ws),
+        { maxBytes: config.outboxBytes, maxFrames: config.outboxFrames, lowWaterBytes: lowWaterFor(config.outboxBytes) },
+        () => applyNow({ _tag: "SlowConsumer" }),
+      );
       const send = (frame: ServerFrame) => outbox.push(encode(frame));
 
       const perform = (action: Action) => {
@@ -88,6 +102,10 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
           outbox.close(action.code === CloseCode.SLOW_CONSUMER);
           if (outbox.pending === 0) closeSocket(action.code, action.reason);
           armCloseDeadline();
+          // A peer that stopped reading (4001) or went silent (4000, e.g. a frozen process) will likely not
+          // answer the close either: the others should not wait for the cutoff to see it leave.
+          // (After the current synchronous work: an overflow can happen in the middle of the hub's fan-out.)
+          if (action.code === CloseCode.HEARTBEAT_TIMEOUT || action.code === CloseCode.SLOW_CONSUMER) queueMicrotask(leaveEverything);
         }
       };
 
@@ -176,7 +194,7 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
         while (true) {
           const input = yield* nextInput;
           if (state._tag === "Closing") continue;
-          const result = step(state, input, Date.now(), limits);
+          const result = step(state, input, Date.now(), limits, outbox.congested);
           state = result.state;
           for (const action of result.actions) {
             if (action._tag !== "Execute") {
@@ -207,10 +225,15 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
         }
       });
 
+      const drained = Effect.callback<void>((resume) => {
+        const cancel = outbox.whenDrained(() => resume(Effect.void));
+        return Effect.sync(cancel);
+      });
+
       const writer = Effect.gen(function* () {
         while (true) {
           yield* Effect.promise(() => outbox.waitForWork());
-          while (outbox.flush() === "blocked") yield* Effect.sleep(5);
+          while (outbox.flush() === "blocked") yield* drained;
           if (outbox.isClosed && outbox.pending === 0) {
             if (closeRequested) closeSocket(closeRequested.code, closeRequested.reason);
             return;
@@ -232,10 +255,10 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
         Effect.sync(() => {
           clearTimeout(closeDeadline);
           outbox.close(true);
-          if (peer) hub.removePeer(peer, rooms);
-          rooms.clear();
+          leaveEverything();
           metrics.framesOut.inc(outbox.sent);
           metrics.framesDropped.inc(outbox.dropped);
+          metrics.outboxPeakBytes.observe(outbox.peakBytes);
           if (ws.readyState !== ws.CLOSED) ws.terminate();
         }),
       );

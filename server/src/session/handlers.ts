@@ -8,7 +8,9 @@ import { Chat } from "../chat/chat.ts";
 import { ServerConfig } from "../config.ts";
 import { type FrameKindInit, Hub, type Peer } from "../hub/hub.ts";
 import { type Joined, roomInit, Rooms } from "../rooms/rooms.ts";
+import { InvalidArgument } from "../errors.ts";
 import { type DomainError, replyOrError } from "../transport/wire-errors.ts";
+import { contractViolation } from "./contract-rules.ts";
 import type { Request } from "./machine.ts";
 
 export const MAX_FRAME_BYTES = 65536;
@@ -84,6 +86,8 @@ export class Handlers extends Context.Service<Handlers, { handle(conn: Connectio
 
       const run = (conn: ConnectionView, id: number, request: Request): Effect.Effect<Outcome, DomainError> => {
         const ok = reply(id);
+        const violation = contractViolation(request);
+        if (violation !== undefined) return Effect.fail(new InvalidArgument({ message: violation }));
         switch (request.case) {
           case "register":
             return accounts.register(request.value.username, request.value.password, conn.ip).pipe(Effect.map(authenticated(id)));
@@ -144,9 +148,7 @@ export class Handlers extends Context.Service<Handlers, { handle(conn: Connectio
       };
 
       const handle = (conn: ConnectionView, id: number, request: Request): Effect.Effect<Outcome> =>
-        replyOrError(id, Effect.suspend(() => run(conn, id, request))).pipe(
-          Effect.map((result): Outcome => ("$typeName" in result ? { _tag: "Reply", frame: result } : result)),
-        );
+        replyOrError(id, Effect.suspend(() => run(conn, id, request)), (frame): Outcome => ({ _tag: "Reply", frame }));
 
       return Handlers.of({ handle });
     }),

@@ -4,7 +4,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ClientFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
 import { CloseCode, ErrorCode } from "../../../proto/gen/es/chat/v1/error_pb.js";
-import { type Action, type Input, initialState, type Limits, type SessionState, step } from "./machine.ts";
+import { type Action, CONGESTED_RETRY_MS, type Input, initialState, type Limits, type SessionState, step } from "./machine.ts";
 
 const limits: Limits = { ratePerSec: 10, burst: 5, maxViolations: 3, maxRateStrikes: 4 };
 type Kind = NonNullable<MessageInitShape<typeof ClientFrameSchema>["kind"]>;
@@ -89,6 +89,42 @@ describe("ready", () => {
   it("an Authenticated input while Ready changes nothing", () => {
     const before = ready();
     expect(step(before, { _tag: "Authenticated", username: "bob", token: "u" }, 0, limits).state).toEqual(before);
+  });
+});
+
+describe("congested outbox", () => {
+  const large: Kind[] = [
+    { case: "history", value: { roomCode: "ABCDEF", limit: 200 } },
+    { case: "recover", value: { roomCode: "ABCDEF" } },
+    { case: "directHistory", value: { peer: "bob", limit: 200 } },
+  ];
+
+  it("answers history, recover and direct history with RATE_LIMITED and a retry delay instead of executing them", () => {
+    for (const kind of large) {
+      const { state, actions } = step(ready(), frame(kind, 9), 0, limits, true);
+      expect(actions, kind.case).toHaveLength(1);
+      const sent = actions[0];
+      expect(sent?._tag === "Send" && sent.frame.id).toBe(9);
+      expect(sent?._tag === "Send" && sent.frame.kind).toEqual({
+        case: "error",
+        value: expect.objectContaining({ code: ErrorCode.RATE_LIMITED, retryAfterMs: CONGESTED_RETRY_MS }),
+      });
+      // Not a rate strike: the connection is not closed for asking again.
+      expect(state).toMatchObject({ _tag: "Ready", rateStrikes: 0 });
+    }
+  });
+
+  it("still answers pings and executes requests with small replies; the same large requests run once it is not congested", () => {
+    expect(step(ready(), frame({ case: "ping", value: { nonce: 1n } }, 4), 0, limits, true).actions[0]).toMatchObject({
+      _tag: "Send",
+      frame: { id: 4, kind: { case: "pong" } },
+    });
+    for (const kind of [{ case: "sendMessage", value: {} }, { case: "listRooms", value: {} }, { case: "leaveRoom", value: { code: "X" } }] as Kind[]) {
+      expect(step(ready(), frame(kind, 5), 0, limits, true).actions, kind.case).toEqual([{ _tag: "Execute", id: 5, request: expect.objectContaining({ case: kind.case }) }]);
+    }
+    for (const kind of large) {
+      expect(step(ready(), frame(kind, 6), 0, limits, false).actions, kind.case).toEqual([{ _tag: "Execute", id: 6, request: expect.objectContaining({ case: kind.case }) }]);
+    }
   });
 });
 

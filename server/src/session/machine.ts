@@ -58,6 +58,10 @@ export interface Step {
 }
 
 const AUTH_KINDS = new Set(["register", "login", "resume"]);
+/** Requests whose replies can be megabytes (a page of 200 messages, a recovery of up to 1000). */
+export const LARGE_REPLY_KINDS: ReadonlySet<string> = new Set(["history", "recover", "directHistory"]);
+/** The retry_after_ms of a large request refused because the client has not read what it was sent. */
+export const CONGESTED_RETRY_MS = 1000;
 
 export const initialState = (nowMs: number, limits: Limits): SessionState => ({
   _tag: "AwaitingAuth",
@@ -111,7 +115,7 @@ const pong = (id: number, ping: Extract<Request, { case: "ping" }>["value"], now
   }),
 });
 
-const onFrame = (state: Exclude<SessionState, { _tag: "Closing" }>, frame: ClientFrame, nowMs: number, limits: Limits): Step => {
+const onFrame = (state: Exclude<SessionState, { _tag: "Closing" }>, frame: ClientFrame, nowMs: number, limits: Limits, outboxCongested: boolean): Step => {
   const taken = takeToken(state.bucket, nowMs, limits);
   if (taken.retryAfterMs > 0) {
     const rateStrikes = state.rateStrikes + 1;
@@ -131,15 +135,24 @@ const onFrame = (state: Exclude<SessionState, { _tag: "Closing" }>, frame: Clien
   if (AUTH_KINDS.has(kind.case)) {
     return { state: next, actions: [{ _tag: "Send", frame: errorFrame(id, ErrorCode.ALREADY_AUTHENTICATED, "connection is already authenticated") }] };
   }
+  if (outboxCongested && LARGE_REPLY_KINDS.has(kind.case)) {
+    // Not executed: a client that does not read would otherwise make the server hold reply after reply.
+    const reply = errorFrame(id, ErrorCode.RATE_LIMITED, "earlier replies are still unread: retry once they are read", CONGESTED_RETRY_MS);
+    return { state: next, actions: [{ _tag: "Send", frame: reply }] };
+  }
   return { state: next, actions: [{ _tag: "Execute", id, request: kind }] };
 };
 
-/** The transition function. `nowMs` is the connection's clock reading for this input. */
-export const step = (state: SessionState, input: Input, nowMs: number, limits: Limits): Step => {
+/**
+ * The transition function. `nowMs` is the connection's clock reading for this input; `outboxCongested` says
+ * whether the connection's outbox is over its low watermark (then history, recover and direct history are
+ * answered RATE_LIMITED instead of executed).
+ */
+export const step = (state: SessionState, input: Input, nowMs: number, limits: Limits, outboxCongested = false): Step => {
   if (state._tag === "Closing") return { state, actions: [] };
   switch (input._tag) {
     case "Frame":
-      return onFrame(state, input.frame, nowMs, limits);
+      return onFrame(state, input.frame, nowMs, limits, outboxCongested);
     case "Malformed":
       return violation(state, limits, errorFrame(0, ErrorCode.MALFORMED_FRAME, "binary message is not a valid ClientFrame"));
     case "Text":

@@ -53,6 +53,9 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>>
       PRIMARY KEY (room_code, seq),
       CONSTRAINT messages_idempotency UNIQUE (room_code, sender, client_message_id)
     )`;
+    // One row the readiness probe rewrites: a real commit (a WAL flush) that carries no chat data.
+    yield* sql`CREATE TABLE store_probe (id integer PRIMARY KEY CHECK (id = 1), probed_at_ms bigint NOT NULL)`;
+    yield* sql`INSERT INTO store_probe (id, probed_at_ms) VALUES (1, 0)`;
     // A direct-message conversation: the unordered pair of username keys, user_a <= user_b.
     yield* sql`CREATE TABLE conversations (
       user_a text COLLATE "C" NOT NULL,

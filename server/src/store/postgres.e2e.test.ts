@@ -113,12 +113,23 @@ describe("the server on PostgreSQL", () => {
         expect(reply.kind.value.code).toBe(ErrorCode.UNAVAILABLE);
         expect(reply.kind.value.retryAfterMs).toBeGreaterThan(0);
       }
+      // The node reports itself not ready while it cannot store, with the reason.
+      const readyz = await fetch(node.url.replace("ws://", "http://").replace("/ws", "/readyz"));
+      expect(readyz.status).toBe(503);
+      expect(((await readyz.json()) as { status: string }).status).toBe("storage-unavailable");
       // A reconnect with the token at the upgrade is told to come back (503), not that the session is gone (401).
       await expect(WireClient.open(node.url, { token: a.auth.sessionToken })).rejects.toThrow("HTTP 503");
       pg.start();
       const again = await WireClient.open(node.url, { token: a.auth.sessionToken });
       expect((await again.push("authOk")).username).toBe(a.username);
       again.close();
+      // Ready again by itself (the failed upgrade's check or the probe noticed the database is back).
+      const deadline = Date.now() + 5_000;
+      let ready = 0;
+      while (Date.now() < deadline && (ready = (await fetch(node.url.replace("ws://", "http://").replace("/ws", "/readyz"))).status) !== 200) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(ready).toBe(200);
       const ack = await a.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: "during", text: "during" } }, "sendAck");
       expect([ack.seq, ack.duplicate]).toEqual([2n, false]);
       const page = await a.client.call({ case: "history", value: { roomCode: code } }, "historyPage");

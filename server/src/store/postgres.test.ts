@@ -165,4 +165,29 @@ describe("PostgresStore", () => {
       assert.isAtMost(all.length - acked.size, 4);
     }).pipe(Effect.scoped),
   60_000);
+
+  it.live("health turns unavailable while PostgreSQL is down and available again by itself, with no traffic", () =>
+    Effect.gen(function* () {
+      const url = yield* freshDatabase;
+      const { health } = yield* makePostgresStore({ url, probeIntervalMs: 100, idleProbeMs: 300 });
+      const waitFor = (tag: "Available" | "Unavailable") =>
+        Effect.gen(function* () {
+          const started = Date.now();
+          while (health.status()._tag !== tag) {
+            if (Date.now() - started > 10_000) return assert.fail(`health still ${health.status()._tag} after 10 s`);
+            yield* Effect.sleep(50);
+          }
+          return Date.now() - started;
+        });
+      assert.strictEqual(health.status()._tag, "Available");
+      pg.stop();
+      const noticed = yield* waitFor("Unavailable");
+      const status = health.status();
+      // The reason is the database's or the socket's own message, never the URL's password.
+      if (status._tag === "Unavailable") assert.notInclude(status.reason, new URL(url).password);
+      pg.start();
+      const recovered = yield* waitFor("Available");
+      console.log(`health: unavailable noticed ${noticed} ms after the stop, available ${recovered} ms after the restart (${status._tag === "Unavailable" ? status.reason : ""})`);
+    }).pipe(Effect.scoped),
+  30_000);
 });

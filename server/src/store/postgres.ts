@@ -17,11 +17,14 @@ import {
   type SessionRecord,
   Store,
   type StoredDirect,
+  StorageHealth,
+  type StorageStatus,
   type StoredMessage,
-  type StoreFailure,
   type UserRecord,
   usernameKey,
 } from "./store.ts";
+
+type StoreFailure = StoreError | StorageUnavailable;
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database` (libpq URL parameters such as `sslmode` are understood). */
@@ -41,6 +44,10 @@ export interface PostgresStoreOptions {
    * then commit in parallel, and may take seqs out of arrival order). For the benchmark's comparison; default true.
    */
   readonly groupCommit?: boolean;
+  /** While storage is unavailable, a probe commit runs this often to notice recovery (default 1000 ms). */
+  readonly probeIntervalMs?: number;
+  /** While available, a probe commit runs when nothing succeeded for this long (default 5000 ms). */
+  readonly idleProbeMs?: number;
 }
 
 /** Counters for benchmarks and tests: append transactions committed or tried, and the appends they carried. */
@@ -120,6 +127,14 @@ const sqlState = (error: SqlError): string => {
   return typeof code === "string" ? code : "";
 };
 
+/** One line for operators: the database's or the socket's own message and its code (no user data in either). */
+const describe = (cause: unknown): string => {
+  if (!isSqlError(cause)) return String(cause);
+  const inner = cause.reason.cause as { message?: unknown; code?: unknown } | null | undefined;
+  const message = typeof inner?.message === "string" ? inner.message : (cause.reason.message ?? cause.reason._tag);
+  return typeof inner?.code === "string" ? `${message} (${inner.code})` : message;
+};
+
 /**
  * True when the database could not do the work but may later: unreachable or lost connection (class 08, socket
  * errors), shutting down or starting up (57P01-57P03), out of disk, memory or connections (class 53), I/O error
@@ -174,11 +189,21 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
   const operationTimeoutMs = options.operationTimeoutMs ?? 5000;
   const maxBatch = options.maxBatch ?? 256;
 
+  // Health as last observed: every operation that succeeded clears it, every StorageUnavailable sets it.
+  let status: StorageStatus = { _tag: "Available" };
+  let lastSuccessMs = Date.now();
+  const succeeded = () => {
+    lastSuccessMs = Date.now();
+    if (status._tag !== "Available") status = { _tag: "Available" };
+  };
+  const unavailable = (operation: string, cause: unknown): StorageUnavailable => {
+    status = { _tag: "Unavailable", reason: describe(cause), sinceMs: status._tag === "Unavailable" ? status.sinceMs : Date.now() };
+    return new StorageUnavailable({ operation, cause, retryAfterMs });
+  };
+
   /** How a failed statement is reported to callers: see isUnavailable; anything else is a StoreError. */
   const failure = (operation: string, error: SqlError): StoreFailure =>
-    isUnavailable(error)
-      ? new StorageUnavailable({ operation, cause: error, retryAfterMs })
-      : new StoreError({ operation, cause: error });
+    isUnavailable(error) ? unavailable(operation, error) : new StoreError({ operation, cause: error });
 
   /**
    * Bounds an operation in time and maps its SqlError (other errors pass through). A timed-out write may still
@@ -191,10 +216,20 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
         Effect.mapError((error) => (isSqlError(error) ? failure(operation, error) : error)),
         Effect.timeoutOrElse({
           duration: operationTimeoutMs,
-          orElse: () =>
-            Effect.fail(new StorageUnavailable({ operation, cause: `no answer within ${operationTimeoutMs} ms`, retryAfterMs })),
+          orElse: () => Effect.fail(unavailable(operation, `no answer within ${operationTimeoutMs} ms`)),
         }),
+        Effect.tap(() => Effect.sync(succeeded)),
       ) as Effect.Effect<A, Exclude<E, SqlError> | StoreFailure, R>;
+
+  /** A start-up failure names the database (never its credentials) and the driver's or server's reason. */
+  const where = (() => {
+    const url = new URL(options.url);
+    return `PostgreSQL at ${url.host}${url.pathname}`;
+  })();
+  const atStart = (error: StoreFailure): StoreFailure => {
+    const cause = new Error(`${where}: ${describe(error.cause)}`, { cause: error.cause });
+    return error._tag === "StorageUnavailable" ? new StorageUnavailable({ ...error, cause }) : new StoreError({ ...error, cause });
+  };
 
   const context = yield* Layer.build(
     PgClient.layer({
@@ -203,7 +238,7 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
       connectTimeout: options.connectTimeoutMs ?? 2000,
       applicationName: "protochat",
     }),
-  ).pipe(guard("open"));
+  ).pipe(guard("open"), Effect.mapError(atStart));
   const sql = Context.get(context, SqlClient);
   yield* migrate.pipe(
     Effect.provideService(SqlClient, sql),
@@ -211,6 +246,7 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
       error._tag === "MigrationError" && isSqlError(error.cause) ? error.cause : error._tag === "MigrationError" ? new StoreError({ operation: "migrate", cause: error }) : error,
     ),
     guard("migrate"),
+    Effect.mapError(atStart),
   );
 
   const stats = { batches: 0, appends: 0, largestBatch: 0, retries: 0 };
@@ -402,6 +438,34 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
     ),
   );
 
+  // The probe: while unavailable, a commit every probeIntervalMs so health recovers by itself once the database
+  // is back (no user traffic needed); while available, one after idleProbeMs without any success, so an outage
+  // during a quiet time shows in /readyz before a user's send finds out. Changes are logged once each.
+  const probeIntervalMs = options.probeIntervalMs ?? 1000;
+  const idleProbeMs = options.idleProbeMs ?? 5000;
+  let reported: StorageStatus = status;
+  yield* Effect.forkScoped(
+    Effect.forever(
+      Effect.sleep(probeIntervalMs).pipe(
+        Effect.andThen(
+          Effect.suspend(() => {
+            const due = status._tag === "Unavailable" || Date.now() - lastSuccessMs >= idleProbeMs;
+            return due ? Effect.ignore(sql`UPDATE store_probe SET probed_at_ms = ${Date.now()} WHERE id = 1`.pipe(guard("probe"))) : Effect.void;
+          }),
+        ),
+        Effect.andThen(
+          Effect.suspend(() => {
+            if (status._tag === reported._tag) return Effect.void;
+            reported = status;
+            return status._tag === "Unavailable"
+              ? Effect.logWarning("storage unavailable: writes fail with UNAVAILABLE", { reason: status.reason })
+              : Effect.logInfo("storage available again");
+          }),
+        ),
+      ),
+    ),
+  );
+
   const groupCommit = options.groupCommit ?? true;
   const enqueue = <A>(job: (deferred: Deferred.Deferred<A, StoreFailure>) => AppendJob, operation: string) =>
     Effect.suspend(() => {
@@ -544,13 +608,18 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
     }),
   });
 
-  return { store, stats: (): PostgresStoreStats => ({ ...stats }) };
+  const health = StorageHealth.of({ status: () => status });
+  return { store, health, stats: (): PostgresStoreStats => ({ ...stats }) };
 });
 
 export const PostgresStore = {
   /** Builds the store and exposes its batch counters (benchmarks and tests). Scoped. */
   make: makePostgresStore,
-  /** The Store over a PostgreSQL database; the pool closes when the layer's scope closes. */
-  layer: (options: PostgresStoreOptions): Layer.Layer<Store, StoreFailure> =>
-    Layer.effect(Store, Effect.map(makePostgresStore(options), ({ store }) => store)),
+  /** The Store and its StorageHealth over a PostgreSQL database; the pool closes when the layer's scope closes. */
+  layer: (options: PostgresStoreOptions): Layer.Layer<Store | StorageHealth, StoreFailure> =>
+    Layer.effectContext(
+      Effect.map(makePostgresStore(options), ({ store, health }) =>
+        Context.make(Store, store).pipe(Context.add(StorageHealth, health)),
+      ),
+    ),
 } as const;

@@ -1,11 +1,12 @@
 // The embedded Store: one SQLite file (Node's built-in node:sqlite) in WAL mode with synchronous=FULL, so a
 // commit is on disk before any caller is acked. Appends are group-committed: one transaction (one fsync) per batch.
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+// Every write is an explicit transaction whose COMMIT is checked; a commit the disk refused is StorageUnavailable.
+import { mkdirSync, mkdtempSync, rmSync, statfsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { Deferred, Effect, Exit, Layer, Queue, type Scope } from "effect";
-import { RoomCodeTaken, StoreError, UsernameTaken } from "../errors.ts";
+import { Context, Deferred, Effect, Exit, Layer, Queue, type Scope } from "effect";
+import { RoomCodeTaken, StorageUnavailable, StoreError, UsernameTaken } from "../errors.ts";
 import {
   type Appended,
   type NewDirect,
@@ -14,6 +15,8 @@ import {
   type PageQuery,
   type RoomRecord,
   type SessionRecord,
+  StorageHealth,
+  type StorageStatus,
   Store,
   type StoredDirect,
   type StoredMessage,
@@ -28,6 +31,10 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Most appends written in one transaction (default 512). */
   readonly maxBatch?: number;
+  /** While storage is unavailable, a probe commit runs this often to notice recovery (default 1000 ms). */
+  readonly probeIntervalMs?: number;
+  /** While available, a probe commit runs when nothing committed for this long (default 5000 ms). */
+  readonly idleProbeMs?: number;
 }
 
 /** Counters for benchmarks and tests: how many append transactions ran and how many appends they carried. */
@@ -152,6 +159,69 @@ const toDirect = (row: Row): StoredDirect => ({
   clientMessageId: str(row.client_message_id),
 });
 
+/**
+ * SQLite result codes (the primary code: the low byte of node:sqlite's extended `errcode`) that mean the storage
+ * cannot do the work now, while the database itself is fine: retrying later can succeed. Anything else (a
+ * constraint, a corrupt file, a misuse) is a StoreError: a bug or damage that retrying will not fix.
+ */
+const UNAVAILABLE_CODES: ReadonlyMap<number, string> = new Map([
+  [5, "SQLITE_BUSY"],
+  [6, "SQLITE_LOCKED"],
+  [8, "SQLITE_READONLY"],
+  [10, "SQLITE_IOERR"],
+  [13, "SQLITE_FULL"],
+  [14, "SQLITE_CANTOPEN"],
+  [15, "SQLITE_PROTOCOL"],
+]);
+
+/** Retry delays announced with UNAVAILABLE: lock contention clears fast; a full disk needs an operator. */
+const RETRY_BUSY_MS = 250;
+const RETRY_DISK_MS = 2000;
+
+/**
+ * The header field `PRAGMA application_id` ("pcht"). The readiness probe rewrites it: a real commit (one WAL frame
+ * and an fsync) that changes no data, so "can the disk take a commit now?" is answered by trying one.
+ */
+const APPLICATION_ID = 0x70636874;
+
+const sqliteCode = (cause: unknown): number | undefined => {
+  const code = (cause as { errcode?: unknown } | null)?.errcode;
+  return typeof code === "number" ? code : undefined;
+};
+
+/**
+ * One line for logs, /readyz and start-up errors: SQLite's message, its code and, for storage trouble, the free
+ * space left where the file lives.
+ */
+const describeFailure = (cause: unknown, dir: string | undefined): string => {
+  const code = sqliteCode(cause);
+  const name = code === undefined ? undefined : UNAVAILABLE_CODES.get(code & 0xff);
+  const message = cause instanceof Error ? cause.message : String(cause);
+  let free = "";
+  if (dir !== undefined && name !== undefined) {
+    try {
+      const fs = statfsSync(dir);
+      free = `; ${Math.floor((fs.bavail * fs.bsize) / 1024)} KiB free in ${dir}`;
+    } catch {
+      // The free space is a hint for the operator; without it the message still says what failed.
+    }
+  }
+  const codes = code === undefined ? "" : name === undefined ? ` (code ${code})` : ` (${name}, code ${code})`;
+  return `${message}${codes}${free}`;
+};
+
+/**
+ * The tagged error for a failed SQLite call: StorageUnavailable when the storage could not do it now (see
+ * UNAVAILABLE_CODES), StoreError otherwise. Pure: the caller records the failure in the health state.
+ */
+export const classifySqliteFailure = (operation: string, cause: unknown): StoreError | StorageUnavailable => {
+  const code = sqliteCode(cause);
+  const name = code === undefined ? undefined : UNAVAILABLE_CODES.get(code & 0xff);
+  if (name === undefined) return new StoreError({ operation, cause });
+  const retryAfterMs = name === "SQLITE_BUSY" || name === "SQLITE_LOCKED" ? RETRY_BUSY_MS : RETRY_DISK_MS;
+  return new StorageUnavailable({ operation, cause, retryAfterMs });
+};
+
 /** True for a UNIQUE or PRIMARY KEY violation (SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY). */
 const isUniqueViolation = (error: unknown): boolean => {
   const code = (error as { errcode?: unknown } | null)?.errcode;
@@ -165,7 +235,10 @@ const conversationOf = (userA: string, userB: string): readonly [string, string]
   return a <= b ? [a, b] : [b, a];
 };
 
-/** Opens the file, applies the pragmas and any pending migrations. Throws on failure. */
+/**
+ * Opens the file, applies the pragmas and any pending migrations, then commits one probe: a store that cannot
+ * commit does not start (the caller reports why). Throws on failure.
+ */
 const openDatabase = (options: SqliteStoreOptions): DatabaseSync => {
   if (options.file !== ":memory:") mkdirSync(dirname(options.file), { recursive: true });
   const db = new DatabaseSync(options.file, {
@@ -177,6 +250,7 @@ const openDatabase = (options: SqliteStoreOptions): DatabaseSync => {
     // FULL: the WAL is fsynced on every commit, so an acked append survives power loss, not only a crash.
     db.prepare("PRAGMA synchronous = FULL").run();
     migrate(db);
+    probe(db);
     return db;
   } catch (error) {
     db.close();
@@ -204,29 +278,72 @@ const migrate = (db: DatabaseSync): void => {
   }
 };
 
+/** The readiness probe: one commit that rewrites the header's application_id. Throws when it cannot commit. */
+const probe = (db: DatabaseSync): void => {
+  db.prepare("BEGIN IMMEDIATE").run();
+  try {
+    db.prepare(`PRAGMA application_id = ${APPLICATION_ID}`).run();
+    db.prepare("COMMIT").run();
+  } catch (error) {
+    if (db.isTransaction) db.prepare("ROLLBACK").run();
+    throw error;
+  }
+};
+
 type AppendJob =
   | {
       readonly kind: "message";
       readonly input: NewMessage;
-      readonly deferred: Deferred.Deferred<Appended<StoredMessage>, StoreError>;
+      readonly deferred: Deferred.Deferred<Appended<StoredMessage>, StoreError | StorageUnavailable>;
     }
   | {
       readonly kind: "direct";
       readonly input: NewDirect;
-      readonly deferred: Deferred.Deferred<Appended<StoredDirect>, StoreError>;
+      readonly deferred: Deferred.Deferred<Appended<StoredDirect>, StoreError | StorageUnavailable>;
     };
 
 /**
- * Builds the Store over one SQLite file. The database closes when the scope closes, after the append worker
- * stopped; appends still queued then fail with StoreError.
+ * Builds the Store over one SQLite file, with its StorageHealth. Opening fails with StorageUnavailable when the
+ * disk cannot take a commit (full, I/O errors, read-only) and with StoreError for anything else (a corrupt or
+ * foreign file): either way the message says why. The database closes when the scope closes, after the append
+ * worker stopped; appends still queued then fail with StoreError.
  */
 export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStoreOptions) {
+  const dir = options.file === ":memory:" ? undefined : dirname(options.file);
   const db = yield* Effect.acquireRelease(
-    Effect.try({ try: () => openDatabase(options), catch: (cause) => new StoreError({ operation: "open", cause }) }),
+    Effect.try({
+      try: () => openDatabase(options),
+      catch: (cause) => {
+        const error = classifySqliteFailure("open", cause);
+        // The one place the cause is replaced: start-up reports it as one line, so it carries the whole story.
+        const reason = new Error(`${options.file}: ${describeFailure(cause, dir)}`, { cause });
+        return error._tag === "StorageUnavailable"
+          ? new StorageUnavailable({ operation: "open", cause: reason, retryAfterMs: error.retryAfterMs })
+          : new StoreError({ operation: "open", cause: reason });
+      },
+    }),
     (database) => Effect.sync(() => database.close()),
   );
   const maxBatch = options.maxBatch ?? 512;
+  const probeIntervalMs = options.probeIntervalMs ?? 1000;
+  const idleProbeMs = options.idleProbeMs ?? 5000;
   const stats = { batches: 0, appends: 0, largestBatch: 0 };
+
+  // Health as last observed: every commit (or probe) that succeeded clears it, every StorageUnavailable sets it.
+  let status: StorageStatus = { _tag: "Available" };
+  let lastCommitMs = Date.now();
+  const committed = () => {
+    lastCommitMs = Date.now();
+    if (status._tag !== "Available") status = { _tag: "Available" };
+  };
+  /** Classifies a failure and records a StorageUnavailable in the health state (keeping when it started). */
+  const failure = (operation: string, cause: unknown): StoreError | StorageUnavailable => {
+    const error = classifySqliteFailure(operation, cause);
+    if (error._tag === "StorageUnavailable") {
+      status = { _tag: "Unavailable", reason: describeFailure(cause, dir), sinceMs: status._tag === "Unavailable" ? status.sinceMs : Date.now() };
+    }
+    return error;
+  };
 
   const prepare = (sql: string): StatementSync => db.prepare(sql);
   const sql = {
@@ -236,6 +353,7 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     savepoint: prepare("SAVEPOINT append"),
     release: prepare("RELEASE append"),
     rollbackTo: prepare("ROLLBACK TO append"),
+    probe: prepare(`PRAGMA application_id = ${APPLICATION_ID}`),
     insertUser: prepare(
       "INSERT INTO users (username, username_key, password_hash, created_at_ms) VALUES (?, ?, ?, ?) RETURNING *",
     ),
@@ -285,8 +403,46 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     ),
   };
 
-  const attempt = <A>(operation: string, run: () => A): Effect.Effect<A, StoreError> =>
-    Effect.try({ try: run, catch: (cause) => new StoreError({ operation, cause }) });
+  const attempt = <A>(operation: string, run: () => A): Effect.Effect<A, StoreError | StorageUnavailable> =>
+    Effect.try({ try: run, catch: (cause) => failure(operation, cause) });
+
+  /**
+   * Runs `run` in one explicit transaction and checks its COMMIT. node:sqlite's `.get()` of an autocommit
+   * `INSERT ... RETURNING` returns the row even when the implicit commit fails (it steps once and ignores the
+   * reset's error), so no write here is left to autocommit. On any failure the transaction is rolled back.
+   */
+  const inTransaction = <A>(run: () => A): A => {
+    sql.begin.run();
+    try {
+      const result = run();
+      sql.commit.run();
+      return result;
+    } catch (cause) {
+      if (db.isTransaction) {
+        try {
+          sql.rollback.run();
+        } catch {
+          // The transaction is already gone; nothing was committed either way.
+        }
+      }
+      throw cause;
+    }
+  };
+
+  /** A write as one checked transaction. `known` maps expected failures (a taken name) before classification. */
+  const write = <A, E = never>(
+    operation: string,
+    run: () => A,
+    known: (cause: unknown) => E | undefined = () => undefined,
+  ): Effect.Effect<A, E | StoreError | StorageUnavailable> =>
+    Effect.try({
+      try: () => {
+        const result = inTransaction(run);
+        committed();
+        return result;
+      },
+      catch: (cause) => known(cause) ?? failure(operation, cause),
+    });
 
   /** Reads `limit + 1` rows nearest the anchor to learn whether more exist, then returns them ascending. */
   const page = <A>(
@@ -369,33 +525,31 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     stats.largestBatch = Math.max(stats.largestBatch, jobs.length);
     const outcomes: Array<Exit.Exit<Appended<StoredMessage> | Appended<StoredDirect>, StoreError>> = [];
     try {
-      sql.begin.run();
-      for (const job of jobs) {
-        sql.savepoint.run();
-        try {
-          outcomes.push(Exit.succeed(job.kind === "message" ? writeMessage(job.input) : writeDirect(job.input)));
-          sql.release.run();
-        } catch (cause) {
-          sql.rollbackTo.run();
-          sql.release.run();
-          outcomes.push(Exit.fail(new StoreError({ operation: `append-${job.kind}`, cause })));
+      inTransaction(() => {
+        for (const job of jobs) {
+          sql.savepoint.run();
+          try {
+            outcomes.push(Exit.succeed(job.kind === "message" ? writeMessage(job.input) : writeDirect(job.input)));
+            sql.release.run();
+          } catch (cause) {
+            // The storage itself failing (e.g. the disk filled when the page cache spilled) dooms the whole
+            // transaction, which SQLite may already have rolled back: fail the batch, not just this append.
+            if (classifySqliteFailure(`append-${job.kind}`, cause)._tag === "StorageUnavailable") throw cause;
+            sql.rollbackTo.run();
+            sql.release.run();
+            outcomes.push(Exit.fail(new StoreError({ operation: `append-${job.kind}`, cause })));
+          }
         }
-      }
-      sql.commit.run();
+      });
     } catch (cause) {
-      if (db.isTransaction) {
-        try {
-          sql.rollback.run();
-        } catch {
-          // The transaction is already gone; nothing was committed either way.
-        }
-      }
-      const failed = Exit.fail(new StoreError({ operation: "append-batch", cause }));
-      for (const job of jobs) Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, StoreError>, failed);
+      // Nothing of the batch was committed: every caller fails, none was acked, no seq was used.
+      const failed = Exit.fail(failure("append-batch", cause));
+      for (const job of jobs) Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, unknown>, failed);
       return;
     }
+    committed();
     jobs.forEach((job, index) =>
-      Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, StoreError>, outcomes[index]!),
+      Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, unknown>, outcomes[index]!),
     );
   };
 
@@ -407,7 +561,7 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
       closed = true;
       const left = yield* Queue.clear(queue);
       const failed = Exit.fail(new StoreError({ operation: "append", cause: "store closed" }));
-      for (const job of left) Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, StoreError>, failed);
+      for (const job of left) Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, unknown>, failed);
     }),
   );
   // Everything queued while the previous batch was being written (or within the current tick) becomes the
@@ -420,28 +574,54 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     ),
   );
 
-  const enqueue = <A>(job: (deferred: Deferred.Deferred<A, StoreError>) => AppendJob, operation: string) =>
+  // The probe: while unavailable, a commit every probeIntervalMs so health recovers by itself once the disk has
+  // room again (no user traffic needed); while available, one after idleProbeMs without a commit, so a disk
+  // that filled while the chat was quiet shows in /readyz before a user's send finds out. Changes are logged.
+  let reported: StorageStatus = status;
+  yield* Effect.forkScoped(
+    Effect.forever(
+      Effect.sleep(probeIntervalMs).pipe(
+        Effect.andThen(
+          Effect.suspend(() => {
+            const due = status._tag === "Unavailable" || Date.now() - lastCommitMs >= idleProbeMs;
+            return due ? Effect.ignore(write("probe", () => sql.probe.run())) : Effect.void;
+          }),
+        ),
+        Effect.andThen(
+          Effect.suspend(() => {
+            if (status._tag === reported._tag) return Effect.void;
+            reported = status;
+            return status._tag === "Unavailable"
+              ? Effect.logWarning("storage unavailable: writes fail with UNAVAILABLE", { reason: status.reason })
+              : Effect.logInfo("storage available again");
+          }),
+        ),
+      ),
+    ),
+  );
+
+  const enqueue = <A>(job: (deferred: Deferred.Deferred<A, StoreError | StorageUnavailable>) => AppendJob, operation: string) =>
     Effect.suspend(() => {
       if (closed) return Effect.fail(new StoreError({ operation, cause: "store closed" }));
-      const deferred = Deferred.makeUnsafe<A, StoreError>();
+      const deferred = Deferred.makeUnsafe<A, StoreError | StorageUnavailable>();
       Queue.offerUnsafe(queue, job(deferred));
       return Deferred.await(deferred);
     });
 
   const store = Store.of({
     createUser: Effect.fn("Store.createUser")(function* (input) {
-      return yield* Effect.try({
-        try: () =>
-          toUser(sql.insertUser.get(input.username, input.usernameKey, input.passwordHash, input.createdAtMs) as Row),
-        catch: (cause) => (isUniqueViolation(cause) ? new UsernameTaken() : new StoreError({ operation: "createUser", cause })),
-      });
+      return yield* write(
+        "createUser",
+        () => toUser(sql.insertUser.get(input.username, input.usernameKey, input.passwordHash, input.createdAtMs) as Row),
+        (cause) => (isUniqueViolation(cause) ? new UsernameTaken() : undefined),
+      );
     }),
     findUser: Effect.fn("Store.findUser")(function* (key) {
       const row = yield* attempt("findUser", () => sql.findUser.get(key) as Row | undefined);
       return row === undefined ? undefined : toUser(row);
     }),
     createSession: Effect.fn("Store.createSession")(function* (session) {
-      yield* attempt("createSession", () => {
+      yield* write("createSession", () => {
         sql.sweepSessions.run(session.userId, session.createdAtMs);
         sql.insertSession.run(session.tokenHash, session.userId, session.createdAtMs, session.expiresAtMs);
       });
@@ -451,23 +631,21 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
       return row === undefined ? undefined : toSession(row);
     }),
     revokeSession: Effect.fn("Store.revokeSession")(function* (tokenHash) {
-      yield* attempt("revokeSession", () => sql.deleteSession.run(tokenHash));
+      yield* write("revokeSession", () => sql.deleteSession.run(tokenHash));
     }),
     createRoom: Effect.fn("Store.createRoom")(function* (room) {
-      return yield* Effect.try({
-        try: () =>
-          toRoom(
-            sql.insertRoom.get(room.code, room.name, room.persistent ? 1 : 0, room.createdBy, room.createdAtMs) as Row,
-          ),
-        catch: (cause) => (isUniqueViolation(cause) ? new RoomCodeTaken() : new StoreError({ operation: "createRoom", cause })),
-      });
+      return yield* write(
+        "createRoom",
+        () => toRoom(sql.insertRoom.get(room.code, room.name, room.persistent ? 1 : 0, room.createdBy, room.createdAtMs) as Row),
+        (cause) => (isUniqueViolation(cause) ? new RoomCodeTaken() : undefined),
+      );
     }),
     findRoom: Effect.fn("Store.findRoom")(function* (code) {
       const row = yield* attempt("findRoom", () => sql.findRoom.get(code) as Row | undefined);
       return row === undefined ? undefined : toRoom(row);
     }),
     destroyRoom: Effect.fn("Store.destroyRoom")(function* (code, atMs) {
-      yield* attempt("destroyRoom", () => sql.destroyRoom.run(atMs, code));
+      yield* write("destroyRoom", () => sql.destroyRoom.run(atMs, code));
     }),
     countPersistentRooms: Effect.fn("Store.countPersistentRooms")(function* (createdBy) {
       const row = yield* attempt("countPersistentRooms", () => sql.countPersistentBy.get(createdBy) as Row);
@@ -509,7 +687,8 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     }),
   });
 
-  return { store, stats: (): SqliteStoreStats => ({ ...stats }) };
+  const health = StorageHealth.of({ status: () => status });
+  return { store, health, stats: (): SqliteStoreStats => ({ ...stats }) };
 });
 
 /** A fresh temp directory for a database, removed with the scope. */
@@ -521,9 +700,16 @@ const tempFile: Effect.Effect<string, never, Scope.Scope> = Effect.acquireReleas
 export const SqliteStore = {
   /** Builds the store and exposes its batch counters (benchmarks and tests). Scoped. */
   make: makeSqliteStore,
-  /** The Store over `options.file` (e.g. `<dataDir>/chat.db`); closes the database when the layer's scope closes. */
-  layer: (options: SqliteStoreOptions): Layer.Layer<Store, StoreError> =>
-    Layer.effect(Store, Effect.map(makeSqliteStore(options), ({ store }) => store)),
+  /**
+   * The Store and its StorageHealth over `options.file` (e.g. `<dataDir>/chat.db`); closes the database when the
+   * layer's scope closes. Fails with StorageUnavailable when the disk cannot take a commit at start.
+   */
+  layer: (options: SqliteStoreOptions): Layer.Layer<Store | StorageHealth, StoreError | StorageUnavailable> =>
+    Layer.effectContext(
+      Effect.map(makeSqliteStore(options), ({ store, health }) =>
+        Context.make(Store, store).pipe(Context.add(StorageHealth, health)),
+      ),
+    ),
   /** A Store over a file in a fresh temp directory, deleted on close: for tests. */
   layerTemp: Layer.effect(
     Store,

@@ -1,6 +1,16 @@
 // The storage interface: accounts, sessions, rooms, room messages and direct messages. Callers depend only on
 // this service; SQLite (sqlite.ts) is the embedded implementation, PostgreSQL (postgres.ts) the one several
-// nodes share. store.contract.ts holds the tests both pass.
+// nodes share; store.contract.ts holds the tests both pass.
+//
+// Failure contract, for every implementation: a method that resolves has done its work durably (a write is
+// committed); when the storage cannot do it now (disk full, I/O error, database busy, down or unreachable) it
+// fails with StorageUnavailable and NOTHING of the call was stored, so the caller replies UNAVAILABLE and keeps
+// no in-memory trace of it; StoreError is left for bugs and damage (a constraint the caller should have
+// prevented, a corrupt file). Each Store layer also provides StorageHealth.
+// One exception a networked database cannot avoid: when the connection is lost while COMMIT is on its way, or
+// the database does not answer at all, the outcome is unknown. PostgreSQL then also fails with
+// StorageUnavailable, and the write may have been stored: an append retried with the same idempotency key then
+// returns it with `duplicate: true`, so a caller must treat a duplicate's seq as possibly never delivered.
 import { Context } from "effect";
 import type { Effect } from "effect";
 import type { RoomCodeTaken, StorageUnavailable, StoreError, UsernameTaken } from "../errors.ts";
@@ -116,44 +126,60 @@ export interface Appended<A> {
  */
 export const usernameKey = (username: string): string => username.normalize("NFC").toLowerCase();
 
-/**
- * How a store operation fails: StorageUnavailable when the storage could not be reached or could not commit
- * (nothing was stored; retry later), StoreError for anything else.
- */
-export type StoreFailure = StoreError | StorageUnavailable;
-
 export class Store extends Context.Service<Store, {
   /** Fails with UsernameTaken when `usernameKey` exists. */
-  createUser(input: NewUser): Effect.Effect<UserRecord, UsernameTaken | StoreFailure>;
-  findUser(usernameKey: string): Effect.Effect<UserRecord | undefined, StoreFailure>;
-  createSession(session: SessionRecord): Effect.Effect<void, StoreFailure>;
+  createUser(input: NewUser): Effect.Effect<UserRecord, UsernameTaken | StoreError | StorageUnavailable>;
+  findUser(usernameKey: string): Effect.Effect<UserRecord | undefined, StoreError | StorageUnavailable>;
+  createSession(session: SessionRecord): Effect.Effect<void, StoreError | StorageUnavailable>;
   /** undefined when unknown or revoked; expiry is checked by the caller. */
-  findSession(tokenHash: string): Effect.Effect<SessionRecord | undefined, StoreFailure>;
-  revokeSession(tokenHash: string): Effect.Effect<void, StoreFailure>;
+  findSession(tokenHash: string): Effect.Effect<SessionRecord | undefined, StoreError | StorageUnavailable>;
+  revokeSession(tokenHash: string): Effect.Effect<void, StoreError | StorageUnavailable>;
   /** A code is unique forever, destroyed rooms included: a collision fails with RoomCodeTaken. */
-  createRoom(room: NewRoom): Effect.Effect<RoomRecord, RoomCodeTaken | StoreFailure>;
+  createRoom(room: NewRoom): Effect.Effect<RoomRecord, RoomCodeTaken | StoreError | StorageUnavailable>;
   /** Includes destroyed rooms (destroyedAtMs set). */
-  findRoom(code: string): Effect.Effect<RoomRecord | undefined, StoreFailure>;
+  findRoom(code: string): Effect.Effect<RoomRecord | undefined, StoreError | StorageUnavailable>;
   /** Marks the room destroyed (its messages stay; its code stays taken). No-op if already destroyed. */
-  destroyRoom(code: string, atMs: number): Effect.Effect<void, StoreFailure>;
+  destroyRoom(code: string, atMs: number): Effect.Effect<void, StoreError | StorageUnavailable>;
   /** Live persistent rooms, sorted by name. */
-  listPersistentRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreFailure>;
+  listPersistentRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreError | StorageUnavailable>;
   /** Live persistent rooms created by `createdBy` (for the per-user cap). */
-  countPersistentRooms(createdBy: string): Effect.Effect<number, StoreFailure>;
+  countPersistentRooms(createdBy: string): Effect.Effect<number, StoreError | StorageUnavailable>;
   /** Temporary rooms not yet destroyed (at start, each gets its empty-room grace period). */
-  listTemporaryRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreFailure>;
+  listTemporaryRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreError | StorageUnavailable>;
   /**
    * Durably stores a room message with the room's next seq (gap-free from 1). Idempotent by
    * (roomCode, sender, clientMessageId). Resumes only after the commit (group commit with concurrent appends).
-   * An unknown room code fails with StoreError.
+   * An unknown room code fails with StoreError. StorageUnavailable fails every append of the group commit it
+   * was in, and none of them used a seq.
    */
-  appendMessage(message: NewMessage): Effect.Effect<Appended<StoredMessage>, StoreFailure>;
-  readMessages(roomCode: string, query: PageQuery): Effect.Effect<Page<StoredMessage>, StoreFailure>;
+  appendMessage(message: NewMessage): Effect.Effect<Appended<StoredMessage>, StoreError | StorageUnavailable>;
+  readMessages(roomCode: string, query: PageQuery): Effect.Effect<Page<StoredMessage>, StoreError | StorageUnavailable>;
   /**
    * As appendMessage, for the conversation of the unordered pair {usernameKey(sender), usernameKey(recipient)}:
    * one seq for both directions; idempotent by (conversation, sender, clientMessageId).
    */
-  appendDirect(message: NewDirect): Effect.Effect<Appended<StoredDirect>, StoreFailure>;
+  appendDirect(message: NewDirect): Effect.Effect<Appended<StoredDirect>, StoreError | StorageUnavailable>;
   /** By username (any case); the same page whichever order the two names come in. */
-  readDirect(userA: string, userB: string, query: PageQuery): Effect.Effect<Page<StoredDirect>, StoreFailure>;
+  readDirect(userA: string, userB: string, query: PageQuery): Effect.Effect<Page<StoredDirect>, StoreError | StorageUnavailable>;
 }>()("protochat/store/Store") {}
+
+/** Storage health as last observed: `Unavailable` from the first failed commit until one succeeds again. */
+export type StorageStatus =
+  | { readonly _tag: "Available" }
+  | {
+      readonly _tag: "Unavailable";
+      /** One line for operators (no user data): the storage's own message, its code, e.g. the free space. */
+      readonly reason: string;
+      /** Since when (epoch ms) commits have failed. */
+      readonly sinceMs: number;
+    };
+
+/**
+ * Whether the storage can commit, for the readiness endpoint. Provided by every Store layer beside Store. An
+ * implementation notices trouble from its own failed writes and from a probe while idle, and notices recovery by
+ * itself (a probe while unavailable), so the status returns to `Available` with no traffic and no restart.
+ */
+export class StorageHealth extends Context.Service<StorageHealth, {
+  /** The current status; synchronous and cheap (read on every health check). */
+  readonly status: () => StorageStatus;
+}>()("protochat/store/StorageHealth") {}

@@ -1,5 +1,5 @@
 // The one place that imports the WebSocket server. One HTTP server serves the WebSocket endpoint /ws (token
-// and Origin checked before the upgrade), the web client at / and /chat.js, /healthz and /metrics. Each
+// and Origin checked before the upgrade), the web client at / and /chat.js, /livez, /readyz, /healthz and /metrics. Each
 // accepted socket runs as a connection program in this server's scope; closing the scope tells every client
 // to reconnect (1001) and waits briefly for them to go.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -14,6 +14,7 @@ import { Hub } from "../hub/hub.ts";
 import { Metrics } from "../metrics.ts";
 import { type ConnectionHandle, runConnection } from "../session/connection.ts";
 import { type Authenticated, Handlers, MAX_FRAME_BYTES } from "../session/handlers.ts";
+import { StorageHealth } from "../store/store.ts";
 
 /** Where the server listens, once it does. */
 export class Listening extends Context.Service<Listening, { readonly port: number; readonly url: string }>()("protochat/transport/Listening") {}
@@ -46,6 +47,7 @@ export const layer = Layer.effect(
     const hub = yield* Hub;
     const accounts = yield* Accounts;
     const metrics = yield* Metrics;
+    const storage = yield* StorageHealth;
     const runConn = yield* FiberSet.makeRuntime<ServerConfig | Hub | Handlers | Metrics>();
     const context = yield* Effect.context<never>();
     const runPromise = Effect.runPromiseWith(context);
@@ -154,9 +156,23 @@ export const layer = Layer.effect(
           // Served cross-origin on purpose: any page may drop the component in with a module script tag.
           void serveFile(res, "dist/chat.js", "text/javascript; charset=utf-8", { "Access-Control-Allow-Origin": "*" });
           return;
+        // Liveness: the process is up and serving HTTP (never restart it for storage trouble: that cannot help).
+        case "/livez":
+          res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" }).end(JSON.stringify({ status: "ok" }));
+          return;
+        // Readiness (send traffic here?): 503 while shutting down or while storage cannot commit, with the
+        // reason; back to 200 by itself once storage commits again. /healthz is the same answer plus the
+        // connection count, kept for existing checks.
+        case "/readyz":
         case "/healthz": {
-          const status = shuttingDown ? 503 : 200;
-          res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify({ status: shuttingDown ? "shutting-down" : "ok", connections: open }));
+          const stored = storage.status();
+          const body: Record<string, unknown> = shuttingDown
+            ? { status: "shutting-down" }
+            : stored._tag === "Unavailable"
+              ? { status: "storage-unavailable", reason: stored.reason, since: new Date(stored.sinceMs).toISOString() }
+              : { status: "ok" };
+          if (url.pathname === "/healthz") body.connections = open;
+          res.writeHead(body.status === "ok" ? 200 : 503, { "Content-Type": "application/json", "Cache-Control": "no-store" }).end(JSON.stringify(body));
           return;
         }
         case "/metrics":

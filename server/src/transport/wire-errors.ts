@@ -54,8 +54,11 @@ export const toWireError = (id: number, error: DomainError): ServerFrame => {
   }
 };
 
-/** Runs a request handler; failures become the matching Error reply, defects are logged and become INTERNAL. */
-export const replyOrError = <A>(id: number, handler: Effect.Effect<A, DomainError>): Effect.Effect<A | ServerFrame> =>
+/**
+ * Runs a request handler; failures become the matching Error reply, defects are logged and become INTERNAL.
+ * `asReply` wraps that Error frame in the caller's result type, so success and failure stay told apart by tag.
+ */
+export const replyOrError = <A, B>(id: number, handler: Effect.Effect<A, DomainError>, asReply: (error: ServerFrame) => B): Effect.Effect<A | B> =>
   handler.pipe(
     Effect.catchCause((cause) => {
       const failure = Cause.findErrorOption(cause);
@@ -63,14 +66,14 @@ export const replyOrError = <A>(id: number, handler: Effect.Effect<A, DomainErro
         const error = failure.value;
         if (error._tag === "StoreError" || error._tag === "StorageUnavailable") {
           return Effect.logError("store failure", { operation: error.operation, cause: String(error.cause) }).pipe(
-            Effect.as(toWireError(id, error)),
+            Effect.as(asReply(toWireError(id, error))),
           );
         }
-        return Effect.succeed(toWireError(id, error));
+        return Effect.succeed(asReply(toWireError(id, error)));
       }
       if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>);
       return Effect.logError("request failed with a defect", { cause: Cause.pretty(cause) }).pipe(
-        Effect.as(errorFrame(id, ErrorCode.INTERNAL, "internal error, retry later")),
+        Effect.as(asReply(errorFrame(id, ErrorCode.INTERNAL, "internal error, retry later"))),
       );
     }),
   );

@@ -31,13 +31,24 @@ export interface Sink {
   write(frame: Wire): void;
   /** Bytes accepted but not yet handed to the kernel (frames held for this tick plus the socket's buffer). */
   readonly bufferedAmount: number;
+  /**
+   * Calls `ready` once the socket has handed what it buffers to the kernel (its 'drain' event), or at once
+   * (after this tick's held frames were written) if it is not waiting for one. Never, if the socket is
+   * destroyed first: the connection is ending and its fibers are interrupted (a writer woken then would
+   * only find the socket still "backed up" and spin). Returns a function that cancels the wait.
+   */
+  whenDrained(ready: () => void): () => void;
 }
 
 interface RawSocket {
   write(b: Buffer): boolean;
   cork(): void;
   uncork(): void;
+  once(event: "drain", listener: () => void): unknown;
+  off(event: "drain", listener: () => void): unknown;
   readonly writableLength: number;
+  readonly writableNeedDrain: boolean;
+  readonly destroyed: boolean;
 }
 
 /** Frames for one connection within one tick are joined into one write when they add up to at most this. */
@@ -106,6 +117,32 @@ class SocketSink implements Sink {
 
   get bufferedAmount(): number {
     return this.heldBytes + this.socket.writableLength;
+  }
+
+  whenDrained(ready: () => void): () => void {
+    const socket = this.socket;
+    let state: "checking" | "listening" | "done" = "checking";
+    const done = () => {
+      if (state === "done") return;
+      state = "done";
+      ready();
+    };
+    // Frames held for this tick go to the socket in a microtask queued before this one; only then does the
+    // socket know whether it must wait for the kernel.
+    queueMicrotask(() => {
+      if (state !== "checking") return;
+      if (socket.destroyed) {
+        state = "done";
+        return;
+      }
+      if (!socket.writableNeedDrain) return done();
+      state = "listening";
+      socket.once("drain", done);
+    });
+    return () => {
+      if (state === "listening") socket.off("drain", done);
+      state = "done";
+    };
   }
 }
 

@@ -1,0 +1,59 @@
+// Styles of <chat-composer>: the typing line, the rounded message field with its Send button.
+import { css } from "lit";
+import { base, controls } from "./shared.styles.ts";
+import { tokens } from "./tokens.styles.ts";
+
+export const styles = [
+  tokens,
+  base,
+  controls,
+  css`
+    :host {
+      display: block;
+    }
+    .typing {
+      min-block-size: 22px;
+      padding: 0 22px;
+      font-size: 12.5px;
+      font-style: italic;
+      color: var(--_muted);
+    }
+    .composer {
+      display: flex;
+      align-items: flex-end;
+      gap: 8px;
+      margin: 0 16px 16px;
+      padding: 6px 6px 6px 14px;
+      border: 1px solid var(--_border);
+      border-radius: calc(var(--_radius) + 2px);
+      background: var(--_raised);
+    }
+    .composer:focus-within {
+      border-color: var(--_accent);
+      box-shadow: var(--_focus);
+    }
+    .composer textarea {
+      flex: 1;
+      min-block-size: 36px;
+      max-block-size: 160px;
+      padding: 7px 0;
+      border: 0;
+      background: transparent;
+      resize: none;
+      field-sizing: content;
+      font-size: 15px;
+      line-height: 1.45;
+    }
+    .composer textarea:focus-visible {
+      box-shadow: none;
+    }
+    .composer-error {
+      margin: -10px 20px 10px;
+    }
+    @container (max-width: 680px) {
+      .composer {
+        margin: 0 10px 10px;
+      }
+    }
+  `,
+];

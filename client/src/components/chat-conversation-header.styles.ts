@@ -1,0 +1,87 @@
+// Styles of <chat-conversation-header>: the title row, the dashed room-code chip; the menu button shows on
+// phones and the Members button where the member list is a panel (container widths as in <chat-app>).
+import { css } from "lit";
+import { avatars, base, controls } from "./shared.styles.ts";
+import { tokens } from "./tokens.styles.ts";
+
+export const styles = [
+  tokens,
+  base,
+  controls,
+  avatars,
+  css`
+    :host {
+      display: block;
+    }
+    .conv-head {
+      display: flex;
+      align-items: center;
+      gap: 10px;
+      min-block-size: 60px;
+      padding: 10px 16px;
+      border-block-end: 1px solid var(--_border);
+    }
+    .conv-title {
+      flex: 1;
+      min-inline-size: 0;
+      display: flex;
+      align-items: baseline;
+      gap: 10px;
+    }
+    .conv-title h1 {
+      font-size: 17px;
+      font-weight: 700;
+      overflow: hidden;
+      text-overflow: ellipsis;
+      white-space: nowrap;
+    }
+    .conv-title .meta {
+      font-size: 13px;
+      color: var(--_muted);
+      white-space: nowrap;
+    }
+    .code-chip {
+      display: inline-flex;
+      align-items: center;
+      gap: 6px;
+      min-block-size: 30px;
+      padding: 0 10px;
+      border: 1px dashed color-mix(in srgb, var(--_accent) 50%, var(--_border));
+      border-radius: 8px;
+      background: var(--_accent-soft);
+      color: var(--_accent-strong);
+      font-family: var(--_mono);
+      font-size: 14px;
+      font-weight: 700;
+      letter-spacing: 0.08em;
+      cursor: pointer;
+      white-space: nowrap;
+    }
+    .code-chip svg {
+      inline-size: 15px;
+      block-size: 15px;
+    }
+    .menu-btn,
+    .members-btn {
+      display: none;
+    }
+    @container (max-width: 1020px) {
+      .members-btn {
+        display: inline-flex;
+      }
+    }
+    @container (max-width: 680px) {
+      .menu-btn {
+        display: inline-flex;
+      }
+      .conv-head {
+        padding: 8px 10px;
+        gap: 6px;
+      }
+      .conv-title .meta,
+      .hide-narrow {
+        display: none;
+      }
+    }
+  `,
+];

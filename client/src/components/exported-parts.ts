@@ -1,0 +1,14 @@
+// The parts of <chat-app>'s inner elements that it passes on (exportparts), by element, so a page styles
+// them as `chat-app::part(room-item)`. Every part an inner element documents is listed here (manifest.test.ts).
+export const EXPORT = {
+  login: "auth, auth-form, button, input",
+  sidebar: "sidebar, connection-status, room-item, dm-item, online-item, account, logout-button, button",
+  header: "conversation-header, room-code, copy-button, members-button, leave-button, button",
+  banner: "banner, button",
+  lobby: "lobby, public-rooms, button, input",
+  timeline: "timeline, message, message-own, bubble, message-status, notice, button",
+  start: "share, room-code, copy-button, button",
+  composer: "typing, composer, composer-input, send-button, button, input",
+  members: "members, button",
+  toasts: "toast, button",
+};

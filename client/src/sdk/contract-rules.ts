@@ -1,0 +1,103 @@
+// The contract's field limits (`buf.validate` rules in proto/chat/v1), read from the generated schema and
+// checked before a request is sent, so a client never sends what the server refuses for its length. Only the
+// rule kinds the contract uses are understood (a test fails when the contract starts using another); the full
+// protovalidate runtime (about 400 KB minified) stays on the server.
+import { type DescMessage, getOption, hasOption, isFieldSet, type Message } from "@bufbuild/protobuf";
+import { field as fieldRules, StringRulesSchema, UInt32RulesSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import { ClientFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
+
+/** The limits of one field, as the schema states them. */
+export interface FieldLimit {
+  /** The field's name in the schema (snake_case), as in the server's error messages. */
+  readonly name: string;
+  /** The field's property name in generated code. */
+  readonly localName: string;
+  readonly minLen?: number;
+  readonly maxLen?: number;
+  readonly minBytes?: number;
+  readonly maxBytes?: number;
+  readonly lte?: number;
+  /** Rule kinds this module does not check, by name (empty for every rule the contract uses today). */
+  readonly unsupported: ReadonlyArray<string>;
+}
+
+const cache = new WeakMap<DescMessage, ReadonlyArray<FieldLimit>>();
+
+/** The limits stated for the fields of `schema` (fields without rules are left out). */
+export const limitsOf = (schema: DescMessage): ReadonlyArray<FieldLimit> => {
+  const cached = cache.get(schema);
+  if (cached) return cached;
+  const limits: FieldLimit[] = [];
+  for (const f of schema.fields) {
+    if (!hasOption(f, fieldRules)) continue;
+    const rules = getOption(f, fieldRules);
+    const limit: { -readonly [K in keyof FieldLimit]: FieldLimit[K] } = { name: f.name, localName: f.localName, unsupported: [] };
+    const unsupported: string[] = [];
+    if (rules.type.case === "string") {
+      const s = rules.type.value;
+      for (const field of StringRulesSchema.fields) {
+        if (!isFieldSet(s, field)) continue;
+        const value = Number((s as unknown as Record<string, bigint>)[field.localName]);
+        if (field.localName === "minLen") limit.minLen = value;
+        else if (field.localName === "maxLen") limit.maxLen = value;
+        else if (field.localName === "minBytes") limit.minBytes = value;
+        else if (field.localName === "maxBytes") limit.maxBytes = value;
+        else unsupported.push(`string.${field.name}`);
+      }
+    } else if (rules.type.case === "uint32") {
+      const u = rules.type.value;
+      if (u.lessThan.case === "lte") limit.lte = u.lessThan.value;
+      else if (u.lessThan.case !== undefined) unsupported.push(`uint32.${u.lessThan.case}`);
+      for (const field of UInt32RulesSchema.fields) {
+        if (field.oneof === undefined && isFieldSet(u, field)) unsupported.push(`uint32.${field.name}`);
+      }
+      if (u.greaterThan.case !== undefined) unsupported.push(`uint32.${u.greaterThan.case}`);
+    } else if (rules.type.case !== undefined) {
+      unsupported.push(rules.type.case);
+    }
+    limit.unsupported = unsupported;
+    limits.push(limit);
+  }
+  cache.set(schema, limits);
+  return limits;
+};
+
+const encoder = new TextEncoder();
+
+/**
+ * The first limit of the contract that `message` breaks, worded as the server words it
+ * ("text: must be at most 4096 bytes"), or undefined when it keeps them all.
+ */
+export const contractViolation = (schema: DescMessage, message: Message): string | undefined => {
+  for (const l of limitsOf(schema)) {
+    // An unset field of a message built for sending reads as its default, as the server decodes it.
+    const value = (message as unknown as Record<string, unknown>)[l.localName] ?? (l.minLen !== undefined || l.minBytes !== undefined ? "" : undefined);
+    if (typeof value === "string") {
+      const chars = l.minLen !== undefined || l.maxLen !== undefined ? [...value].length : 0;
+      const bytes = l.minBytes !== undefined || l.maxBytes !== undefined ? encoder.encode(value).length : 0;
+      if (l.minLen !== undefined && chars < l.minLen) return `${l.name}: must be at least ${l.minLen} characters`;
+      if (l.maxLen !== undefined && chars > l.maxLen) return `${l.name}: must be at most ${l.maxLen} characters`;
+      if (l.minBytes !== undefined && bytes < l.minBytes) return `${l.name}: must be at least ${l.minBytes} bytes`;
+      if (l.maxBytes !== undefined && bytes > l.maxBytes) return `${l.name}: must be at most ${l.maxBytes} bytes`;
+    } else if (typeof value === "number") {
+      if (l.lte !== undefined && value > l.lte) return `${l.name}: must be less than or equal to ${l.lte}`;
+    }
+  }
+  return undefined;
+};
+
+/** The most UTF-8 bytes the contract allows in a field (e.g. a message's text), for input hints. */
+export const maxBytesOf = (schema: DescMessage, localName: string): number | undefined =>
+  limitsOf(schema).find((l) => l.localName === localName)?.maxBytes;
+
+/** The message schema of each ClientFrame request kind, by its oneof case. */
+const requestSchemas: ReadonlyMap<string, DescMessage> = new Map(
+  ClientFrameSchema.oneofs[0]!.fields.flatMap((f) => (f.message ? [[f.localName, f.message] as const] : [])),
+);
+
+/** The first limit of the contract a request (a ClientFrame kind, as built for sending) breaks, or undefined. */
+export const requestViolation = (kind: { readonly case: string | undefined; readonly value?: unknown }): string | undefined => {
+  if (kind.case === undefined) return undefined;
+  const schema = requestSchemas.get(kind.case);
+  return schema && kind.value ? contractViolation(schema, kind.value as Message) : undefined;
+};
