@@ -127,6 +127,12 @@ const sqlState = (error: SqlError): string => {
   return typeof code === "string" ? code : "";
 };
 
+/**
+ * True for a string PostgreSQL text cannot hold (U+0000). No stored key contains one (callers refuse it in
+ * what they store), so a look-up by such a key finds nothing, as on SQLite, instead of failing.
+ */
+const unstorable = (key: string): boolean => key.includes("\u0000");
+
 /** One line for operators: the database's or the socket's own message and its code (no user data in either). */
 const describe = (cause: unknown): string => {
   if (!isSqlError(cause)) return String(cause);
@@ -513,6 +519,7 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
       return toUser(rows[0]!);
     }),
     findUser: Effect.fn("Store.findUser")(function* (key) {
+      if (unstorable(key)) return undefined;
       const rows = yield* sql<Row>`SELECT * FROM users WHERE username_key = ${key}`.pipe(guard("findUser"));
       return rows[0] === undefined ? undefined : toUser(rows[0]);
     }),
@@ -529,6 +536,7 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
         .pipe(guard("createSession"));
     }),
     findSession: Effect.fn("Store.findSession")(function* (tokenHash) {
+      if (unstorable(tokenHash)) return undefined;
       const rows = yield* sql<Row>`
         SELECT s.token_hash, s.user_id, u.username, s.created_at_ms, s.expires_at_ms
         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ${tokenHash}`.pipe(guard("findSession"));
@@ -548,6 +556,7 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
       return toRoom(rows[0]!);
     }),
     findRoom: Effect.fn("Store.findRoom")(function* (code) {
+      if (unstorable(code)) return undefined;
       const rows = yield* sql<Row>`SELECT * FROM rooms WHERE code = ${code}`.pipe(guard("findRoom"));
       return rows[0] === undefined ? undefined : toRoom(rows[0]);
     }),
@@ -581,6 +590,7 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
     appendMessage: (input) =>
       enqueue<Appended<StoredMessage>>((deferred) => ({ kind: "message", input, deferred }), "appendMessage"),
     readMessages: Effect.fn("Store.readMessages")(function* (roomCode, query) {
+      if (unstorable(roomCode)) return { messages: [], hasMore: false };
       return yield* page(
         query,
         (anchor, take) =>
@@ -594,6 +604,7 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
       return yield* enqueue<Appended<StoredDirect>>((deferred) => ({ kind: "direct", input, deferred }), "appendDirect");
     }),
     readDirect: Effect.fn("Store.readDirect")(function* (userA, userB, query) {
+      if (unstorable(userA) || unstorable(userB)) return { messages: [], hasMore: false };
       const [a, b] = conversationOf(userA, userB);
       return yield* page(
         query,

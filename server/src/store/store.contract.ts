@@ -250,6 +250,12 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
           assert.strictEqual(taken._tag, "UsernameTaken");
           assert.deepStrictEqual(yield* store.findUser("ann"), user);
           assert.strictEqual(yield* store.findUser("nobody"), undefined);
+          // A key no account can have (U+0000 is refused at registration) is simply not found, on every store.
+          assert.strictEqual(yield* store.findUser("ann\u0000"), undefined);
+          assert.strictEqual(yield* store.findSession("ab\u0000"), undefined);
+          assert.strictEqual(yield* store.findRoom("AB\u0000CD"), undefined);
+          assert.deepStrictEqual(yield* store.readMessages("AB\u0000CD", { anchorSeq: 0n, direction: "backward", limit: 5 }), { messages: [], hasMore: false });
+          assert.deepStrictEqual(yield* store.readDirect("ann", "b\u0000b", { anchorSeq: 0n, direction: "backward", limit: 5 }), { messages: [], hasMore: false });
           const session = { tokenHash: "ab".repeat(32), userId: user.id, username: "Ann", createdAtMs: 10, expiresAtMs: 20 };
           yield* store.createSession(session);
           yield* store.createSession({ ...session, tokenHash: "cd".repeat(32) });
