@@ -13,6 +13,7 @@ import { Rooms } from "./rooms/rooms.ts";
 import { Handlers } from "./session/handlers.ts";
 import { PostgresStore } from "./store/postgres.ts";
 import { SqliteStore } from "./store/sqlite.ts";
+import { Store } from "./store/store.ts";
 import { layer as transportLayer } from "./transport/server.ts";
 
 /**
@@ -20,14 +21,23 @@ import { layer as transportLayer } from "./transport/server.ts";
  * --data-dir. The log names the database without its credentials.
  */
 const storeLayer = (config: Config) => {
+  // Logged once the store is open (a layer after it, so the line is written once however often it is used).
+  const opened = (fields: Record<string, unknown>) =>
+    Layer.effectDiscard(
+      Effect.gen(function* () {
+        yield* Store;
+        yield* Effect.logInfo("store open", fields);
+      }),
+    );
   if (config.databaseUrl === "") {
     mkdirSync(config.dataDir, { recursive: true });
     const file = join(config.dataDir, "chat.db");
-    return SqliteStore.layer({ file }).pipe(Layer.tap(() => Effect.logInfo("store open", { kind: "sqlite", file })));
+    return opened({ kind: "sqlite", file }).pipe(Layer.provideMerge(SqliteStore.layer({ file })));
   }
   const url = new URL(config.databaseUrl);
-  const opened = Effect.logInfo("store open", { kind: "postgresql", host: url.host, database: url.pathname.slice(1) });
-  return PostgresStore.layer({ url: config.databaseUrl, poolSize: config.databasePoolSize }).pipe(Layer.tap(() => opened));
+  return opened({ kind: "postgresql", host: url.host, database: url.pathname.slice(1) }).pipe(
+    Layer.provideMerge(PostgresStore.layer({ url: config.databaseUrl, poolSize: config.databasePoolSize })),
+  );
 };
 
 export const appLayer = (config: Config, options: { defaultMetrics: boolean }) => {
