@@ -22,9 +22,10 @@ export const appLayer = (config: Config, options: { defaultMetrics: boolean }) =
   const configLayer = Layer.succeed(ServerConfig, config);
   const store = SqliteStore.layer({ file: join(config.dataDir, "chat.db") });
   const minute = 60_000;
-  // One Redis client for the whole node when --redis-url is set (other services share this same layer value).
-  const redisLayer = config.redisUrl === "" ? undefined : NodeRedis.layer({ url: config.redisUrl });
-  const throttles = redisLayer === undefined ? Throttles.layerMemory : Throttles.layerRedis().pipe(Layer.provide(redisLayer));
+  // One Redis client per node when --redis-url is set (layers are memoized by reference: every service that
+  // needs Redis is given this same value). Throttles then hold cluster-wide.
+  const redis = config.redisUrl === "" ? undefined : NodeRedis.layer({ url: config.redisUrl });
+  const throttles = redis === undefined ? Throttles.layerMemory : Throttles.layerRedis().pipe(Layer.provide(redis));
   const accounts = Accounts.layerWith({
     sessionTtlMs: config.sessionTtlMs,
     registerPerIp: { limit: config.registerPerIpPerMin, windowMs: minute },

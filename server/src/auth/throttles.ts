@@ -74,18 +74,29 @@ export class Throttles extends Context.Service<Throttles, {
     const bucket = redis.eval(bucketScript);
     const local = Throttles.makeMemory();
     let lastWarningMs = 0;
-    // While Redis is unreachable, fall back to this node's counters (a per-node limit beats none or refusing
-    // every login), warning at most every 10 s.
+    // While Redis is unreachable, fall back to this node's counters (a per-node limit beats none, and beats
+    // refusing every login). A command that fails or takes over 250 ms opens a 2 s break during which Redis is
+    // not tried at all, so logins do not wait on a dead connection; warnings at most every 10 s.
+    let brokenUntilMs = 0;
     const fallback = <A>(what: string, local: Effect.Effect<A>) => (effect: Effect.Effect<A, Redis.RedisError>) =>
-      Effect.catch(effect, (error) =>
-        Effect.gen(function* () {
-          const now = yield* Clock.currentTimeMillis;
-          if (now - lastWarningMs >= 10_000) {
-            lastWarningMs = now;
-            yield* Effect.logWarning("throttle store unreachable: using this node's counters", { operation: what, error: String(error.cause) });
-          }
-          return yield* local;
-        }),
+      Effect.flatMap(Clock.currentTimeMillis, (start) =>
+        start < brokenUntilMs
+          ? local
+          : effect.pipe(
+              Effect.timeoutOrElse({ duration: "250 millis", orElse: () => Effect.fail("timed out after 250 ms" as const) }),
+              Effect.catch((error) =>
+                Effect.gen(function* () {
+                  const now = yield* Clock.currentTimeMillis;
+                  brokenUntilMs = now + 2_000;
+                  if (now - lastWarningMs >= 10_000) {
+                    lastWarningMs = now;
+                    const reason = typeof error === "string" ? error : String((error.cause as Error | undefined)?.message ?? error.cause);
+                    yield* Effect.logWarning("throttle store unreachable: using this node's counters", { operation: what, error: reason });
+                  }
+                  return yield* local;
+                }),
+              ),
+            ),
       );
     return Throttles.of({
       apply: (name, rule, key, op) =>
