@@ -152,11 +152,14 @@ export const acceptProxied = (socket: Socket, http: Server, trusted: TrustedProx
       socket.destroy();
       return;
     }
+    // Paused so nothing flows past while no one listens; the HTTP server's listeners are attached by the
+    // "connection" event, and the bytes after the header are read again by it.
     socket.pause();
     if (header.source !== undefined) proxiedSources.set(socket, header.source);
     const rest = buffered.subarray(header.length);
     if (rest.length > 0) socket.unshift(rest);
     http.emit("connection", socket);
+    socket.resume();
   };
   socket.on("data", onData);
 };
