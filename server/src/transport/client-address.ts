@@ -1,7 +1,7 @@
 // The client's own address behind load balancers: X-Forwarded-For honoured only from trusted proxies (the
 // right-most untrusted hop), and the PROXY protocol v1/v2 header read before HTTP when --proxy-protocol is on.
 // Per-address limits and logs use this address, so they keep meaning "per client", not "per balancer".
-import { BlockList, isIP, type Server, type Socket } from "node:net";
+import { BlockList, isIP, type Server, SocketAddress, type Socket } from "node:net";
 import { Command, IPv4ProxyAddress, IPv6ProxyAddress, V1ProxyProtocol, V2ProxyProtocol } from "proxy-protocol-js";
 
 /** An IP or CIDR as `--trusted-proxies` accepts it; undefined when malformed. */
@@ -17,10 +17,18 @@ export const parseCidr = (entry: string): { readonly address: string; readonly p
   return { address, prefix, family: version === 4 ? "ipv4" : "ipv6" };
 };
 
-/** IPv4-mapped IPv6 (::ffff:10.0.0.1, as Node reports IPv4 peers on a dual-stack socket) becomes plain IPv4. */
+/**
+ * One spelling per address, so per-address limits cannot be dodged by writing it differently: IPv4-mapped IPv6
+ * (::ffff:10.0.0.1, as Node reports IPv4 peers on a dual-stack socket) becomes plain IPv4, and IPv6 is
+ * compressed and lower-cased (2001:DB8:0::9 -> 2001:db8::9). Anything that is not an IP is returned as is.
+ */
 export const normalizeIp = (ip: string): string => {
   const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  return mapped ? mapped[1]! : ip;
+  if (mapped) return mapped[1]!;
+  if (isIP(ip) !== 6) return ip;
+  const canonical = new SocketAddress({ address: ip, family: "ipv6" }).address;
+  const remapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(canonical);
+  return remapped ? remapped[1]! : canonical;
 };
 
 /** The set of `--trusted-proxies`, on Node's own BlockList (CIDR matching for both families). */
@@ -82,11 +90,7 @@ const V2_MAX = 16 + 512;
 type Header = { readonly length: number; readonly source: string | undefined } | "incomplete" | "invalid";
 
 const ipv6FromBytes = (bytes: ReadonlyArray<number>): string =>
-  normalizeIp(
-    Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16))
-      .join(":")
-      .replace(/^0:0:0:0:0:ffff:/, "::ffff:"),
-  );
+  normalizeIp(Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16)).join(":"));
 
 /** Parses a PROXY header at the start of `data` with proxy-protocol-js; `source` undefined = LOCAL/UNKNOWN. */
 export const parseProxyHeader = (data: Buffer): Header => {
