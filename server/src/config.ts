@@ -163,9 +163,20 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: Record<string, str
   return out as unknown as Config;
 };
 
-/** Defaults with overrides, for tests. */
+/**
+ * Defaults with overrides, for tests. In-process tests connect every client from 127.0.0.1 (one address, one
+ * network), so the admission limits keyed by network or counted overall would make unrelated suites share one
+ * budget: they are lifted here, and the tests of those limits set them explicitly.
+ */
 export const testConfig = (overrides: Partial<Config> = {}): Config => {
   const base = parseConfig([], {});
   if (base === "help") throw new Error("unreachable");
-  return { ...base, ...overrides };
+  return {
+    ...base,
+    registerPerNetworkPerMin: 1_000_000,
+    registerPerMin: 1_000_000,
+    unknownUserHashesPerMin: 1_000_000,
+    maxUnauthenticatedPerIp: base.maxUnauthenticated,
+    ...overrides,
+  };
 };

@@ -100,7 +100,7 @@ describe("admission caps per client address", () => {
     }
   });
 
-  it("a burst of logins beyond the hash budget is answered RATE_LIMITED at once, not queued", async () => {
+  it("a burst of registrations beyond the hash budget is answered RATE_LIMITED at once, not queued", async () => {
     const server = await startServer({ hashConcurrency: 1, hashQueue: 2, loginPerIpPerMin: 1000 });
     const clients: WireClient[] = [];
     try {
