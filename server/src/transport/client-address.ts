@@ -146,6 +146,7 @@ export const acceptProxied = (socket: Socket, http: Server, trusted: TrustedProx
   }
   let buffered: Buffer = Buffer.alloc(0);
   const timer = setTimeout(() => socket.destroy(), timeoutMs);
+  timer.unref();
   const onData = (chunk: Buffer) => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
     const header = parseProxyHeader(buffered);

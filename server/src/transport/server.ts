@@ -1,7 +1,8 @@
 // The one place that imports the WebSocket server. One HTTP server serves the WebSocket endpoint /ws (token,
-// Origin, Host and per-address caps checked before the upgrade, on the client's address behind proxies), the web client at / and /chat.js, /healthz and /metrics. Each
-// accepted socket runs as a connection program in this server's scope; closing the scope tells every client
-// to reconnect (1001) and waits briefly for them to go.
+// Origin, Host and per-address caps checked before the upgrade, with the client's own address behind trusted
+// proxies), the web client at / and /chat.js, /healthz and /metrics. Each accepted socket runs as a connection
+// program in this server's scope; closing the scope tells every client to reconnect (1001) and waits briefly
+// for them to go.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTcpServer, isIP } from "node:net";
 import { readFile } from "node:fs/promises";
