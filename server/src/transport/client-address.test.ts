@@ -76,11 +76,15 @@ describe("PROXY protocol headers", () => {
 
 describe("the Authorization header", () => {
   const url = (q = "") => new URL(`http://x/ws${q}`);
-  it("Bearer in any case gives the token; empty or another scheme is invalid; ?token= when no header", () => {
+  it("Bearer in any case gives the token; an empty one is invalid; other schemes are ignored; ?token= otherwise", () => {
     expect(tokenFrom("Bearer abc", url())).toBe("abc");
     expect(tokenFrom("bearer abc", url())).toBe("abc");
     expect(tokenFrom("BEARER   abc  ", url())).toBe("abc");
-    for (const bad of ["Bearer", "Bearer ", "Bearer    ", "Basic abc", "Bearerabc", ""]) expect([bad, tokenFrom(bad, url())]).toEqual([bad, "invalid"]);
+    for (const bad of ["Bearer", "Bearer ", "Bearer    ", "bearer\t"]) expect([bad, tokenFrom(bad, url())]).toEqual([bad, "invalid"]);
+    // Not ours (a proxy's Basic auth passed through): as if absent.
+    expect(tokenFrom("Basic dXNlcjpwYXNz", url())).toBeUndefined();
+    expect(tokenFrom("Bearerabc", url())).toBeUndefined();
+    expect(tokenFrom("Basic dXNlcjpwYXNz", url("?token=abc"))).toBe("abc");
     expect(tokenFrom(undefined, url("?token=abc"))).toBe("abc");
     expect(tokenFrom(undefined, url("?token="))).toBe("invalid");
     expect(tokenFrom(undefined, url())).toBeUndefined();

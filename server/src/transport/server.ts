@@ -23,13 +23,14 @@ export class Listening extends Context.Service<Listening, { readonly port: numbe
 
 /**
  * The token an upgrade carries: `Authorization: Bearer <token>` (the scheme matched case-insensitively, RFC
- * 7235) or `?token=`. "invalid" for a header or parameter that is present but yields no token (an empty
- * token, another scheme): those get 401 rather than an unauthenticated connection.
+ * 7235) or `?token=`. "invalid" for a Bearer header or a token parameter that is present but empty: those get
+ * 401 rather than an unauthenticated connection. Other schemes are not ours (e.g. a proxy's Basic auth passed
+ * through) and are ignored.
  */
 export const tokenFrom = (authorization: string | undefined, url: URL): string | "invalid" | undefined => {
-  if (authorization !== undefined) {
-    const match = /^bearer(?:[ \t]+(.*))?$/i.exec(authorization.trim());
-    const token = match?.[1]?.trim() ?? "";
+  const bearer = authorization === undefined ? null : /^bearer(?:[ \t]+(.*))?$/i.exec(authorization.trim());
+  if (bearer) {
+    const token = bearer[1]?.trim() ?? "";
     return token === "" ? "invalid" : token;
   }
   const param = url.searchParams.get("token");
