@@ -199,6 +199,11 @@ describe("X-Forwarded-For", () => {
       expect(await tryOpen("127.0.0.1", "203.0.113.250, 198.51.100.1")).toBe("open");
       expect(await tryOpen("127.0.0.1", "198.51.100.1")).toBe("503");
       expect(await tryOpen("127.0.0.1", "198.51.100.2")).toBe("open");
+      // IPv6 clients count by their /64: rotating addresses inside it does not get past the cap.
+      expect(await tryOpen("127.0.0.1", "2001:db8:1:2::1")).toBe("open");
+      expect(await tryOpen("127.0.0.1", "2001:db8:1:2::2")).toBe("open");
+      expect(await tryOpen("127.0.0.1", "2001:db8:1:2:ffff::3")).toBe("503");
+      expect(await tryOpen("127.0.0.1", "2001:db8:1:3::1")).toBe("open");
       // From an untrusted peer the header is ignored: spoofing new addresses does not get past the cap.
       expect(await tryOpen("127.0.0.2", "192.0.2.1")).toBe("open");
       expect(await tryOpen("127.0.0.2", "192.0.2.2")).toBe("open");

@@ -5,7 +5,7 @@ import { Clock, Context, Effect, Layer } from "effect";
 import { InvalidArgument, RateLimited, StoreError, Unauthenticated, UsernameTaken } from "../errors.ts";
 import { Store, usernameKey } from "../store/store.ts";
 import { PasswordHasher } from "./password.ts";
-import { networkOf, type ThrottleRule } from "./throttle.ts";
+import { addressKey, networkOf, type ThrottleRule } from "./throttle.ts";
 import { Throttles } from "./throttles.ts";
 import { hashToken, isWellFormedToken, mintToken } from "./tokens.ts";
 
@@ -134,7 +134,7 @@ export class Accounts extends Context.Service<Accounts, {
       const token = mintToken();
       const expiresAtMs = now + sessionTtlMs;
       yield* store.createSession({ tokenHash: hashToken(token), userId, username, createdAtMs: now, expiresAtMs });
-      yield* throttles.remember("known-address", `${usernameKey(username)}|${ip}`, knownAddressTtlMs);
+      yield* throttles.remember("known-address", `${usernameKey(username)}|${addressKey(ip)}`, knownAddressTtlMs);
       return { username, token, expiresAtMs } satisfies AuthSession;
     });
 
@@ -145,7 +145,7 @@ export class Accounts extends Context.Service<Accounts, {
       if (passwordProblem !== undefined) return yield* new InvalidArgument({ message: passwordProblem });
       // Every attempt that passes the field checks counts, successful or not: accounts are what is limited.
       const taken = yield* takeAll([
-        budget("registerPerIp", ip, "register-ip"),
+        budget("registerPerIp", addressKey(ip), "register-ip"),
         budget("registerPerNetwork", networkOf(ip), "register-network"),
         budget("registerGlobal", "all", "register-global"),
       ]);
@@ -169,8 +169,9 @@ export class Accounts extends Context.Service<Accounts, {
       // A name or password that could never have been registered cannot match: no hash needed to say so.
       if ("problem" in checked || checkPassword(password) !== undefined) return yield* new Unauthenticated();
       const key = usernameKey(checked.username);
-      const known = yield* throttles.recall("known-address", `${key}|${ip}`);
-      const budgets = [budget("loginPerIp", ip, "login-ip"), budget("loginPerAccountAddress", `${key}|${ip}`, "login-account-ip")];
+      const address = addressKey(ip);
+      const known = yield* throttles.recall("known-address", `${key}|${address}`);
+      const budgets = [budget("loginPerIp", address, "login-ip"), budget("loginPerAccountAddress", `${key}|${address}`, "login-account-ip")];
       const account = budget("loginPerAccount", key, "login-account");
       const taken = yield* takeAll(budgets);
       if (!known) {

@@ -4,7 +4,7 @@
 import { Context, Effect, Layer } from "effect";
 import { RateLimited } from "../errors.ts";
 import { usernameKey } from "../store/store.ts";
-import type { ThrottleRule } from "./throttle.ts";
+import { addressKey, type ThrottleRule } from "./throttle.ts";
 import { Throttles } from "./throttles.ts";
 
 export interface JoinThrottleOptions {
@@ -32,13 +32,13 @@ export class JoinThrottle extends Context.Service<JoinThrottle, {
     return JoinThrottle.of({
       checkJoin: Effect.fn("JoinThrottle.checkJoin")(function* (username: string, ip: string) {
         const user = yield* throttles.apply("joinPerUser", perUser, usernameKey(username), "check");
-        const address = yield* throttles.apply("joinPerIp", perIp, ip, "check");
+        const address = yield* throttles.apply("joinPerIp", perIp, addressKey(ip), "check");
         const retryAfterMs = Math.max(user.allowed ? 0 : user.retryAfterMs, address.allowed ? 0 : address.retryAfterMs);
         if (retryAfterMs > 0) return yield* new RateLimited({ retryAfterMs, scope: "join" });
       }),
       recordJoinFailure: Effect.fn("JoinThrottle.recordJoinFailure")(function* (username: string, ip: string) {
         yield* throttles.apply("joinPerUser", perUser, usernameKey(username), "record");
-        yield* throttles.apply("joinPerIp", perIp, ip, "record");
+        yield* throttles.apply("joinPerIp", perIp, addressKey(ip), "record");
       }),
     });
   });

@@ -176,3 +176,14 @@ export const networkOf = (ip: string): string => {
   const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
   return `${groups.slice(0, 4).map((g) => (Number.parseInt(g, 16) || 0).toString(16)).join(":")}::/64`;
 };
+
+/**
+ * The key of one client address for per-address budgets: an IPv4 address as is, an IPv6 address by its /64
+ * (one subscriber's or one host's prefix: counting each of its 2^64 addresses apart would make every
+ * per-address budget free to dodge).
+ */
+export const addressKey = (ip: string): string => {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  return ip.includes(":") ? networkOf(ip) : ip;
+};

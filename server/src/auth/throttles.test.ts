@@ -7,7 +7,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest";
 import { Context, Effect, Layer } from "effect";
 import { TestClock } from "effect/testing";
 import { startRedis, type Redis } from "../../../scripts/services.ts";
-import { networkOf, type ThrottleRule } from "./throttle.ts";
+import { addressKey, networkOf, type ThrottleRule } from "./throttle.ts";
 import { Throttles } from "./throttles.ts";
 
 let redis: Redis;
@@ -116,7 +116,14 @@ describe("Throttles across nodes", () => {
     }).pipe(Effect.scoped), 30_000);
 });
 
-describe("networkOf", () => {
+describe("networkOf and addressKey", () => {
+  it("an address counts as itself for IPv4 and by its /64 for IPv6", () => {
+    assert.strictEqual(addressKey("198.51.100.23"), "198.51.100.23");
+    assert.strictEqual(addressKey("::ffff:198.51.100.23"), "198.51.100.23");
+    assert.strictEqual(addressKey("2001:db8:1:2:aaaa::1"), addressKey("2001:db8:1:2:bbbb::2"));
+    assert.notStrictEqual(addressKey("2001:db8:1:2::1"), addressKey("2001:db8:1:3::1"));
+  });
+
   it("groups IPv4 by /24 and IPv6 by /64", () => {
     assert.strictEqual(networkOf("198.51.100.23"), "198.51.100.0/24");
     assert.strictEqual(networkOf("::ffff:198.51.100.23"), "198.51.100.0/24");

@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import { Context, Deferred, Effect, Exit, FiberSet, Layer } from "effect";
 import { WebSocketServer } from "ws";
 import { Accounts } from "../auth/accounts.ts";
+import { addressKey } from "../auth/throttle.ts";
 import { ServerConfig } from "../config.ts";
 import { Hub } from "../hub/hub.ts";
 import { Metrics } from "../metrics.ts";
@@ -111,17 +112,18 @@ export const layer = Layer.effect(
       wss.handleUpgrade(req, socket, head, (ws) => {
         open++;
         let counted = !preauth;
+        const ipKey = addressKey(ip);
         if (counted) {
           unauthenticated++;
-          unauthenticatedByIp.set(ip, (unauthenticatedByIp.get(ip) ?? 0) + 1);
+          unauthenticatedByIp.set(ipKey, (unauthenticatedByIp.get(ipKey) ?? 0) + 1);
         }
         metrics.connectionsTotal.inc();
         const uncount = () => {
           if (counted) {
             unauthenticated--;
-            const left = (unauthenticatedByIp.get(ip) ?? 1) - 1;
-            if (left > 0) unauthenticatedByIp.set(ip, left);
-            else unauthenticatedByIp.delete(ip);
+            const left = (unauthenticatedByIp.get(ipKey) ?? 1) - 1;
+            if (left > 0) unauthenticatedByIp.set(ipKey, left);
+            else unauthenticatedByIp.delete(ipKey);
           }
           counted = false;
         };
@@ -160,11 +162,13 @@ export const layer = Layer.effect(
       }
       if (open + verifying >= config.maxConnections) return reject(503, "Service Unavailable");
       const ip = clientAddress(peerAddress(req.socket), req.headers["x-forwarded-for"], trusted);
+      // Counted per IPv4 address or per IPv6 /64, like the throttles.
+      const ipKey = addressKey(ip);
       const token = tokenFrom(req.headers.authorization, url);
       if (token === "invalid") return reject(401, "Unauthorized");
       if (token === undefined) {
         if (unauthenticated >= config.maxUnauthenticated) return reject(503, "Service Unavailable");
-        if ((unauthenticatedByIp.get(ip) ?? 0) >= config.maxUnauthenticatedPerIp) return reject(503, "Service Unavailable");
+        if ((unauthenticatedByIp.get(ipKey) ?? 0) >= config.maxUnauthenticatedPerIp) return reject(503, "Service Unavailable");
         return accept(req, socket, head, ip, undefined);
       }
       verifying++;
