@@ -97,13 +97,14 @@ export class Accounts extends Context.Service<Accounts, {
     const store = yield* Store;
     const throttles = yield* Throttles;
     const hasher = yield* PasswordHasher;
-    const rule = <K extends keyof typeof ACCOUNTS_DEFAULTS>(k: K) => (options[k] ?? ACCOUNTS_DEFAULTS[k]) as ThrottleRule;
+    type ThrottleName = Exclude<keyof typeof ACCOUNTS_DEFAULTS, "sessionTtlMs">;
+    const rule = (name: ThrottleName): ThrottleRule => options[name] ?? ACCOUNTS_DEFAULTS[name];
     const sessionTtlMs = options.sessionTtlMs ?? ACCOUNTS_DEFAULTS.sessionTtlMs;
     const knownAddressTtlMs = options.knownAddressTtlMs ?? sessionTtlMs;
 
     /** One budget of one throttle: `take` before the work, `refund` if the attempt turns out not to count. */
-    const budget = (name: string, key: string, scope: RateLimited["scope"]) => {
-      const r = rule(name as keyof typeof ACCOUNTS_DEFAULTS);
+    const budget = (name: ThrottleName, key: string, scope: RateLimited["scope"]) => {
+      const r = rule(name);
       return {
         take: Effect.flatMap(throttles.apply(name, r, key, "take"), (v) =>
           v.allowed ? Effect.void : Effect.fail(new RateLimited({ retryAfterMs: v.retryAfterMs, scope })),
