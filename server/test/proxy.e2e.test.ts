@@ -36,6 +36,7 @@ for (const mode of ["proxy-protocol", "x-forwarded-for"] as const) {
         trustedProxies: ["127.0.0.1"],
         proxyProtocol: mode === "proxy-protocol" ? "on" : "off",
         maxUnauthenticatedPerIp: 3,
+        logLevel: "info",
       });
       // TCP health checks: this test is about addresses, not readiness.
       haproxy = await startHaproxy({ backends: [{ name: "n1", port: server.port }], sendProxy: mode === "proxy-protocol", healthPath: "" });
@@ -53,7 +54,27 @@ for (const mode of ["proxy-protocol", "x-forwarded-for"] as const) {
         expect(await flood(wsUrl, "127.0.0.2", 5, keep)).toEqual({ opened: 3, refused: 2 });
         expect(await flood(wsUrl, "127.0.0.3", 3, keep)).toEqual({ opened: 3, refused: 0 });
         const user = keep.at(-1)!;
-        await user.call({ case: "register", value: { username: uniqueName("proxied"), password: PASSWORD } }, "authOk");
+        // The log names the client, not the balancer.
+        const lines: string[] = [];
+        const write = process.stdout.write.bind(process.stdout);
+        process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+          lines.push(String(chunk));
+          return write(chunk, ...rest);
+        }) as typeof process.stdout.write;
+        try {
+          await user.call({ case: "register", value: { username: uniqueName("proxied"), password: PASSWORD } }, "authOk");
+        } finally {
+          process.stdout.write = write;
+        }
+        const records = lines.flatMap((l) => {
+          try {
+            return [JSON.parse(l) as { msg?: string; ip?: string }];
+          } catch {
+            return [];
+          }
+        });
+        const registered = records.find((l) => l.msg === "account registered");
+        expect(registered?.ip).toBe("127.0.0.3");
         // Authenticated, it no longer counts: 127.0.0.3 has a slot again.
         expect(await flood(wsUrl, "127.0.0.3", 1, keep)).toEqual({ opened: 1, refused: 0 });
       } finally {
