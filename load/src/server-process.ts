@@ -124,6 +124,14 @@ export const loadServerFlags: Record<string, string> = {
   "--login-per-ip-per-min": "1000000",
   "--join-failures-per-min": "1000",
   "--max-unauthenticated": "5000",
+  // Every generated client comes from one address and network: lift those caps, and hash like libuv's
+  // default pool (4 threads) with room for a whole ramp-up waiting.
+  "--max-unauthenticated-per-ip": "5000",
+  "--register-per-network-per-min": "1000000",
+  "--register-per-min": "1000000",
+  "--unknown-user-hashes-per-min": "1000000",
+  "--hash-concurrency": "4",
+  "--hash-queue": "100000",
   "--max-connections": "50000",
   "--max-rooms-per-connection": "1000",
   "--log-level": "warn",

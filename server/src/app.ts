@@ -2,9 +2,12 @@
 // testing.ts starts it in-process on port 0 for tests.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { NodeRedis } from "@effect/platform-node";
 import { Effect, Layer } from "effect";
 import { Accounts } from "./auth/accounts.ts";
 import { JoinThrottle } from "./auth/join-throttle.ts";
+import { PasswordHasher } from "./auth/password.ts";
+import { Throttles } from "./auth/throttles.ts";
 import { Chat } from "./chat/chat.ts";
 import { type Config, ServerConfig } from "./config.ts";
 import { Hub } from "./hub/hub.ts";
@@ -44,16 +47,24 @@ export const appLayer = (config: Config, options: { defaultMetrics: boolean }) =
   const configLayer = Layer.succeed(ServerConfig, config);
   const store = storeLayer(config);
   const minute = 60_000;
+  // One Redis client per node when --redis-url is set (layers are memoized by reference: every service that
+  // needs Redis is given this same value). Throttles then hold cluster-wide.
+  const redis = config.redisUrl === "" ? undefined : NodeRedis.layer({ url: config.redisUrl });
+  const throttles = redis === undefined ? Throttles.layerMemory : Throttles.layerRedis().pipe(Layer.provide(redis));
   const accounts = Accounts.layerWith({
     sessionTtlMs: config.sessionTtlMs,
     registerPerIp: { limit: config.registerPerIpPerMin, windowMs: minute },
+    registerPerNetwork: { limit: config.registerPerNetworkPerMin, windowMs: minute },
+    registerGlobal: { limit: config.registerPerMin, windowMs: minute },
     loginPerIp: { limit: config.loginPerIpPerMin, windowMs: minute },
-    loginPerAccount: { limit: config.loginFailuresPerAccount, windowMs: 15 * minute },
-  }).pipe(Layer.provide(store));
+    loginPerAccountAddress: { limit: config.loginFailuresPerAccountIp, windowMs: 15 * minute },
+    loginPerAccount: { limit: config.loginFailuresPerAccount, windowMs: 15 * minute, maxDebt: config.loginFailuresPerAccount },
+    unknownUserHashes: { limit: config.unknownUserHashesPerMin, windowMs: minute },
+  }).pipe(Layer.provide(Layer.mergeAll(store, throttles, PasswordHasher.layer({ concurrency: config.hashConcurrency, queue: config.hashQueue }))));
   const joinThrottle = JoinThrottle.layerWith({
     perUser: { limit: config.joinFailuresPerMin, windowMs: minute },
     perIp: { limit: config.joinFailuresPerMin * 3, windowMs: minute },
-  });
+  }).pipe(Layer.provide(throttles));
   const hub = Hub.layer.pipe(Layer.provide(configLayer));
   const base = Layer.mergeAll(configLayer, store, accounts, hub, joinThrottle, Metrics.layer(options));
   const rooms = Rooms.layer.pipe(Layer.provide(base));

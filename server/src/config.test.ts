@@ -49,6 +49,16 @@ describe("parseConfig", () => {
     expect(helpText()).toMatch(/--outbox-bytes <n>[\s\S]*env OUTBOX_BYTES, default 8388608/);
   });
 
+  it("admission and proxy flags: defaults, and clear errors for what cannot work", () => {
+    expect(parseConfig([], {})).toMatchObject({ proxyProtocol: "off", trustedProxies: [], allowedHosts: [], maxUnauthenticatedPerIp: 20, hashConcurrency: 2, hashQueue: 32, redisUrl: "" });
+    expect(parseConfig([], { TRUSTED_PROXIES: "10.0.0.0/8, ::1", PROXY_PROTOCOL: "on" })).toMatchObject({ trustedProxies: ["10.0.0.0/8", "::1"], proxyProtocol: "on" });
+    expect(() => parseConfig(["--trusted-proxies", "balancer.local"], {})).toThrow(/--trusted-proxies: "balancer.local" is not an IP address or CIDR/);
+    expect(() => parseConfig(["--proxy-protocol", "v2"], {})).toThrow(/--proxy-protocol must be off or on/);
+    expect(() => parseConfig(["--proxy-protocol", "on"], {})).toThrow(/needs --trusted-proxies/);
+    expect(() => parseConfig(["--redis-url", "localhost:6379"], {})).toThrow(/--redis-url must start with redis:\/\//);
+    expect(() => parseConfig(["--hash-concurrency", "0"], {})).toThrow(/--hash-concurrency must be at least 1/);
+  });
+
   it("--help is answered, and the help text names every flag with its variable", () => {
     expect(parseConfig(["--help"], {})).toBe("help");
     expect(helpText()).toMatch(/--data-dir <value>[\s\S]*env DATA_DIR, default \.\/data/);

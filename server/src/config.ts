@@ -2,6 +2,7 @@
 // prints this table; parseConfig is pure so tests can build configs without a process.
 import { parseArgs } from "node:util";
 import { Context } from "effect";
+import { parseCidr } from "./transport/client-address.ts";
 
 export interface Config {
   readonly host: string;
@@ -16,8 +17,12 @@ export interface Config {
   readonly roomGraceMs: number;
   readonly typingTtlMs: number;
   readonly allowedOrigins: ReadonlyArray<string>;
+  readonly allowedHosts: ReadonlyArray<string>;
+  readonly trustedProxies: ReadonlyArray<string>;
+  readonly proxyProtocol: "off" | "on";
   readonly maxConnections: number;
   readonly maxUnauthenticated: number;
+  readonly maxUnauthenticatedPerIp: number;
   readonly rateLimitPerSec: number;
   readonly rateLimitBurst: number;
   readonly outboxFrames: number;
@@ -31,7 +36,14 @@ export interface Config {
   readonly registerPerIpPerMin: number;
   readonly loginPerIpPerMin: number;
   readonly loginFailuresPerAccount: number;
+  readonly loginFailuresPerAccountIp: number;
+  readonly unknownUserHashesPerMin: number;
+  readonly registerPerNetworkPerMin: number;
+  readonly registerPerMin: number;
+  readonly hashConcurrency: number;
+  readonly hashQueue: number;
   readonly joinFailuresPerMin: number;
+  readonly redisUrl: string;
   readonly shutdownGraceMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
   readonly clientDir: string;
@@ -60,8 +72,12 @@ const flags: ReadonlyArray<FlagSpec> = [
   { key: "roomGraceMs", env: "ROOM_GRACE_MS", kind: "int", default: "30000", help: "an empty temporary room is destroyed after this long" },
   { key: "typingTtlMs", env: "TYPING_TTL_MS", kind: "int", default: "5000", help: "a typing indicator expires after this long without refresh" },
   { key: "allowedOrigins", env: "ALLOWED_ORIGINS", kind: "list", default: "", help: "browser Origins allowed to connect, comma-separated; '*' = any. The server's own origin and requests without Origin are always allowed" },
+  { key: "allowedHosts", env: "ALLOWED_HOSTS", kind: "list", default: "", help: "Host header values a browser (a request with Origin) may connect through, comma-separated, e.g. chat.example.com; '*' = any. IP literals, localhost and the hosts of --allowed-origins are always allowed (DNS-rebinding protection)" },
+  { key: "trustedProxies", env: "TRUSTED_PROXIES", kind: "list", default: "", help: "load balancers allowed to name the client's address, comma-separated IPs or CIDRs (X-Forwarded-For, or the PROXY header with --proxy-protocol on)" },
+  { key: "proxyProtocol", env: "PROXY_PROTOCOL", kind: "string", default: "off", help: "off | on: every TCP connection must begin with a PROXY v1/v2 header (HAProxy send-proxy-v2), from a --trusted-proxies peer" },
   { key: "maxConnections", env: "MAX_CONNECTIONS", kind: "int", default: "20000", help: "cap on open WebSocket connections (HTTP 503 beyond)" },
   { key: "maxUnauthenticated", env: "MAX_UNAUTHENTICATED", kind: "int", default: "1000", help: "cap on connections still awaiting auth (HTTP 503 beyond)" },
+  { key: "maxUnauthenticatedPerIp", env: "MAX_UNAUTHENTICATED_PER_IP", kind: "int", default: "20", help: "cap on connections awaiting auth from one client address (HTTP 503 beyond)" },
   { key: "rateLimitPerSec", env: "RATE_LIMIT_PER_SEC", kind: "int", default: "20", help: "frames per second per connection (token bucket refill)" },
   { key: "rateLimitBurst", env: "RATE_LIMIT_BURST", kind: "int", default: "40", help: "token bucket size per connection" },
   { key: "outboxFrames", env: "OUTBOX_FRAMES", kind: "int", default: "1024", help: "frames queued for a slow client before it is closed with 4001" },
@@ -74,8 +90,15 @@ const flags: ReadonlyArray<FlagSpec> = [
   { key: "sessionTtlMs", env: "SESSION_TTL_MS", kind: "int", default: String(30 * 24 * 3600 * 1000), help: "session token lifetime" },
   { key: "registerPerIpPerMin", env: "REGISTER_PER_IP_PER_MIN", kind: "int", default: "20", help: "registrations per client address per minute" },
   { key: "loginPerIpPerMin", env: "LOGIN_PER_IP_PER_MIN", kind: "int", default: "20", help: "login attempts per client address per minute" },
-  { key: "loginFailuresPerAccount", env: "LOGIN_FAILURES_PER_ACCOUNT", kind: "int", default: "5", help: "login attempts per account per 15 minutes before backoff" },
+  { key: "loginFailuresPerAccountIp", env: "LOGIN_FAILURES_PER_ACCOUNT_IP", kind: "int", default: "5", help: "failed logins per account from one address per 15 minutes, then one every 15 min / n" },
+  { key: "loginFailuresPerAccount", env: "LOGIN_FAILURES_PER_ACCOUNT", kind: "int", default: "20", help: "failed logins per account per 15 minutes from addresses it never logged in from, then a growing delay (up to ~15 min); its known addresses are exempt" },
+  { key: "unknownUserHashesPerMin", env: "UNKNOWN_USER_HASHES_PER_MIN", kind: "int", default: "120", help: "logins for unknown users answered after a real hash, per minute overall (beyond: same answer and delay, no hash)" },
+  { key: "registerPerNetworkPerMin", env: "REGISTER_PER_NETWORK_PER_MIN", kind: "int", default: "60", help: "registrations per minute per /24 (IPv4) or /64 (IPv6) network" },
+  { key: "registerPerMin", env: "REGISTER_PER_MIN", kind: "int", default: "300", help: "registrations per minute overall (cluster-wide with --redis-url)" },
+  { key: "hashConcurrency", env: "HASH_CONCURRENCY", kind: "int", default: "2", help: "password hashes (argon2id, ~30 ms of a core each) run at once on this node" },
+  { key: "hashQueue", env: "HASH_QUEUE", kind: "int", default: "32", help: "password hashes waiting for a slot; beyond it register/login get RATE_LIMITED at once" },
   { key: "joinFailuresPerMin", env: "JOIN_FAILURES_PER_MIN", kind: "int", default: "10", help: "failed joins by code per user per minute (x3 per address)" },
+  { key: "redisUrl", env: "REDIS_URL", kind: "string", default: "", help: "redis://host:port shared by the nodes of a cluster (login, registration and join throttles hold cluster-wide); empty = this process only" },
   { key: "shutdownGraceMs", env: "SHUTDOWN_GRACE_MS", kind: "int", default: "2000", help: "on SIGTERM/SIGINT, the longest wait for clients to close (ends early when all have gone)" },
   { key: "logLevel", env: "LOG_LEVEL", kind: "string", default: "info", help: "debug | info | warn | error" },
   { key: "clientDir", env: "CLIENT_DIR", kind: "string", default: "", help: "directory with index.html and dist/chat.js (default: the repo's client/)" },
@@ -138,7 +161,10 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: Record<string, str
   if (interval < 10) throw new ConfigError(`--heartbeat-interval-ms must be at least 10`);
   if ((out.heartbeatTimeoutMs as number) <= interval) throw new ConfigError(`--heartbeat-timeout-ms must exceed --heartbeat-interval-ms`);
   if ((out.rateLimitPerSec as number) < 1 || (out.rateLimitBurst as number) < 1) throw new ConfigError(`rate limits must be at least 1`);
-  for (const k of ["registerPerIpPerMin", "loginPerIpPerMin", "loginFailuresPerAccount", "joinFailuresPerMin"] as const) {
+  for (const k of [
+    "registerPerIpPerMin", "loginPerIpPerMin", "loginFailuresPerAccount", "loginFailuresPerAccountIp", "unknownUserHashesPerMin",
+    "registerPerNetworkPerMin", "registerPerMin", "hashConcurrency", "joinFailuresPerMin", "maxUnauthenticatedPerIp",
+  ] as const) {
     if ((out[k] as number) < 1) throw new ConfigError(`--${kebab(k)} must be at least 1`);
   }
   if (out.databaseUrl !== "" && !isPostgresUrl(out.databaseUrl as string)) {
@@ -146,15 +172,34 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: Record<string, str
     throw new ConfigError(`--database-url (DATABASE_URL) must be a postgres:// or postgresql:// URL`);
   }
   if ((out.databasePoolSize as number) < 1) throw new ConfigError(`--database-pool-size must be at least 1`);
+  if (out.proxyProtocol !== "off" && out.proxyProtocol !== "on") throw new ConfigError(`--proxy-protocol must be off or on, got "${String(out.proxyProtocol)}"`);
+  for (const entry of out.trustedProxies as string[]) {
+    if (parseCidr(entry) === undefined) throw new ConfigError(`--trusted-proxies: "${entry}" is not an IP address or CIDR (e.g. 10.0.0.0/8, ::1)`);
+  }
+  if (out.proxyProtocol === "on" && (out.trustedProxies as string[]).length === 0) {
+    throw new ConfigError(`--proxy-protocol on needs --trusted-proxies (the balancers allowed to send the PROXY header)`);
+  }
+  if (out.redisUrl !== "" && !/^rediss?:\/\//.test(out.redisUrl as string)) throw new ConfigError(`--redis-url must start with redis:// or rediss://`);
   if ((out.outboxFrames as number) < 8) throw new ConfigError(`--outbox-frames must be at least 8`);
   if ((out.outboxBytes as number) < 1024 * 1024) throw new ConfigError(`--outbox-bytes must be at least 1048576 (1 MiB)`);
   if (out.clientDir === "") out.clientDir = new URL("../../client/", import.meta.url).pathname;
   return out as unknown as Config;
 };
 
-/** Defaults with overrides, for tests. */
+/**
+ * Defaults with overrides, for tests. In-process tests connect every client from 127.0.0.1 (one address, one
+ * network), so the admission limits keyed by network or counted overall would make unrelated suites share one
+ * budget: they are lifted here, and the tests of those limits set them explicitly.
+ */
 export const testConfig = (overrides: Partial<Config> = {}): Config => {
   const base = parseConfig([], {});
   if (base === "help") throw new Error("unreachable");
-  return { ...base, ...overrides };
+  return {
+    ...base,
+    registerPerNetworkPerMin: 1_000_000,
+    registerPerMin: 1_000_000,
+    unknownUserHashesPerMin: 1_000_000,
+    maxUnauthenticatedPerIp: base.maxUnauthenticated,
+    ...overrides,
+  };
 };

@@ -14,7 +14,16 @@ export class UsernameTaken extends Data.TaggedError("UsernameTaken")<{}> {}
 /** Too many attempts; retry after `retryAfterMs`. `scope` is for logs and metrics only. */
 export class RateLimited extends Data.TaggedError("RateLimited")<{
   readonly retryAfterMs: number;
-  readonly scope: "login-account" | "login-ip" | "register-ip" | "join" | "connection";
+  readonly scope:
+    | "login-account"
+    | "login-account-ip"
+    | "login-ip"
+    | "register-ip"
+    | "register-network"
+    | "register-global"
+    | "hash"
+    | "join"
+    | "connection";
 }> {}
 
 /** No such room or user (or not allowed: indistinguishable on purpose). */

@@ -17,11 +17,12 @@ export class WireClient {
   private readonly closed: Promise<number>;
   private readonly opened: Promise<void>;
 
-  constructor(url: string, options: { token?: string; origin?: string; headers?: Record<string, string> } = {}) {
+  /** `localAddress` binds the client socket (127.0.0.2, 127.0.0.3 ... are all loopback on Linux: distinct clients). */
+  constructor(url: string, options: { token?: string; origin?: string; headers?: Record<string, string>; localAddress?: string } = {}) {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (options.origin) headers.origin = options.origin;
-    this.ws = new WebSocket(url, { headers, perMessageDeflate: false });
+    this.ws = new WebSocket(url, { headers, perMessageDeflate: false, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     this.ws.binaryType = "nodebuffer";
     this.opened = new Promise((resolve, reject) => {
       this.ws.once("open", () => resolve());

@@ -1,15 +1,17 @@
 // Accounts over a real SQLite store and real argon2id: register/login/resume/logout, input rules, one error
 // for unknown user and bad password, throttling before hashing (TestClock), and a rough timing comparison.
 import { assert, describe, it } from "@effect/vitest";
-import { Effect, Layer } from "effect";
+import { Effect, Fiber, Layer } from "effect";
 import { TestClock } from "effect/testing";
 import { SqliteStore } from "../store/sqlite.ts";
 import { Store } from "../store/store.ts";
 import { Accounts, checkUsername } from "./accounts.ts";
+import { PasswordHasher } from "./password.ts";
+import { Throttles } from "./throttles.ts";
 import { hashToken } from "./tokens.ts";
 
-const accounts = (options: Parameters<typeof Accounts.layerWith>[0] = {}) =>
-  Accounts.layerWith(options).pipe(Layer.provideMerge(SqliteStore.layerTemp));
+const accounts = (options: Parameters<typeof Accounts.layerWith>[0] = {}, hasher = PasswordHasher.layer()) =>
+  Accounts.layerWith(options).pipe(Layer.provideMerge(Layer.mergeAll(SqliteStore.layerTemp, Throttles.layerMemory, hasher)));
 
 const IP = "203.0.113.5";
 
@@ -90,24 +92,80 @@ describe("Accounts", () => {
       assert.strictEqual((yield* Effect.flip(acc.login("bob", "short", IP)))._tag, "Unauthenticated");
     }).pipe(Effect.provide(accounts())));
 
-  it.effect("login failures per account are throttled before hashing, whatever the IP; a success does not count", () =>
+  it.effect("failures lock out only the address they come from; the account's own addresses still get in", () =>
     Effect.gen(function* () {
       const acc = yield* Accounts;
-      yield* acc.register("carol", "carol's password", IP);
-      for (let i = 0; i < 4; i++) yield* Effect.flip(acc.login("carol", "guess no. " + i, `198.51.100.${i}`));
-      yield* acc.login("carol", "carol's password", IP); // does not use up an attempt
-      yield* Effect.flip(acc.login("CAROL", "guess no. 5", "198.51.100.9"));
-      const limited = yield* Effect.flip(acc.login("carol", "carol's password", "198.51.100.10"));
-      assert.deepStrictEqual(
-        [limited._tag, limited._tag === "RateLimited" && [limited.scope, limited.retryAfterMs]],
-        ["RateLimited", ["login-account", 180_000]],
-      );
-      // Unknown accounts are throttled alike, so throttling reveals nothing.
-      for (let i = 0; i < 5; i++) yield* Effect.flip(acc.login("ghost", "guess no. " + i, `198.51.100.${i}`));
-      assert.strictEqual((yield* Effect.flip(acc.login("ghost", "guess no. 6", IP)))._tag, "RateLimited");
-      yield* TestClock.adjust(180_000);
+      yield* acc.register("carol", "carol's password", IP); // IP is now a known address of carol
+      const attacker = "198.51.100.1";
+      for (let i = 0; i < 5; i++) assert.strictEqual((yield* Effect.flip(acc.login("CAROL", `wrong guess ${i}`, attacker)))._tag, "Unauthenticated");
+      const pair = yield* Effect.flip(acc.login("carol", "carol's password", attacker));
+      assert.deepStrictEqual([pair._tag, pair._tag === "RateLimited" && [pair.scope, pair.retryAfterMs]], ["RateLimited", ["login-account-ip", 180_000]]);
+      // The real user, from her address, is not held back at all.
       assert.strictEqual((yield* acc.login("carol", "carol's password", IP)).username, "carol");
+      // Nor is a mistyped password from her own address counted against the attacker's budget or vice versa.
+      yield* Effect.flip(acc.login("carol", "a typo in it", IP));
+      assert.strictEqual((yield* acc.login("carol", "carol's password", IP)).username, "carol");
+      yield* TestClock.adjust(180_000);
+      assert.strictEqual((yield* Effect.flip(acc.login("carol", "wrong guess 6", attacker)))._tag, "Unauthenticated");
     }).pipe(Effect.provide(accounts())));
+
+  it.effect("a distributed guess uses up the account's budget for new addresses, with a growing delay; known addresses are exempt", () =>
+    Effect.gen(function* () {
+      const acc = yield* Accounts;
+      yield* acc.register("erin", "erin's password", IP);
+      // 20 failures spread over 5 addresses (4 each, under the per-address budget of 5).
+      for (let i = 0; i < 20; i++) yield* Effect.flip(acc.login("erin", `wrong guess ${i}`, `198.51.100.${i % 5}`));
+      const waits: Array<number> = [];
+      for (let i = 0; i < 4; i++) {
+        const refused = yield* Effect.flip(acc.login("erin", "erin's password", `203.0.113.${100 + i}`));
+        assert.deepStrictEqual([refused._tag, refused._tag === "RateLimited" && refused.scope], ["RateLimited", "login-account"]);
+        if (refused._tag === "RateLimited") waits.push(refused.retryAfterMs);
+      }
+      // Each refused attempt pushes the next one further out (15 min / 20 = 45 s per step).
+      assert.deepStrictEqual(waits, [45_000, 90_000, 135_000, 180_000]);
+      assert.strictEqual((yield* acc.login("erin", "erin's password", IP)).username, "erin");
+      // The delay is bounded: however many attempts, at most (1 + 20) steps.
+      for (let i = 0; i < 100; i++) yield* Effect.flip(acc.login("erin", "x-guess-x", `203.0.113.${i % 50}`));
+      const capped = yield* Effect.flip(acc.login("erin", "erin's password", "203.0.113.200"));
+      assert.strictEqual(capped._tag === "RateLimited" && capped.retryAfterMs, 21 * 45_000);
+      // Unknown accounts are throttled alike, so throttling reveals nothing.
+      for (let i = 0; i < 5; i++) yield* Effect.flip(acc.login("ghost", "guess no. " + i, "198.51.100.77"));
+      const ghost = yield* Effect.flip(acc.login("ghost", "guess no. 6", "198.51.100.77"));
+      assert.strictEqual(ghost._tag === "RateLimited" && ghost.scope, "login-account-ip");
+    }).pipe(Effect.provide(accounts({ loginPerIp: { limit: Infinity, windowMs: 1 } }))));
+
+  it.effect("unknown users cost a real hash only within their budget; beyond it the same error, no hash", () => {
+    let dummies = 0;
+    const counting = Layer.sync(PasswordHasher, () => {
+      const real = PasswordHasher.make();
+      return PasswordHasher.of({ ...real, verifyDummy: (p) => Effect.tap(real.verifyDummy(p), () => Effect.sync(() => dummies++)) });
+    });
+    return Effect.gen(function* () {
+      const acc = yield* Accounts;
+      const replies: Array<string> = [];
+      for (let i = 0; i < 5; i++) {
+        const fiber = yield* Effect.forkChild(Effect.flip(acc.login(`nobody${i}`, "some password", `198.51.100.${i}`)));
+        yield* TestClock.adjust(1_000); // lets the imitated hash time pass
+        replies.push((yield* Fiber.join(fiber))._tag);
+      }
+      assert.deepStrictEqual(replies, Array(5).fill("Unauthenticated"));
+      assert.strictEqual(dummies, 2);
+    }).pipe(Effect.provide(accounts({ unknownUserHashes: { limit: 2, windowMs: 60_000 } }, counting)));
+  });
+
+  it.effect("registrations are limited per network and overall, whatever the number of addresses", () =>
+    Effect.gen(function* () {
+      const acc = yield* Accounts;
+      for (let i = 0; i < 3; i++) yield* acc.register(`net${i}`, "password-1", `198.51.100.${i}`);
+      const network = yield* Effect.flip(acc.register("net3", "password-1", "198.51.100.3"));
+      assert.strictEqual(network._tag === "RateLimited" && network.scope, "register-network");
+      for (let i = 0; i < 2; i++) yield* acc.register(`far${i}`, "password-1", `203.0.${i}.1`);
+      const global = yield* Effect.flip(acc.register("far2", "password-1", "192.0.2.1"));
+      assert.strictEqual(global._tag === "RateLimited" && global.scope, "register-global");
+      // A refused registration is given back to the budgets that had let it through.
+      yield* TestClock.adjust(12_000);
+      yield* acc.register("far2", "password-1", "192.0.2.1");
+    }).pipe(Effect.provide(accounts({ registerPerNetwork: { limit: 3, windowMs: 60_000 }, registerGlobal: { limit: 5, windowMs: 60_000 } }))));
 
   it.effect("login failures per IP are throttled across accounts", () =>
     Effect.gen(function* () {
@@ -150,5 +208,13 @@ describe("Accounts", () => {
       // Both paths run one argon2id hash; a missing hash would make one side several times faster.
       assert.isAbove(median(unknown), median(wrong) / 3);
       assert.isAbove(median(wrong), median(unknown) / 3);
-    }).pipe(Effect.provide(accounts({ loginPerIp: { limit: Infinity, windowMs: 1 }, loginPerAccount: { limit: Infinity, windowMs: 1 } }))));
+    }).pipe(
+      Effect.provide(
+        accounts({
+          loginPerIp: { limit: Infinity, windowMs: 1 },
+          loginPerAccountAddress: { limit: Infinity, windowMs: 1 },
+          loginPerAccount: { limit: Infinity, windowMs: 1 },
+        }),
+      ),
+    ));
 });

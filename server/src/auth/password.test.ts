@@ -1,8 +1,9 @@
-// Real argon2id hashing: PHC format and round trip, wrong passwords, stored parameters honoured, hash time printed.
+// Real argon2id hashing: PHC format and round trip, wrong passwords, stored parameters honoured, hash time printed,
+// and the per-node hash budget (bounded concurrency and queue, then RATE_LIMITED at once).
 import { argon2Sync } from "node:crypto";
 import { assert, describe, it } from "@effect/vitest";
 import { Effect } from "effect";
-import { ARGON2_PARAMS, hashPassword, parsePhc, verifyDummy, verifyPassword } from "./password.ts";
+import { ARGON2_PARAMS, hashPassword, parsePhc, PasswordHasher, verifyDummy, verifyPassword } from "./password.ts";
 
 describe("password", () => {
   it.effect("hashes to an argon2id PHC string at OWASP parameters that verifies only the right password", () =>
@@ -57,5 +58,35 @@ describe("password", () => {
         `argon2id m=${ARGON2_PARAMS.memory} t=${ARGON2_PARAMS.passes} p=${ARGON2_PARAMS.parallelism}: verify median ${median(times).toFixed(1)} ms, dummy median ${median(dummy).toFixed(1)} ms`,
       );
       assert.isAbove(median(times), 1);
+    }));
+
+  it.live("a burst beyond the hash budget is refused at once with RATE_LIMITED instead of queueing", () =>
+    Effect.gen(function* () {
+      const hasher = PasswordHasher.make({ concurrency: 1, queue: 2 });
+      let peak = 0;
+      const started = performance.now();
+      const results = yield* Effect.forEach(
+        Array.from({ length: 12 }, (_, i) => i),
+        (i) =>
+          Effect.gen(function* () {
+            const exit = yield* Effect.exit(hasher.hash(`password number ${i}`));
+            peak = Math.max(peak, yield* hasher.pending);
+            return { exit, atMs: performance.now() - started };
+          }),
+        { concurrency: "unbounded" },
+      );
+      const refused = results.filter((r) => r.exit._tag === "Failure");
+      const hashed = results.filter((r) => r.exit._tag === "Success");
+      // One running and two waiting are admitted; the other nine are answered before the first hash ends.
+      assert.strictEqual(hashed.length, 3);
+      assert.strictEqual(refused.length, 9);
+      for (const r of refused) {
+        assert.isTrue(r.exit._tag === "Failure" && JSON.stringify(r.exit.cause).includes("hash"));
+        assert.isBelow(r.atMs, Math.min(...hashed.map((h) => h.atMs)));
+      }
+      assert.isAtMost(peak, 3);
+      // Once the budget has drained, hashing is admitted again.
+      assert.match(yield* hasher.hash("after the burst"), /^\$argon2id\$/);
+      console.log(`hash budget: 3 admitted (last done at ${Math.max(...hashed.map((h) => h.atMs)).toFixed(0)} ms), 9 refused within ${Math.max(...refused.map((r) => r.atMs)).toFixed(1)} ms`);
     }));
 });

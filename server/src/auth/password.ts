@@ -1,7 +1,9 @@
-// Password hashing: argon2id (Node 24's built-in crypto.argon2) at OWASP parameters, stored as a PHC string.
-// Verification uses the parameters recorded in the stored string, so they can be raised later without a migration.
+// Password hashing: argon2id (Node 24's built-in crypto.argon2) at OWASP parameters, stored as a PHC string,
+// behind one bounded per-node budget (PasswordHasher). Verification uses the parameters recorded in the stored
+// string, so they can be raised later without a migration.
 import { argon2, randomBytes, timingSafeEqual } from "node:crypto";
-import { Effect } from "effect";
+import { Context, Effect, Layer, Semaphore } from "effect";
+import { RateLimited } from "../errors.ts";
 
 /** OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane. */
 export const ARGON2_PARAMS = { memory: 19_456, passes: 2, parallelism: 1, saltBytes: 16, tagBytes: 32 } as const;
@@ -67,3 +69,61 @@ const DUMMY_PHC = `$argon2id$v=19$m=${ARGON2_PARAMS.memory},t=${ARGON2_PARAMS.pa
 export const verifyDummy = Effect.fn("password.verifyDummy")(function* (password: string) {
   yield* verifyPassword(password, DUMMY_PHC);
 });
+
+export interface HashBudgetOptions {
+  /** Hashes run at once (default 2). Each holds a libuv thread and about one core for ~30 ms. */
+  readonly concurrency?: number;
+  /** Hashes that may wait for a slot (default 32); beyond it register/login answer RATE_LIMITED at once. */
+  readonly queue?: number;
+}
+
+export const HASH_BUDGET_DEFAULTS = { concurrency: 2, queue: 32 } as const;
+
+/**
+ * Every password hash on this node goes through one bounded budget: `concurrency` at once, `queue` waiting,
+ * and anything beyond refused immediately with RateLimited (scope "hash") rather than queued without bound,
+ * so a burst of logins and registrations from any number of addresses costs at most `concurrency` cores and
+ * a bounded wait.
+ */
+export class PasswordHasher extends Context.Service<PasswordHasher, {
+  hash(password: string): Effect.Effect<string, RateLimited>;
+  verify(password: string, phc: string): Effect.Effect<boolean, RateLimited>;
+  /** One hash's worth of work for an unknown user (see verifyDummy). */
+  verifyDummy(password: string): Effect.Effect<void, RateLimited>;
+  /** Waits about as long as a hash takes here lately, without hashing (for unknown users over their budget). */
+  readonly imitate: Effect.Effect<void>;
+  /** Hashes running or waiting now (for tests and metrics). */
+  readonly pending: Effect.Effect<number>;
+}>()("protochat/auth/PasswordHasher") {
+  static readonly make = (options: HashBudgetOptions = {}): PasswordHasher["Service"] => {
+    const concurrency = Math.max(1, options.concurrency ?? HASH_BUDGET_DEFAULTS.concurrency);
+    const queue = Math.max(0, options.queue ?? HASH_BUDGET_DEFAULTS.queue);
+    const slots = Semaphore.makeUnsafe(concurrency);
+    let admitted = 0;
+    // A moving average of recent hash times, for retry_after_ms and for imitate.
+    let averageMs = 30;
+    const gated = <A>(work: Effect.Effect<A>): Effect.Effect<A, RateLimited> =>
+      Effect.suspend(() => {
+        if (admitted >= concurrency + queue) {
+          const retryAfterMs = Math.max(100, Math.ceil((admitted / concurrency) * averageMs));
+          return Effect.fail(new RateLimited({ retryAfterMs, scope: "hash" }));
+        }
+        admitted++;
+        const timed = Effect.suspend(() => {
+          const started = performance.now();
+          return Effect.tap(work, () => Effect.sync(() => (averageMs = averageMs * 0.9 + (performance.now() - started) * 0.1)));
+        });
+        return Semaphore.withPermit(slots)(timed).pipe(Effect.ensuring(Effect.sync(() => admitted--)));
+      });
+    return PasswordHasher.of({
+      hash: (password) => gated(hashPassword(password)),
+      verify: (password, phc) => gated(verifyPassword(password, phc)),
+      verifyDummy: (password) => gated(verifyDummy(password)),
+      imitate: Effect.suspend(() => Effect.sleep(Math.round(averageMs))),
+      pending: Effect.sync(() => admitted),
+    });
+  };
+
+  static readonly layer = (options: HashBudgetOptions = {}): Layer.Layer<PasswordHasher> =>
+    Layer.sync(PasswordHasher, () => PasswordHasher.make(options));
+}

@@ -1,9 +1,10 @@
 // The keyed throttle and the join throttle under TestClock: limits, refill, retryAfterMs, bounded memory.
 import { assert, describe, it } from "@effect/vitest";
-import { Effect } from "effect";
+import { Effect, Layer } from "effect";
 import { TestClock } from "effect/testing";
 import { JoinThrottle } from "./join-throttle.ts";
 import { KeyedThrottle } from "./throttle.ts";
+import { Throttles } from "./throttles.ts";
 
 describe("KeyedThrottle", () => {
   it.effect("allows `limit` attempts, then refuses with the time until the next token", () =>
@@ -68,7 +69,7 @@ describe("JoinThrottle", () => {
       yield* joins.checkJoin("alice", "10.0.0.1"); // another user from one of those IPs is fine
       yield* TestClock.adjust(6_000);
       yield* joins.checkJoin("mallory", "10.0.0.99");
-    }).pipe(Effect.provide(JoinThrottle.layer)));
+    }).pipe(Effect.provide(JoinThrottle.layer.pipe(Layer.provide(Throttles.layerMemory)))));
 
   it.effect("refuses joins from an IP after its failures, whichever users made them", () =>
     Effect.gen(function* () {
@@ -77,5 +78,5 @@ describe("JoinThrottle", () => {
       const refused = yield* Effect.flip(joins.checkJoin("someone-new", "192.0.2.7"));
       assert.strictEqual(refused._tag, "RateLimited");
       yield* joins.checkJoin("someone-new", "192.0.2.8");
-    }).pipe(Effect.provide(JoinThrottle.layerWith({ perIp: { limit: 3, windowMs: 60_000 } }))));
+    }).pipe(Effect.provide(JoinThrottle.layerWith({ perIp: { limit: 3, windowMs: 60_000 } }).pipe(Layer.provide(Throttles.layerMemory)))));
 });

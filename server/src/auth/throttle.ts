@@ -1,5 +1,5 @@
-// A keyed token-bucket throttle with bounded memory, read through Effect's Clock (so TestClock drives it).
-// Used for login per account and per IP, register per IP and failed joins; always consulted BEFORE any hashing.
+// A keyed token-bucket throttle with bounded memory, read through Effect's Clock (so TestClock drives it): the
+// bucket arithmetic shared by the in-memory Throttles layer (throttles.ts) and, in Lua, by its Redis layer.
 import { Clock, Effect } from "effect";
 
 /**
@@ -9,7 +9,24 @@ import { Clock, Effect } from "effect";
 export interface ThrottleRule {
   readonly limit: number;
   readonly windowMs: number;
+  /**
+   * How far below zero `record` may push the balance (default 0). With debt, every attempt counted while the
+   * bucket is empty moves the next allowed attempt further out: from windowMs/limit up to about
+   * (1 + maxDebt) * windowMs/limit, a growing delay rather than a fixed lock.
+   */
+  readonly maxDebt?: number;
 }
+
+/** What one call does to a bucket: look, take one if there is one, count one whatever the balance, give one back. */
+export type ThrottleOp = "check" | "take" | "record" | "refund";
+
+/** The verdict for the balance a bucket had before an operation (allowed when at least one token was there). */
+export const verdictFor = (rule: ThrottleRule, tokens: number): Verdict => {
+  if (tokens >= 1) return ALLOWED;
+  // The small epsilon keeps floating-point noise (120000.00000000001) from adding a millisecond.
+  const waitMs = ((1 - tokens) * rule.windowMs) / rule.limit;
+  return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(waitMs - 1e-6)) };
+};
 
 export type Verdict = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterMs: number };
 
@@ -78,10 +95,7 @@ export class KeyedThrottle {
   }
 
   #verdict(tokens: number): Verdict {
-    if (tokens >= 1) return ALLOWED;
-    // The small epsilon keeps floating-point noise (120000.00000000001) from adding a millisecond.
-    const waitMs = ((1 - tokens) * this.rule.windowMs) / this.rule.limit;
-    return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(waitMs - 1e-6)) };
+    return verdictFor(this.rule, tokens);
   }
 
   /** Would one more attempt be allowed now? Consumes nothing. */
@@ -98,10 +112,30 @@ export class KeyedThrottle {
     return verdict;
   }
 
-  /** Counts one attempt whatever the balance (e.g. a failure that was checked, not taken, beforehand). */
+  /** Counts one attempt whatever the balance, down to -maxDebt (e.g. an attempt refused while the bucket is empty). */
   recordAt(key: string, nowMs: number): void {
     if (this.#off) return;
-    this.#store(key, Math.max(0, this.#tokens(key, nowMs) - 1), nowMs);
+    this.#store(key, Math.max(-(this.rule.maxDebt ?? 0), this.#tokens(key, nowMs) - 1), nowMs);
+  }
+
+  /** Applies `op` and returns the verdict for the balance before it (for record and refund: informative only). */
+  applyAt(op: ThrottleOp, key: string, nowMs: number): Verdict {
+    switch (op) {
+      case "check":
+        return this.checkAt(key, nowMs);
+      case "take":
+        return this.takeAt(key, nowMs);
+      case "record": {
+        const before = this.checkAt(key, nowMs);
+        this.recordAt(key, nowMs);
+        return before;
+      }
+      case "refund": {
+        const before = this.checkAt(key, nowMs);
+        this.refundAt(key, nowMs);
+        return before;
+      }
+    }
   }
 
   /** Gives back one token (e.g. an attempt taken beforehand turned out to be a success). */
@@ -126,3 +160,30 @@ export class KeyedThrottle {
     return Effect.map(Clock.currentTimeMillis, (now) => this.refundAt(key, now));
   }
 }
+
+/**
+ * The network an address belongs to, as a throttle key: the /24 of an IPv4 address, the /64 of an IPv6 one
+ * (what one subscriber or one cloud host typically holds). IPv4-mapped IPv6 counts as IPv4. Anything else is
+ * returned unchanged.
+ */
+export const networkOf = (ip: string): string => {
+  const v4 = /^(?:::ffff:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}$/i.exec(ip);
+  if (v4) return `${v4[1]}.${v4[2]}.${v4[3]}.0/24`;
+  if (!ip.includes(":")) return ip;
+  const [head = "", tail] = ip.split("%")[0]!.split("::");
+  const left = head === "" ? [] : head.split(":");
+  const right = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return `${groups.slice(0, 4).map((g) => (Number.parseInt(g, 16) || 0).toString(16)).join(":")}::/64`;
+};
+
+/**
+ * The key of one client address for per-address budgets: an IPv4 address as is, an IPv6 address by its /64
+ * (one subscriber's or one host's prefix: counting each of its 2^64 addresses apart would make every
+ * per-address budget free to dodge).
+ */
+export const addressKey = (ip: string): string => {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  return ip.includes(":") ? networkOf(ip) : ip;
+};

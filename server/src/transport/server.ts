@@ -1,28 +1,71 @@
-// The one place that imports the WebSocket server. One HTTP server serves the WebSocket endpoint /ws (token
-// and Origin checked before the upgrade), the web client at / and /chat.js, /livez, /readyz, /healthz and /metrics. Each
-// accepted socket runs as a connection program in this server's scope; closing the scope tells every client
-// to reconnect (1001) and waits briefly for them to go.
+// The one place that imports the WebSocket server. One HTTP server serves the WebSocket endpoint /ws (token,
+// Origin, Host and per-address caps checked before the upgrade, with the client's own address behind trusted
+// proxies), the web client at / and /chat.js, /livez, /readyz, /healthz and /metrics. Each accepted socket runs
+// as a connection program in this server's scope; closing the scope tells every client to reconnect (1001) and
+// waits briefly for them to go.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createTcpServer, isIP } from "node:net";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { Cause, Context, Deferred, Effect, Exit, FiberSet, Layer } from "effect";
 import { WebSocketServer } from "ws";
 import { Accounts } from "../auth/accounts.ts";
+import { addressKey } from "../auth/throttle.ts";
 import { ServerConfig } from "../config.ts";
 import { Hub } from "../hub/hub.ts";
 import { Metrics } from "../metrics.ts";
 import { type ConnectionHandle, runConnection } from "../session/connection.ts";
 import { type Authenticated, Handlers, MAX_FRAME_BYTES } from "../session/handlers.ts";
 import { StorageHealth } from "../store/store.ts";
+import { acceptProxied, clientAddress, peerAddress, TrustedProxies } from "./client-address.ts";
 
 /** Where the server listens, once it does. */
 export class Listening extends Context.Service<Listening, { readonly port: number; readonly url: string }>()("protochat/transport/Listening") {}
 
-const tokenFrom = (req: IncomingMessage, url: URL): string | undefined => {
-  const header = req.headers.authorization;
-  if (header?.startsWith("Bearer ")) return header.slice(7).trim();
-  return url.searchParams.get("token") ?? undefined;
+/**
+ * The token an upgrade carries: `Authorization: Bearer <token>` (the scheme matched case-insensitively, RFC
+ * 7235) or `?token=`. "invalid" for a Bearer header or a token parameter that is present but empty: those get
+ * 401 rather than an unauthenticated connection. Other schemes are not ours (e.g. a proxy's Basic auth passed
+ * through) and are ignored.
+ */
+export const tokenFrom = (authorization: string | undefined, url: URL): string | "invalid" | undefined => {
+  const bearer = authorization === undefined ? null : /^bearer(?:[ \t]+(.*))?$/i.exec(authorization.trim());
+  if (bearer) {
+    const token = bearer[1]?.trim() ?? "";
+    return token === "" ? "invalid" : token;
+  }
+  const param = url.searchParams.get("token");
+  if (param === null) return undefined;
+  return param.trim() === "" ? "invalid" : param.trim();
+};
+
+/**
+ * Whether a browser may reach this server through `host` (its Host header): DNS rebinding points an attacker's
+ * name at this server, so the page's Origin and the Host are both the attacker's and look same-origin. IP
+ * literals and localhost names cannot be rebound; other names must be listed in `allowedHosts` (or be the
+ * host of an allowed origin); `*` allows any.
+ */
+export const hostAllowed = (host: string | undefined, allowedHosts: ReadonlyArray<string>, allowedOrigins: ReadonlyArray<string>): boolean => {
+  if (host === undefined) return false;
+  if (allowedHosts.includes("*")) return true;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${host}`).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  if (isIP(hostname.replace(/^\[|\]$/g, "")) !== 0) return true;
+  if (hostname === "localhost" || hostname.endsWith(".localhost")) return true;
+  const listed = (entry: string) => entry.toLowerCase() === hostname || entry.toLowerCase() === host.toLowerCase();
+  if (allowedHosts.some(listed)) return true;
+  return allowedOrigins.some((origin) => {
+    try {
+      return new URL(origin).hostname.toLowerCase() === hostname;
+    } catch {
+      return false;
+    }
+  });
 };
 
 /** An Origin is allowed when absent (non-browser clients), same-origin, or on the allowlist. */
@@ -53,8 +96,11 @@ export const layer = Layer.effect(
     const runPromise = Effect.runPromiseWith(context);
 
     const handles = new Set<ConnectionHandle>();
+    const trusted = new TrustedProxies(config.trustedProxies);
     let open = 0;
     let unauthenticated = 0;
+    // Unauthenticated connections per client address, so one host cannot hold the whole unauthenticated cap.
+    const unauthenticatedByIp = new Map<string, number>();
     // Upgrades whose token is still being checked: counted against the connection cap so a burst of token
     // upgrades cannot overshoot it.
     let verifying = 0;
@@ -64,19 +110,28 @@ export const layer = Layer.effect(
 
     const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
 
-    const accept = (req: IncomingMessage, socket: Duplex, head: Buffer, preauth: Authenticated | undefined) => {
+    const accept = (req: IncomingMessage, socket: Duplex, head: Buffer, ip: string, preauth: Authenticated | undefined) => {
       wss.handleUpgrade(req, socket, head, (ws) => {
         open++;
         let counted = !preauth;
-        if (counted) unauthenticated++;
+        const ipKey = addressKey(ip);
+        if (counted) {
+          unauthenticated++;
+          unauthenticatedByIp.set(ipKey, (unauthenticatedByIp.get(ipKey) ?? 0) + 1);
+        }
         metrics.connectionsTotal.inc();
         const uncount = () => {
-          if (counted) unauthenticated--;
+          if (counted) {
+            unauthenticated--;
+            const left = (unauthenticatedByIp.get(ipKey) ?? 1) - 1;
+            if (left > 0) unauthenticatedByIp.set(ipKey, left);
+            else unauthenticatedByIp.delete(ipKey);
+          }
           counted = false;
         };
         const fiber = runConn(
           runConnection(
-            { id: nextId++, ws, ip: req.socket.remoteAddress ?? "unknown", preauth, onAuthenticated: uncount },
+            { id: nextId++, ws, ip, preauth, onAuthenticated: uncount },
             (handle) => {
               handles.add(handle);
               return () => handles.delete(handle);
@@ -100,22 +155,34 @@ export const layer = Layer.effect(
       };
       if (url.pathname !== "/ws") return reject(404, "Not Found");
       if (shuttingDown) return reject(503, "Service Unavailable");
-      if (!originAllowed(req.headers.origin, req.headers.host, config.allowedOrigins)) return reject(403, "Forbidden");
+      const origin = req.headers.origin;
+      if (!originAllowed(origin, req.headers.host, config.allowedOrigins)) return reject(403, "Forbidden");
+      // A browser request not from an allow-listed origin must come through a host name that cannot be rebound.
+      const listedOrigin = origin !== undefined && (config.allowedOrigins.includes(origin) || config.allowedOrigins.includes("*"));
+      if (origin !== undefined && !listedOrigin && !hostAllowed(req.headers.host, config.allowedHosts, config.allowedOrigins)) {
+        return reject(403, "Forbidden");
+      }
       if (open + verifying >= config.maxConnections) return reject(503, "Service Unavailable");
-      const token = tokenFrom(req, url);
+      const ip = clientAddress(peerAddress(req.socket), req.headers["x-forwarded-for"], trusted);
+      // Counted per IPv4 address or per IPv6 /64, like the throttles.
+      const ipKey = addressKey(ip);
+      const token = tokenFrom(req.headers.authorization, url);
+      if (token === "invalid") return reject(401, "Unauthorized");
       if (token === undefined) {
         if (unauthenticated >= config.maxUnauthenticated) return reject(503, "Service Unavailable");
-        return accept(req, socket, head, undefined);
+        if ((unauthenticatedByIp.get(ipKey) ?? 0) >= config.maxUnauthenticatedPerIp) return reject(503, "Service Unavailable");
+        return accept(req, socket, head, ip, undefined);
       }
       verifying++;
       runPromise(
         accounts.authenticateToken(token).pipe(
-          Effect.map((auth) => () => accept(req, socket, head, auth)),
-          // Only a bad token is 401 (the client must log in again); storage trouble is 503 (try again later).
+          Effect.map((auth) => () => accept(req, socket, head, ip, auth)),
+          // Only a token the server knows to be bad is a 401 (the client must log in again); storage that
+          // cannot answer is a 503 (retry), or a client would throw away a good session.
           Effect.catchCause((cause) => {
             const failure = Cause.findErrorOption(cause);
-            const badToken = failure._tag === "Some" && failure.value._tag === "Unauthenticated";
-            return Effect.succeed(() => (badToken ? reject(401, "Unauthorized") : reject(503, "Service Unavailable")));
+            const unauthenticated = failure._tag === "Some" && failure.value._tag === "Unauthenticated";
+            return Effect.succeed(() => (unauthenticated ? reject(401, "Unauthorized") : reject(503, "Service Unavailable")));
           }),
         ),
       ).then((next) => {
@@ -193,10 +260,14 @@ export const layer = Layer.effect(
     http.on("upgrade", onUpgrade);
     http.on("clientError", (_err, socket) => socket.destroy());
 
+    // With --proxy-protocol on, TCP is accepted here first and handed to the HTTP server once its PROXY header
+    // has been read; the HTTP server itself then never listens.
+    const listener = config.proxyProtocol === "on" ? createTcpServer((socket) => acceptProxied(socket, http, trusted)) : http;
+    if (listener !== http) yield* Effect.addFinalizer(() => Effect.sync(() => listener.close()));
     const port = yield* Effect.callback<number, Error>((resume) => {
-      http.once("error", (e) => resume(Effect.fail(e)));
-      http.listen(config.port, config.host, () => {
-        const address = http.address();
+      listener.once("error", (e) => resume(Effect.fail(e)));
+      listener.listen(config.port, config.host, () => {
+        const address = listener.address();
         resume(Effect.succeed(typeof address === "object" && address ? address.port : config.port));
       });
     }).pipe(Effect.orDie);
