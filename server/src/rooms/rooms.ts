@@ -7,7 +7,7 @@ import type { RoomSchema } from "../../../proto/gen/es/chat/v1/room_pb.js";
 import { PresenceChange } from "../../../proto/gen/es/chat/v1/presence_pb.js";
 import { Bus } from "../bus/bus.ts";
 import { ServerConfig } from "../config.ts";
-import { type InvalidArgument, LimitExceeded, NotFound, NotMember, type RateLimited, RoomCodeTaken, StoreError } from "../errors.ts";
+import { type InvalidArgument, LimitExceeded, NotFound, NotMember, type RateLimited, RoomCodeTaken, type StorageUnavailable, StoreError } from "../errors.ts";
 import { encodePush, Hub, type Peer } from "../hub/hub.ts";
 import { JoinThrottle } from "../auth/join-throttle.ts";
 import { type Departed, Presence } from "../presence/presence.ts";
@@ -47,11 +47,11 @@ export class Rooms extends Context.Service<
      * Creates a room and joins the creator. `onJoined` runs synchronously with the join so the reply is queued
      * before any message pushed to the room.
      */
-    create(m: Membership, name: string, persistent: boolean, onJoined: (j: Joined) => void): Effect.Effect<void, InvalidArgument | LimitExceeded | StoreError>;
+    create(m: Membership, name: string, persistent: boolean, onJoined: (j: Joined) => void): Effect.Effect<void, InvalidArgument | LimitExceeded | StoreError | StorageUnavailable>;
     /** Joins by code; as in `create`, `onJoined` queues the reply before any push. */
-    join(m: Membership, code: string, onJoined: (j: Joined) => void): Effect.Effect<void, NotFound | RateLimited | LimitExceeded | StoreError>;
+    join(m: Membership, code: string, onJoined: (j: Joined) => void): Effect.Effect<void, NotFound | RateLimited | LimitExceeded | StoreError | StorageUnavailable>;
     leave(m: Membership, code: string): Effect.Effect<void, NotMember>;
-    list(limit: number): Effect.Effect<ReadonlyArray<{ room: RoomRecord; memberCount: number }>, StoreError>;
+    list(limit: number): Effect.Effect<ReadonlyArray<{ room: RoomRecord; memberCount: number }>, StoreError | StorageUnavailable>;
     /** Members of a dead node left these rooms everywhere: push LEFT here and to the other nodes, start graces. */
     departed(left: ReadonlyArray<Departed>): Effect.Effect<void>;
     /** Another node destroyed the room: this node's expiry timer for it has nothing left to do. */
