@@ -25,7 +25,7 @@ import { layer as transportLayer } from "./transport/server.ts";
 export interface AppOptions {
   readonly defaultMetrics: boolean;
   /** Tests: a Store shared by several in-process nodes (built once), instead of this node's own SQLite file. */
-  readonly store?: Layer.Layer<Store> | undefined;
+  readonly store?: Layer.Layer<Store, unknown> | undefined;
   /** Tests: in-process nodes that share a bus and presence without Redis. */
   readonly memory?: { readonly network: MemoryNetwork; readonly table: PresenceTable } | undefined;
 }
