@@ -8,12 +8,11 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { Context, Effect, Exit, Layer, Scope } from "effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, CloseCode } from "../../proto/gen/es/chat/v1/error_pb.js";
 import { PresenceChange } from "../../proto/gen/es/chat/v1/presence_pb.js";
-import { startPostgres, startRedis, type Postgres, type Redis } from "../../scripts/services.ts";
+import { freePort, startPostgres, startRedis, waitForPort, type Postgres, type Redis } from "../../scripts/services.ts";
 import { MemoryNetwork } from "../src/bus/bus.ts";
 import { REAP_INTERVAL_MS } from "../src/bus/relay.ts";
 import type { Config } from "../src/config.ts";
@@ -242,16 +241,15 @@ describe("two nodes on Redis and PostgreSQL", () => {
   });
 
   it("a SIGKILLed node's members leave everyone's presence (LEFT, counts, online list) within 15 s", { timeout: 60_000 }, async () => {
-    const child = spawn(process.execPath, ["server/test/fixtures/cluster-node.ts", "--port", "0", "--redis-url", redis.url, "--log-level", "error"], {
-      env: { ...process.env, TEST_DATABASE_URL: pg.url, DATA_DIR: mkdtempSync(join(tmpdir(), "protochat-node-")) },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    // The real server process (main.ts) on the same database and Redis.
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      ["server/src/main.ts", "--port", String(port), "--database-url", pg.url, "--redis-url", redis.url, "--log-level", "error"],
+      { env: { ...process.env, DATA_DIR: mkdtempSync(join(tmpdir(), "protochat-node-")) }, stdio: ["ignore", "inherit", "inherit"] },
+    );
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: child.stdout! }).once("line", resolve);
-        child.once("exit", (c) => reject(new Error(`node exited with ${c}`)));
-      });
-      const port = (JSON.parse(line) as { port: number }).port;
+      await waitForPort(port, 30_000);
       const ann = await registered(nodes.a.wsUrl);
       await ann.client.call({ case: "onlineUsers", value: { subscribe: true } }, "onlineUsers");
       const code = (await createRoom(ann.client)).room!.code;
