@@ -3,7 +3,8 @@
 // its "first/last anywhere" answer are one atomic step. Each node refreshes a liveness key with a TTL of
 // --node-ttl-ms; every node looks for members of `nodes` whose key lapsed (a SIGKILLed node) and removes
 // what they held, so their members leave everyone's presence within the TTL plus the reap interval.
-// After Redis comes back empty (or this node was reaped while alive), the node writes its state again.
+// After Redis comes back (empty or not), after this node was reaped while alive, or after a call failed, the
+// node reconciles Redis with what it holds.
 // Keys (one Redis or Valkey, not Redis Cluster: the scripts touch keys they compute):
 //   p:m:<room>  hash user -> nodes holding the user in the room     p:nm:<node>  hash "<room>:<user>" -> 1
 //   p:o         hash user -> nodes where the user is online          p:no:<node>  set of users online there
@@ -120,8 +121,33 @@ export class RedisPresence {
         Effect.tryPromise(() => client.sendCommand(["EVAL", lua, String(keys.length), ...keys, ...args]) as Promise<A>).pipe(
           Effect.timeout(CALL_TIMEOUT_MS),
         );
+      /** A call failed: Redis may differ from what this node holds until the next reconcile. */
+      let dirty = false;
       const degraded = <A>(what: string, fallback: () => A) => (cause: unknown) =>
-        Effect.logWarning("presence unavailable, answering from this node", { call: what, cause: String(cause) }).pipe(Effect.as(fallback()));
+        Effect.logWarning("presence unavailable, answering from this node", { call: what, cause: String(cause) }).pipe(
+          Effect.andThen(Effect.sync(() => (dirty = true))),
+          Effect.as(fallback()),
+        );
+
+      /** Entries gone everywhere that nobody was told of yet: announced by the next reapDead. */
+      let stale: Reaped | undefined;
+      const addStale = (r: Partial<Reaped>) => {
+        stale = { left: [...(stale?.left ?? []), ...(r.left ?? [])], offline: [...(stale?.offline ?? []), ...(r.offline ?? [])] };
+      };
+      // A call that timed out may still run in Redis later: its answer, if it says someone left everywhere,
+      // is announced with the next reap instead of being lost.
+      const evalLate = <A>(lua: string, keys: ReadonlyArray<string>, args: ReadonlyArray<string>, onLate: (a: A) => Partial<Reaped>) =>
+        Effect.suspend(() => {
+          const reply = client.sendCommand(["EVAL", lua, String(keys.length), ...keys, ...args]) as Promise<A>;
+          return Effect.tryPromise(() => reply).pipe(
+            Effect.timeout(CALL_TIMEOUT_MS),
+            Effect.tapCause(() =>
+              Effect.sync(() => {
+                reply.then((a) => addStale(onLate(a))).catch(() => {});
+              }),
+            ),
+          );
+        });
 
       const join: PresenceShape["join"] = (room, username) =>
         Effect.suspend(() => {
@@ -139,7 +165,8 @@ export class RedisPresence {
           const set = held.get(room);
           set?.delete(username);
           if (set?.size === 0) held.delete(room);
-          return evalScript<[number, number]>(LEAVE, [key.nodeMembers, key.members(room)], [`${room}:${username}`, username]).pipe(
+          const late = ([changed, count]: [number, number]) => (changed === 1 ? { left: [{ code: room, username, count }] } : {});
+          return evalLate<[number, number]>(LEAVE, [key.nodeMembers, key.members(room)], [`${room}:${username}`, username], late).pipe(
             Effect.map(([changed, count]) => ({ changed: changed === 1, count })),
             // Unknown: say "still members" so no room is destroyed on a guess.
             Effect.catchCause(degraded("leave", () => ({ changed: false, count: 1 }))),
@@ -157,7 +184,8 @@ export class RedisPresence {
         Effect.suspend(() => {
           if (online) onlineHere.add(username);
           else onlineHere.delete(username);
-          return evalScript<number>(ONLINE, [key.nodeOnline, key.online], [username, online ? "1" : "0"]).pipe(
+          const late = (changed: number) => (changed === 1 && !online ? { offline: [username] } : {});
+          return evalLate<number>(ONLINE, [key.nodeOnline, key.online], [username, online ? "1" : "0"], late).pipe(
             Effect.map((changed) => changed === 1),
             Effect.catchCause(degraded("setOnline", () => false)),
           );
@@ -181,7 +209,7 @@ export class RedisPresence {
 
       // A node restarted under the same --node-id within the TTL would keep its predecessor's entries alive
       // forever: they are removed at start, and the first reap announces them.
-      let stale: Reaped | undefined = yield* removeNode(node).pipe(Effect.orElseSucceed(() => undefined));
+      addStale(yield* removeNode(node).pipe(Effect.orElseSucceed((): Partial<Reaped> => ({}))));
 
       const reapDead: PresenceShape["reapDead"] = () =>
         evalScript<string[]>(DEAD_NODES, [], [PREFIX, node]).pipe(
@@ -205,25 +233,66 @@ export class RedisPresence {
           return removeNode(node).pipe(Effect.catchCause(degraded("leaveAll", (): Reaped => ({ left: [], offline: [] }))));
         });
 
-      /** Writes what this node holds again (idempotent: the scripts count a node once per user). */
-      const rewrite = Effect.gen(function* () {
-        const writes: Array<Effect.Effect<unknown, unknown>> = [];
-        for (const [room, users] of held) for (const u of users) writes.push(evalScript(JOIN, [key.nodeMembers, key.members(room)], [`${room}:${u}`, u]));
-        for (const u of onlineHere) writes.push(evalScript(ONLINE, [key.nodeOnline, key.online], [u, "1"]));
-        yield* Effect.all(writes, { concurrency: "unbounded", discard: true });
-        yield* Effect.logInfo("presence written again after Redis lost it", { rooms: held.size, online: onlineHere.size });
-      });
+      // Makes Redis hold exactly what this node holds: after Redis restarted empty, after this node was reaped
+      // while alive (a long pause), or after calls failed while Redis was unreachable. Every script is
+      // idempotent, so calls racing with this one do no harm. Entries removed here are announced (LEFT,
+      // offline) at the next reap; entries written back are not (clients already know those members).
+      const reconcile = Effect.gen(function* () {
+        const [fields, users] = yield* Effect.all([
+          Effect.tryPromise(() => client.sendCommand(["HKEYS", key.nodeMembers]) as Promise<string[]>),
+          Effect.tryPromise(() => client.sendCommand(["SMEMBERS", key.nodeOnline]) as Promise<string[]>),
+        ]);
+        const inRedis = new Set(fields);
+        const writes: Array<Effect.Effect<Partial<Reaped>, unknown>> = [];
+        for (const [room, members] of held) {
+          for (const u of members) {
+            if (!inRedis.has(`${room}:${u}`)) writes.push(evalScript(JOIN, [key.nodeMembers, key.members(room)], [`${room}:${u}`, u]).pipe(Effect.as({})));
+          }
+        }
+        for (const f of fields) {
+          const sep = f.indexOf(":");
+          const room = f.slice(0, sep);
+          const u = f.slice(sep + 1);
+          if (held.get(room)?.has(u)) continue;
+          writes.push(
+            evalScript<[number, number]>(LEAVE, [key.nodeMembers, key.members(room)], [f, u]).pipe(
+              Effect.map(([changed, count]) => (changed === 1 ? { left: [{ code: room, username: u, count }] } : {})),
+            ),
+          );
+        }
+        const onlineInRedis = new Set(users);
+        for (const u of onlineHere) if (!onlineInRedis.has(u)) writes.push(evalScript(ONLINE, [key.nodeOnline, key.online], [u, "1"]).pipe(Effect.as({})));
+        for (const u of users) {
+          if (onlineHere.has(u)) continue;
+          writes.push(evalScript<number>(ONLINE, [key.nodeOnline, key.online], [u, "0"]).pipe(Effect.map((changed) => (changed === 1 ? { offline: [u] } : {}))));
+        }
+        const results = yield* Effect.all(writes, { concurrency: "unbounded" });
+        const removed: Reaped = { left: results.flatMap((r) => r.left ?? []), offline: results.flatMap((r) => r.offline ?? []) };
+        addStale(removed);
+        if (writes.length > 0) yield* Effect.logInfo("presence reconciled with Redis", { writes: writes.length });
+      }).pipe(
+        Effect.catchCause((cause) =>
+          Effect.logWarning("presence reconcile failed", { cause: String(cause) }).pipe(Effect.andThen(Effect.sync(() => (dirty = true)))),
+        ),
+      );
 
       let started = false;
       const refresh = evalScript<number>(REFRESH, [key.alive, key.nodes], [String(config.nodeTtlMs), node]).pipe(
-        Effect.flatMap((existed) => (existed === 0 && started ? rewrite : Effect.void)),
+        Effect.flatMap((existed) => {
+          if (!((existed === 0 && started) || dirty)) return Effect.void;
+          dirty = false;
+          return reconcile;
+        }),
         Effect.tap(() => Effect.sync(() => (started = true))),
         Effect.catchCause((cause) => Effect.logWarning("presence liveness refresh failed", { cause: String(cause) })),
       );
       yield* refresh;
       yield* refresh.pipe(Effect.repeat(Schedule.spaced(Math.max(100, Math.floor(config.nodeTtlMs / 3)))), Effect.forkScoped);
-      // Back from a Redis restart: do not wait for the next refresh to be present again.
+      // Back from a disconnection or a Redis restart: calls may have failed meanwhile, and Redis may have
+      // lost everything; do not wait for the next refresh.
+      // (The client was connected before this listener was added: every "ready" here is a reconnection.)
       const onReady = () => {
+        dirty = true;
         runHere(refresh);
       };
       client.on("ready", onReady);
