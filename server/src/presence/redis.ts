@@ -8,6 +8,7 @@
 // Keys (one Redis or Valkey, not Redis Cluster: the scripts touch keys they compute):
 //   p:m:<room>  hash user -> nodes holding the user in the room     p:nm:<node>  hash "<room>:<user>" -> 1
 //   p:o         hash user -> nodes where the user is online          p:no:<node>  set of users online there
+//   p:ol        sorted set of online users (score 0: by name)
 //   p:nodes     set of node ids                                      p:alive:<node>  liveness, PX TTL
 import { NodeRedis } from "@effect/platform-node";
 import { Effect, FiberSet, Layer, Schedule } from "effect";
@@ -42,11 +43,15 @@ return out`;
 
 const ONLINE = `
 if ARGV[2] == '1' then
-  if redis.call('SADD', KEYS[1], ARGV[1]) == 1 and redis.call('HINCRBY', KEYS[2], ARGV[1], 1) == 1 then return 1 end
+  if redis.call('SADD', KEYS[1], ARGV[1]) == 1 and redis.call('HINCRBY', KEYS[2], ARGV[1], 1) == 1 then
+    redis.call('ZADD', KEYS[3], 0, ARGV[1])
+    return 1
+  end
   return 0
 end
 if redis.call('SREM', KEYS[1], ARGV[1]) == 1 and redis.call('HINCRBY', KEYS[2], ARGV[1], -1) <= 0 then
   redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('ZREM', KEYS[3], ARGV[1])
   return 1
 end
 return 0`;
@@ -72,6 +77,7 @@ local no = p .. 'no:' .. node
 for _, u in ipairs(redis.call('SMEMBERS', no)) do
   if redis.call('HINCRBY', p .. 'o', u, -1) <= 0 then
     redis.call('HDEL', p .. 'o', u)
+    redis.call('ZREM', p .. 'ol', u)
     table.insert(offline, u)
   end
 end
@@ -106,6 +112,7 @@ export class RedisPresence {
         members: (room: string) => `${PREFIX}m:${room}`,
         nodeMembers: `${PREFIX}nm:${node}`,
         online: `${PREFIX}o`,
+        onlineSorted: `${PREFIX}ol`,
         nodeOnline: `${PREFIX}no:${node}`,
         nodes: `${PREFIX}nodes`,
         alive: `${PREFIX}alive:${node}`,
@@ -185,18 +192,18 @@ export class RedisPresence {
           if (online) onlineHere.add(username);
           else onlineHere.delete(username);
           const late = (changed: number) => (changed === 1 && !online ? { offline: [username] } : {});
-          return evalLate<number>(ONLINE, [key.nodeOnline, key.online], [username, online ? "1" : "0"], late).pipe(
+          return evalLate<number>(ONLINE, [key.nodeOnline, key.online, key.onlineSorted], [username, online ? "1" : "0"], late).pipe(
             Effect.map((changed) => changed === 1),
             Effect.catchCause(degraded("setOnline", () => false)),
           );
         });
 
+      // A sorted set (all scores 0: ordered by name) so a page of the list costs O(log n + limit), not the whole set.
       const online: PresenceShape["online"] = (limit) =>
-        Effect.tryPromise(() => client.sendCommand(["HKEYS", key.online]) as Promise<string[]>).pipe(
+        Effect.tryPromise(() => client.sendCommand(["ZRANGE", key.onlineSorted, "0", String(limit)]) as Promise<string[]>).pipe(
           Effect.timeout(CALL_TIMEOUT_MS),
-          Effect.map((all) => all.sort()),
-          Effect.catchCause(degraded("online", () => [...onlineHere].sort())),
-          Effect.map((all) => ({ usernames: all.slice(0, limit), truncated: all.length > limit })),
+          Effect.catchCause(degraded("online", () => [...onlineHere].sort().slice(0, limit + 1))),
+          Effect.map((page) => ({ usernames: page.slice(0, limit), truncated: page.length > limit })),
         );
 
       const parseRemoved = ([left, offline]: [Array<string | number>, string[]]): Reaped => {
@@ -261,10 +268,10 @@ export class RedisPresence {
           );
         }
         const onlineInRedis = new Set(users);
-        for (const u of onlineHere) if (!onlineInRedis.has(u)) writes.push(evalScript(ONLINE, [key.nodeOnline, key.online], [u, "1"]).pipe(Effect.as({})));
+        for (const u of onlineHere) if (!onlineInRedis.has(u)) writes.push(evalScript(ONLINE, [key.nodeOnline, key.online, key.onlineSorted], [u, "1"]).pipe(Effect.as({})));
         for (const u of users) {
           if (onlineHere.has(u)) continue;
-          writes.push(evalScript<number>(ONLINE, [key.nodeOnline, key.online], [u, "0"]).pipe(Effect.map((changed) => (changed === 1 ? { offline: [u] } : {}))));
+          writes.push(evalScript<number>(ONLINE, [key.nodeOnline, key.online, key.onlineSorted], [u, "0"]).pipe(Effect.map((changed) => (changed === 1 ? { offline: [u] } : {}))));
         }
         const results = yield* Effect.all(writes, { concurrency: "unbounded" });
         const removed: Reaped = { left: results.flatMap((r) => r.left ?? []), offline: results.flatMap((r) => r.offline ?? []) };
