@@ -1,5 +1,6 @@
 // The server as one Layer: configuration in, a listening server out. main.ts runs it as a process;
-// testing.ts starts it in-process on port 0 for tests.
+// testing.ts starts it in-process on port 0 for tests. Embedded (default): SQLite, an in-process bus and
+// presence. With --redis-url: the Redis bus and presence, so several nodes serve one chat.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { NodeRedis } from "@effect/platform-node";
@@ -8,10 +9,15 @@ import { Accounts } from "./auth/accounts.ts";
 import { JoinThrottle } from "./auth/join-throttle.ts";
 import { PasswordHasher } from "./auth/password.ts";
 import { Throttles } from "./auth/throttles.ts";
+import { Bus, type MemoryNetwork } from "./bus/bus.ts";
+import { RedisBus } from "./bus/redis.ts";
+import { layer as relayLayer } from "./bus/relay.ts";
 import { Chat } from "./chat/chat.ts";
 import { type Config, ServerConfig } from "./config.ts";
 import { Hub } from "./hub/hub.ts";
 import { Metrics } from "./metrics.ts";
+import { Presence, type PresenceTable } from "./presence/presence.ts";
+import { RedisPresence } from "./presence/redis.ts";
 import { Rooms } from "./rooms/rooms.ts";
 import { Handlers } from "./session/handlers.ts";
 import { PostgresStore } from "./store/postgres.ts";
@@ -43,13 +49,27 @@ const storeLayer = (config: Config) => {
   );
 };
 
-export const appLayer = (config: Config, options: { defaultMetrics: boolean }) => {
+export interface AppOptions {
+  readonly defaultMetrics: boolean;
+  /** Tests: a Store shared by several in-process nodes (built once), instead of the one the configuration names. */
+  readonly store?: ReturnType<typeof storeLayer> | undefined;
+  /** Tests: in-process nodes that share a bus and presence without Redis. */
+  readonly memory?: { readonly network: MemoryNetwork; readonly table: PresenceTable } | undefined;
+}
+
+export const appLayer = (config: Config, options: AppOptions) => {
   const configLayer = Layer.succeed(ServerConfig, config);
-  const store = storeLayer(config);
+  const store = options.store ?? storeLayer(config);
   const minute = 60_000;
   // One Redis client per node when --redis-url is set (layers are memoized by reference: every service that
-  // needs Redis is given this same value). Throttles then hold cluster-wide.
-  const redis = config.redisUrl === "" ? undefined : NodeRedis.layer({ url: config.redisUrl });
+  // needs Redis — throttles, bus, presence — is given this same value), so throttles hold cluster-wide. It must
+  // be reachable at start; the log names the host, never the URL (it may carry a password).
+  const redis =
+    config.redisUrl === ""
+      ? undefined
+      : NodeRedis.layer({ url: config.redisUrl }).pipe(
+          Layer.tapError(() => Effect.logError("cannot reach Redis (--redis-url)", { host: new URL(config.redisUrl).host })),
+        );
   const throttles = redis === undefined ? Throttles.layerMemory : Throttles.layerRedis().pipe(Layer.provide(redis));
   const accounts = Accounts.layerWith({
     sessionTtlMs: config.sessionTtlMs,
@@ -65,10 +85,14 @@ export const appLayer = (config: Config, options: { defaultMetrics: boolean }) =
     perUser: { limit: config.joinFailuresPerMin, windowMs: minute },
     perIp: { limit: config.joinFailuresPerMin * 3, windowMs: minute },
   }).pipe(Layer.provide(throttles));
+  const cluster = redis
+    ? Layer.mergeAll(RedisBus.layer, RedisPresence.layer).pipe(Layer.provide(Layer.merge(redis, configLayer)))
+    : Layer.mergeAll(Bus.layerMemory(options.memory?.network), Presence.layerMemory(options.memory?.table)).pipe(Layer.provide(configLayer));
   const hub = Hub.layer.pipe(Layer.provide(configLayer));
-  const base = Layer.mergeAll(configLayer, store, accounts, hub, joinThrottle, Metrics.layer(options));
+  const base = Layer.mergeAll(configLayer, store, accounts, hub, cluster, joinThrottle, Metrics.layer(options));
   const rooms = Rooms.layer.pipe(Layer.provide(base));
   const chat = Chat.layer.pipe(Layer.provide(base));
+  const relay = relayLayer.pipe(Layer.provide(Layer.mergeAll(base, rooms)));
   const handlers = Handlers.layer.pipe(Layer.provide(Layer.mergeAll(base, rooms, chat)));
-  return transportLayer.pipe(Layer.provide(Layer.mergeAll(base, handlers)));
+  return Layer.mergeAll(relay, transportLayer.pipe(Layer.provide(Layer.mergeAll(base, handlers))));
 };

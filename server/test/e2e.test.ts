@@ -89,6 +89,8 @@ describe("auth", () => {
     const b = await WireClient.open(server.wsUrl, { token: a.auth.sessionToken });
     const ok = await b.push("authOk");
     expect(ok.username).toBe(a.username);
+    // The room grace and typing TTL are announced (clients must not hard-code them), in the reply and the push.
+    expect([a.auth.roomGraceMs, a.auth.typingTtlMs, ok.roomGraceMs, ok.typingTtlMs]).toEqual([200, 300, 200, 300]);
     await b.call({ case: "listRooms", value: {} }, "roomList");
     b.close();
     a.client.close();

@@ -7,6 +7,7 @@ import { type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/
 import { SendMessageRequestSchema } from "../../../proto/gen/es/chat/v1/message_pb.js";
 import { ServerConfig, testConfig } from "../config.ts";
 import { StorageUnavailable } from "../errors.ts";
+import { Bus } from "../bus/bus.ts";
 import { Hub, type Peer } from "../hub/hub.ts";
 import { type Appended, Store, type StoredMessage } from "../store/store.ts";
 import { payloadOf } from "../transport/wire.ts";
@@ -73,7 +74,8 @@ describe("Chat", () => {
       Effect.provide(
         Chat.layer.pipe(
           Layer.provideMerge(Hub.layer),
-          Layer.provideMerge(Layer.mergeAll(Layer.succeed(ServerConfig, testConfig()), Layer.succeed(Store, storeLosingOneAck("a")))),
+          Layer.provideMerge(Layer.mergeAll(Layer.succeed(Store, storeLosingOneAck("a")), Bus.layerMemory())),
+          Layer.provideMerge(Layer.succeed(ServerConfig, testConfig())),
         ),
       ),
     ));
