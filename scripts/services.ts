@@ -225,10 +225,14 @@ export const startHaproxy = async (opts: {
   const servers = opts.backends
     .map((b) => `  server ${b.name} 127.0.0.1:${b.port} check inter 1s fall 2 rise 1${opts.sendProxy ? " send-proxy-v2 check-send-proxy" : ""}`)
     .join("\n");
+  // HAProxy needs about two descriptors per connection and refuses to start when maxconn asks for more than
+  // the hard open-file limit allows.
+  const hardLimit = Number(spawnSync("sh", ["-c", "ulimit -Hn"], { encoding: "utf8" }).stdout.trim());
+  const maxconn = Number.isFinite(hardLimit) && hardLimit > 0 ? Math.min(100_000, Math.floor((hardLimit - 200) / 2)) : 100_000;
   writeFileSync(
     cfg,
     `global
-  maxconn 100000
+  maxconn ${maxconn}
 defaults
   mode http
   timeout connect 2s
