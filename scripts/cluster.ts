@@ -144,7 +144,7 @@ interface NodeSpec {
   readonly logs: ClusterOptions["logs"];
 }
 
-const makeNode = (spec: NodeSpec, healthPath: () => string): ClusterNode & { ready(path: string): Promise<void> } => {
+const makeNode = (spec: NodeSpec, healthPath: () => string): ClusterNode & { ready(path: string): Promise<void>; launch(): void; closeLog(): void } => {
   let child: ChildProcess | undefined;
   let exit: Promise<number | null> | undefined;
   let exitCode: number | null | undefined;
