@@ -2,7 +2,7 @@
 // processes, and HAProxy in front (round-robin, no stickiness). `npm run cluster` runs it until Ctrl-C; the
 // cluster tests, the conformance step and the bench use startCluster() to kill, stop and restart nodes.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, type WriteStream } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, type WriteStream } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -423,3 +423,49 @@ const fail = (message: string): number => {
 };
 
 if (import.meta.main) process.exitCode = await main();
+
+/** The pid of the process listening on 127.0.0.1:port (from /proc/net/tcp and each process's fds), if any. */
+export const pidListeningOn = (port: number): number | undefined => {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const inodes = new Set<string>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is f[1] ("0100007F:1F90"), st is f[3] ("0A" = LISTEN), inode is f[9].
+      if (f.length > 9 && f[3] === "0A" && f[1]!.endsWith(`:${hexPort}`)) inodes.add(f[9]!);
+    }
+  }
+  if (inodes.size === 0) return undefined;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${entry}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${entry}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return Number(entry);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return undefined;
+};
+
+/** The cluster's processes by role (PostgreSQL's is the postmaster; its backends are its children). */
+export const clusterPids = (c: Cluster): { nodes: number[]; redis: number | undefined; postgres: number | undefined; haproxy: number | undefined } => ({
+  nodes: c.nodes.map((n) => n.pid).filter((p): p is number => p !== undefined),
+  redis: c.redis ? pidListeningOn(c.redis.port) : undefined,
+  postgres: c.postgres ? pidListeningOn(c.postgres.port) : undefined,
+  haproxy: pidListeningOn(c.haproxy.port),
+});
