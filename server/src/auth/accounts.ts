@@ -2,7 +2,7 @@
 // password hashing; an unknown user and a wrong password fail alike (same error, one hash each).
 import { Buffer } from "node:buffer";
 import { Clock, Context, Effect, Layer } from "effect";
-import { InvalidArgument, RateLimited, StoreError, Unauthenticated, UsernameTaken } from "../errors.ts";
+import { InvalidArgument, RateLimited, type StorageUnavailable, StoreError, Unauthenticated, UsernameTaken } from "../errors.ts";
 import { Store, usernameKey } from "../store/store.ts";
 import { hashPassword, verifyDummy, verifyPassword } from "./password.ts";
 import { KeyedThrottle, type ThrottleRule, type Verdict } from "./throttle.ts";
@@ -58,15 +58,15 @@ export const checkPassword = (password: string): string | undefined => {
 };
 
 export class Accounts extends Context.Service<Accounts, {
-  register(username: string, password: string, ip: string): Effect.Effect<AuthSession, InvalidArgument | UsernameTaken | RateLimited | StoreError>;
+  register(username: string, password: string, ip: string): Effect.Effect<AuthSession, InvalidArgument | UsernameTaken | RateLimited | StoreError | StorageUnavailable>;
   /** Unknown user and wrong password both fail with Unauthenticated, after one hash each. */
-  login(username: string, password: string, ip: string): Effect.Effect<AuthSession, Unauthenticated | RateLimited | StoreError>;
+  login(username: string, password: string, ip: string): Effect.Effect<AuthSession, Unauthenticated | RateLimited | StoreError | StorageUnavailable>;
   /** The session of a token (same token back), or Unauthenticated if unknown, revoked or expired. */
-  resume(token: string): Effect.Effect<AuthSession, Unauthenticated | StoreError>;
+  resume(token: string): Effect.Effect<AuthSession, Unauthenticated | StoreError | StorageUnavailable>;
   /** Revokes the token's session; unknown tokens are ignored. */
-  logout(token: string): Effect.Effect<void, StoreError>;
+  logout(token: string): Effect.Effect<void, StoreError | StorageUnavailable>;
   /** The same as resume; used on the token at the HTTP upgrade. */
-  authenticateToken(token: string): Effect.Effect<AuthSession, Unauthenticated | StoreError>;
+  authenticateToken(token: string): Effect.Effect<AuthSession, Unauthenticated | StoreError | StorageUnavailable>;
 }>()("protochat/auth/Accounts") {
   static readonly make = Effect.fnUntraced(function* (options: AccountsOptions = {}) {
     const store = yield* Store;

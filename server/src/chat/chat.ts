@@ -6,7 +6,7 @@ import type { ChatMessageSchema, HistoryPageSchema, HistoryRequest, RecoverReque
 import type { TypingRequest } from "../../../proto/gen/es/chat/v1/presence_pb.js";
 import type { DirectAckSchema, DirectHistoryPageSchema, DirectHistoryRequest, DirectMessageSchema, SendDirectRequest } from "../../../proto/gen/es/chat/v1/direct_pb.js";
 import { ServerConfig } from "../config.ts";
-import { InvalidArgument, NotFound, NotMember, type StoreError } from "../errors.ts";
+import { InvalidArgument, NotFound, NotMember, type StorageUnavailable, type StoreError } from "../errors.ts";
 import { encodePush, Hub, type Peer } from "../hub/hub.ts";
 import { normalizeCode } from "../rooms/codes.ts";
 import { Store, type StoredDirect, type StoredMessage, usernameKey } from "../store/store.ts";
@@ -47,12 +47,12 @@ const memberRoom = (s: Sender, raw: string): Effect.Effect<string, NotMember> =>
 export class Chat extends Context.Service<
   Chat,
   {
-    send(s: Sender, req: SendMessageRequest): Effect.Effect<MessageInitShape<typeof SendAckSchema>, InvalidArgument | NotMember | StoreError>;
-    history(s: Sender, req: HistoryRequest): Effect.Effect<MessageInitShape<typeof HistoryPageSchema>, InvalidArgument | NotMember | StoreError>;
-    recover(s: Sender, req: RecoverRequest): Effect.Effect<MessageInitShape<typeof RecoverResultSchema>, NotMember | StoreError>;
-    sendDirect(s: Sender, req: SendDirectRequest): Effect.Effect<MessageInitShape<typeof DirectAckSchema>, InvalidArgument | NotFound | StoreError>;
+    send(s: Sender, req: SendMessageRequest): Effect.Effect<MessageInitShape<typeof SendAckSchema>, InvalidArgument | NotMember | StoreError | StorageUnavailable>;
+    history(s: Sender, req: HistoryRequest): Effect.Effect<MessageInitShape<typeof HistoryPageSchema>, InvalidArgument | NotMember | StoreError | StorageUnavailable>;
+    recover(s: Sender, req: RecoverRequest): Effect.Effect<MessageInitShape<typeof RecoverResultSchema>, NotMember | StoreError | StorageUnavailable>;
+    sendDirect(s: Sender, req: SendDirectRequest): Effect.Effect<MessageInitShape<typeof DirectAckSchema>, InvalidArgument | NotFound | StoreError | StorageUnavailable>;
     typing(s: Sender, req: TypingRequest): Effect.Effect<void, NotMember>;
-    directHistory(s: Sender, req: DirectHistoryRequest): Effect.Effect<MessageInitShape<typeof DirectHistoryPageSchema>, InvalidArgument | NotFound | StoreError>;
+    directHistory(s: Sender, req: DirectHistoryRequest): Effect.Effect<MessageInitShape<typeof DirectHistoryPageSchema>, InvalidArgument | NotFound | StoreError | StorageUnavailable>;
   }
 >()("protochat/chat/Chat") {
   static readonly layer = Layer.effect(

@@ -5,7 +5,7 @@ import { Context, Effect, Layer } from "effect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RoomSchema } from "../../../proto/gen/es/chat/v1/room_pb.js";
 import { ServerConfig } from "../config.ts";
-import { type InvalidArgument, LimitExceeded, NotFound, NotMember, type RateLimited, RoomCodeTaken, StoreError } from "../errors.ts";
+import { type InvalidArgument, LimitExceeded, NotFound, NotMember, type RateLimited, RoomCodeTaken, type StorageUnavailable, StoreError } from "../errors.ts";
 import { Hub, type Peer } from "../hub/hub.ts";
 import { JoinThrottle } from "../auth/join-throttle.ts";
 import { Store, type RoomRecord } from "../store/store.ts";
@@ -43,11 +43,11 @@ export class Rooms extends Context.Service<
      * Creates a room and joins the creator. `onJoined` runs synchronously with the join so the reply is queued
      * before any message pushed to the room.
      */
-    create(m: Membership, name: string, persistent: boolean, onJoined: (j: Joined) => void): Effect.Effect<void, InvalidArgument | LimitExceeded | StoreError>;
+    create(m: Membership, name: string, persistent: boolean, onJoined: (j: Joined) => void): Effect.Effect<void, InvalidArgument | LimitExceeded | StoreError | StorageUnavailable>;
     /** Joins by code; as in `create`, `onJoined` queues the reply before any push. */
-    join(m: Membership, code: string, onJoined: (j: Joined) => void): Effect.Effect<void, NotFound | RateLimited | LimitExceeded | StoreError>;
+    join(m: Membership, code: string, onJoined: (j: Joined) => void): Effect.Effect<void, NotFound | RateLimited | LimitExceeded | StoreError | StorageUnavailable>;
     leave(m: Membership, code: string): Effect.Effect<void, NotMember>;
-    list(limit: number): Effect.Effect<ReadonlyArray<{ room: RoomRecord; memberCount: number }>, StoreError>;
+    list(limit: number): Effect.Effect<ReadonlyArray<{ room: RoomRecord; memberCount: number }>, StoreError | StorageUnavailable>;
   }
 >()("protochat/rooms/Rooms") {
   static readonly layer = Layer.effect(

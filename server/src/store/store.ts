@@ -2,7 +2,7 @@
 // this service; SQLite (sqlite.ts) is the embedded implementation and PostgreSQL can be added beside it.
 import { Context } from "effect";
 import type { Effect } from "effect";
-import type { RoomCodeTaken, StoreError, UsernameTaken } from "../errors.ts";
+import type { RoomCodeTaken, StorageUnavailable, StoreError, UsernameTaken } from "../errors.ts";
 
 export interface UserRecord {
   readonly id: number;
@@ -115,38 +115,44 @@ export interface Appended<A> {
  */
 export const usernameKey = (username: string): string => username.normalize("NFC").toLowerCase();
 
+/**
+ * How a store operation fails: StorageUnavailable when the storage could not be reached or could not commit
+ * (nothing was stored; retry later), StoreError for anything else.
+ */
+export type StoreFailure = StoreError | StorageUnavailable;
+
 export class Store extends Context.Service<Store, {
   /** Fails with UsernameTaken when `usernameKey` exists. */
-  createUser(input: NewUser): Effect.Effect<UserRecord, UsernameTaken | StoreError>;
-  findUser(usernameKey: string): Effect.Effect<UserRecord | undefined, StoreError>;
-  createSession(session: SessionRecord): Effect.Effect<void, StoreError>;
+  createUser(input: NewUser): Effect.Effect<UserRecord, UsernameTaken | StoreFailure>;
+  findUser(usernameKey: string): Effect.Effect<UserRecord | undefined, StoreFailure>;
+  createSession(session: SessionRecord): Effect.Effect<void, StoreFailure>;
   /** undefined when unknown or revoked; expiry is checked by the caller. */
-  findSession(tokenHash: string): Effect.Effect<SessionRecord | undefined, StoreError>;
-  revokeSession(tokenHash: string): Effect.Effect<void, StoreError>;
+  findSession(tokenHash: string): Effect.Effect<SessionRecord | undefined, StoreFailure>;
+  revokeSession(tokenHash: string): Effect.Effect<void, StoreFailure>;
   /** A code is unique forever, destroyed rooms included: a collision fails with RoomCodeTaken. */
-  createRoom(room: NewRoom): Effect.Effect<RoomRecord, RoomCodeTaken | StoreError>;
+  createRoom(room: NewRoom): Effect.Effect<RoomRecord, RoomCodeTaken | StoreFailure>;
   /** Includes destroyed rooms (destroyedAtMs set). */
-  findRoom(code: string): Effect.Effect<RoomRecord | undefined, StoreError>;
+  findRoom(code: string): Effect.Effect<RoomRecord | undefined, StoreFailure>;
   /** Marks the room destroyed (its messages stay; its code stays taken). No-op if already destroyed. */
-  destroyRoom(code: string, atMs: number): Effect.Effect<void, StoreError>;
+  destroyRoom(code: string, atMs: number): Effect.Effect<void, StoreFailure>;
   /** Live persistent rooms, sorted by name. */
-  listPersistentRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreError>;
+  listPersistentRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreFailure>;
   /** Live persistent rooms created by `createdBy` (for the per-user cap). */
-  countPersistentRooms(createdBy: string): Effect.Effect<number, StoreError>;
+  countPersistentRooms(createdBy: string): Effect.Effect<number, StoreFailure>;
   /** Temporary rooms not yet destroyed (at start, each gets its empty-room grace period). */
-  listTemporaryRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreError>;
+  listTemporaryRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreFailure>;
   /**
    * Durably stores a room message with the room's next seq (gap-free from 1). Idempotent by
    * (roomCode, sender, clientMessageId). Resumes only after the commit (group commit with concurrent appends).
    * An unknown room code fails with StoreError.
    */
-  appendMessage(message: NewMessage): Effect.Effect<Appended<StoredMessage>, StoreError>;
-  readMessages(roomCode: string, query: PageQuery): Effect.Effect<Page<StoredMessage>, StoreError>;
+  appendMessage(message: NewMessage): Effect.Effect<Appended<StoredMessage>, StoreFailure>;
+  readMessages(roomCode: string, query: PageQuery): Effect.Effect<Page<StoredMessage>, StoreFailure>;
   /**
    * As appendMessage, for the conversation of the unordered pair {usernameKey(sender), usernameKey(recipient)}:
    * one seq for both directions; idempotent by (conversation, sender, clientMessageId).
    */
-  appendDirect(message: NewDirect): Effect.Effect<Appended<StoredDirect>, StoreError>;
+  appendDirect(message: NewDirect): Effect.Effect<Appended<StoredDirect>, StoreFailure>;
   /** By username (any case); the same page whichever order the two names come in. */
-  readDirect(userA: string, userB: string, query: PageQuery): Effect.Effect<Page<StoredDirect>, StoreError>;
+  readDirect(userA: string, userB: string, query: PageQuery): Effect.Effect<Page<StoredDirect>, StoreFailure>;
 }>()("protochat/store/Store") {}
