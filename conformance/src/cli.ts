@@ -22,7 +22,8 @@ const USAGE = `Usage: npm run conformance -- --url ws://HOST:PORT/ws [options]
   --run GLOB             run only cases whose name matches (repeatable; * matches anything, ? one character)
   --skip GLOB            skip cases whose name matches (repeatable)
   --known-failing FILE   cases expected to fail, one "name  # reason" per line
-  --untestable FILE      kinds/codes no black-box case can exercise (default conformance/untestable.txt)
+  --untestable FILE      kinds/codes no black-box case can exercise (default conformance/untestable.txt);
+                         repeatable, the lists are merged
   --timeout-scale N      multiply every expectation timeout by N (slow machines; default 1)
   --cases DIR            directory of *.yaml cases (default conformance/cases)
   --shutdown-command CMD shell command that stops the server gracefully (e.g. "kill -TERM 1234"); enables
@@ -54,7 +55,7 @@ const main = async () => {
         run: { type: "string", multiple: true },
         skip: { type: "string", multiple: true },
         "known-failing": { type: "string" },
-        untestable: { type: "string" },
+        untestable: { type: "string", multiple: true },
         "timeout-scale": { type: "string" },
         cases: { type: "string" },
         "shutdown-command": { type: "string" },
@@ -101,10 +102,16 @@ const main = async () => {
 
   const known = values["known-failing"] === undefined ? new Map<string, string>() : readList(values["known-failing"]);
   for (const name of known.keys()) if (!indexOf.has(name)) die(`${values["known-failing"]}: no case is named "${name}"`);
-  const untestableFile = values.untestable ?? join(CONFORMANCE_DIR, "untestable.txt");
-  const untestable = readList(untestableFile);
+  const untestableFiles = values.untestable ?? [join(CONFORMANCE_DIR, "untestable.txt")];
+  const untestableFile = untestableFiles.join(", ");
+  const untestable = new Map<string, string>();
   const keys = allKeys();
-  for (const key of untestable.keys()) if (!keys.has(key)) die(`${untestableFile}: "${key}" is not a frame kind or code of the contract`);
+  for (const file of untestableFiles) {
+    for (const [key, reason] of readList(file)) {
+      if (!keys.has(key)) die(`${file}: "${key}" is not a frame kind or code of the contract`);
+      untestable.set(key, reason);
+    }
+  }
 
   const shutdownCommand = values["shutdown-command"];
   const needsShutdown = selected.filter((c) => c.requires.includes("shutdown"));

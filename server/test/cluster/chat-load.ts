@@ -37,6 +37,8 @@ interface Member {
   /** When each seq arrived (Date.now()). */
   readonly arrivals: Map<bigint, number>;
   closes: number;
+  /** Closes with 1001 (the server going away: a drain). */
+  goingAway: number;
   auths: number;
   notRecovered: number;
 }
@@ -70,6 +72,8 @@ export interface LoadFigures {
   readonly closes: number;
   /** Clients that were cut at least once and authenticated again. */
   readonly reconnected: number;
+  /** Clients that were told at least once that their node is going away (close 1001). */
+  readonly toldGoingAway: number;
   /** Most messages acknowledged by the server within one second, a rough throughput. */
   readonly peakAcksPerSec: number;
 }
@@ -98,13 +102,16 @@ export class ChatLoad {
   async setup(): Promise<void> {
     for (let k = 0; k < this.o.clients; k++) {
       const client = sdkClient(this.urls[k % this.urls.length]!);
-      const m: Member = { client, seqs: [], arrivals: new Map(), closes: 0, auths: 0, notRecovered: 0 };
+      const m: Member = { client, seqs: [], arrivals: new Map(), closes: 0, goingAway: 0, auths: 0, notRecovered: 0 };
       client.on("message", (msg: ChatMessage) => {
         if (msg.roomCode !== this.roomCode) return;
         m.seqs.push(msg.seq);
         m.arrivals.set(msg.seq, Date.now());
       });
-      client.on("closed", () => m.closes++);
+      client.on("closed", (e) => {
+        m.closes++;
+        if (e.code === 1001) m.goingAway++;
+      });
       client.on("authenticated", () => m.auths++);
       client.on("notRecovered", () => m.notRecovered++);
       await client.register(uniqueName(`l${k}-`), PASSWORD);
@@ -214,6 +221,7 @@ export class ChatLoad {
       disconnected: this.members.filter((m) => m.client.state !== "connected").length,
       closes: this.members.reduce((n, m) => n + m.closes, 0),
       reconnected: this.members.filter((m) => m.closes > 0 && m.auths > 1).length,
+      toldGoingAway: this.members.filter((m) => m.goingAway > 0).length,
       peakAcksPerSec: Math.max(0, ...perSec.values()),
     };
   }

@@ -224,5 +224,6 @@ describe.skipIf(unsupported !== undefined)(`fault matrix, two nodes${unsupported
     expectIntact(f);
     expect(codes, "each node drained and exited cleanly on SIGTERM").toEqual([0, 0]);
     expect(f.reconnected, "every client was cut at least once and reconnected").toBe(f.clients);
+    expect(f.toldGoingAway, "every client was told to go with 1001 by a draining node").toBe(f.clients);
   });
 });
