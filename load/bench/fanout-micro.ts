@@ -11,7 +11,7 @@ const { values } = parseArgs({ options: { members: { type: "string", default: "1
 const members = Number(values.members);
 const messages = Number(values.messages);
 const timers: Timers = { schedule() {}, cancel() {} };
-const hub = new HubCore({ timers, typingTtlMs: 5000, roomGraceMs: 30000 });
+const hub = new HubCore({ timers, typingTtlMs: 5000 });
 let bytes = 0;
 const sink: Sink = {
   write(wire: Wire) {

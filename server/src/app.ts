@@ -1,23 +1,39 @@
 // The server as one Layer: configuration in, a listening server out. main.ts runs it as a process;
-// testing.ts starts it in-process on port 0 for tests.
+// testing.ts starts it in-process on port 0 for tests. Embedded (default): SQLite, an in-process bus and
+// presence. With --redis-url: the Redis bus and presence, so several nodes serve one chat.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { NodeRedis } from "@effect/platform-node";
 import { Layer } from "effect";
 import { Accounts } from "./auth/accounts.ts";
 import { JoinThrottle } from "./auth/join-throttle.ts";
+import { Bus, type MemoryNetwork } from "./bus/bus.ts";
+import { RedisBus } from "./bus/redis.ts";
+import { layer as relayLayer } from "./bus/relay.ts";
 import { Chat } from "./chat/chat.ts";
 import { type Config, ServerConfig } from "./config.ts";
 import { Hub } from "./hub/hub.ts";
 import { Metrics } from "./metrics.ts";
+import { Presence, type PresenceTable } from "./presence/presence.ts";
+import { RedisPresence } from "./presence/redis.ts";
 import { Rooms } from "./rooms/rooms.ts";
 import { Handlers } from "./session/handlers.ts";
 import { SqliteStore } from "./store/sqlite.ts";
+import type { Store } from "./store/store.ts";
 import { layer as transportLayer } from "./transport/server.ts";
 
-export const appLayer = (config: Config, options: { defaultMetrics: boolean }) => {
+export interface AppOptions {
+  readonly defaultMetrics: boolean;
+  /** Tests: a Store shared by several in-process nodes (built once), instead of this node's own SQLite file. */
+  readonly store?: Layer.Layer<Store> | undefined;
+  /** Tests: in-process nodes that share a bus and presence without Redis. */
+  readonly memory?: { readonly network: MemoryNetwork; readonly table: PresenceTable } | undefined;
+}
+
+export const appLayer = (config: Config, options: AppOptions) => {
   mkdirSync(config.dataDir, { recursive: true });
   const configLayer = Layer.succeed(ServerConfig, config);
-  const store = SqliteStore.layer({ file: join(config.dataDir, "chat.db") });
+  const store = options.store ?? SqliteStore.layer({ file: join(config.dataDir, "chat.db") });
   const minute = 60_000;
   const accounts = Accounts.layerWith({
     sessionTtlMs: config.sessionTtlMs,
@@ -29,10 +45,16 @@ export const appLayer = (config: Config, options: { defaultMetrics: boolean }) =
     perUser: { limit: config.joinFailuresPerMin, windowMs: minute },
     perIp: { limit: config.joinFailuresPerMin * 3, windowMs: minute },
   });
+  // One Redis client per node (built once: layers are memoized by reference), shared by bus and presence.
+  const redis = config.redisUrl === "" ? undefined : NodeRedis.layer({ url: config.redisUrl });
+  const cluster = redis
+    ? Layer.mergeAll(RedisBus.layer, RedisPresence.layer).pipe(Layer.provide(Layer.merge(redis, configLayer)))
+    : Layer.mergeAll(Bus.layerMemory(options.memory?.network), Presence.layerMemory(options.memory?.table)).pipe(Layer.provide(configLayer));
   const hub = Hub.layer.pipe(Layer.provide(configLayer));
-  const base = Layer.mergeAll(configLayer, store, accounts, hub, joinThrottle, Metrics.layer(options));
+  const base = Layer.mergeAll(configLayer, store, accounts, hub, cluster, joinThrottle, Metrics.layer(options));
   const rooms = Rooms.layer.pipe(Layer.provide(base));
   const chat = Chat.layer.pipe(Layer.provide(base));
+  const relay = relayLayer.pipe(Layer.provide(Layer.mergeAll(base, rooms)));
   const handlers = Handlers.layer.pipe(Layer.provide(Layer.mergeAll(base, rooms, chat)));
-  return transportLayer.pipe(Layer.provide(Layer.mergeAll(base, handlers)));
+  return Layer.mergeAll(relay, transportLayer.pipe(Layer.provide(Layer.mergeAll(base, handlers))));
 };

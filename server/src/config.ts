@@ -1,5 +1,7 @@
 // Server configuration: command-line flags, each with an environment variable and a default. `--help`
 // prints this table; parseConfig is pure so tests can build configs without a process.
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { Context } from "effect";
 
@@ -31,6 +33,12 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
   readonly clientDir: string;
+  /** redis://… : run as one node of a cluster (Redis bus and presence); "" = embedded (in-process). */
+  readonly redisUrl: string;
+  /** This node's name on the bus and in presence; unique per running process. */
+  readonly nodeId: string;
+  readonly gapFillMs: number;
+  readonly nodeTtlMs: number;
 }
 
 /** The configuration as a service, provided once by main.ts (or testing.ts). */
@@ -71,6 +79,10 @@ const flags: ReadonlyArray<FlagSpec> = [
   { key: "joinFailuresPerMin", env: "JOIN_FAILURES_PER_MIN", kind: "int", default: "10", help: "failed joins by code per user per minute (x3 per address)" },
   { key: "shutdownGraceMs", env: "SHUTDOWN_GRACE_MS", kind: "int", default: "2000", help: "on SIGTERM/SIGINT, the longest wait for clients to close (ends early when all have gone)" },
   { key: "logLevel", env: "LOG_LEVEL", kind: "string", default: "info", help: "debug | info | warn | error" },
+  { key: "redisUrl", env: "REDIS_URL", kind: "string", default: "", help: "redis://host:port: run as one node of a cluster (messages, presence and logout shared through Redis 7 or Valkey). Without it, one process" },
+  { key: "nodeId", env: "NODE_ID", kind: "string", default: "", help: "this node's name on the bus and in presence, unique per process (default: host-pid-random)" },
+  { key: "gapFillMs", env: "GAP_FILL_MS", kind: "int", default: "250", help: "with --redis-url: a room message missing this long is read from the database" },
+  { key: "nodeTtlMs", env: "NODE_TTL_MS", kind: "int", default: "10000", help: "with --redis-url: a node that stops refreshing its liveness key this long leaves everyone's presence (within this + 2 s)" },
   { key: "clientDir", env: "CLIENT_DIR", kind: "string", default: "", help: "directory with index.html and dist/chat.js (default: the repo's client/)" },
 ];
 
@@ -125,6 +137,11 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: Record<string, str
     if ((out[k] as number) < 1) throw new ConfigError(`--${kebab(k)} must be at least 1`);
   }
   if ((out.outboxFrames as number) < 8) throw new ConfigError(`--outbox-frames must be at least 8`);
+  if ((out.gapFillMs as number) < 1) throw new ConfigError(`--gap-fill-ms must be at least 1`);
+  if ((out.nodeTtlMs as number) < 300) throw new ConfigError(`--node-ttl-ms must be at least 300`);
+  if (out.redisUrl !== "" && !/^rediss?:\/\//.test(out.redisUrl as string)) throw new ConfigError(`--redis-url must start with redis:// or rediss://`);
+  if (out.nodeId === "") out.nodeId = `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  if (!/^[\w.-]{1,64}$/.test(out.nodeId as string)) throw new ConfigError(`--node-id must be 1-64 letters, digits, '.', '_' or '-'`);
   if (out.clientDir === "") out.clientDir = new URL("../../client/", import.meta.url).pathname;
   return out as unknown as Config;
 };

@@ -1,15 +1,18 @@
 // Room messages and direct messages: validate, store durably (idempotent by client message id), then
-// deliver the pre-encoded push in seq order; history pages and recovery read back from the store.
+// deliver the pre-encoded push in seq order here and publish it to the other nodes; history pages and
+// recovery read back from the store.
 import { Context, Effect, Layer } from "effect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ChatMessageSchema, HistoryPageSchema, HistoryRequest, RecoverRequest, RecoverResultSchema, SendAckSchema, SendMessageRequest } from "../../../proto/gen/es/chat/v1/message_pb.js";
 import type { TypingRequest } from "../../../proto/gen/es/chat/v1/presence_pb.js";
 import type { DirectAckSchema, DirectHistoryPageSchema, DirectHistoryRequest, DirectMessageSchema, SendDirectRequest } from "../../../proto/gen/es/chat/v1/direct_pb.js";
+import { Bus } from "../bus/bus.ts";
 import { ServerConfig } from "../config.ts";
 import { InvalidArgument, NotFound, NotMember, type StorageUnavailable, type StoreError } from "../errors.ts";
 import { encodePush, Hub, type Peer } from "../hub/hub.ts";
 import { normalizeCode } from "../rooms/codes.ts";
 import { Store, type StoredDirect, type StoredMessage, usernameKey } from "../store/store.ts";
+import { payloadOf } from "../transport/wire.ts";
 import { clientMessageId, messageText, pageQuery } from "./validate.ts";
 
 
@@ -31,7 +34,8 @@ export const directInit = (m: StoredDirect): MessageInitShape<typeof DirectMessa
   clientMessageId: m.clientMessageId,
 });
 
-const encodeMessage = (m: StoredMessage) => encodePush({ case: "message", value: messageInit(m) });
+/** A stored message as its push, encoded once. */
+export const encodeMessage = (m: StoredMessage) => encodePush({ case: "message", value: messageInit(m) });
 
 /** The connection's view needed to authorize a request: who, and which rooms it joined. */
 export interface Sender {
@@ -60,6 +64,7 @@ export class Chat extends Context.Service<
     Effect.gen(function* () {
       const store = yield* Store;
       const hub = yield* Hub;
+      const bus = yield* Bus;
       const config = yield* ServerConfig;
 
       // The hot path: untraced (a traced Effect.fn captures a stack trace and opens a span on every call).
@@ -68,12 +73,16 @@ export class Chat extends Context.Service<
         const text = yield* messageText(req.text);
         const cmid = yield* clientMessageId(req.clientMessageId);
         // Storing and delivering are one uninterruptible step: a stored seq is always handed to the hub,
-        // otherwise later seqs would wait for it forever.
+        // otherwise later seqs would wait for it forever. Other nodes get the same bytes' payload (a lost
+        // one is filled from the store there); in embedded mode there is nobody to tell.
         const { message, duplicate } = yield* Effect.uninterruptible(
           store.appendMessage({ roomCode, sender: s.peer.username, clientMessageId: cmid, text, sentAtMs: Date.now() }).pipe(
             Effect.tap(({ message, duplicate }) =>
               Effect.sync(() => {
-                if (!duplicate) hub.deliver(roomCode, message.seq, encodeMessage(message));
+                if (duplicate) return;
+                const bytes = encodeMessage(message);
+                hub.deliver(roomCode, message.seq, bytes);
+                if (!bus.standalone) bus.publish({ _tag: "RoomMessage", room: roomCode, seq: message.seq, payload: payloadOf(bytes) });
               }),
             ),
           ),
@@ -125,6 +134,7 @@ export class Chat extends Context.Service<
           const bytes = encodePush({ case: "directMessage", value: directInit(message) });
           hub.sendToUser(recipient, bytes);
           hub.sendToUser(s.peer.username, bytes, s.peer);
+          if (!bus.standalone) bus.publish({ _tag: "UserPush", usernames: [recipient, s.peer.username], payload: payloadOf(bytes) });
         }
         return { recipient, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate };
       });

@@ -1,11 +1,11 @@
-// The hub without sockets: presence counts users once, fan-out order under out-of-order commits, typing
-// expiry, and the empty-room grace timer — with fake timers so time is explicit.
+// The hub without sockets: a user is one member here however many connections, what the listeners hear,
+// fan-out order under out-of-order commits, typing expiry, logout — with fake timers so time is explicit.
 import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
-import { PresenceChange } from "../../../proto/gen/es/chat/v1/presence_pb.js";
 import { encodePush, HubCore, type Peer, type Timers } from "./hub.ts";
 import { payloadOf } from "../transport/wire.ts";
+import { hashToken } from "../auth/tokens.ts";
 
 class FakeTimers implements Timers {
   now = 0;
@@ -42,38 +42,40 @@ const peer = (id: number, username: string, token = `t${id}`) => {
 
 const setup = () => {
   const timers = new FakeTimers();
-  const hub = new HubCore({ timers, typingTtlMs: 5000, roomGraceMs: 30000 });
-  const expired: string[] = [];
-  hub.onRoomExpired = (code) => expired.push(code);
-  return { hub, timers, expired };
+  const hub = new HubCore({ timers, typingTtlMs: 5000 });
+  const events: string[] = [];
+  hub.listen({
+    userOnline: (u, on) => events.push(`online ${u} ${on}`),
+    memberLeft: (code, u) => events.push(`left ${code} ${u}`),
+    typingChanged: (code, u) => events.push(`typing ${code} ${u}`),
+    sessionRevoked: (u) => events.push(`revoked ${u}`),
+    gap: (code) => events.push(`gap ${code}`),
+    roomLive: (code) => events.push(`live ${code}`),
+  });
+  return { hub, timers, events };
 };
 
 const msg = (seq: bigint) => encodePush({ case: "message", value: { roomCode: "R", seq, text: `m${seq}` } });
 const seqs = (p: { got: ServerFrame[] }) => p.got.flatMap((f) => (f.kind.case === "message" ? [Number(f.kind.value.seq)] : []));
 
-describe("presence", () => {
-  it("a user with two connections is one member: one JOINED, and LEFT only when the last leaves", () => {
-    const { hub } = setup();
-    const ann = peer(1, "ann");
+describe("local membership", () => {
+  it("a user with two connections here is one member: the listeners hear the last one leave, once", () => {
+    const { hub, events } = setup();
     const bob1 = peer(2, "bob");
     const bob2 = peer(3, "bob");
-    hub.join("R", false, 0n, ann);
     hub.join("R", false, 0n, bob1);
-    const snap = hub.join("R", false, 0n, bob2);
-    expect(snap.members).toEqual(["ann", "bob"]);
-    const presence = () => ann.got.filter((f) => f.kind.case === "presence").map((f) => f.kind.value);
-    expect(presence()).toEqual([expect.objectContaining({ username: "bob", change: PresenceChange.JOINED, memberCount: 2 })]);
+    hub.join("R", false, 0n, bob2);
+    expect(hub.localMembers("R")).toEqual(["bob"]);
     hub.leave("R", bob1);
-    expect(presence()).toHaveLength(1);
+    expect(events.filter((e) => e.startsWith("left"))).toEqual([]);
+    expect(hub.hasMember("R", "bob")).toBe(true);
     hub.leave("R", bob2);
-    expect(presence()).toEqual([
-      expect.objectContaining({ change: PresenceChange.JOINED }),
-      expect.objectContaining({ username: "bob", change: PresenceChange.LEFT, memberCount: 1 }),
-    ]);
+    expect(events.filter((e) => e.startsWith("left"))).toEqual(["left R bob"]);
+    expect(hub.isLive("R")).toBe(false);
   });
 
-  it("global presence: subscribers hear a user's first connection and last disconnection only", () => {
-    const { hub } = setup();
+  it("a user's first connection here and last one are told to the listeners; pushOnline reaches subscribers", () => {
+    const { hub, events } = setup();
     const watcher = peer(1, "ann");
     hub.addPeer(watcher);
     hub.subscribeOnline(watcher, true);
@@ -83,17 +85,29 @@ describe("presence", () => {
     hub.addPeer(b2);
     hub.removePeer(b1, []);
     hub.removePeer(b2, []);
-    expect(watcher.got.map((f) => f.kind.value)).toEqual([
-      expect.objectContaining({ username: "bob", online: true }),
-      expect.objectContaining({ username: "bob", online: false }),
-    ]);
-    expect(hub.onlineUsers(10)).toEqual({ usernames: ["ann"], truncated: false });
+    expect(events).toEqual(["online ann true", "online bob true", "online bob false"]);
+    hub.pushOnline(encodePush({ case: "userPresence", value: { username: "bob", online: false } }));
+    expect(watcher.got.map((f) => f.kind.value)).toEqual([expect.objectContaining({ username: "bob", online: false })]);
+  });
+
+  it("a removed listener hears nothing more, and two listeners both hear (none replaces the other)", () => {
+    const timers = new FakeTimers();
+    const hub = new HubCore({ timers, typingTtlMs: 5000 });
+    const a: string[] = [];
+    const b: string[] = [];
+    const stopA = hub.listen({ userOnline: (u) => a.push(u) });
+    hub.listen({ userOnline: (u) => b.push(u) });
+    hub.addPeer(peer(1, "ann"));
+    stopA();
+    hub.addPeer(peer(2, "bob"));
+    expect(a).toEqual(["ann"]);
+    expect(b).toEqual(["ann", "bob"]);
   });
 });
 
 describe("delivery", () => {
   it("delivers in seq order even when commits finish out of order, and skips what was already delivered", () => {
-    const { hub } = setup();
+    const { hub, events } = setup();
     const ann = peer(1, "ann");
     const snap = hub.join("R", false, 4n, ann);
     expect(snap.lastSeq).toBe(4n);
@@ -102,6 +116,8 @@ describe("delivery", () => {
     expect(seqs(ann)).toEqual([]);
     hub.deliver("R", 5n, msg(5n));
     expect(seqs(ann)).toEqual([5, 6, 7]);
+    expect(events.filter((e) => e.startsWith("gap"))).toEqual(["gap R"]);
+    expect(hub.position("R")).toEqual({ nextSeq: 8n, waiting: false });
     hub.deliver("R", 6n, msg(6n));
     expect(seqs(ann)).toEqual([5, 6, 7]);
     expect(hub.join("R", false, 0n, peer(2, "bob")).lastSeq).toBe(7n);
@@ -141,37 +157,25 @@ describe("typing", () => {
   });
 });
 
-describe("room lifetime", () => {
-  it("an empty temporary room expires after the grace; a join within the grace keeps it", () => {
-    const { hub, timers, expired } = setup();
-    const ann = peer(1, "ann");
-    hub.join("T", false, 0n, ann);
-    hub.leave("T", ann);
-    timers.advance(29000);
-    hub.join("T", false, 0n, ann);
-    timers.advance(5000);
-    expect(expired).toEqual([]);
-    hub.leave("T", ann);
-    timers.advance(30000);
-    expect(expired).toEqual(["T"]);
-  });
-
-  it("a persistent room never expires", () => {
-    const { hub, timers, expired } = setup();
-    const ann = peer(1, "ann");
-    hub.join("P", true, 0n, ann);
-    hub.leave("P", ann);
-    timers.advance(10 ** 9);
-    expect(expired).toEqual([]);
-  });
-
+describe("sessions", () => {
   it("logout elsewhere terminates only the connections of that session", () => {
-    const { hub } = setup();
+    const { hub, events } = setup();
     const a1 = peer(1, "ann", "s1");
     const a2 = peer(2, "ann", "s1");
     const a3 = peer(3, "ann", "s2");
     for (const p of [a1, a2, a3]) hub.addPeer(p);
     hub.revokeSession("ann", "s1", a1);
     expect([a1.terminated, a2.terminated, a3.terminated]).toEqual([undefined, "SessionRevoked", undefined]);
+    expect(events.filter((e) => e.startsWith("revoked"))).toEqual(["revoked ann"]);
+  });
+
+  it("a logout on another node closes this node's connections of that session, found by the token's hash", () => {
+    const { hub } = setup();
+    const a1 = peer(1, "ann", "s1");
+    const a2 = peer(2, "ann", "s2");
+    hub.addPeer(a1);
+    hub.addPeer(a2);
+    hub.revokeSessionHash("ann", hashToken("s2"));
+    expect([a1.terminated, a2.terminated]).toEqual([undefined, "SessionRevoked"]);
   });
 });

@@ -1,11 +1,13 @@
-// This node's live state: authenticated connections by user, room membership and presence, typing
-// indicators, subscribers to global presence, and in-order fan-out. Every method is synchronous (the hot
-// path never waits); timers (typing expiry, empty-room grace) go through an injected Timers so tests and
-// the Effect layer decide how time passes. Cross-node fan-out (a Bus) sits in front of this, not inside it.
+// This node's connections only: who is connected here, in which rooms, typing indicators set here, the
+// subscribers to online/offline pushes, and in-order local fan-out (encode once, the same bytes to every
+// member). Every method is synchronous (the hot path never waits). What other nodes must hear (typing,
+// revocations, a user's first/last connection here, a room waiting behind a missing seq) is told to the
+// listeners registered with `listen`; the bus relay (bus/relay.ts) and the rooms service act on it.
+// Cluster-wide membership and online state live in Presence (presence/presence.ts), not here.
 import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { Context, Effect, FiberMap, Layer } from "effect";
 import { type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
-import { PresenceChange } from "../../../proto/gen/es/chat/v1/presence_pb.js";
+import { hashToken } from "../auth/tokens.ts";
 import { ServerConfig } from "../config.ts";
 import { frameBinary, type Wire } from "../transport/wire.ts";
 
@@ -26,12 +28,28 @@ export interface Timers {
   cancel(key: string): void;
 }
 
+/** Local changes other parts of the node act on. Called synchronously; a listener must not throw. */
+export interface HubListener {
+  /** The user's first connection on this node arrived (true), or its last one went (false). */
+  userOnline?(username: string, online: boolean): void;
+  /** The user's last connection on this node left the room (leave or disconnect). */
+  memberLeft?(code: string, username: string, persistent: boolean): void;
+  /** A typing indicator set on this node changed; `bytes` is the push already fanned out here. */
+  typingChanged?(code: string, username: string, bytes: Wire): void;
+  /** A session was revoked here (logout); its connections on other nodes must close too. */
+  sessionRevoked?(username: string, token: string): void;
+  /** A room's delivery now waits behind a missing seq (see `deliver`). */
+  gap?(code: string): void;
+  /** The room got its first member here (its position is the stored lastSeq read before the join). */
+  roomLive?(code: string): void;
+}
+
 interface LiveRoom {
   readonly code: string;
   readonly persistent: boolean;
   /** username -> that user's connections in the room (a user is one member however many tabs). */
   readonly members: Map<string, Set<Peer>>;
-  /** Users whose typing indicator is on. */
+  /** Users whose typing indicator is on (set by a connection of this node). */
   readonly typing: Set<string>;
   /** The seq the next delivered message must carry; later seqs wait in `pending` (commits can finish out of order). */
   nextSeq: bigint;
@@ -52,32 +70,35 @@ export class HubCore {
   private readonly users = new Map<string, Set<Peer>>();
   private readonly rooms = new Map<string, LiveRoom>();
   private readonly onlineSubscribers = new Set<Peer>();
+  private readonly listeners = new Set<HubListener>();
   private readonly timers: Timers;
   private readonly typingTtlMs: number;
-  private readonly roomGraceMs: number;
-  /** Called when an empty temporary room's grace ran out; the caller destroys it in storage. */
-  onRoomExpired: (code: string) => void = () => {};
 
-  constructor(options: { timers: Timers; typingTtlMs: number; roomGraceMs: number }) {
+  constructor(options: { timers: Timers; typingTtlMs: number }) {
     this.timers = options.timers;
     this.typingTtlMs = options.typingTtlMs;
-    this.roomGraceMs = options.roomGraceMs;
   }
 
-  // --- connections and global presence ---
+  /** Adds a listener; the returned function removes it (listeners never replace each other). */
+  listen(listener: HubListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
-  /** Registers an authenticated connection; the user's first one makes them online. */
+  // --- connections ---
+
+  /** Registers an authenticated connection; the user's first one here is told to the listeners. */
   addPeer(peer: Peer): void {
-    let set = this.users.get(peer.username);
-    if (!set) {
-      set = new Set();
-      this.users.set(peer.username, set);
-      this.broadcastOnline(peer.username, true, peer);
+    const set = this.users.get(peer.username);
+    if (set) {
+      set.add(peer);
+      return;
     }
-    set.add(peer);
+    this.users.set(peer.username, new Set([peer]));
+    for (const l of this.listeners) l.userOnline?.(peer.username, true);
   }
 
-  /** Removes a connection from everything: rooms (presence), subscriptions, and online users. */
+  /** Removes a connection from everything here: rooms, subscriptions, users. */
   removePeer(peer: Peer, joinedRooms: Iterable<string>): void {
     for (const code of joinedRooms) this.leave(code, peer);
     this.onlineSubscribers.delete(peer);
@@ -85,7 +106,7 @@ export class HubCore {
     if (!set?.delete(peer)) return;
     if (set.size === 0) {
       this.users.delete(peer.username);
-      this.broadcastOnline(peer.username, false, peer);
+      for (const l of this.listeners) l.userOnline?.(peer.username, false);
     }
   }
 
@@ -93,14 +114,19 @@ export class HubCore {
     return this.users.get(username) ?? new Set();
   }
 
-  onlineUsers(limit: number): { usernames: string[]; truncated: boolean } {
-    const all = [...this.users.keys()].sort();
-    return { usernames: all.slice(0, limit), truncated: all.length > limit };
+  /** Users with at least one connection on this node. */
+  localUsers(): IterableIterator<string> {
+    return this.users.keys();
   }
 
   subscribeOnline(peer: Peer, on: boolean): void {
     if (on) this.onlineSubscribers.add(peer);
     else this.onlineSubscribers.delete(peer);
+  }
+
+  /** Sends an online/offline push to this node's subscribers. */
+  pushOnline(bytes: Wire): void {
+    for (const peer of this.onlineSubscribers) peer.send(bytes);
   }
 
   get connectionCount(): number {
@@ -109,49 +135,54 @@ export class HubCore {
     return n;
   }
 
-  private broadcastOnline(username: string, online: boolean, except: Peer): void {
-    if (this.onlineSubscribers.size === 0) return;
-    const bytes = push({ case: "userPresence", value: { username, online } });
-    for (const peer of this.onlineSubscribers) if (peer !== except) peer.send(bytes);
-  }
-
-  // --- rooms and presence ---
+  // --- rooms ---
 
   isLive(code: string): boolean {
     return this.rooms.has(code);
+  }
+
+  /** Codes of the rooms with members on this node. */
+  liveRooms(): IterableIterator<string> {
+    return this.rooms.keys();
   }
 
   isMember(code: string, peer: Peer): boolean {
     return this.rooms.get(code)?.members.get(peer.username)?.has(peer) ?? false;
   }
 
+  /** Whether the user has a connection in the room on this node. */
+  hasMember(code: string, username: string): boolean {
+    return this.rooms.get(code)?.members.has(username) ?? false;
+  }
+
+  /** Users with a connection in the room on this node. */
+  localMembers(code: string): ReadonlyArray<string> {
+    return [...(this.rooms.get(code)?.members.keys() ?? [])];
+  }
+
   /**
-   * Adds `peer` to a room (making the room live at `lastStoredSeq` if nobody was in it) and returns the
-   * snapshot for the RoomJoined reply. Synchronous, so the snapshot's lastSeq and the first pushed seq agree.
+   * Adds `peer` to a room (making the room live at `lastStoredSeq` if nobody here was in it) and returns the
+   * seq before the first message it will be pushed. Synchronous, so the RoomJoined reply queued right after
+   * and the first pushed seq agree.
    */
-  join(code: string, persistent: boolean, lastStoredSeq: bigint, peer: Peer): { members: string[]; lastSeq: bigint } {
+  join(code: string, persistent: boolean, lastStoredSeq: bigint, peer: Peer): { lastSeq: bigint } {
     let room = this.rooms.get(code);
     if (!room) {
       room = { code, persistent, members: new Map(), typing: new Set(), nextSeq: lastStoredSeq + 1n, pending: new Map(), peers: undefined };
       this.rooms.set(code, room);
-      this.timers.cancel(`grace:${code}`);
+      for (const l of this.listeners) l.roomLive?.(code);
     }
     let conns = room.members.get(peer.username);
     if (!conns) {
       conns = new Set();
       room.members.set(peer.username, conns);
-      const bytes = push({
-        case: "presence",
-        value: { roomCode: code, username: peer.username, change: PresenceChange.JOINED, memberCount: room.members.size },
-      });
-      this.fanOut(room, bytes, peer.username);
     }
     conns.add(peer);
     room.peers = undefined;
-    return { members: [...room.members.keys()].sort(), lastSeq: room.nextSeq - 1n };
+    return { lastSeq: room.nextSeq - 1n };
   }
 
-  /** Removes `peer` from a room; the user's last connection leaving emits LEFT; the last member starts the grace timer. */
+  /** Removes `peer` from a room; the user's last connection here leaving is told to the listeners. */
   leave(code: string, peer: Peer): boolean {
     const room = this.rooms.get(code);
     const conns = room?.members.get(peer.username);
@@ -160,45 +191,47 @@ export class HubCore {
     if (conns.size > 0) return true;
     room.members.delete(peer.username);
     if (room.typing.has(peer.username)) this.setTyping(code, peer.username, false);
-    if (room.members.size === 0) {
-      this.rooms.delete(code);
-      if (!room.persistent) this.timers.schedule(`grace:${code}`, this.roomGraceMs, () => this.onRoomExpired(code));
-      return true;
-    }
-    const bytes = push({
-      case: "presence",
-      value: { roomCode: code, username: peer.username, change: PresenceChange.LEFT, memberCount: room.members.size },
-    });
-    this.fanOut(room, bytes);
+    if (room.members.size === 0) this.rooms.delete(code);
+    for (const l of this.listeners) l.memberLeft?.(code, peer.username, room.persistent);
     return true;
-  }
-
-  memberCount(code: string): number {
-    return this.rooms.get(code)?.members.size ?? 0;
-  }
-
-  /** A temporary room that became empty after a restart still gets its grace period. */
-  scheduleExpiry(code: string): void {
-    if (!this.rooms.has(code)) this.timers.schedule(`grace:${code}`, this.roomGraceMs, () => this.onRoomExpired(code));
   }
 
   // --- messages: encode once, deliver in seq order ---
 
-  /** Delivers a stored message's pre-encoded push to every connection in the room, strictly in seq order. */
+  /**
+   * Delivers a stored message's pre-encoded push to every connection in the room here, strictly in seq
+   * order: a seq below the next expected one was delivered already and is dropped (no duplicates); a seq
+   * above it waits until the missing ones arrive (no gaps), and the listeners hear of the gap.
+   */
   deliver(code: string, seq: bigint, bytes: Wire): void {
     const room = this.rooms.get(code);
     if (!room || seq < room.nextSeq) return;
     if (seq > room.nextSeq) {
+      const first = room.pending.size === 0;
       room.pending.set(seq, bytes);
+      if (first) for (const l of this.listeners) l.gap?.(code);
       return;
     }
     this.fanOut(room, bytes);
     room.nextSeq++;
+    if (room.pending.size === 0) return;
     for (let next = room.pending.get(room.nextSeq); next !== undefined; next = room.pending.get(room.nextSeq)) {
       room.pending.delete(room.nextSeq);
       this.fanOut(room, next);
       room.nextSeq++;
     }
+  }
+
+  /** The seq the room's next delivered message must carry, and whether later ones are waiting. */
+  position(code: string): { nextSeq: bigint; waiting: boolean } | undefined {
+    const room = this.rooms.get(code);
+    return room && { nextSeq: room.nextSeq, waiting: room.pending.size > 0 };
+  }
+
+  /** Sends a push that is not a message (presence, typing from another node) to the room's members here. */
+  pushRoom(code: string, bytes: Wire, exceptUser?: string, droppable = false): void {
+    const room = this.rooms.get(code);
+    if (room) this.fanOut(room, bytes, exceptUser, droppable);
   }
 
   /** Sends the same bytes to every connection of every member, except those of `exceptUser`. */
@@ -215,14 +248,20 @@ export class HubCore {
     }
   }
 
-  /** Sends bytes to all connections of a user, except one (the sender's own connection for DMs). */
+  /** Sends bytes to all connections of a user here, except one (the sender's own connection for DMs). */
   sendToUser(username: string, bytes: Wire, except?: Peer): void {
     for (const peer of this.users.get(username) ?? []) if (peer !== except) peer.send(bytes);
   }
 
-  /** Closes every connection of a session but `except` (logout elsewhere). */
+  /** Closes every connection of a session but `except` (logout), here and, through the listeners, elsewhere. */
   revokeSession(username: string, token: string, except: Peer): void {
     for (const peer of [...(this.users.get(username) ?? [])]) if (peer !== except && peer.token === token) peer.terminate("SessionRevoked");
+    for (const l of this.listeners) l.sessionRevoked?.(username, token);
+  }
+
+  /** Closes this node's connections of the session whose token hashes to `tokenHash` (logout on another node). */
+  revokeSessionHash(username: string, tokenHash: string): void {
+    for (const peer of [...(this.users.get(username) ?? [])]) if (hashToken(peer.token) === tokenHash) peer.terminate("SessionRevoked");
   }
 
   /** Closes every connection (graceful shutdown). */
@@ -243,7 +282,9 @@ export class HubCore {
     if (was === typing) return;
     if (typing) room.typing.add(username);
     else room.typing.delete(username);
-    this.fanOut(room, push({ case: "typing", value: { roomCode: code, username, typing } }), username, true);
+    const bytes = push({ case: "typing", value: { roomCode: code, username, typing } });
+    this.fanOut(room, bytes, username, true);
+    for (const l of this.listeners) l.typingChanged?.(code, username, bytes);
   }
 }
 
@@ -276,7 +317,7 @@ export class Hub extends Context.Service<Hub, HubCore>()("protochat/hub/Hub") {
           fibers.delete(key);
         },
       };
-      return new HubCore({ timers, typingTtlMs: config.typingTtlMs, roomGraceMs: config.roomGraceMs });
+      return new HubCore({ timers, typingTtlMs: config.typingTtlMs });
     }),
   );
 }

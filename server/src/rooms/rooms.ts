@@ -1,15 +1,19 @@
 // Rooms: create with a minted code, join by code (throttled, NOT_FOUND for missing and destroyed alike),
-// leave, list persistent rooms, destroy empty temporary rooms after the grace period, and make sure the
-// configured persistent rooms exist at start.
-import { Context, Effect, Layer } from "effect";
+// leave, list persistent rooms, announce JOINED/LEFT cluster-wide, destroy a temporary room once it has been
+// empty on every node for the grace period, and make sure the configured persistent rooms exist at start.
+import { Context, Effect, FiberMap, FiberSet, Layer, Option } from "effect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RoomSchema } from "../../../proto/gen/es/chat/v1/room_pb.js";
+import { PresenceChange } from "../../../proto/gen/es/chat/v1/presence_pb.js";
+import { Bus } from "../bus/bus.ts";
 import { ServerConfig } from "../config.ts";
 import { type InvalidArgument, LimitExceeded, NotFound, NotMember, type RateLimited, RoomCodeTaken, type StorageUnavailable, StoreError } from "../errors.ts";
-import { Hub, type Peer } from "../hub/hub.ts";
+import { encodePush, Hub, type Peer } from "../hub/hub.ts";
 import { JoinThrottle } from "../auth/join-throttle.ts";
+import { type Departed, Presence } from "../presence/presence.ts";
 import { Store, type RoomRecord } from "../store/store.ts";
 import { roomName } from "../chat/validate.ts";
+import { payloadOf } from "../transport/wire.ts";
 import { mintCode, normalizeCode } from "./codes.ts";
 
 export interface Joined {
@@ -48,6 +52,10 @@ export class Rooms extends Context.Service<
     join(m: Membership, code: string, onJoined: (j: Joined) => void): Effect.Effect<void, NotFound | RateLimited | LimitExceeded | StoreError | StorageUnavailable>;
     leave(m: Membership, code: string): Effect.Effect<void, NotMember>;
     list(limit: number): Effect.Effect<ReadonlyArray<{ room: RoomRecord; memberCount: number }>, StoreError | StorageUnavailable>;
+    /** Members of a dead node left these rooms everywhere: push LEFT here and to the other nodes, start graces. */
+    departed(left: ReadonlyArray<Departed>): Effect.Effect<void>;
+    /** Another node destroyed the room: this node's expiry timer for it has nothing left to do. */
+    destroyedElsewhere(code: string): void;
   }
 >()("protochat/rooms/Rooms") {
   static readonly layer = Layer.effect(
@@ -55,20 +63,70 @@ export class Rooms extends Context.Service<
     Effect.gen(function* () {
       const store = yield* Store;
       const hub = yield* Hub;
+      const bus = yield* Bus;
+      const presence = yield* Presence;
       const throttle = yield* JoinThrottle;
       const config = yield* ServerConfig;
-      const context = yield* Effect.context<never>();
+      // Timers and presence updates are fibers of this layer's scope: interrupted when the server stops.
+      const graces = yield* FiberMap.make<string>();
+      const runGrace = yield* FiberMap.runtime(graces)<never>();
+      const run = yield* FiberSet.makeRuntime<never>();
+      /** Joins waiting for Presence, by room and user: a leave in between must not clear what the join records. */
+      const joining = new Map<string, number>();
+      const key = (code: string, username: string) => `${code}\u0000${username}`;
 
-      hub.onRoomExpired = (code) => {
-        // Runs on a timer fiber; a failure is logged and the room simply lives on until the next expiry.
-        Effect.runForkWith(context)(
-          Effect.gen(function* () {
-            if (hub.isLive(code)) return;
-            yield* store.destroyRoom(code, Date.now());
-            yield* Effect.logInfo("room destroyed", { room: code });
-          }).pipe(Effect.catchCause((cause) => Effect.logWarning("room destroy failed", { room: code, cause: String(cause) }))),
-        );
+      /** Pushes a presence change to the room's members here and on the other nodes. */
+      const announce = (code: string, username: string, change: PresenceChange, count: number) => {
+        const bytes = encodePush({ case: "presence", value: { roomCode: code, username, change, memberCount: count } });
+        hub.pushRoom(code, bytes, username);
+        if (!bus.standalone) bus.publish({ _tag: "RoomPush", room: code, exceptUser: username, droppable: false, payload: payloadOf(bytes) });
       };
+
+      // Destroys the room if, after the grace, nobody is in it on any node. A failure is logged and the room
+      // simply lives on until its next expiry (or the next start).
+      const expire = (code: string) =>
+        Effect.gen(function* () {
+          if (hub.isLive(code)) return;
+          const [count] = yield* presence.counts([code]);
+          if ((count ?? 0) > 0) return;
+          const room = yield* store.findRoom(code);
+          if (!room || room.persistent || room.destroyedAtMs !== null) return;
+          yield* store.destroyRoom(code, Date.now());
+          if (!bus.standalone) bus.publish({ _tag: "RoomDestroyed", room: code });
+          yield* Effect.logInfo("room destroyed", { room: code });
+        }).pipe(Effect.catchCause((cause) => Effect.logWarning("room destroy failed", { room: code, cause: String(cause) })));
+
+      const scheduleExpiry = (code: string) => {
+        runGrace(code, Effect.sleep(config.roomGraceMs).pipe(Effect.andThen(expire(code))));
+      };
+      const cancelExpiry = (code: string) => {
+        const timer = FiberMap.getUnsafe(graces, code);
+        if (Option.isSome(timer)) timer.value.interruptUnsafe();
+      };
+
+      const departed = (left: ReadonlyArray<Departed>) =>
+        Effect.sync(() => {
+          for (const d of left) {
+            if (d.count > 0) announce(d.code, d.username, PresenceChange.LEFT, d.count);
+            else scheduleExpiry(d.code);
+          }
+        });
+
+      // The user's last connection here left a room: record it in Presence unless a join is on its way, then
+      // push LEFT if that was the user's last presence anywhere, and start the grace if the room is empty.
+      const unlisten = hub.listen({
+        memberLeft(code, username, persistent) {
+          run(
+            Effect.gen(function* () {
+              if (hub.hasMember(code, username) || joining.has(key(code, username))) return;
+              const { changed, count } = yield* presence.leave(code, username);
+              if (changed && count > 0) announce(code, username, PresenceChange.LEFT, count);
+              if (count === 0 && !persistent) scheduleExpiry(code);
+            }),
+          );
+        },
+      });
+      yield* Effect.addFinalizer(() => Effect.sync(unlisten));
 
       const roomCap = (m: Membership, code: string | undefined) =>
         (code === undefined || !m.rooms.has(code)) && m.rooms.size >= config.maxRoomsPerConnection
@@ -76,15 +134,27 @@ export class Rooms extends Context.Service<
           : Effect.void;
 
       const enter = (m: Membership, room: RoomRecord, onJoined: (j: Joined) => void) =>
-        roomCap(m, room.code).pipe(
-          Effect.andThen(
-            Effect.sync(() => {
-              const snapshot = hub.join(room.code, room.persistent, room.lastSeq, m.peer);
-              m.rooms.add(room.code);
-              onJoined({ room, members: snapshot.members, lastSeq: snapshot.lastSeq });
-            }),
-          ),
-        );
+        Effect.gen(function* () {
+          yield* roomCap(m, room.code);
+          const username = m.peer.username;
+          const k = key(room.code, username);
+          joining.set(k, (joining.get(k) ?? 0) + 1);
+          const recorded = yield* presence.join(room.code, username).pipe(
+            Effect.ensuring(
+              Effect.sync(() => {
+                const n = joining.get(k)! - 1;
+                if (n === 0) joining.delete(k);
+                else joining.set(k, n);
+              }),
+            ),
+          );
+          cancelExpiry(room.code);
+          // Synchronous from here: the reply is queued before the first message pushed to this connection.
+          const snapshot = hub.join(room.code, room.persistent, room.lastSeq, m.peer);
+          m.rooms.add(room.code);
+          onJoined({ room, members: recorded.members, lastSeq: snapshot.lastSeq });
+          if (recorded.changed) announce(room.code, username, PresenceChange.JOINED, recorded.members.length);
+        });
 
       const create = Effect.fn("Rooms.create")(function* (m: Membership, rawName: string, persistent: boolean, onJoined: (j: Joined) => void) {
         const name = yield* roomName(rawName, persistent);
@@ -130,7 +200,8 @@ export class Rooms extends Context.Service<
 
       const list = Effect.fn("Rooms.list")(function* (limit: number) {
         const rooms = yield* store.listPersistentRooms(limit);
-        return rooms.map((room) => ({ room, memberCount: hub.memberCount(room.code) }));
+        const counts = yield* presence.counts(rooms.map((r) => r.code));
+        return rooms.map((room, i) => ({ room, memberCount: counts[i] ?? 0 }));
       });
 
       // The configured persistent rooms exist from the first start on.
@@ -146,11 +217,11 @@ export class Rooms extends Context.Service<
         }
       }
 
-      // Temporary rooms that were live when the server stopped get the grace period reconnecting members need.
-      for (const room of yield* store.listTemporaryRooms(100_000).pipe(Effect.orDie)) hub.scheduleExpiry(room.code);
+      // Temporary rooms not yet destroyed get the grace period reconnecting members need (at expiry, a room
+      // with members on any node lives on).
+      for (const room of yield* store.listTemporaryRooms(100_000).pipe(Effect.orDie)) scheduleExpiry(room.code);
 
-      return Rooms.of({ create, join, leave, list });
+      return Rooms.of({ create, join, leave, list, departed, destroyedElsewhere: cancelExpiry });
     }),
   );
 }
-

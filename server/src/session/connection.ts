@@ -244,7 +244,7 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
 
       if (info.preauth) {
         // Authenticated at the upgrade: the first frame announces the session and heartbeat, as a push.
-        send(create(ServerFrameSchema, { id: 0, kind: authOkKind(info.preauth, config.heartbeatIntervalMs, config.heartbeatTimeoutMs) }));
+        send(create(ServerFrameSchema, { id: 0, kind: authOkKind(info.preauth, config) }));
         becomeReady(info.preauth);
       }
 

@@ -5,8 +5,9 @@ import { Context, Effect, Layer } from "effect";
 import { type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
 import { Accounts } from "../auth/accounts.ts";
 import { Chat } from "../chat/chat.ts";
-import { ServerConfig } from "../config.ts";
+import { type Config, ServerConfig } from "../config.ts";
 import { type FrameKindInit, Hub, type Peer } from "../hub/hub.ts";
+import { Presence } from "../presence/presence.ts";
 import { type Joined, roomInit, Rooms } from "../rooms/rooms.ts";
 import { type DomainError, replyOrError } from "../transport/wire-errors.ts";
 import type { Request } from "./machine.ts";
@@ -40,15 +41,18 @@ export type Outcome =
 
 const frame = (id: number, kind: FrameKindInit): ServerFrame => create(ServerFrameSchema, { id, kind });
 
-export const authOkKind = (auth: Authenticated, heartbeatIntervalMs: number, heartbeatTimeoutMs: number): FrameKindInit => ({
+/** AuthOk announces the timings a client must not hard-code: heartbeat, room grace, typing TTL. */
+export const authOkKind = (auth: Authenticated, config: Pick<Config, "heartbeatIntervalMs" | "heartbeatTimeoutMs" | "roomGraceMs" | "typingTtlMs">): FrameKindInit => ({
   case: "authOk",
   value: {
     username: auth.username,
     sessionToken: auth.token,
     sessionExpiresAtMs: BigInt(auth.expiresAtMs),
-    heartbeatIntervalMs,
-    heartbeatTimeoutMs,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
     maxFrameBytes: MAX_FRAME_BYTES,
+    roomGraceMs: config.roomGraceMs,
+    typingTtlMs: config.typingTtlMs,
   },
 });
 
@@ -67,12 +71,13 @@ export class Handlers extends Context.Service<Handlers, { handle(conn: Connectio
       const rooms = yield* Rooms;
       const chat = yield* Chat;
       const hub = yield* Hub;
+      const presence = yield* Presence;
       const config = yield* ServerConfig;
 
       const reply = (id: number) => (kind: FrameKindInit): Outcome => ({ _tag: "Reply", frame: frame(id, kind) });
       const authenticated = (id: number) => (auth: Authenticated): Outcome => ({
         _tag: "Authenticated",
-        frame: frame(id, authOkKind(auth, config.heartbeatIntervalMs, config.heartbeatTimeoutMs)),
+        frame: frame(id, authOkKind(auth, config)),
         auth,
       });
 
@@ -126,10 +131,10 @@ export class Handlers extends Context.Service<Handlers, { handle(conn: Connectio
           }
           case "onlineUsers": {
             const peer = authed(conn);
-            return Effect.sync(() => {
-              hub.subscribeOnline(peer, request.value.subscribe);
-              return ok({ case: "onlineUsers", value: hub.onlineUsers(MAX_ONLINE_LIST) });
-            });
+            hub.subscribeOnline(peer, request.value.subscribe);
+            return presence
+              .online(MAX_ONLINE_LIST)
+              .pipe(Effect.map((o) => ok({ case: "onlineUsers", value: { usernames: [...o.usernames], truncated: o.truncated } })));
           }
           case "sendDirect":
             return chat.sendDirect({ peer: authed(conn), rooms: conn.rooms }, request.value).pipe(Effect.map((value) => ok({ case: "directAck", value })));

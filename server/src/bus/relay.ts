@@ -1,0 +1,138 @@
+// Joins this node's Hub to the Bus and Presence: local changes other nodes must hear go out (typing, logout,
+// online/offline), the other nodes' events come in and are fanned out here, a room whose delivery waits
+// behind a missing seq for longer than --gap-fill-ms is filled from the store, every local room catches up
+// from the store after the bus reconnects, and the presence of nodes that died is reaped. In embedded mode
+// (a standalone bus) only online/offline is done here, in process, without timers.
+import { Effect, FiberMap, FiberSet, Layer, Schedule } from "effect";
+import { hashToken } from "../auth/tokens.ts";
+import { encodeMessage } from "../chat/chat.ts";
+import { ServerConfig } from "../config.ts";
+import { encodePush, Hub } from "../hub/hub.ts";
+import { Presence, type Reaped } from "../presence/presence.ts";
+import { Rooms } from "../rooms/rooms.ts";
+import { Store } from "../store/store.ts";
+import { frameBinary, payloadOf } from "../transport/wire.ts";
+import { Bus, type BusEvent } from "./bus.ts";
+
+/** Messages read per store page while filling a gap or catching up. */
+const FILL_PAGE = 200;
+/** How often the presence of dead nodes is looked for (the LEFT bound is --node-ttl-ms plus this). */
+export const REAP_INTERVAL_MS = 2000;
+
+export const layer = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const hub = yield* Hub;
+    const bus = yield* Bus;
+    const presence = yield* Presence;
+    const store = yield* Store;
+    const rooms = yield* Rooms;
+    const config = yield* ServerConfig;
+    const run = yield* FiberSet.makeRuntime<never>();
+    const fills = yield* FiberMap.make<string>();
+    const runFill = yield* FiberMap.runtime(fills)<never>();
+
+    /** Pushes an online/offline change here and to the other nodes. */
+    const announceOnline = (username: string, online: boolean) => {
+      const bytes = encodePush({ case: "userPresence", value: { username, online } });
+      hub.pushOnline(bytes);
+      if (!bus.standalone) bus.publish({ _tag: "OnlinePush", payload: payloadOf(bytes) });
+    };
+
+    const announceReaped = (r: Reaped) =>
+      Effect.gen(function* () {
+        yield* rooms.departed(r.left);
+        for (const username of r.offline) announceOnline(username, false);
+        if (r.left.length + r.offline.length > 0) yield* Effect.logInfo("presence reaped", { left: r.left.length, offline: r.offline.length });
+      });
+
+    // Delivers the stored messages after the room's position here, page by page, until the store has no
+    // more. While a later seq still waits for one the store does not have yet (its commit is in flight on
+    // another node), it looks again every --gap-fill-ms for as long as the room is live here.
+    const fill = (code: string) =>
+      Effect.gen(function* () {
+        for (;;) {
+          const at = hub.position(code);
+          if (!at) return;
+          const page = yield* store.readMessages(code, { anchorSeq: at.nextSeq - 1n, direction: "forward", limit: FILL_PAGE });
+          for (const m of page.messages) hub.deliver(code, m.seq, encodeMessage(m));
+          if (page.hasMore) continue;
+          if (!hub.position(code)?.waiting) return;
+          yield* Effect.sleep(config.gapFillMs);
+        }
+      }).pipe(Effect.catchCause((cause) => Effect.logWarning("gap fill failed", { room: code, cause: String(cause) })));
+
+    /** Fills after `delayMs`; an already scheduled fill is kept unless `replace` (a reconnect must re-read). */
+    const scheduleFill = (code: string, delayMs: number, replace: boolean) =>
+      runFill(code, Effect.sleep(delayMs).pipe(Effect.andThen(fill(code))), { onlyIfMissing: !replace });
+
+    const unlisten = hub.listen({
+      userOnline(username) {
+        // The state is read when the update is issued, so updates for one user land in Presence in order.
+        run(
+          Effect.gen(function* () {
+            const here = hub.peersOf(username).size > 0;
+            if (yield* presence.setOnline(username, here)) announceOnline(username, here);
+          }),
+        );
+      },
+      typingChanged(code, username, bytes) {
+        if (!bus.standalone) bus.publish({ _tag: "RoomPush", room: code, exceptUser: username, droppable: true, payload: payloadOf(bytes) });
+      },
+      sessionRevoked(username, token) {
+        if (!bus.standalone) bus.publish({ _tag: "SessionRevoked", username, tokenHash: hashToken(token) });
+      },
+      gap(code) {
+        if (!bus.standalone) scheduleFill(code, config.gapFillMs, false);
+      },
+      roomLive(code) {
+        // The stored lastSeq the room went live at was read before the join: a message published in between
+        // was not delivered here. Look once after the gap bound.
+        if (!bus.standalone) scheduleFill(code, config.gapFillMs, false);
+      },
+    });
+    yield* Effect.addFinalizer(() => Effect.sync(unlisten));
+
+    const apply = (e: BusEvent) => {
+      switch (e._tag) {
+        case "RoomMessage":
+          if (hub.isLive(e.room)) hub.deliver(e.room, e.seq, frameBinary(e.payload));
+          return;
+        case "RoomPush":
+          if (hub.isLive(e.room)) hub.pushRoom(e.room, frameBinary(e.payload), e.exceptUser === "" ? undefined : e.exceptUser, e.droppable);
+          return;
+        case "UserPush": {
+          let bytes;
+          for (const username of e.usernames) {
+            if (hub.peersOf(username).size === 0) continue;
+            hub.sendToUser(username, (bytes ??= frameBinary(e.payload)));
+          }
+          return;
+        }
+        case "OnlinePush":
+          hub.pushOnline(frameBinary(e.payload));
+          return;
+        case "SessionRevoked":
+          hub.revokeSessionHash(e.username, e.tokenHash);
+          return;
+        case "RoomDestroyed":
+          rooms.destroyedElsewhere(e.room);
+          return;
+      }
+    };
+
+    yield* bus.subscribe({
+      event: apply,
+      reconnected() {
+        // Whatever was published while the bus was away is in the store. The resubscription may still be
+        // settling: read after the gap bound, and the usual gap filling covers the rest.
+        for (const code of hub.liveRooms()) scheduleFill(code, config.gapFillMs, true);
+      },
+    });
+
+    if (!bus.standalone) {
+      yield* presence.reapDead().pipe(Effect.flatMap(announceReaped), Effect.repeat(Schedule.spaced(REAP_INTERVAL_MS)), Effect.forkScoped);
+      // A node that stops cleanly leaves everyone's presence at once instead of after its liveness lapses.
+      yield* Effect.addFinalizer(() => presence.leaveAll().pipe(Effect.flatMap(announceReaped), Effect.ignore));
+    }
+  }),
+);
