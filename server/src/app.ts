@@ -4,7 +4,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { NodeRedis } from "@effect/platform-node";
-import { Layer } from "effect";
+import { Effect, Layer } from "effect";
 import { Accounts } from "./auth/accounts.ts";
 import { JoinThrottle } from "./auth/join-throttle.ts";
 import { Bus, type MemoryNetwork } from "./bus/bus.ts";
@@ -18,22 +18,37 @@ import { Presence, type PresenceTable } from "./presence/presence.ts";
 import { RedisPresence } from "./presence/redis.ts";
 import { Rooms } from "./rooms/rooms.ts";
 import { Handlers } from "./session/handlers.ts";
+import { PostgresStore } from "./store/postgres.ts";
 import { SqliteStore } from "./store/sqlite.ts";
 import type { Store } from "./store/store.ts";
 import { layer as transportLayer } from "./transport/server.ts";
 
+/**
+ * The Store the configuration names: PostgreSQL with --database-url (shared by every node), else SQLite in
+ * --data-dir. The log names the database without its credentials.
+ */
+const storeLayer = (config: Config) => {
+  if (config.databaseUrl === "") {
+    mkdirSync(config.dataDir, { recursive: true });
+    const file = join(config.dataDir, "chat.db");
+    return SqliteStore.layer({ file }).pipe(Layer.tap(() => Effect.logInfo("store open", { kind: "sqlite", file })));
+  }
+  const url = new URL(config.databaseUrl);
+  const opened = Effect.logInfo("store open", { kind: "postgresql", host: url.host, database: url.pathname.slice(1) });
+  return PostgresStore.layer({ url: config.databaseUrl, poolSize: config.databasePoolSize }).pipe(Layer.tap(() => opened));
+};
+
 export interface AppOptions {
   readonly defaultMetrics: boolean;
-  /** Tests: a Store shared by several in-process nodes (built once), instead of this node's own SQLite file. */
-  readonly store?: Layer.Layer<Store> | undefined;
+  /** Tests: a Store shared by several in-process nodes (built once), instead of the one the configuration names. */
+  readonly store?: Layer.Layer<Store, unknown> | undefined;
   /** Tests: in-process nodes that share a bus and presence without Redis. */
   readonly memory?: { readonly network: MemoryNetwork; readonly table: PresenceTable } | undefined;
 }
 
 export const appLayer = (config: Config, options: AppOptions) => {
-  mkdirSync(config.dataDir, { recursive: true });
   const configLayer = Layer.succeed(ServerConfig, config);
-  const store = options.store ?? SqliteStore.layer({ file: join(config.dataDir, "chat.db") });
+  const store = options.store ?? storeLayer(config);
   const minute = 60_000;
   const accounts = Accounts.layerWith({
     sessionTtlMs: config.sessionTtlMs,

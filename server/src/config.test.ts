@@ -31,6 +31,16 @@ describe("parseConfig", () => {
     expect(() => parseConfig(["--heartbeat-interval-ms", "1000", "--heartbeat-timeout-ms", "500"], {})).toThrow(/must exceed/);
   });
 
+  it("takes a PostgreSQL URL from --database-url or DATABASE_URL, and rejects anything else without echoing it", () => {
+    expect(parseConfig([], {})).toMatchObject({ databaseUrl: "", databasePoolSize: 10 });
+    const url = "postgres://chat:s3cret@db.internal:5432/chat";
+    expect(parseConfig([], { DATABASE_URL: url, DATABASE_POOL_SIZE: "20" })).toMatchObject({ databaseUrl: url, databasePoolSize: 20 });
+    expect(parseConfig(["--database-url", "postgresql://localhost/chat"], { DATABASE_URL: url })).toMatchObject({ databaseUrl: "postgresql://localhost/chat" });
+    expect(() => parseConfig([], { DATABASE_URL: "mysql://u:s3cret@h/db" })).toThrow(/must be a postgres:\/\/ or postgresql:\/\/ URL$/);
+    expect(() => parseConfig([], { DATABASE_URL: "postgres://u:s3cret@[bad/db" })).toThrow(ConfigError);
+    expect(() => parseConfig(["--database-pool-size", "0"], {})).toThrow(/at least 1/);
+  });
+
   it("--help is answered, and the help text names every flag with its variable", () => {
     expect(parseConfig(["--help"], {})).toBe("help");
     expect(helpText()).toMatch(/--data-dir <value>[\s\S]*env DATA_DIR, default \.\/data/);

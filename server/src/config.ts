@@ -9,6 +9,9 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
+  /** postgres://… : run on PostgreSQL (several nodes may share it); empty: SQLite in dataDir. Holds a secret. */
+  readonly databaseUrl: string;
+  readonly databasePoolSize: number;
   readonly heartbeatIntervalMs: number;
   readonly heartbeatTimeoutMs: number;
   readonly authTimeoutMs: number;
@@ -56,6 +59,8 @@ const flags: ReadonlyArray<FlagSpec> = [
   { key: "host", env: "HOST", kind: "string", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for every interface)" },
   { key: "port", env: "PORT", kind: "int", default: "8080", help: "HTTP and WebSocket port (0 = any free port)" },
   { key: "dataDir", env: "DATA_DIR", kind: "string", default: "./data", help: "directory of the SQLite database chat.db" },
+  { key: "databaseUrl", env: "DATABASE_URL", kind: "string", default: "", help: "postgres://user:password@host:port/database: store everything in PostgreSQL (shared by every node) instead of SQLite in --data-dir" },
+  { key: "databasePoolSize", env: "DATABASE_POOL_SIZE", kind: "int", default: "10", help: "most PostgreSQL connections this node opens" },
   { key: "heartbeatIntervalMs", env: "HEARTBEAT_INTERVAL_MS", kind: "int", default: "5000", help: "Ping interval announced to clients" },
   { key: "heartbeatTimeoutMs", env: "HEARTBEAT_TIMEOUT_MS", kind: "int", default: "", help: "close a connection silent this long, and cut off a peer that leaves a close unanswered this long (default interval x 2 + 1000)" },
   { key: "authTimeoutMs", env: "AUTH_TIMEOUT_MS", kind: "int", default: "10000", help: "deadline for register/login/resume on a new connection" },
@@ -102,6 +107,15 @@ ${rows.join("\n")}
 
 export class ConfigError extends Error {}
 
+const isPostgresUrl = (raw: string): boolean => {
+  if (!/^postgres(ql)?:\/\//.test(raw)) return false;
+  try {
+    return new URL(raw).protocol.startsWith("postgres");
+  } catch {
+    return false;
+  }
+};
+
 /** Parses flags and environment into a Config. Throws ConfigError with a clear message on bad input. */
 export const parseConfig = (argv: ReadonlyArray<string>, env: Record<string, string | undefined>): Config | "help" => {
   const options = Object.fromEntries(flags.map((f) => [kebab(f.key), { type: "string" as const }]));
@@ -136,6 +150,11 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: Record<string, str
   for (const k of ["registerPerIpPerMin", "loginPerIpPerMin", "loginFailuresPerAccount", "joinFailuresPerMin"] as const) {
     if ((out[k] as number) < 1) throw new ConfigError(`--${kebab(k)} must be at least 1`);
   }
+  if (out.databaseUrl !== "" && !isPostgresUrl(out.databaseUrl as string)) {
+    // The URL is not echoed: it may carry a password.
+    throw new ConfigError(`--database-url (DATABASE_URL) must be a postgres:// or postgresql:// URL`);
+  }
+  if ((out.databasePoolSize as number) < 1) throw new ConfigError(`--database-pool-size must be at least 1`);
   if ((out.outboxFrames as number) < 8) throw new ConfigError(`--outbox-frames must be at least 8`);
   if ((out.gapFillMs as number) < 1) throw new ConfigError(`--gap-fill-ms must be at least 1`);
   if ((out.nodeTtlMs as number) < 300) throw new ConfigError(`--node-ttl-ms must be at least 300`);

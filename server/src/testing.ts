@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Context, Effect, Exit, Layer, References, Scope } from "effect";
-import { appLayer } from "./app.ts";
+import { type AppOptions, appLayer } from "./app.ts";
 import { type Config, testConfig } from "./config.ts";
 import { loggerLayer, minimumLevel } from "./log.ts";
 import { Listening } from "./transport/server.ts";
@@ -19,12 +19,13 @@ export interface TestServer {
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
-export const startServer = async (overrides: Partial<Config> = {}): Promise<TestServer> => {
+/** `app`: a shared store or in-memory cluster, for tests that run several nodes in one process. */
+export const startServer = async (overrides: Partial<Config> = {}, app: Omit<AppOptions, "defaultMetrics"> = {}): Promise<TestServer> => {
   const ownDir = overrides.dataDir === undefined;
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), "protochat-test-"));
   const config = testConfig({ host: "127.0.0.1", port: 0, logLevel: "warn", shutdownGraceMs: 500, ...overrides, dataDir });
   const scope = await Effect.runPromise(Scope.make());
-  const build = Layer.buildWithScope(appLayer(config, { defaultMetrics: false }), scope).pipe(
+  const build = Layer.buildWithScope(appLayer(config, { ...app, defaultMetrics: false }), scope).pipe(
     Effect.provide(loggerLayer),
     Effect.provideService(References.MinimumLogLevel, minimumLevel(config.logLevel)),
   );

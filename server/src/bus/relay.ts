@@ -47,19 +47,24 @@ export const layer = Layer.effectDiscard(
 
     // Delivers the stored messages after the room's position here, page by page, until the store has no
     // more. While a later seq still waits for one the store does not have yet (its commit is in flight on
-    // another node), it looks again every --gap-fill-ms for as long as the room is live here.
+    // another node), or the store cannot be read, it looks again every --gap-fill-ms (at least every second
+    // after a failure) for as long as the room is live here: a waiting room is never left without a filler.
     const fill = (code: string) =>
       Effect.gen(function* () {
         for (;;) {
           const at = hub.position(code);
           if (!at) return;
-          const page = yield* store.readMessages(code, { anchorSeq: at.nextSeq - 1n, direction: "forward", limit: FILL_PAGE });
-          for (const m of page.messages) hub.deliver(code, m.seq, encodeMessage(m));
-          if (page.hasMore) continue;
-          if (!hub.position(code)?.waiting) return;
-          yield* Effect.sleep(config.gapFillMs);
+          const page = yield* store
+            .readMessages(code, { anchorSeq: at.nextSeq - 1n, direction: "forward", limit: FILL_PAGE })
+            .pipe(Effect.catchCause((cause) => Effect.logWarning("gap fill failed, retrying", { room: code, cause: String(cause) }).pipe(Effect.as(undefined))));
+          if (page) {
+            for (const m of page.messages) hub.deliver(code, m.seq, encodeMessage(m));
+            if (page.hasMore) continue;
+            if (!hub.position(code)?.waiting) return;
+          }
+          yield* Effect.sleep(page ? config.gapFillMs : Math.max(config.gapFillMs, 1000));
         }
-      }).pipe(Effect.catchCause((cause) => Effect.logWarning("gap fill failed", { room: code, cause: String(cause) })));
+      });
 
     /** Fills after `delayMs`; an already scheduled fill is kept unless `replace` (a reconnect must re-read). */
     const scheduleFill = (code: string, delayMs: number, replace: boolean) =>

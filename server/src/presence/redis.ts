@@ -179,9 +179,20 @@ export class RedisPresence {
       const removeNode = (id: string) =>
         evalScript<[Array<string | number>, string[]]>(REMOVE_NODE, [], [PREFIX, id]).pipe(Effect.map(parseRemoved));
 
+      // A node restarted under the same --node-id within the TTL would keep its predecessor's entries alive
+      // forever: they are removed at start, and the first reap announces them.
+      let stale: Reaped | undefined = yield* removeNode(node).pipe(Effect.orElseSucceed(() => undefined));
+
       const reapDead: PresenceShape["reapDead"] = () =>
         evalScript<string[]>(DEAD_NODES, [], [PREFIX, node]).pipe(
-          Effect.flatMap((dead) => Effect.forEach(dead, removeNode)),
+          Effect.map((dead) => {
+            const previous = stale;
+            stale = undefined;
+            return { dead, previous };
+          }),
+          Effect.flatMap(({ dead, previous }) =>
+            Effect.forEach(dead, removeNode).pipe(Effect.map((all) => (previous ? [previous, ...all] : all))),
+          ),
           Effect.map((all) => ({ left: all.flatMap((r) => r.left), offline: all.flatMap((r) => r.offline) })),
           Effect.tap((r) => (r.left.length + r.offline.length > 0 ? Effect.logInfo("reaped the presence of stopped nodes", { left: r.left.length, offline: r.offline.length }) : Effect.void)),
           Effect.catchCause(degraded("reap", (): Reaped => ({ left: [], offline: [] }))),

@@ -112,20 +112,21 @@ export class Rooms extends Context.Service<
           }
         });
 
-      // The user's last connection here left a room: record it in Presence unless a join is on its way, then
-      // push LEFT if that was the user's last presence anywhere, and start the grace if the room is empty.
-      const unlisten = hub.listen({
-        memberLeft(code, username, persistent) {
-          run(
-            Effect.gen(function* () {
-              if (hub.hasMember(code, username) || joining.has(key(code, username))) return;
-              const { changed, count } = yield* presence.leave(code, username);
-              if (changed && count > 0) announce(code, username, PresenceChange.LEFT, count);
-              if (count === 0 && !persistent) scheduleExpiry(code);
-            }),
-          );
-        },
-      });
+      // The user has no connection in the room here any more (left, disconnected, or a join that did not
+      // finish): record it in Presence unless a join is on its way, then push LEFT if that was the user's last
+      // presence anywhere, and start the grace if the room is empty everywhere. Issued at once (a fork runs
+      // until its first wait), so a leave and a later join of the same user reach Presence in order.
+      const settle = (code: string, username: string, persistent: boolean) => {
+        run(
+          Effect.gen(function* () {
+            if (hub.hasMember(code, username) || joining.has(key(code, username))) return;
+            const { changed, count } = yield* presence.leave(code, username);
+            if (changed && count > 0) announce(code, username, PresenceChange.LEFT, count);
+            if (count === 0 && !persistent) scheduleExpiry(code);
+          }),
+        );
+      };
+      const unlisten = hub.listen({ memberLeft: settle });
       yield* Effect.addFinalizer(() => Effect.sync(unlisten));
 
       const roomCap = (m: Membership, code: string | undefined) =>
@@ -140,11 +141,13 @@ export class Rooms extends Context.Service<
           const k = key(room.code, username);
           joining.set(k, (joining.get(k) ?? 0) + 1);
           const recorded = yield* presence.join(room.code, username).pipe(
-            Effect.ensuring(
+            Effect.onExit((exit) =>
               Effect.sync(() => {
                 const n = joining.get(k)! - 1;
                 if (n === 0) joining.delete(k);
                 else joining.set(k, n);
+                // Interrupted (the connection closed) after Presence may have recorded the join: undo it.
+                if (exit._tag === "Failure") settle(room.code, username, room.persistent);
               }),
             ),
           );

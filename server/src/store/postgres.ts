@@ -36,6 +36,11 @@ export interface PostgresStoreOptions {
   readonly maxBatch?: number;
   /** The retry delay StorageUnavailable tells clients (default 1000 ms). */
   readonly retryAfterMs?: number;
+  /**
+   * false: each append is its own transaction, run by its caller on any pooled connection (concurrent appends
+   * then commit in parallel, and may take seqs out of arrival order). For the benchmark's comparison; default true.
+   */
+  readonly groupCommit?: boolean;
 }
 
 /** Counters for benchmarks and tests: append transactions committed or tried, and the appends they carried. */
@@ -334,10 +339,12 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
     ),
   );
 
+  const groupCommit = options.groupCommit ?? true;
   const enqueue = <A>(job: (deferred: Deferred.Deferred<A, StoreFailure>) => AppendJob, operation: string) =>
     Effect.suspend(() => {
       if (closed) return Effect.fail(new StoreError({ operation, cause: "store closed" }));
       const deferred = Deferred.makeUnsafe<A, StoreFailure>();
+      if (!groupCommit) return Effect.andThen(Effect.uninterruptible(writeBatch([job(deferred)], 1)), Deferred.await(deferred));
       Queue.offerUnsafe(queue, job(deferred));
       return Deferred.await(deferred);
     });
