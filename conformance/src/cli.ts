@@ -16,12 +16,14 @@ const CONFORMANCE_DIR = join(here, "..");
 
 const USAGE = `Usage: npm run conformance -- --url ws://HOST:PORT/ws [options]
 
-  --url URL              WebSocket endpoint of the server under test (required)
-  --http URL             its HTTP base URL (default: derived from --url, e.g. http://HOST:PORT)
+  --url URL              WebSocket endpoint of the server under test (required). Repeatable for the nodes of
+                         one cluster: a case's k-th client (by first connect) uses URL k mod n
+  --http URL             its HTTP base URL (default: derived from the first --url, e.g. http://HOST:PORT)
   --run GLOB             run only cases whose name matches (repeatable; * matches anything, ? one character)
   --skip GLOB            skip cases whose name matches (repeatable)
   --known-failing FILE   cases expected to fail, one "name  # reason" per line
-  --untestable FILE      kinds/codes no black-box case can exercise (default conformance/untestable.txt)
+  --untestable FILE      kinds/codes no black-box case can exercise (default conformance/untestable.txt);
+                         repeatable, the lists are merged
   --timeout-scale N      multiply every expectation timeout by N (slow machines; default 1)
   --cases DIR            directory of *.yaml cases (default conformance/cases)
   --shutdown-command CMD shell command that stops the server gracefully (e.g. "kill -TERM 1234"); enables
@@ -48,12 +50,12 @@ const main = async () => {
   try {
     ({ values } = parseArgs({
       options: {
-        url: { type: "string" },
+        url: { type: "string", multiple: true },
         http: { type: "string" },
         run: { type: "string", multiple: true },
         skip: { type: "string", multiple: true },
         "known-failing": { type: "string" },
-        untestable: { type: "string" },
+        untestable: { type: "string", multiple: true },
         "timeout-scale": { type: "string" },
         cases: { type: "string" },
         "shutdown-command": { type: "string" },
@@ -86,8 +88,10 @@ const main = async () => {
     for (const c of selected) process.stdout.write(`${c.name}${c.description ? `  — ${c.description.split("\n")[0]}` : ""}\n`);
     return 0;
   }
-  if (!values.url) return die(`--url is required\n${USAGE}`);
-  const wsUrl = values.url;
+  const wsUrls = values.url ?? [];
+  if (wsUrls.length === 0) return die(`--url is required\n${USAGE}`);
+  for (const u of wsUrls) if (!URL.canParse(u) || !/^wss?:$/.test(new URL(u).protocol)) die(`--url must be a ws:// or wss:// URL, got "${u}"`);
+  const wsUrl = wsUrls[0]!;
   let httpUrl = values.http;
   if (httpUrl === undefined) {
     const u = new URL(wsUrl);
@@ -98,10 +102,16 @@ const main = async () => {
 
   const known = values["known-failing"] === undefined ? new Map<string, string>() : readList(values["known-failing"]);
   for (const name of known.keys()) if (!indexOf.has(name)) die(`${values["known-failing"]}: no case is named "${name}"`);
-  const untestableFile = values.untestable ?? join(CONFORMANCE_DIR, "untestable.txt");
-  const untestable = readList(untestableFile);
+  const untestableFiles = values.untestable ?? [join(CONFORMANCE_DIR, "untestable.txt")];
+  const untestableFile = untestableFiles.join(", ");
+  const untestable = new Map<string, string>();
   const keys = allKeys();
-  for (const key of untestable.keys()) if (!keys.has(key)) die(`${untestableFile}: "${key}" is not a frame kind or code of the contract`);
+  for (const file of untestableFiles) {
+    for (const [key, reason] of readList(file)) {
+      if (!keys.has(key)) die(`${file}: "${key}" is not a frame kind or code of the contract`);
+      untestable.set(key, reason);
+    }
+  }
 
   const shutdownCommand = values["shutdown-command"];
   const needsShutdown = selected.filter((c) => c.requires.includes("shutdown"));
@@ -119,7 +129,7 @@ const main = async () => {
         })
     : undefined;
 
-  process.stdout.write(`conformance: ${selected.length} cases against ${wsUrl} (run ${runId})\n`);
+  process.stdout.write(`conformance: ${selected.length} cases against ${wsUrls.join(", ")}${wsUrls.length > 1 ? " (client k of a case on URL k mod n)" : ""} (run ${runId})\n`);
   const total = emptyCoverage();
   let passed = 0;
   let failed = 0;
@@ -131,7 +141,7 @@ const main = async () => {
       process.stdout.write(`skip ${kase.name}: needs --shutdown-command\n`);
       continue;
     }
-    const result = await runCase(kase, { wsUrl, httpUrl, timeoutScale, runId, caseIndex: indexOf.get(kase.name)!, ...(shutdown ? { shutdown } : {}) });
+    const result = await runCase(kase, { wsUrl, wsUrls, httpUrl, timeoutScale, runId, caseIndex: indexOf.get(kase.name)!, ...(shutdown ? { shutdown } : {}) });
     const reason = known.get(kase.name);
     const ms = `(${result.durationMs} ms)`;
     if (result.ok) mergeCoverage(total, result.coverage);

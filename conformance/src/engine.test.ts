@@ -158,6 +158,36 @@ describe("groups", () => {
   });
 });
 
+describe("several endpoints", () => {
+  it("puts a case's k-th client on endpoint k mod n, with ${origin} meaning that endpoint's own origin", async () => {
+    // Two unrelated servers: a username registered on the first is still free on the second.
+    const other = await startServer({ registerPerIpPerMin: 10_000 });
+    try {
+      const [kase] = parseCases(
+        `
+- name: t/endpoints
+  steps:
+    - connect: {client: a, origin: "\${origin}"}
+    - connect: {client: b, origin: "\${origin}"}
+    - connect: {client: c}
+    - send: {client: a, label: reg, frame: {register: {username: "\${unique:ep}", password: "pw-123456789"}}}
+    - expect: {client: a, reply_to: reg, frame: {auth_ok: {}}}
+    - send: {client: b, label: reg, frame: {register: {username: "\${unique:ep}", password: "pw-123456789"}}}
+    - expect: {client: b, reply_to: reg, frame: {auth_ok: {}}}
+    - send: {client: c, label: reg, frame: {register: {username: "\${unique:ep}", password: "pw-123456789"}}}
+    - expect: {client: c, reply_to: reg, frame: {error: {code: USERNAME_TAKEN}}}
+`,
+        "test.yaml",
+      );
+      const r = await runCase(kase!, { wsUrl: server.wsUrl, wsUrls: [server.wsUrl, other.wsUrl], httpUrl: server.httpUrl, timeoutScale: 1, runId: "t", caseIndex: index++ });
+      expect(r.error).toBeUndefined();
+      expect(r.ok).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
 describe("the CLI", () => {
   const cli = new URL("./cli.ts", import.meta.url).pathname;
   const node = process.execPath;

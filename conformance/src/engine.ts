@@ -11,6 +11,9 @@ import { interpolate, type Scope, TemplateError } from "./template.ts";
 
 export interface RunContext {
   readonly wsUrl: string;
+  /** Several endpoints of one service (the nodes of a cluster): the case's k-th client, counted by first
+   * connect from 0, connects to wsUrls[k mod n]. Default [wsUrl]. */
+  readonly wsUrls?: ReadonlyArray<string>;
   readonly httpUrl: string;
   /** Multiplies every expectation timeout (slow machines). */
   readonly timeoutScale: number;
@@ -118,6 +121,23 @@ export const runCase = async (kase: Case, ctx: RunContext): Promise<CaseResult> 
   /** Clients whose connect step was refused as the case allowed: disconnecting them is a no-op. */
   const refused = new Set<string>();
 
+  // Client k (by first connect) uses endpoint k mod n, also when it reconnects. `${origin}` means the
+  // server's own origin, which for a client on another endpoint is that endpoint's.
+  const endpoints = ctx.wsUrls && ctx.wsUrls.length > 0 ? ctx.wsUrls : [ctx.wsUrl];
+  const endpointOf = new Map<string, string>();
+  const endpointFor = (name: string): string => {
+    let url = endpointOf.get(name);
+    if (url === undefined) {
+      url = endpoints[endpointOf.size % endpoints.length]!;
+      endpointOf.set(name, url);
+    }
+    return url;
+  };
+  const httpOrigin = (ws: string) => {
+    const u = new URL(ws);
+    return `${u.protocol === "wss:" ? "https:" : "http:"}//${u.host}`;
+  };
+
   const clientOf = (p: Params): TestClient => {
     const name = String(p.client);
     const c = clients.get(name);
@@ -183,10 +203,12 @@ export const runCase = async (kase: Case, ctx: RunContext): Promise<CaseResult> 
       const existing = clients.get(name);
       if (existing?.isOpen) throw new StepFailure(`client ${name} is already connected`);
       const wanted = (Array.isArray(p.status) ? p.status : [p.status ?? 101]).map((s) => asInt(s, "status"));
-      const outcome = await TestClient.connect(name, ctx.wsUrl, {
+      const url = endpointFor(name);
+      const origin = raw.origin === "${origin}" && url !== ctx.wsUrl ? httpOrigin(url) : p.origin;
+      const outcome = await TestClient.connect(name, url, {
         ...(p.token !== undefined ? { token: String(p.token) } : {}),
         ...(p.token_in !== undefined ? { tokenIn: p.token_in === "query" ? "query" : "header" } : {}),
-        ...(p.origin !== undefined ? { origin: String(p.origin) } : {}),
+        ...(origin !== undefined ? { origin: String(origin) } : {}),
         ...(p.path !== undefined ? { path: String(p.path) } : {}),
         ...(isObject(p.headers) ? { headers: Object.fromEntries(Object.entries(p.headers).map(([k, v]) => [k, String(v)])) } : {}),
       });

@@ -2,6 +2,7 @@
 // TypeScript creates a room, Python joins it by code, both exchange messages, and Python stays connected
 // past several heartbeat timeouts on its own Pings. Run against a server started with short timers:
 //   node conformance/src/interop.ts --url ws://127.0.0.1:8080/ws [--python .cache/venv/bin/python]
+// With --url given twice (two nodes of one cluster) the TypeScript client uses the first, Python the second.
 // Prints one line per check and `N passed, N failed`; exits non-zero when a check failed.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -19,8 +20,9 @@ const root = join(here, "..", "..");
 type Kind = NonNullable<MessageInitShape<typeof ClientFrameSchema>["kind"]>;
 type PyEvent = { event: string } & Record<string, unknown>;
 
-const { values } = parseArgs({ options: { url: { type: "string" }, python: { type: "string" }, "stay-ms": { type: "string" } } });
-const url = values.url ?? "ws://127.0.0.1:8080/ws";
+const { values } = parseArgs({ options: { url: { type: "string", multiple: true }, python: { type: "string" }, "stay-ms": { type: "string" } } });
+const url = values.url?.[0] ?? "ws://127.0.0.1:8080/ws";
+const pyUrl = values.url?.[1] ?? url;
 const python = values.python ?? join(root, ".cache/venv/bin/python");
 const pyDir = join(root, "conformance/python");
 
@@ -124,7 +126,7 @@ const main = async () => {
 
     // 3. Python joins by code and says hello.
     const stayMs = Number(values["stay-ms"] ?? Math.max(3500, timeoutMs * 3.5));
-    const py = runPython(["interop.py", "--url", url, "--room", code, "--name", pyName, "--peer", tsName, "--stay-ms", String(stayMs)]);
+    const py = runPython(["interop.py", "--url", pyUrl, "--room", code, "--name", pyName, "--peer", tsName, "--stay-ms", String(stayMs)]);
     const reg = await py.next("registered", 20_000);
     check("python client registers", reg?.username === pyName, JSON.stringify(reg) + py.stderr());
     const joined = await py.next("joined", 5000);

@@ -6,16 +6,21 @@
 // server CPU-second, p50/p99/p99.9 latency from the scheduled send time, delivered ratio and RSS per idle
 // connection, each also as a ratio to the raw floor. --json prints one JSON object per line and server
 // instead. The full figures go to artifacts/bench.json either way.
-import { spawn } from "node:child_process";
+// `--servers chat-cluster` (not in the default list) runs two chat nodes with PostgreSQL and Redis
+// (scripts/cluster.ts), all pinned to CPU 0, the generator connecting through HAProxy; its CPU figure is
+// the sum over the nodes, Redis and PostgreSQL (every backend); HAProxy's CPU is printed apart.
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { chatServerArgv, repoRoot, type RunningServer, startProcess, wrapCommand } from "../src/server-process.ts";
+import { clusterPids, startCluster } from "../../scripts/cluster.ts";
+import { cpuSeconds } from "../src/proc.ts";
+import { chatServerArgv, loadServerFlags, repoRoot, type RunningServer, startProcess, wrapCommand } from "../src/server-process.ts";
 import type { BenchResult, ServerKind } from "./generator.ts";
 
 /** The servers the bench can run: the three of the table, and the chat server with its database in memory
  * (/dev/shm), which shows what the fsync before each delivery costs. */
-type BenchKind = ServerKind | "chat-tmpfs";
+type BenchKind = ServerKind | "chat-tmpfs" | "chat-cluster";
 
 const GENERATOR_OPTIONS = ["rooms", "members", "senders", "rate", "warmup", "duration", "idle", "text-bytes", "users"] as const;
 
@@ -39,11 +44,13 @@ const passThrough = values as Record<string, string | boolean | undefined>;
 const nodeFlags = (kind: BenchKind): string[] =>
   values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", join(repoRoot, "artifacts/profiles"), "--cpu-prof-name", `${kind}-\${pid}.cpuprofile`] : [];
 
-const serverArgv = (kind: BenchKind): string[] => {
+const CHAT_BENCH_FLAGS = ["--rate-limit-per-sec", "1000", "--rate-limit-burst", "2000", "--outbox-frames", "8192"];
+
+const serverArgv = (kind: Exclude<BenchKind, "chat-cluster">): string[] => {
   switch (kind) {
     case "chat":
     case "chat-tmpfs":
-      return chatServerArgv(["--rate-limit-per-sec", "1000", "--rate-limit-burst", "2000", "--outbox-frames", "8192"], nodeFlags(kind));
+      return chatServerArgv(CHAT_BENCH_FLAGS, nodeFlags(kind));
     case "raw-ws":
       return [process.execPath, ...nodeFlags(kind), "load/bench/raw-ws-server.ts", "--port", "{port}"];
     case "socket.io":
@@ -51,10 +58,54 @@ const serverArgv = (kind: BenchKind): string[] => {
   }
 };
 
+/** Every thread of the processes and their descendants onto `cpus`, at nice -20 when root and REALTIME. */
+const pinTree = (pids: ReadonlyArray<number>, cpus: string) => {
+  const all = new Set<number>(pids);
+  const pairs = spawnSync("ps", ["-e", "-o", "pid=,ppid="], { encoding: "utf8" }).stdout.trim().split("\n").map((l) => l.trim().split(/\s+/).map(Number));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of pairs) if (pid !== undefined && ppid !== undefined && all.has(ppid) && !all.has(pid)) grew = all.add(pid) !== undefined;
+  }
+  for (const pid of all) {
+    spawnSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { stdio: "ignore" });
+    if (REALTIME && process.getuid?.() === 0) spawnSync("renice", ["-n", "-20", "-p", String(pid)], { stdio: "ignore" });
+  }
+};
+
+/** What runOne measures and stops: one process, or a cluster's (`pids`, with HAProxy's apart). */
+type Measured = Pick<RunningServer, "pid" | "httpUrl" | "stop"> & { pids?: number[]; rssPids?: number[]; haproxyPid?: number | undefined };
+
+/** Two nodes, PostgreSQL and Redis on CPU 0, HAProxy in front. */
+const startChatCluster = async (): Promise<Measured> => {
+  const flags = new Map(Object.entries(loadServerFlags));
+  for (let i = 0; i < CHAT_BENCH_FLAGS.length; i += 2) flags.set(CHAT_BENCH_FLAGS[i]!, CHAT_BENCH_FLAGS[i + 1]!);
+  const cluster = await startCluster({
+    nodes: 2,
+    nodeArgs: [...flags].flat(),
+    nodeFlags: nodeFlags("chat-cluster"),
+    logs: { dir: join(repoRoot, "artifacts/bench-chat-cluster-logs") },
+  });
+  const p = clusterPids(cluster);
+  const pids = [...p.nodes, ...(p.redis !== undefined ? [p.redis] : []), ...(p.postgres !== undefined ? [p.postgres] : [])];
+  process.stderr.write(`bench: chat-cluster: nodes ${p.nodes.join(",")}, redis ${p.redis}, postgres ${p.postgres} (with its backends), haproxy ${p.haproxy}\n`);
+  pinTree([...pids, ...(p.haproxy !== undefined ? [p.haproxy] : [])], "0");
+  return {
+    pid: p.nodes[0]!,
+    pids,
+    rssPids: p.nodes,
+    haproxyPid: p.haproxy,
+    httpUrl: cluster.url,
+    stop: async () => {
+      const codes = await cluster.stop();
+      return codes.find((c) => c !== 0) ?? 0;
+    },
+  };
+};
+
 const runOne = async (kind: BenchKind): Promise<BenchResult> => {
-  let server: RunningServer | undefined;
+  let server: Measured | undefined;
   try {
-    server = await startProcess({
+    server = kind === "chat-cluster" ? await startChatCluster() : await startProcess({
       argv: serverArgv(kind),
       cpus: "0",
       fileLimit: FILES,
@@ -64,19 +115,21 @@ const runOne = async (kind: BenchKind): Promise<BenchResult> => {
       logFile: join(repoRoot, `artifacts/bench-${kind.replace(".", "")}-server.log`),
       dataParent: kind === "chat-tmpfs" ? "/dev/shm" : undefined,
     });
-    const genArgs = ["--server", kind === "chat-tmpfs" ? "chat" : kind, "--label", kind, "--url", server.httpUrl, "--pid", String(server.pid)];
+    const genArgs = ["--server", kind === "chat-tmpfs" || kind === "chat-cluster" ? "chat" : kind, "--label", kind, "--url", server.httpUrl, "--pid", (server.pids ?? [server.pid]).join(","), "--rss-pid", (server.rssPids ?? [server.pid]).join(",")];
     for (const k of GENERATOR_OPTIONS) {
       const v = passThrough[k];
       if (typeof v === "string") genArgs.push(`--${k}`, v);
     }
     const argv = wrapCommand([process.execPath, "load/bench/generator.ts", ...genArgs], { cpus: "1", fileLimit: FILES, realtime: REALTIME });
-    process.stderr.write(`bench: ${kind} (server pid ${server.pid} on CPU 0, generator on CPU 1)\n`);
+    process.stderr.write(`bench: ${kind} (server pid${server.pids ? `s ${server.pids.join(",")}` : ` ${server.pid}`} on CPU 0, generator on CPU 1)\n`);
+    const haproxyCpu0 = server.haproxyPid !== undefined ? cpuSeconds(server.haproxyPid) : 0;
     const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
     const line = out.trim().split("\n").at(-1);
     if (code !== 0 || !line) throw new Error(`generator for ${kind} exited with ${code}`);
+    if (server.haproxyPid !== undefined) process.stderr.write(`bench: ${kind}: HAProxy used ${(cpuSeconds(server.haproxyPid) - haproxyCpu0).toFixed(2)} CPU-s over the whole run (not in the figures)\n`);
     return JSON.parse(line) as BenchResult;
   } finally {
     await server?.stop();

@@ -7,8 +7,11 @@
 //     from /proc/<pid>/stat over the window, latencies of messages scheduled in it, and deliveries of those
 //     messages against members × sent (after a drain).
 // Prints one JSON line with the figures.
-//   node load/bench/generator.ts --server chat --url http://127.0.0.1:PORT --pid PID [--rate 200 …]
+//   node load/bench/generator.ts --server chat --url http://127.0.0.1:PORT --pid PID[,PID…] [--rate 200 …]
+// Several pids (a cluster: nodes, Redis, PostgreSQL) are measured together, each with its descendants;
+// --rss-pid PID[,PID…] names the processes whose memory holds the connections (default: --pid).
 import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { io as ioClient, type Socket } from "socket.io-client";
@@ -166,17 +169,87 @@ const socketIoAdapter = (baseUrl: string): Adapter => ({
   teardown() {},
 });
 
-export const runGenerator = async (server: ServerKind, baseUrl: string, pid: number, o: GeneratorOptions, label: string = server): Promise<BenchResult> => {
+/** The given processes and all their descendants (PostgreSQL forks a backend per connection). */
+const processTree = (roots: ReadonlyArray<number>): number[] => {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const todo = [...roots];
+  while (todo.length > 0) {
+    const pid = todo.pop()!;
+    out.push(pid);
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return out;
+};
+
+/** Sums a per-process reading over the tree, skipping processes that exit while it is read. */
+const overTree = (roots: ReadonlyArray<number>, read: (pid: number) => number): number => {
+  let sum = 0;
+  for (const pid of processTree(roots)) {
+    try {
+      sum += read(pid);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return sum;
+};
+
+type CpuSample = Map<number, { user: number; system: number }>;
+const sampleCpu = (roots: ReadonlyArray<number>): CpuSample => {
+  const out: CpuSample = new Map();
+  for (const pid of processTree(roots)) {
+    try {
+      out.set(pid, cpuTimes(pid));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+};
+/** CPU used between two samples; a process that started in between counts from 0. */
+const cpuBetween = (a: CpuSample, b: CpuSample): { user: number; system: number } => {
+  let user = 0;
+  let system = 0;
+  for (const [pid, t] of b) {
+    user += t.user - (a.get(pid)?.user ?? 0);
+    system += t.system - (a.get(pid)?.system ?? 0);
+  }
+  return { user, system };
+};
+
+/**
+ * `pids`: the processes whose CPU counts (with their descendants); `rssPids`: those whose memory holds the
+ * connections (default the same; a cluster's nodes only, as PostgreSQL's shared buffers would count per backend).
+ */
+export const runGenerator = async (
+  server: ServerKind,
+  baseUrl: string,
+  pids: ReadonlyArray<number>,
+  o: GeneratorOptions,
+  label: string = server,
+  rssPids: ReadonlyArray<number> = pids,
+): Promise<BenchResult> => {
   const adapter = server === "chat" ? chatAdapter(baseUrl, o) : server === "raw-ws" ? rawAdapter(baseUrl) : socketIoAdapter(baseUrl);
   await adapter.setup();
   const log = (s: string) => process.stderr.write(`  [${server}] ${s}\n`);
 
   // --- idle connections: RSS per connection ---
   await sleep(2000);
-  const rss0 = rssBytes(pid);
+  const rss0 = overTree(rssPids, rssBytes);
   const idle = await pool(Array.from({ length: o.idle }, (_, i) => i), 100, (i) => adapter.connect(undefined, i, () => {}));
   await sleep(3000);
-  const rss1 = rssBytes(pid);
+  const rss1 = overTree(rssPids, rssBytes);
   const rssBytesPerConn = (rss1 - rss0) / o.idle;
   log(`idle: ${o.idle} connections, RSS ${(rss0 / 2 ** 20).toFixed(1)} -> ${(rss1 / 2 ** 20).toFixed(1)} MiB, ${Math.round(rssBytesPerConn)} B each`);
   for (const c of idle) c.close();
@@ -210,8 +283,9 @@ export const runGenerator = async (server: ServerKind, baseUrl: string, pid: num
   windowEnd = windowStart + o.durationSec * 1000;
   let sentInWindow = 0;
   let genCpuPercent = Number.NaN;
-  let cpuStart = { user: Number.NaN, system: Number.NaN };
-  let cpuEnd = cpuStart;
+  // One sample per given pid (with its descendants), so a cluster's CPU can be told apart by process.
+  let cpuStart: CpuSample[] = [];
+  let cpuEnd: CpuSample[] = [];
   let syscwStart = Number.NaN;
   let syscwEnd = Number.NaN;
   let genCpu = process.cpuUsage();
@@ -224,8 +298,8 @@ export const runGenerator = async (server: ServerKind, baseUrl: string, pid: num
     const tick = () => {
       const now = nowMs();
       if (!started && now >= windowStart) {
-        cpuStart = cpuTimes(pid);
-        syscwStart = writeSyscalls(pid);
+        cpuStart = pids.map((p) => sampleCpu([p]));
+        syscwStart = overTree(pids, writeSyscalls);
         genCpu = process.cpuUsage();
         started = true;
         loop.enable();
@@ -241,8 +315,8 @@ export const runGenerator = async (server: ServerKind, baseUrl: string, pid: num
       if (next >= windowEnd) {
         const left = windowEnd - nowMs();
         if (left > 0) return void setTimeout(tick, left);
-        cpuEnd = cpuTimes(pid);
-        syscwEnd = writeSyscalls(pid);
+        cpuEnd = pids.map((p) => sampleCpu([p]));
+        syscwEnd = overTree(pids, writeSyscalls);
         const g = process.cpuUsage(genCpu);
         genCpuPercent = (g.user + g.system) / 1e4 / o.durationSec;
         loop.disable();
@@ -254,8 +328,10 @@ export const runGenerator = async (server: ServerKind, baseUrl: string, pid: num
   });
   const expected = sentInWindow * o.members;
   await waitUntil(() => receivedInWindow >= expected, 5000);
-  const cpuUser = cpuEnd.user - cpuStart.user;
-  const cpuSystem = cpuEnd.system - cpuStart.system;
+  const perPid = pids.map((_, i) => cpuBetween(cpuStart[i] ?? new Map(), cpuEnd[i] ?? new Map()));
+  const cpuUser = perPid.reduce((n, t) => n + t.user, 0);
+  const cpuSystem = perPid.reduce((n, t) => n + t.system, 0);
+  if (pids.length > 1) log(`CPU by process over the window: ${pids.map((p, i) => `${p} ${(perPid[i]!.user + perPid[i]!.system).toFixed(2)} s`).join(", ")}`);
   const cpu = cpuUser + cpuSystem;
   if (DEBUG) process.stderr.write(`slow (t since window, ms): ${JSON.stringify(slow.filter((_, i) => i % 50 === 0).slice(0, 200))}\n`);
   const result: BenchResult = {
@@ -290,6 +366,7 @@ if (import.meta.main) {
       label: { type: "string" },
       url: { type: "string" },
       pid: { type: "string" },
+      "rss-pid": { type: "string" },
       rooms: { type: "string", default: "4" },
       members: { type: "string", default: "100" },
       senders: { type: "string", default: "5" },
@@ -302,7 +379,7 @@ if (import.meta.main) {
     },
   });
   const server = values.server as ServerKind;
-  const result = await runGenerator(server, values.url!, Number(values.pid), {
+  const result = await runGenerator(server, values.url!, values.pid!.split(",").map(Number), {
     rooms: Number(values.rooms),
     members: Number(values.members),
     senders: Number(values.senders),
@@ -312,7 +389,7 @@ if (import.meta.main) {
     idle: Number(values.idle),
     textBytes: Number(values["text-bytes"]),
     users: Number(values.users),
-  }, values.label ?? server);
+  }, values.label ?? server, (values["rss-pid"] ?? values.pid!).split(",").map(Number));
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }
