@@ -31,10 +31,10 @@ describe("parseCases", () => {
 
   it("reads steps, scalar shorthands and repeat", () => {
     const [c] = parseCases(one(`    - connect: a\n    - send: {client: a, repeat: 3, frame: {ping: {}}}\n    - wait: 10\n`), "f.yaml");
-    expect(c!.steps.map((s) => [s.action, s.params])).toEqual([
-      ["connect", { client: "a" }],
-      ["send", { client: "a", repeat: 3, frame: { ping: {} } }],
-      ["wait", { ms: 10 }],
+    expect(c!.steps.map((s) => [s.kind, s.kind === "group" ? s.steps : s.params, s.repeat])).toEqual([
+      ["connect", { client: "a" }, undefined],
+      ["send", { client: "a", repeat: 3, frame: { ping: {} } }, 3],
+      ["wait", { ms: 10 }, undefined],
     ]);
   });
 
