@@ -6,9 +6,9 @@
 // unions protobuf JSON cannot state (`status: 101` or `[101, 503]`, `code: 1000` or a matcher, `connect: a`
 // for `connect: {client: a}`), and a typed field may hold a `${...}` placeholder whose value is known only
 // when the step runs (`count: "${n}"`), which a proto int32 would refuse.
-import { type DescMessage } from "@bufbuild/protobuf";
 import { Schema } from "effect";
 import { ClientFrameSchema, ServerFrameSchema } from "../../proto/gen/es/chat/v1/envelope_pb.js";
+import { shapeIssues } from "./frame-shape.ts";
 import { MatcherError, validateMatcher } from "./match.ts";
 
 /** Case names: kebab-case paths whose first part is the file (`rooms/expire-when-empty`). */
@@ -57,47 +57,32 @@ const listParam = (min: number) =>
     { expected: min > 0 ? `a list of at least ${min} values (or a \${...} placeholder holding one)` : "a list (or a ${...} placeholder holding one)" },
   );
 
-/** An expectation: any value, whose `$` operators must be known (match.ts). */
-const Matcher = Schema.Unknown.check(
-  Schema.makeFilter((u: unknown) => {
-    try {
-      validateMatcher(u);
-      return undefined;
-    } catch (e) {
-      if (e instanceof MatcherError || e instanceof SyntaxError) return e.message;
-      throw e;
-    }
-  }),
+const Mapping = Schema.Record(Schema.String, Schema.Unknown).annotate({ expected: "a mapping such as {ping: {}}" });
+
+/** An expectation's `$` operators must be known and its regular expressions valid (match.ts). */
+const validMatcher = Schema.makeFilter((u: unknown) => {
+  try {
+    validateMatcher(u);
+    return undefined;
+  } catch (e) {
+    if (e instanceof MatcherError || e instanceof SyntaxError) return e.message;
+    throw e;
+  }
+});
+
+/** An expectation of any value. */
+const Matcher = Schema.Unknown.check(validMatcher);
+
+/** A ClientFrame in protobuf JSON without its id, with placeholders: `{join_room: {code: "${room}"}}`. */
+const ClientFrameJson = Mapping.check(
+  Schema.makeFilter((frame: Record<string, unknown>) =>
+    shapeIssues(ClientFrameSchema, frame, { operators: false, reserved: { id: "the id is the step's id parameter, not part of frame" } }),
+  ),
 );
 
-/** The top-level keys of a frame written in a case: fields of the envelope by proto or JSON name, `id` aside. */
-const frameKeysFilter = (desc: DescMessage, what: string, allowOperators: boolean) =>
-  Schema.makeFilter((frame: Record<string, unknown>) => {
-    const issues: Array<{ path: ReadonlyArray<PropertyKey>; issue: string }> = [];
-    for (const key of Object.keys(frame)) {
-      if (allowOperators && key.startsWith("$")) continue;
-      if (key === "id" && what === "ClientFrame") issues.push({ path: [key], issue: "the id is the step's id parameter, not part of frame" });
-      else if (!desc.fields.some((f) => f.name === key || f.jsonName === key)) {
-        issues.push({ path: [key], issue: `not a ${what} field (${desc.oneofs[0]?.fields.map((f) => f.name).join(", ")})` });
-      }
-    }
-    return issues;
-  });
-
-const Mapping = Schema.Record(Schema.String, Schema.Unknown).annotate({ expected: "a mapping such as {ping: {}}" });
-/** A ClientFrame in protobuf JSON without its id, with placeholders: `{join_room: {code: "${room}"}}`. */
-const ClientFrameJson = Mapping.check(frameKeysFilter(ClientFrameSchema, "ClientFrame", false));
 /** An expectation of a ServerFrame: `{room_joined: {member_count: 2}}`, operators allowed. */
-const ServerFrameMatcher = Mapping.check(frameKeysFilter(ServerFrameSchema, "ServerFrame", true)).check(
-  Schema.makeFilter((u: unknown) => {
-    try {
-      validateMatcher(u);
-      return undefined;
-    } catch (e) {
-      if (e instanceof MatcherError || e instanceof SyntaxError) return e.message;
-      throw e;
-    }
-  }),
+const ServerFrameMatcher = Mapping.check(validMatcher).check(
+  Schema.makeFilter((frame: Record<string, unknown>) => shapeIssues(ServerFrameSchema, frame, { operators: true })),
 );
 
 const HeaderValues = Schema.Record(Schema.String, Schema.Union([Schema.String, Schema.Number, Schema.Boolean])).annotate({
