@@ -47,7 +47,12 @@ const TextOrList = Schema.declare(
   { expected: "a string or a list of strings" },
 );
 
-const Flag = Schema.Boolean.annotate({ expected: "true or false" });
+const Flag = Schema.Boolean.annotate({ message: "Expected true or false" });
+
+/** Steps, each decoded on its own (cases.ts) so that its errors name it. */
+const StepList = Schema.declare((u: unknown): u is readonly [unknown, ...unknown[]] => Array.isArray(u) && u.length > 0, {
+  expected: "a non-empty list of steps",
+});
 
 /** A list, or a placeholder that holds one when the step runs. */
 export type ListParam = string | ReadonlyArray<unknown>;
@@ -191,7 +196,7 @@ export const StepSchemas = {
     ),
   ),
   /** Its steps are decoded one by one (cases.ts), so their errors name the nested step. */
-  group: Schema.Struct({ steps: Schema.NonEmptyArray(Schema.Unknown).annotate({ expected: "a non-empty list of steps" }), ...repeatable }),
+  group: Schema.Struct({ steps: StepList, ...repeatable }),
   shutdown: Schema.Struct({}),
 } as const;
 
@@ -236,7 +241,7 @@ export const CaseHeader = Schema.Struct({
   requires: opt(Schema.Array(Schema.Literal("shutdown"))),
   /** Wall-clock limit for the whole case. */
   timeout_ms: opt(Schema.Int.check(Schema.isGreaterThan(0, { message: "must be a positive number of milliseconds" }))),
-  steps: Schema.NonEmptyArray(Schema.Unknown).annotate({ expected: "a non-empty list of steps" }),
+  steps: StepList,
 });
 
 export interface Case {
