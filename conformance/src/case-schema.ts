@@ -102,8 +102,8 @@ const opt = Schema.optionalKey;
 /** Every step but `set` and `shutdown` may repeat: N times with ${i} = 1..N, `interval_ms` apart. */
 const repeatable = { repeat: opt(Int), interval_ms: opt(Int) };
 
-/** Who to expect from and which id: shared by expect, expect_none and collect. */
-const expectation = { client: ClientName, frame: opt(ServerFrameMatcher), reply_to: opt(NonEmptyText), id: opt(Int), push: opt(Flag) };
+/** Who to expect from and which frames. */
+const expectation = { client: ClientName, frame: opt(ServerFrameMatcher), reply_to: opt(NonEmptyText), push: opt(Flag) };
 
 const RAW_SOURCES = ["hex", "base64", "text", "size", "frame", "ws_ping"] as const;
 
@@ -140,7 +140,7 @@ export const StepSchemas = {
       return undefined;
     }),
   ),
-  expect: Schema.Struct({ ...expectation, next: opt(Flag), timeout_ms: opt(Int), ...repeatable }).check(
+  expect: Schema.Struct({ ...expectation, id: opt(Int), next: opt(Flag), timeout_ms: opt(Int), ...repeatable }).check(
     Schema.makeFilter((p) =>
       p.frame === undefined && p.reply_to === undefined && p.id === undefined && p.push === undefined ? "give at least one of frame, reply_to, id, push" : undefined,
     ),
