@@ -225,9 +225,12 @@ interface StepBase {
 }
 
 /** A decoded step: its kind and typed parameters; a group holds its decoded steps. */
-export type Step =
-  | { readonly [K in Exclude<Kind, "group">]: StepBase & { readonly kind: K; readonly params: Params<K> } }[Exclude<Kind, "group">]
-  | (StepBase & { readonly kind: "group"; readonly steps: ReadonlyArray<Step> });
+export type Step = LeafStep | (StepBase & { readonly kind: "group"; readonly steps: ReadonlyArray<Step> });
+
+/** The kinds whose steps carry their decoded parameters (all but group, which carries its steps). */
+export type LeafKind = Exclude<Kind, "group">;
+/** A step of kind K (of several kinds when K is a union). */
+export type LeafStep<K extends LeafKind = LeafKind> = { readonly [P in K]: StepBase & { readonly kind: P; readonly params: Params<P> } }[K];
 
 // ---- cases ---------------------------------------------------------------------------------------------------
 

@@ -11,7 +11,9 @@ import {
   DEFAULT_CASE_TIMEOUT_MS,
   isKind,
   isObject,
-  type Kind,
+  type LeafKind,
+  type LeafStep,
+  type Params,
   KINDS,
   SHORTHAND,
   type Step,
@@ -54,75 +56,17 @@ const decode = <S extends Schema.ConstraintDecoder<unknown>>(
 
 const fieldsOf = (schema: { readonly fields: object }): ReadonlyArray<string> => Object.keys(schema.fields);
 
+/** A step's repeat options (set and shutdown have none: their schemas refuse the keys). */
 const repeatOf = (p: { readonly repeat?: string | number; readonly interval_ms?: string | number }) => ({
   ...(p.repeat !== undefined ? { repeat: p.repeat } : {}),
   ...(p.interval_ms !== undefined ? { intervalMs: p.interval_ms } : {}),
 });
 
-/** One decoder per kind, so each step's parameters keep their own type. */
-const decoders: { readonly [K in Kind]: (value: unknown, where: string, at: string) => Step } = {
-  connect: (v, where) => {
-    const params = decode(StepSchemas.connect, v, where, fieldsOf(StepSchemas.connect));
-    return { kind: "connect", params, where, ...repeatOf(params) };
-  },
-  send: (v, where) => {
-    const params = decode(StepSchemas.send, v, where, fieldsOf(StepSchemas.send));
-    return { kind: "send", params, where, ...repeatOf(params) };
-  },
-  send_raw: (v, where) => {
-    const params = decode(StepSchemas.send_raw, v, where, fieldsOf(StepSchemas.send_raw));
-    return { kind: "send_raw", params, where, ...repeatOf(params) };
-  },
-  expect: (v, where) => {
-    const params = decode(StepSchemas.expect, v, where, fieldsOf(StepSchemas.expect));
-    return { kind: "expect", params, where, ...repeatOf(params) };
-  },
-  expect_none: (v, where) => {
-    const params = decode(StepSchemas.expect_none, v, where, fieldsOf(StepSchemas.expect_none));
-    return { kind: "expect_none", params, where, ...repeatOf(params) };
-  },
-  expect_close: (v, where) => {
-    const params = decode(StepSchemas.expect_close, v, where, fieldsOf(StepSchemas.expect_close));
-    return { kind: "expect_close", params, where, ...repeatOf(params) };
-  },
-  expect_open: (v, where) => {
-    const params = decode(StepSchemas.expect_open, v, where, fieldsOf(StepSchemas.expect_open));
-    return { kind: "expect_open", params, where, ...repeatOf(params) };
-  },
-  collect: (v, where) => {
-    const params = decode(StepSchemas.collect, v, where, fieldsOf(StepSchemas.collect));
-    return { kind: "collect", params, where, ...repeatOf(params) };
-  },
-  assert: (v, where) => {
-    const params = decode(StepSchemas.assert, v, where, fieldsOf(StepSchemas.assert));
-    return { kind: "assert", params, where, ...repeatOf(params) };
-  },
-  wait: (v, where) => {
-    const params = decode(StepSchemas.wait, v, where, fieldsOf(StepSchemas.wait));
-    return { kind: "wait", params, where, ...repeatOf(params) };
-  },
-  disconnect: (v, where) => {
-    const params = decode(StepSchemas.disconnect, v, where, fieldsOf(StepSchemas.disconnect));
-    return { kind: "disconnect", params, where, ...repeatOf(params) };
-  },
-  pause: (v, where) => {
-    const params = decode(StepSchemas.pause, v, where, fieldsOf(StepSchemas.pause));
-    return { kind: "pause", params, where, ...repeatOf(params) };
-  },
-  resume: (v, where) => {
-    const params = decode(StepSchemas.resume, v, where, fieldsOf(StepSchemas.resume));
-    return { kind: "resume", params, where, ...repeatOf(params) };
-  },
-  http: (v, where) => {
-    const params = decode(StepSchemas.http, v, where, fieldsOf(StepSchemas.http));
-    return { kind: "http", params, where, ...repeatOf(params) };
-  },
-  set: (v, where) => ({ kind: "set", params: decode(StepSchemas.set, v, where), where }),
-  group: (v, where, at) => {
-    const params = decode(StepSchemas.group, v, where, fieldsOf(StepSchemas.group));
-    return { kind: "group", steps: params.steps.map((s, i) => parseStep(s, `${at} > ${i + 1}`)), where, ...repeatOf(params) };
-  },
-  shutdown: (v, where) => ({ kind: "shutdown", params: decode(StepSchemas.shutdown, v, where), where }),
+/** Decodes a step of kind K; its parameters keep their kind's own type. */
+const leafStep = <K extends LeafKind>(kind: K, value: unknown, where: string): LeafStep<K> => {
+  const schema = StepSchemas[kind];
+  const params: Params<K> = decode(schema, value, where, "fields" in schema ? fieldsOf(schema) : []);
+  return { kind, params, where, ...repeatOf(params) };
 };
 
 /** A step is a mapping with one key, its kind; a scalar value fills the kind's shorthand parameter. */
@@ -138,7 +82,9 @@ const parseStep = (raw: unknown, at: string): Step => {
     if (shorthand === undefined) throw new CaseError(`${where}: expected a mapping of parameters`);
     params = { [shorthand]: value };
   }
-  return decoders[kind](params, where, at);
+  if (kind !== "group") return leafStep(kind, params, where);
+  const group = decode(StepSchemas.group, params, where, fieldsOf(StepSchemas.group));
+  return { kind, steps: group.steps.map((s, i) => parseStep(s, `${at} > ${i + 1}`)), where, ...repeatOf(group) };
 };
 
 const flatten = (list: ReadonlyArray<Step>): Step[] => list.flatMap((s) => (s.kind === "group" ? [s, ...flatten(s.steps)] : [s]));

@@ -1,7 +1,7 @@
 // Runs one conformance case: its steps in order against the server under test, each with placeholders
 // filled from the case's variables. A step that does not hold fails the case with the step's place and a
 // reason; the frames, errors and close codes that passing steps observed are the case's coverage.
-import type { Case, Step } from "./case-schema.ts";
+import type { Case, LeafKind, LeafStep, Params, Step } from "./case-schema.ts";
 import { asInt, CaseContext, type Coverage, type RunContext, sleep, StepFailure } from "./context.ts";
 import * as steps from "./steps.ts";
 import { TemplateError } from "./template.ts";
@@ -19,45 +19,27 @@ export interface CaseResult {
 /** CONFORMANCE_TRACE=1 prints every step with its start time to stderr. */
 const trace = process.env.CONFORMANCE_TRACE === "1";
 
-/** Runs one step once: the step kind's function over its decoded parameters. */
-const runOnce = (ctx: CaseContext, step: Step, runSteps: (list: ReadonlyArray<Step>) => Promise<void>): Promise<void> => {
-  switch (step.kind) {
-    case "connect":
-      return steps.connect(ctx, step.params);
-    case "send":
-      return steps.send(ctx, step.params);
-    case "send_raw":
-      return steps.sendRaw(ctx, step.params);
-    case "expect":
-      return steps.expect(ctx, step.params);
-    case "expect_none":
-      return steps.expectNone(ctx, step.params);
-    case "expect_close":
-      return steps.expectClose(ctx, step.params);
-    case "expect_open":
-      return steps.expectOpen(ctx, step.params);
-    case "collect":
-      return steps.collect(ctx, step.params);
-    case "assert":
-      return steps.assert(ctx, step.params);
-    case "wait":
-      return steps.wait(ctx, step.params);
-    case "disconnect":
-      return steps.disconnect(ctx, step.params);
-    case "pause":
-      return steps.pause(ctx, step.params);
-    case "resume":
-      return steps.resume(ctx, step.params);
-    case "http":
-      return steps.http(ctx, step.params);
-    case "set":
-      return steps.set(ctx, step.params);
-    case "group":
-      return runSteps(step.steps);
-    case "shutdown":
-      return steps.shutdown(ctx, step.params);
-  }
+/** Each step kind's function; a group runs its steps instead (runCase). */
+const runners: { readonly [K in LeafKind]: (ctx: CaseContext, params: Params<K>) => Promise<void> } = {
+  connect: steps.connect,
+  send: steps.send,
+  send_raw: steps.sendRaw,
+  expect: steps.expect,
+  expect_none: steps.expectNone,
+  expect_close: steps.expectClose,
+  expect_open: steps.expectOpen,
+  collect: steps.collect,
+  assert: steps.assert,
+  wait: steps.wait,
+  disconnect: steps.disconnect,
+  pause: steps.pause,
+  resume: steps.resume,
+  http: steps.http,
+  set: steps.set,
+  shutdown: steps.shutdown,
 };
+
+const runLeaf = <K extends LeafKind>(ctx: CaseContext, step: LeafStep<K>): Promise<void> => runners[step.kind](ctx, step.params);
 
 export const runCase = async (kase: Case, run: RunContext): Promise<CaseResult> => {
   const started = Date.now();
@@ -78,7 +60,7 @@ export const runCase = async (kase: Case, run: RunContext): Promise<CaseResult> 
           vars.set("i", i);
           current = `${step.where} #${i}`;
         }
-        await runOnce(ctx, step, runSteps);
+        await (step.kind === "group" ? runSteps(step.steps) : runLeaf(ctx, step));
         if (gap > 0 && i < n) await sleep(gap);
       }
       // After a repeated step, ${i} is again the enclosing group's index (if any).
