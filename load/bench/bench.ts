@@ -73,7 +73,7 @@ const pinTree = (pids: ReadonlyArray<number>, cpus: string) => {
 };
 
 /** What runOne measures and stops: one process, or a cluster's (`pids`, with HAProxy's apart). */
-type Measured = Pick<RunningServer, "pid" | "httpUrl" | "stop"> & { pids?: number[]; haproxyPid?: number | undefined };
+type Measured = Pick<RunningServer, "pid" | "httpUrl" | "stop"> & { pids?: number[]; rssPids?: number[]; haproxyPid?: number | undefined };
 
 /** Two nodes, PostgreSQL and Redis on CPU 0, HAProxy in front. */
 const startChatCluster = async (): Promise<Measured> => {
@@ -87,11 +87,12 @@ const startChatCluster = async (): Promise<Measured> => {
   });
   const p = clusterPids(cluster);
   const pids = [...p.nodes, ...(p.redis !== undefined ? [p.redis] : []), ...(p.postgres !== undefined ? [p.postgres] : [])];
-  if (pids.length !== 4) process.stderr.write(`bench: chat-cluster: measuring ${pids.length} processes (nodes ${p.nodes}, redis ${p.redis}, postgres ${p.postgres})\n`);
+  process.stderr.write(`bench: chat-cluster: nodes ${p.nodes.join(",")}, redis ${p.redis}, postgres ${p.postgres} (with its backends), haproxy ${p.haproxy}\n`);
   pinTree([...pids, ...(p.haproxy !== undefined ? [p.haproxy] : [])], "0");
   return {
     pid: p.nodes[0]!,
     pids,
+    rssPids: p.nodes,
     haproxyPid: p.haproxy,
     httpUrl: cluster.url,
     stop: async () => {
@@ -114,7 +115,7 @@ const runOne = async (kind: BenchKind): Promise<BenchResult> => {
       logFile: join(repoRoot, `artifacts/bench-${kind.replace(".", "")}-server.log`),
       dataParent: kind === "chat-tmpfs" ? "/dev/shm" : undefined,
     });
-    const genArgs = ["--server", kind === "chat-tmpfs" || kind === "chat-cluster" ? "chat" : kind, "--label", kind, "--url", server.httpUrl, "--pid", (server.pids ?? [server.pid]).join(",")];
+    const genArgs = ["--server", kind === "chat-tmpfs" || kind === "chat-cluster" ? "chat" : kind, "--label", kind, "--url", server.httpUrl, "--pid", (server.pids ?? [server.pid]).join(","), "--rss-pid", (server.rssPids ?? [server.pid]).join(",")];
     for (const k of GENERATOR_OPTIONS) {
       const v = passThrough[k];
       if (typeof v === "string") genArgs.push(`--${k}`, v);

@@ -8,7 +8,8 @@
 //     messages against members × sent (after a drain).
 // Prints one JSON line with the figures.
 //   node load/bench/generator.ts --server chat --url http://127.0.0.1:PORT --pid PID[,PID…] [--rate 200 …]
-// Several pids (a cluster: nodes, Redis, PostgreSQL) are measured together, each with its descendants.
+// Several pids (a cluster: nodes, Redis, PostgreSQL) are measured together, each with its descendants;
+// --rss-pid PID[,PID…] names the processes whose memory holds the connections (default: --pid).
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -227,17 +228,28 @@ const cpuBetween = (a: CpuSample, b: CpuSample): { user: number; system: number 
   return { user, system };
 };
 
-export const runGenerator = async (server: ServerKind, baseUrl: string, pids: ReadonlyArray<number>, o: GeneratorOptions, label: string = server): Promise<BenchResult> => {
+/**
+ * `pids`: the processes whose CPU counts (with their descendants); `rssPids`: those whose memory holds the
+ * connections (default the same; a cluster's nodes only, as PostgreSQL's shared buffers would count per backend).
+ */
+export const runGenerator = async (
+  server: ServerKind,
+  baseUrl: string,
+  pids: ReadonlyArray<number>,
+  o: GeneratorOptions,
+  label: string = server,
+  rssPids: ReadonlyArray<number> = pids,
+): Promise<BenchResult> => {
   const adapter = server === "chat" ? chatAdapter(baseUrl, o) : server === "raw-ws" ? rawAdapter(baseUrl) : socketIoAdapter(baseUrl);
   await adapter.setup();
   const log = (s: string) => process.stderr.write(`  [${server}] ${s}\n`);
 
   // --- idle connections: RSS per connection ---
   await sleep(2000);
-  const rss0 = overTree(pids, rssBytes);
+  const rss0 = overTree(rssPids, rssBytes);
   const idle = await pool(Array.from({ length: o.idle }, (_, i) => i), 100, (i) => adapter.connect(undefined, i, () => {}));
   await sleep(3000);
-  const rss1 = overTree(pids, rssBytes);
+  const rss1 = overTree(rssPids, rssBytes);
   const rssBytesPerConn = (rss1 - rss0) / o.idle;
   log(`idle: ${o.idle} connections, RSS ${(rss0 / 2 ** 20).toFixed(1)} -> ${(rss1 / 2 ** 20).toFixed(1)} MiB, ${Math.round(rssBytesPerConn)} B each`);
   for (const c of idle) c.close();
@@ -271,8 +283,9 @@ export const runGenerator = async (server: ServerKind, baseUrl: string, pids: Re
   windowEnd = windowStart + o.durationSec * 1000;
   let sentInWindow = 0;
   let genCpuPercent = Number.NaN;
-  let cpuStart: CpuSample = new Map();
-  let cpuEnd: CpuSample = new Map();
+  // One sample per given pid (with its descendants), so a cluster's CPU can be told apart by process.
+  let cpuStart: CpuSample[] = [];
+  let cpuEnd: CpuSample[] = [];
   let syscwStart = Number.NaN;
   let syscwEnd = Number.NaN;
   let genCpu = process.cpuUsage();
@@ -285,7 +298,7 @@ export const runGenerator = async (server: ServerKind, baseUrl: string, pids: Re
     const tick = () => {
       const now = nowMs();
       if (!started && now >= windowStart) {
-        cpuStart = sampleCpu(pids);
+        cpuStart = pids.map((p) => sampleCpu([p]));
         syscwStart = overTree(pids, writeSyscalls);
         genCpu = process.cpuUsage();
         started = true;
@@ -302,7 +315,7 @@ export const runGenerator = async (server: ServerKind, baseUrl: string, pids: Re
       if (next >= windowEnd) {
         const left = windowEnd - nowMs();
         if (left > 0) return void setTimeout(tick, left);
-        cpuEnd = sampleCpu(pids);
+        cpuEnd = pids.map((p) => sampleCpu([p]));
         syscwEnd = overTree(pids, writeSyscalls);
         const g = process.cpuUsage(genCpu);
         genCpuPercent = (g.user + g.system) / 1e4 / o.durationSec;
@@ -315,7 +328,10 @@ export const runGenerator = async (server: ServerKind, baseUrl: string, pids: Re
   });
   const expected = sentInWindow * o.members;
   await waitUntil(() => receivedInWindow >= expected, 5000);
-  const { user: cpuUser, system: cpuSystem } = cpuBetween(cpuStart, cpuEnd);
+  const perPid = pids.map((_, i) => cpuBetween(cpuStart[i] ?? new Map(), cpuEnd[i] ?? new Map()));
+  const cpuUser = perPid.reduce((n, t) => n + t.user, 0);
+  const cpuSystem = perPid.reduce((n, t) => n + t.system, 0);
+  if (pids.length > 1) log(`CPU by process over the window: ${pids.map((p, i) => `${p} ${(perPid[i]!.user + perPid[i]!.system).toFixed(2)} s`).join(", ")}`);
   const cpu = cpuUser + cpuSystem;
   if (DEBUG) process.stderr.write(`slow (t since window, ms): ${JSON.stringify(slow.filter((_, i) => i % 50 === 0).slice(0, 200))}\n`);
   const result: BenchResult = {
@@ -350,6 +366,7 @@ if (import.meta.main) {
       label: { type: "string" },
       url: { type: "string" },
       pid: { type: "string" },
+      "rss-pid": { type: "string" },
       rooms: { type: "string", default: "4" },
       members: { type: "string", default: "100" },
       senders: { type: "string", default: "5" },
@@ -372,7 +389,7 @@ if (import.meta.main) {
     idle: Number(values.idle),
     textBytes: Number(values["text-bytes"]),
     users: Number(values.users),
-  }, values.label ?? server);
+  }, values.label ?? server, (values["rss-pid"] ?? values.pid!).split(",").map(Number));
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }

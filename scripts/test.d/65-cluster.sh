@@ -3,7 +3,8 @@
 # HAProxy in front) and runs the Python interop and the conformance suite with each case's clients spread
 # over the nodes (client k on node k mod 2), then the fault matrix (server/test/cluster/*.cluster.ts), which
 # starts its own clusters. Prints every figure. Records "cluster-python", "cluster-conformance" and
-# "cluster-faults" <passed> <failed>. Skipped, with the reason, while the server lacks the cluster flags.
+# "cluster-faults" <passed> <failed>, and the checks "cluster-start" and "cluster-shutdown" (every node
+# exited 0 after SIGTERM). Skipped, with the reason, while the server lacks the cluster flags.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib.sh
@@ -23,7 +24,7 @@ if [ -n "$missing" ]; then
 fi
 
 # --- the two-node conformance pass ---
-out=artifacts/cluster-conformance-cluster.txt
+out=artifacts/cluster-conformance-harness.txt
 rm -rf artifacts/cluster-conformance-logs
 # shellcheck disable=SC2046
 "$node" scripts/cluster.ts --nodes 2 --port 0 --logs artifacts/cluster-conformance-logs -- \
@@ -39,9 +40,8 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 mapfile -t urls < <(sed -n 's/^  node[0-9]* \(ws:[^ ]*\) pid [0-9]*$/\1/p' "$out")
-if [ "${#urls[@]}" -ne 2 ]; then
-  echo "FAIL cluster: the two-node cluster did not start"; tail -30 "$out"
-  echo "cluster-conformance 0 1" >> "$counts"
+if ! check cluster-start test "${#urls[@]}" -eq 2; then
+  echo "the two-node cluster did not start:"; tail -30 "$out"
   exit 1
 fi
 cat "$out"
@@ -65,13 +65,13 @@ npm run -s conformance -- --url "${urls[0]}" --url "${urls[1]}" --known-failing 
 read -r cp cf < <(tail -1 artifacts/cluster-conformance.txt | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')
 [ -n "${cp:-}" ] || { cp=0; cf=1; }
 # The shutdown case SIGTERMed the cluster: every node must drain and exit cleanly (the cluster exits 0).
-for _ in $(seq 1 300); do kill -0 "$cluster_pid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$cluster_pid" 2>/dev/null; then
-  echo "FAIL cluster still running after the shutdown case"; cf=$((cf + 1))
-else
-  wait "$cluster_pid"; code=$?
-  if [ "$code" -ne 0 ]; then echo "FAIL cluster exited with $code after SIGTERM"; tail -5 "$out"; cf=$((cf + 1)); else echo "ok   every node exited cleanly after SIGTERM"; cp=$((cp + 1)); fi
-fi
+cluster_exited_cleanly() {
+  for _ in $(seq 1 300); do kill -0 "$cluster_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$cluster_pid" 2>/dev/null; then echo "the cluster is still running after the shutdown case"; return 1; fi
+  wait "$cluster_pid"; local code=$?
+  [ "$code" -eq 0 ] || { echo "the cluster exited with $code after SIGTERM"; tail -5 "$out"; return 1; }
+}
+check cluster-shutdown cluster_exited_cleanly || status=1
 trap - EXIT
 echo "cluster-conformance $cp $cf" >> "$counts"
 [ "$cf" -eq 0 ] || status=1

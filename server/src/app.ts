@@ -61,7 +61,13 @@ export const appLayer = (config: Config, options: AppOptions) => {
     perIp: { limit: config.joinFailuresPerMin * 3, windowMs: minute },
   });
   // One Redis client per node (built once: layers are memoized by reference), shared by bus and presence.
-  const redis = config.redisUrl === "" ? undefined : NodeRedis.layer({ url: config.redisUrl });
+  // It must be reachable at start; the log names the host, never the URL (it may carry a password).
+  const redis =
+    config.redisUrl === ""
+      ? undefined
+      : NodeRedis.layer({ url: config.redisUrl }).pipe(
+          Layer.tapError(() => Effect.logError("cannot reach Redis (--redis-url)", { host: new URL(config.redisUrl).host })),
+        );
   const cluster = redis
     ? Layer.mergeAll(RedisBus.layer, RedisPresence.layer).pipe(Layer.provide(Layer.merge(redis, configLayer)))
     : Layer.mergeAll(Bus.layerMemory(options.memory?.network), Presence.layerMemory(options.memory?.table)).pipe(Layer.provide(configLayer));

@@ -106,3 +106,33 @@ it("a node restarted under the same id, before its liveness lapsed, drops and an
     await other.stop();
   }
 });
+
+it("a leave that failed while Redis was unresponsive is reconciled and announced afterwards", { timeout: 30_000 }, async () => {
+  await flush();
+  const run = <A>(e: Effect.Effect<A>) => Effect.runPromise(e);
+  const a = await startNode();
+  const b = await startNode();
+  try {
+    await run(a.presence.join("RP", "ann"));
+    await run(b.presence.join("RP", "bob"));
+    const { createClient } = await import("redis");
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    await admin.sendCommand(["CLIENT", "PAUSE", "2600", "ALL"]);
+    await admin.close();
+    // Redis does not answer within the call timeout: the node answers from its own view (no LEFT, nothing destroyed).
+    expect(await run(b.presence.leave("RP", "bob"))).toEqual({ changed: false, count: 1 });
+    const deadline = Date.now() + 10_000;
+    let counts: ReadonlyArray<number> = [];
+    while (Date.now() < deadline) {
+      counts = await run(a.presence.counts(["RP"]));
+      if (counts[0] === 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(counts).toEqual([1]);
+    expect(await run(b.presence.reapDead())).toEqual({ left: [{ code: "RP", username: "bob", count: 1 }], offline: [] });
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});

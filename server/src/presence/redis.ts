@@ -3,10 +3,12 @@
 // its "first/last anywhere" answer are one atomic step. Each node refreshes a liveness key with a TTL of
 // --node-ttl-ms; every node looks for members of `nodes` whose key lapsed (a SIGKILLed node) and removes
 // what they held, so their members leave everyone's presence within the TTL plus the reap interval.
-// After Redis comes back empty (or this node was reaped while alive), the node writes its state again.
+// After Redis comes back (empty or not), after this node was reaped while alive, or after a call failed, the
+// node reconciles Redis with what it holds.
 // Keys (one Redis or Valkey, not Redis Cluster: the scripts touch keys they compute):
 //   p:m:<room>  hash user -> nodes holding the user in the room     p:nm:<node>  hash "<room>:<user>" -> 1
 //   p:o         hash user -> nodes where the user is online          p:no:<node>  set of users online there
+//   p:ol        sorted set of online users (score 0: by name)
 //   p:nodes     set of node ids                                      p:alive:<node>  liveness, PX TTL
 import { NodeRedis } from "@effect/platform-node";
 import { Effect, FiberSet, Layer, Schedule } from "effect";
@@ -41,11 +43,15 @@ return out`;
 
 const ONLINE = `
 if ARGV[2] == '1' then
-  if redis.call('SADD', KEYS[1], ARGV[1]) == 1 and redis.call('HINCRBY', KEYS[2], ARGV[1], 1) == 1 then return 1 end
+  if redis.call('SADD', KEYS[1], ARGV[1]) == 1 and redis.call('HINCRBY', KEYS[2], ARGV[1], 1) == 1 then
+    redis.call('ZADD', KEYS[3], 0, ARGV[1])
+    return 1
+  end
   return 0
 end
 if redis.call('SREM', KEYS[1], ARGV[1]) == 1 and redis.call('HINCRBY', KEYS[2], ARGV[1], -1) <= 0 then
   redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('ZREM', KEYS[3], ARGV[1])
   return 1
 end
 return 0`;
@@ -71,6 +77,7 @@ local no = p .. 'no:' .. node
 for _, u in ipairs(redis.call('SMEMBERS', no)) do
   if redis.call('HINCRBY', p .. 'o', u, -1) <= 0 then
     redis.call('HDEL', p .. 'o', u)
+    redis.call('ZREM', p .. 'ol', u)
     table.insert(offline, u)
   end
 end
@@ -105,6 +112,7 @@ export class RedisPresence {
         members: (room: string) => `${PREFIX}m:${room}`,
         nodeMembers: `${PREFIX}nm:${node}`,
         online: `${PREFIX}o`,
+        onlineSorted: `${PREFIX}ol`,
         nodeOnline: `${PREFIX}no:${node}`,
         nodes: `${PREFIX}nodes`,
         alive: `${PREFIX}alive:${node}`,
@@ -120,8 +128,33 @@ export class RedisPresence {
         Effect.tryPromise(() => client.sendCommand(["EVAL", lua, String(keys.length), ...keys, ...args]) as Promise<A>).pipe(
           Effect.timeout(CALL_TIMEOUT_MS),
         );
+      /** A call failed: Redis may differ from what this node holds until the next reconcile. */
+      let dirty = false;
       const degraded = <A>(what: string, fallback: () => A) => (cause: unknown) =>
-        Effect.logWarning("presence unavailable, answering from this node", { call: what, cause: String(cause) }).pipe(Effect.as(fallback()));
+        Effect.logWarning("presence unavailable, answering from this node", { call: what, cause: String(cause) }).pipe(
+          Effect.andThen(Effect.sync(() => (dirty = true))),
+          Effect.as(fallback()),
+        );
+
+      /** Entries gone everywhere that nobody was told of yet: announced by the next reapDead. */
+      let stale: Reaped | undefined;
+      const addStale = (r: Partial<Reaped>) => {
+        stale = { left: [...(stale?.left ?? []), ...(r.left ?? [])], offline: [...(stale?.offline ?? []), ...(r.offline ?? [])] };
+      };
+      // A call that timed out may still run in Redis later: its answer, if it says someone left everywhere,
+      // is announced with the next reap instead of being lost.
+      const evalLate = <A>(lua: string, keys: ReadonlyArray<string>, args: ReadonlyArray<string>, onLate: (a: A) => Partial<Reaped>) =>
+        Effect.suspend(() => {
+          const reply = client.sendCommand(["EVAL", lua, String(keys.length), ...keys, ...args]) as Promise<A>;
+          return Effect.tryPromise(() => reply).pipe(
+            Effect.timeout(CALL_TIMEOUT_MS),
+            Effect.tapCause(() =>
+              Effect.sync(() => {
+                reply.then((a) => addStale(onLate(a))).catch(() => {});
+              }),
+            ),
+          );
+        });
 
       const join: PresenceShape["join"] = (room, username) =>
         Effect.suspend(() => {
@@ -139,7 +172,8 @@ export class RedisPresence {
           const set = held.get(room);
           set?.delete(username);
           if (set?.size === 0) held.delete(room);
-          return evalScript<[number, number]>(LEAVE, [key.nodeMembers, key.members(room)], [`${room}:${username}`, username]).pipe(
+          const late = ([changed, count]: [number, number]) => (changed === 1 ? { left: [{ code: room, username, count }] } : {});
+          return evalLate<[number, number]>(LEAVE, [key.nodeMembers, key.members(room)], [`${room}:${username}`, username], late).pipe(
             Effect.map(([changed, count]) => ({ changed: changed === 1, count })),
             // Unknown: say "still members" so no room is destroyed on a guess.
             Effect.catchCause(degraded("leave", () => ({ changed: false, count: 1 }))),
@@ -157,18 +191,19 @@ export class RedisPresence {
         Effect.suspend(() => {
           if (online) onlineHere.add(username);
           else onlineHere.delete(username);
-          return evalScript<number>(ONLINE, [key.nodeOnline, key.online], [username, online ? "1" : "0"]).pipe(
+          const late = (changed: number) => (changed === 1 && !online ? { offline: [username] } : {});
+          return evalLate<number>(ONLINE, [key.nodeOnline, key.online, key.onlineSorted], [username, online ? "1" : "0"], late).pipe(
             Effect.map((changed) => changed === 1),
             Effect.catchCause(degraded("setOnline", () => false)),
           );
         });
 
+      // A sorted set (all scores 0: ordered by name) so a page of the list costs O(log n + limit), not the whole set.
       const online: PresenceShape["online"] = (limit) =>
-        Effect.tryPromise(() => client.sendCommand(["HKEYS", key.online]) as Promise<string[]>).pipe(
+        Effect.tryPromise(() => client.sendCommand(["ZRANGE", key.onlineSorted, "0", String(limit)]) as Promise<string[]>).pipe(
           Effect.timeout(CALL_TIMEOUT_MS),
-          Effect.map((all) => all.sort()),
-          Effect.catchCause(degraded("online", () => [...onlineHere].sort())),
-          Effect.map((all) => ({ usernames: all.slice(0, limit), truncated: all.length > limit })),
+          Effect.catchCause(degraded("online", () => [...onlineHere].sort().slice(0, limit + 1))),
+          Effect.map((page) => ({ usernames: page.slice(0, limit), truncated: page.length > limit })),
         );
 
       const parseRemoved = ([left, offline]: [Array<string | number>, string[]]): Reaped => {
@@ -181,7 +216,7 @@ export class RedisPresence {
 
       // A node restarted under the same --node-id within the TTL would keep its predecessor's entries alive
       // forever: they are removed at start, and the first reap announces them.
-      let stale: Reaped | undefined = yield* removeNode(node).pipe(Effect.orElseSucceed(() => undefined));
+      addStale(yield* removeNode(node).pipe(Effect.orElseSucceed((): Partial<Reaped> => ({}))));
 
       const reapDead: PresenceShape["reapDead"] = () =>
         evalScript<string[]>(DEAD_NODES, [], [PREFIX, node]).pipe(
@@ -205,25 +240,66 @@ export class RedisPresence {
           return removeNode(node).pipe(Effect.catchCause(degraded("leaveAll", (): Reaped => ({ left: [], offline: [] }))));
         });
 
-      /** Writes what this node holds again (idempotent: the scripts count a node once per user). */
-      const rewrite = Effect.gen(function* () {
-        const writes: Array<Effect.Effect<unknown, unknown>> = [];
-        for (const [room, users] of held) for (const u of users) writes.push(evalScript(JOIN, [key.nodeMembers, key.members(room)], [`${room}:${u}`, u]));
-        for (const u of onlineHere) writes.push(evalScript(ONLINE, [key.nodeOnline, key.online], [u, "1"]));
-        yield* Effect.all(writes, { concurrency: "unbounded", discard: true });
-        yield* Effect.logInfo("presence written again after Redis lost it", { rooms: held.size, online: onlineHere.size });
-      });
+      // Makes Redis hold exactly what this node holds: after Redis restarted empty, after this node was reaped
+      // while alive (a long pause), or after calls failed while Redis was unreachable. Every script is
+      // idempotent, so calls racing with this one do no harm. Entries removed here are announced (LEFT,
+      // offline) at the next reap; entries written back are not (clients already know those members).
+      const reconcile = Effect.gen(function* () {
+        const [fields, users] = yield* Effect.all([
+          Effect.tryPromise(() => client.sendCommand(["HKEYS", key.nodeMembers]) as Promise<string[]>),
+          Effect.tryPromise(() => client.sendCommand(["SMEMBERS", key.nodeOnline]) as Promise<string[]>),
+        ]);
+        const inRedis = new Set(fields);
+        const writes: Array<Effect.Effect<Partial<Reaped>, unknown>> = [];
+        for (const [room, members] of held) {
+          for (const u of members) {
+            if (!inRedis.has(`${room}:${u}`)) writes.push(evalScript(JOIN, [key.nodeMembers, key.members(room)], [`${room}:${u}`, u]).pipe(Effect.as({})));
+          }
+        }
+        for (const f of fields) {
+          const sep = f.indexOf(":");
+          const room = f.slice(0, sep);
+          const u = f.slice(sep + 1);
+          if (held.get(room)?.has(u)) continue;
+          writes.push(
+            evalScript<[number, number]>(LEAVE, [key.nodeMembers, key.members(room)], [f, u]).pipe(
+              Effect.map(([changed, count]) => (changed === 1 ? { left: [{ code: room, username: u, count }] } : {})),
+            ),
+          );
+        }
+        const onlineInRedis = new Set(users);
+        for (const u of onlineHere) if (!onlineInRedis.has(u)) writes.push(evalScript(ONLINE, [key.nodeOnline, key.online, key.onlineSorted], [u, "1"]).pipe(Effect.as({})));
+        for (const u of users) {
+          if (onlineHere.has(u)) continue;
+          writes.push(evalScript<number>(ONLINE, [key.nodeOnline, key.online, key.onlineSorted], [u, "0"]).pipe(Effect.map((changed) => (changed === 1 ? { offline: [u] } : {}))));
+        }
+        const results = yield* Effect.all(writes, { concurrency: "unbounded" });
+        const removed: Reaped = { left: results.flatMap((r) => r.left ?? []), offline: results.flatMap((r) => r.offline ?? []) };
+        addStale(removed);
+        if (writes.length > 0) yield* Effect.logInfo("presence reconciled with Redis", { writes: writes.length });
+      }).pipe(
+        Effect.catchCause((cause) =>
+          Effect.logWarning("presence reconcile failed", { cause: String(cause) }).pipe(Effect.andThen(Effect.sync(() => (dirty = true)))),
+        ),
+      );
 
       let started = false;
       const refresh = evalScript<number>(REFRESH, [key.alive, key.nodes], [String(config.nodeTtlMs), node]).pipe(
-        Effect.flatMap((existed) => (existed === 0 && started ? rewrite : Effect.void)),
+        Effect.flatMap((existed) => {
+          if (!((existed === 0 && started) || dirty)) return Effect.void;
+          dirty = false;
+          return reconcile;
+        }),
         Effect.tap(() => Effect.sync(() => (started = true))),
         Effect.catchCause((cause) => Effect.logWarning("presence liveness refresh failed", { cause: String(cause) })),
       );
       yield* refresh;
       yield* refresh.pipe(Effect.repeat(Schedule.spaced(Math.max(100, Math.floor(config.nodeTtlMs / 3)))), Effect.forkScoped);
-      // Back from a Redis restart: do not wait for the next refresh to be present again.
+      // Back from a disconnection or a Redis restart: calls may have failed meanwhile, and Redis may have
+      // lost everything; do not wait for the next refresh.
+      // (The client was connected before this listener was added: every "ready" here is a reconnection.)
       const onReady = () => {
+        dirty = true;
         runHere(refresh);
       };
       client.on("ready", onReady);
