@@ -10,6 +10,7 @@ import { Schema } from "effect";
 import { ClientFrameSchema, ServerFrameSchema } from "../../proto/gen/es/chat/v1/envelope_pb.js";
 import { shapeIssues } from "./frame-shape.ts";
 import { MatcherError, validateMatcher } from "./match.ts";
+import { hasPlaceholder } from "./template.ts";
 
 /** Case names: kebab-case paths whose first part is the file (`rooms/expire-when-empty`). */
 export const NAME_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*(?:\/[a-z0-9]+(?:-[a-z0-9]+)*)+$/;
@@ -17,9 +18,6 @@ export const NAME_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*(?:\/[a-z0-9]+(?:-[a-z0-9]
 export const VARIABLE_PATTERN = /^[A-Za-z_][\w.-]*$/;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** A string holding a `${...}` placeholder (not only a literal `$${`): its value is known when the step runs. */
-export const hasPlaceholder = (s: string): boolean => s.replaceAll("$${", "").includes("${");
 
 // ---- value types -------------------------------------------------------------------------------------------
 

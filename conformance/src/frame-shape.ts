@@ -4,6 +4,7 @@
 // such as `{room_joined: {memebr_count: 2}}` would otherwise only show as an expectation timing out.
 import type { DescEnum, DescField, DescMessage } from "@bufbuild/protobuf";
 import { enumNameMatches } from "./match.ts";
+import { hasPlaceholder } from "./template.ts";
 
 export interface ShapeIssue {
   readonly path: ReadonlyArray<PropertyKey>;
@@ -37,9 +38,6 @@ const shapeOf = (f: DescField): Shape => {
 };
 
 const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-/** A value that is only known when the step runs. */
-const isPlaceholder = (s: string) => s.replaceAll("$${", "").includes("${");
 
 export interface ShapeOptions {
   /** Matcher operators (`$any`, `$contains` ...) may appear (expectations), or not (frames to send). */
@@ -82,7 +80,7 @@ const check = (shape: Shape, value: unknown, path: ReadonlyArray<PropertyKey>, o
       if (Array.isArray(value)) value.forEach((e, i) => check(shape.of, e, [...path, i], options, out));
       return;
     case "enum": {
-      if (typeof value !== "string" || isPlaceholder(value)) return;
+      if (typeof value !== "string" || hasPlaceholder(value)) return;
       const names = shape.desc.values.map((v) => v.name);
       const ok = options.operators ? names.some((n) => enumNameMatches(value, n)) : names.includes(value);
       if (!ok) out.push({ path, issue: `not a value of ${shape.desc.typeName} (${names.join(", ")})` });
