@@ -27,6 +27,7 @@ export class CaseError extends Error {}
 
 /** Schema issues as "field: message" texts; unknown and missing keys in the words a case author expects. */
 const formatIssues = (issue: SchemaIssue.Issue, known: ReadonlyArray<string>, noun: string): string => {
+  // Missing and unexpected keys are marked here and reworded below, where their field is known.
   const formatter = SchemaIssue.makeFormatterStandardSchemaV1({
     leafHook: (leaf) => (leaf._tag === "MissingKey" ? "\0missing" : leaf._tag === "UnexpectedKey" ? "\0unknown" : SchemaIssue.defaultLeafHook(leaf)),
   });
