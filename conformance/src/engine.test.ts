@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "../../server/src/testing.ts";
-import { parseCases } from "./cases.ts";
+import { loadCases, parseCases } from "./cases.ts";
 import { runCase } from "./engine.ts";
 
 let server: TestServer;
@@ -231,5 +231,21 @@ describe("the CLI", () => {
     const fixed = await runCli(cases, ["--known-failing", known, "--skip", "t/fails"]);
     expect(fixed.code).toBe(1);
     expect(fixed.stdout).toMatch(/^FAIL t\/passes .*known failing .* but passed: fixed\? remove it from the list$/m);
+  });
+
+  it("--list prints every case of the suite, one per line", async () => {
+    const { stdout } = await promisify(execFile)(node, [cli, "--list"]);
+    const listed = stdout.trimEnd().split("\n").map((l) => l.split("  — ")[0]);
+    expect(listed).toEqual(loadCases(new URL("../cases", import.meta.url).pathname).map((c) => c.name));
+  });
+
+  it("refuses to run a case file that does not fit the schema, naming the place, before contacting the server", async () => {
+    const r = await runCli(`- name: t/bad\n  steps:\n    - http: {path: /healthz}\n    - expect: {client: a, frame: {pong: {nonse: 1}}}\n`);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    const dir = mkdtempSync(join(tmpdir(), "conformance-bad-"));
+    writeFileSync(join(dir, "t.yaml"), `- name: t/bad\n  steps: [{send: {client: a}}]\n`);
+    const err = await promisify(execFile)(node, [cli, "--url", server.wsUrl, "--cases", dir]).catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 2, stderr: `conformance: t.yaml: t/bad > step 1 (send): "frame" is required\n` });
   });
 });

@@ -60,6 +60,9 @@ const scalarEqual = (expected: unknown, actual: unknown): boolean => {
   return false;
 };
 
+/** An enum value written in a case (`NOT_FOUND` or `ERROR_CODE_NOT_FOUND`) against a value's full name. */
+export const enumNameMatches = (written: string, fullName: string): boolean => scalarEqual(written, fullName);
+
 const fail = (path: string, reason: string): MatchResult => ({ ok: false, reason: `${path}: ${reason}` });
 const OK = (): MatchResult => ({ ok: true, captures: new Map() });
 

@@ -1,6 +1,6 @@
 // Placeholders in case data: unique names, saved values keeping their type, arithmetic, filters, repeats.
 import { describe, expect, it } from "vitest";
-import { interpolate, interpolateString, type Scope, TemplateError } from "./template.ts";
+import { hasPlaceholder, interpolate, interpolateString, type Scope, TemplateError } from "./template.ts";
 
 const scope = (vars: Record<string, unknown> = {}): Scope => ({
   vars: new Map(Object.entries(vars)),
@@ -45,5 +45,12 @@ describe("interpolate", () => {
   it("walks objects and lists but leaves keys alone", () => {
     const s = scope({ room: "ABC234" });
     expect(interpolate({ "${room}": ["${room}", { code: "${room}" }], n: 1 }, s)).toEqual({ "${room}": ["ABC234", { code: "ABC234" }], n: 1 });
+  });
+
+  it("tells a placeholder (whose value comes when the step runs) from a literal $${", () => {
+    expect(hasPlaceholder("${n}")).toBe(true);
+    expect(hasPlaceholder("c${i}-x")).toBe(true);
+    expect(hasPlaceholder("cost: $${x}")).toBe(false);
+    expect(hasPlaceholder("42")).toBe(false);
   });
 });

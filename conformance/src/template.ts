@@ -20,6 +20,9 @@ export class TemplateError extends Error {}
 
 const PLACEHOLDER = /\$\$\{|\$\{([^}]*)\}/g;
 
+/** Whether a string holds a placeholder (not only a literal `$${`): its value is known when the step runs. */
+export const hasPlaceholder = (s: string): boolean => s.replaceAll("$${", "").includes("${");
+
 const isIntegerText = (v: unknown): v is string | number | bigint =>
   typeof v === "bigint" || (typeof v === "number" && Number.isInteger(v)) || (typeof v === "string" && /^-?\d+$/.test(v));
 
