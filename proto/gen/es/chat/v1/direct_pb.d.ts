@@ -6,6 +6,7 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
+import type { MessageAction, MessageQuote, Reaction } from "./action_pb.js";
 import type { HistoryDirection } from "./message_pb.js";
 
 /**
@@ -61,6 +62,55 @@ export declare type DirectMessage = Message<"chat.v1.DirectMessage"> & {
    * @generated from field: string client_message_id = 6;
    */
   clientMessageId: string;
+
+  /**
+   * Replies, actions and current state, exactly as the fields 7-13 of ChatMessage, within the conversation.
+   *
+   * @generated from field: uint64 reply_to_seq = 7;
+   */
+  replyToSeq: bigint;
+
+  /**
+   * See ChatMessage.reply_quote.
+   *
+   * @generated from field: chat.v1.MessageQuote reply_quote = 8;
+   */
+  replyQuote?: MessageQuote | undefined;
+
+  /**
+   * See ChatMessage.action.
+   *
+   * @generated from field: chat.v1.MessageAction action = 9;
+   */
+  action?: MessageAction | undefined;
+
+  /**
+   * See ChatMessage.edited_at_ms.
+   *
+   * @generated from field: int64 edited_at_ms = 10;
+   */
+  editedAtMs: bigint;
+
+  /**
+   * See ChatMessage.deleted.
+   *
+   * @generated from field: bool deleted = 11;
+   */
+  deleted: boolean;
+
+  /**
+   * See ChatMessage.reactions.
+   *
+   * @generated from field: repeated chat.v1.Reaction reactions = 12;
+   */
+  reactions: Reaction[];
+
+  /**
+   * See ChatMessage.state_seq.
+   *
+   * @generated from field: uint64 state_seq = 13;
+   */
+  stateSeq: bigint;
 };
 
 /**
@@ -96,6 +146,13 @@ export declare type SendDirectRequest = Message<"chat.v1.SendDirectRequest"> & {
    * @generated from field: string text = 3;
    */
   text: string;
+
+  /**
+   * Reply to the earlier plain message of the conversation with this seq (0: not a reply).
+   *
+   * @generated from field: uint64 reply_to_seq = 4;
+   */
+  replyToSeq: bigint;
 };
 
 /**

@@ -10,6 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
 import type { AuthOk, LoginRequest, LogoutRequest, RegisterRequest, ResumeRequest } from "./auth_pb.js";
 import type { CreateRoomRequest, JoinRoomRequest, LeaveRoomRequest, ListRoomsRequest, RoomJoined, RoomList } from "./room_pb.js";
 import type { ChatMessage, HistoryPage, HistoryRequest, RecoverRequest, RecoverResult, SendAck, SendMessageRequest } from "./message_pb.js";
+import type { DeleteMessageRequest, EditMessageRequest, ReactRequest } from "./action_pb.js";
 import type { OnlineUsers, OnlineUsersRequest, PresenceEvent, TypingEvent, TypingRequest, UserPresenceEvent } from "./presence_pb.js";
 import type { DirectAck, DirectHistoryPage, DirectHistoryRequest, DirectMessage, SendDirectRequest } from "./direct_pb.js";
 import type { Ping, Pong } from "./heartbeat_pb.js";
@@ -113,6 +114,27 @@ export declare type ClientFrame = Message<"chat.v1.ClientFrame"> & {
      */
     value: RecoverRequest;
     case: "recover";
+  } | {
+    /**
+     * Message actions, on a room message or a direct message (the request names which): replied with
+     * send_ack or direct_ack for the action event, which is pushed like a message.
+     *
+     * @generated from field: chat.v1.EditMessageRequest edit_message = 33;
+     */
+    value: EditMessageRequest;
+    case: "editMessage";
+  } | {
+    /**
+     * @generated from field: chat.v1.DeleteMessageRequest delete_message = 34;
+     */
+    value: DeleteMessageRequest;
+    case: "deleteMessage";
+  } | {
+    /**
+     * @generated from field: chat.v1.ReactRequest react = 35;
+     */
+    value: ReactRequest;
+    case: "react";
   } | {
     /**
      * Presence and typing.
@@ -219,7 +241,7 @@ export declare type ServerFrame = Message<"chat.v1.ServerFrame"> & {
     case: "roomList";
   } | {
     /**
-     * Reply to send_message, once the message is durably stored.
+     * Reply to send_message, and to edit_message / delete_message / react on a room message, once stored.
      *
      * @generated from field: chat.v1.SendAck send_ack = 30;
      */
@@ -251,7 +273,7 @@ export declare type ServerFrame = Message<"chat.v1.ServerFrame"> & {
     case: "onlineUsers";
   } | {
     /**
-     * Reply to send_direct, once the message is durably stored.
+     * Reply to send_direct, and to edit_message / delete_message / react on a direct message, once stored.
      *
      * @generated from field: chat.v1.DirectAck direct_ack = 50;
      */

@@ -149,6 +149,13 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_UNAVAILABLE = 12;
    */
   UNAVAILABLE = 12,
+
+  /**
+   * The request acts on something that is not the user's: editing or deleting another user's message. Do not retry.
+   *
+   * @generated from enum value: ERROR_CODE_PERMISSION_DENIED = 13;
+   */
+  PERMISSION_DENIED = 13,
 }
 
 /**

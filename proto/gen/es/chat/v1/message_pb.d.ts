@@ -6,6 +6,7 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
+import type { MessageAction, MessageQuote, Reaction } from "./action_pb.js";
 
 /**
  * Describes the file chat/v1/message.proto.
@@ -61,6 +62,58 @@ export declare type ChatMessage = Message<"chat.v1.ChatMessage"> & {
    * @generated from field: string client_message_id = 6;
    */
   clientMessageId: string;
+
+  /**
+   * A reply: the seq of the earlier plain message it answers, in this room. 0 when not a reply.
+   *
+   * @generated from field: uint64 reply_to_seq = 7;
+   */
+  replyToSeq: bigint;
+
+  /**
+   * With reply_to_seq: the replied-to message as it is when this one is read (pushed, paged or recovered).
+   *
+   * @generated from field: chat.v1.MessageQuote reply_quote = 8;
+   */
+  replyQuote?: MessageQuote | undefined;
+
+  /**
+   * Set when this event is an action (edit, delete, reaction) on an earlier message instead of a new message:
+   * `text` is then the new text of an edit and empty otherwise. See action.proto.
+   *
+   * @generated from field: chat.v1.MessageAction action = 9;
+   */
+  action?: MessageAction | undefined;
+
+  /**
+   * The message's current state, for a plain message; as of the read for history and recovery, as sent for a
+   * live push. Non-zero when edited: the time of the latest edit, Unix milliseconds (`text` is the edited text).
+   *
+   * @generated from field: int64 edited_at_ms = 10;
+   */
+  editedAtMs: bigint;
+
+  /**
+   * True when the message was deleted: a tombstone, `text` is empty.
+   *
+   * @generated from field: bool deleted = 11;
+   */
+  deleted: boolean;
+
+  /**
+   * Reactions, in the order each emoji was first used.
+   *
+   * @generated from field: repeated chat.v1.Reaction reactions = 12;
+   */
+  reactions: Reaction[];
+
+  /**
+   * The seq of the latest action event reflected in this state (0: none). A client applies an action event to
+   * this message only when the event's seq is greater, so applying events after a history page is idempotent.
+   *
+   * @generated from field: uint64 state_seq = 13;
+   */
+  stateSeq: bigint;
 };
 
 /**
@@ -71,7 +124,7 @@ export declare const ChatMessageSchema: GenMessage<ChatMessage>;
 
 /**
  * Send a message to a joined room. Replied with SendAck once the message is durably stored, or Error
- * NOT_MEMBER / INVALID_ARGUMENT / RATE_LIMITED / INTERNAL.
+ * NOT_MEMBER / INVALID_ARGUMENT / RATE_LIMITED / INTERNAL, or NOT_FOUND when reply_to_seq names no plain message.
  *
  * @generated from message chat.v1.SendMessageRequest
  */
@@ -97,6 +150,13 @@ export declare type SendMessageRequest = Message<"chat.v1.SendMessageRequest"> &
    * @generated from field: string text = 3;
    */
   text: string;
+
+  /**
+   * Reply to the earlier plain message with this seq (0: not a reply). A deleted message can be replied to.
+   *
+   * @generated from field: uint64 reply_to_seq = 4;
+   */
+  replyToSeq: bigint;
 };
 
 /**
