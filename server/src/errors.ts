@@ -27,7 +27,10 @@ export class RateLimited extends Data.TaggedError("RateLimited")<{
 }> {}
 
 /** No such room or user (or not allowed: indistinguishable on purpose). */
-export class NotFound extends Data.TaggedError("NotFound")<{ readonly what: "room" | "user" }> {}
+export class NotFound extends Data.TaggedError("NotFound")<{ readonly what: "room" | "user" | "message" }> {}
+
+/** An action on something that is not the user's (editing or deleting another user's message). */
+export class PermissionDenied extends Data.TaggedError("PermissionDenied")<{ readonly message: string }> {}
 
 /** The connection has not joined the room the request names. */
 export class NotMember extends Data.TaggedError("NotMember")<{ readonly roomCode: string }> {}

@@ -78,6 +78,41 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>>
       CONSTRAINT direct_messages_idempotency UNIQUE (user_a, user_b, sender_key, client_message_id)
     )`;
   }),
+  // Message actions and replies: columns with constant defaults (no table rewrite; existing messages read as
+  // plain, unedited, without reactions) and the reaction tables. kind: 0 plain message, else the wire's
+  // ActionKind number; target_seq: the replied-to seq (kind 0) or the action's target; the state columns
+  // (edited_at_ms, deleted, state_seq) are kept current on the target row by the action's transaction.
+  "2_message_actions": Effect.gen(function* () {
+    const sql = yield* SqlClient;
+    for (const table of ["messages", "direct_messages"]) {
+      yield* sql`ALTER TABLE ${sql(table)}
+        ADD COLUMN kind integer NOT NULL DEFAULT 0,
+        ADD COLUMN target_seq bigint NOT NULL DEFAULT 0,
+        ADD COLUMN emoji text NOT NULL DEFAULT '',
+        ADD COLUMN edited_at_ms bigint NOT NULL DEFAULT 0,
+        ADD COLUMN deleted boolean NOT NULL DEFAULT false,
+        ADD COLUMN state_seq bigint NOT NULL DEFAULT 0`;
+    }
+    yield* sql`CREATE TABLE reactions (
+      room_code text COLLATE "C" NOT NULL,
+      target_seq bigint NOT NULL,
+      emoji text COLLATE "C" NOT NULL,
+      username text COLLATE "C" NOT NULL,
+      seq bigint NOT NULL,
+      PRIMARY KEY (room_code, target_seq, emoji, username),
+      FOREIGN KEY (room_code, target_seq) REFERENCES messages (room_code, seq)
+    )`;
+    yield* sql`CREATE TABLE direct_reactions (
+      user_a text COLLATE "C" NOT NULL,
+      user_b text COLLATE "C" NOT NULL,
+      target_seq bigint NOT NULL,
+      emoji text COLLATE "C" NOT NULL,
+      username text COLLATE "C" NOT NULL,
+      seq bigint NOT NULL,
+      PRIMARY KEY (user_a, user_b, target_seq, emoji, username),
+      FOREIGN KEY (user_a, user_b, target_seq) REFERENCES direct_messages (user_a, user_b, seq)
+    )`;
+  }),
 };
 
 /** Applies the pending migrations; returns the ones that ran ([id, name]). */

@@ -5,7 +5,9 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest";
 import { Effect, Fiber, Redacted } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { startPostgres, type Postgres } from "../../../scripts/services.ts";
+import * as Migrator from "effect/sql/Migrator";
 import { makePostgresStore } from "./postgres.ts";
+import { migrations } from "./postgres-migrations.ts";
 import { freshDatabase as scratchDatabase } from "./postgres-scratch.ts";
 import { msg, room, seqs, storeContract } from "./store.contract.ts";
 
@@ -22,6 +24,24 @@ const freshDatabase = Effect.suspend(() => scratchDatabase(pg.url));
 storeContract("PostgreSQL", () => ({ location: freshDatabase, open: (url) => makePostgresStore({ url, poolSize: 4 }) }));
 
 describe("PostgresStore", () => {
+  it.live("upgrades a database made before message actions in place: old messages read as plain and take actions", () =>
+    Effect.gen(function* () {
+      const url = yield* freshDatabase;
+      yield* Effect.gen(function* () {
+        const sql = yield* SqlClient;
+        yield* Migrator.make({})({ loader: Migrator.fromRecord({ "1_init": migrations["1_init"]! }) });
+        yield* sql`INSERT INTO rooms (code, name, persistent, created_by, created_at_ms, last_seq) VALUES ('OLDOLD', 'old', true, 'alice', 1, 1)`;
+        yield* sql`INSERT INTO messages (room_code, seq, sender, sent_at_ms, text, client_message_id) VALUES ('OLDOLD', 1, 'alice', 2, 'before', 'c1')`;
+      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url) })));
+      const { store } = yield* makePostgresStore({ url, poolSize: 2 });
+      const before = yield* store.readMessages("OLDOLD", { anchorSeq: 0n, direction: "forward", limit: 5 });
+      assert.deepStrictEqual([before.messages[0]!.text, before.messages[0]!.action, before.messages[0]!.editedAtMs], ["before", undefined, 0]);
+      const edit = yield* store.appendRoomAction({ roomCode: "OLDOLD", kind: "edit", targetSeq: 1n, sender: "alice", clientMessageId: "e", text: "after", emoji: "", sentAtMs: 3 });
+      assert.strictEqual(edit.message.seq, 2n);
+      const page = yield* store.readMessages("OLDOLD", { anchorSeq: 0n, direction: "forward", limit: 5 });
+      assert.deepStrictEqual(page.messages.map((m) => [m.seq, m.text, m.editedAtMs]), [[1n, "after", 3], [2n, "after", 0]]);
+    }).pipe(Effect.scoped));
+
   it.live("two nodes appending to one room concurrently get seqs 1..N with no gap or duplicate", () =>
     Effect.gen(function* () {
       const url = yield* freshDatabase;
@@ -75,9 +95,9 @@ describe("PostgresStore", () => {
       yield* stores[0]!.store.createRoom(room("MIGRAT"));
       const rows = yield* Effect.gen(function* () {
         const sql = yield* SqlClient;
-        return yield* sql<{ migration_id: number; name: string }>`SELECT migration_id, name FROM effect_sql_migrations`;
+        return yield* sql<{ migration_id: number; name: string }>`SELECT migration_id, name FROM effect_sql_migrations ORDER BY migration_id`;
       }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url) })));
-      assert.deepStrictEqual(rows.map((r) => [r.migration_id, r.name]), [[1, "init"]]);
+      assert.deepStrictEqual(rows.map((r) => [r.migration_id, r.name]), [[1, "init"], [2, "message_actions"]]);
       assert.strictEqual((yield* stores[2]!.store.findRoom("MIGRAT"))?.code, "MIGRAT");
     }).pipe(Effect.scoped));
 

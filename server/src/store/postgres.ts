@@ -5,10 +5,20 @@ import { PgClient, PgTypes } from "@effect/sql-pg";
 import { Context, Deferred, Effect, Exit, Layer, Queue, Redacted, Result } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { isSqlError, type SqlError } from "effect/sql/SqlError";
-import { RoomCodeTaken, StorageUnavailable, StoreError, UsernameTaken } from "../errors.ts";
+import { type LimitExceeded, type NotFound, type PermissionDenied, RoomCodeTaken, StorageUnavailable, StoreError, UsernameTaken } from "../errors.ts";
 import { migrate } from "./postgres-migrations.ts";
 import {
+  ACTION_CODES,
+  actionCode,
   type Appended,
+  type EventState,
+  freshState,
+  groupReactions,
+  type NewAction,
+  type NewDirectAction,
+  type NewRoomAction,
+  quoteText,
+  refuseAction,
   type NewDirect,
   type NewMessage,
   type Page,
@@ -96,6 +106,24 @@ const toRoom = (row: Row): RoomRecord => ({
   lastSeq: big(row.last_seq),
 });
 
+/** The event columns of a row (and, when the read joined it, the quoted message as q_*); reactions come apart. */
+const toState = (row: Row): EventState => {
+  const kind = ACTION_CODES[num(row.kind ?? 0)];
+  const target = big(row.target_seq ?? 0);
+  return {
+    replyToSeq: kind === undefined ? target : 0n,
+    replyQuote:
+      kind === undefined && target > 0n && row.q_sender !== undefined && row.q_sender !== null
+        ? { sender: str(row.q_sender), text: quoteText(str(row.q_text)), deleted: row.q_deleted === true }
+        : undefined,
+    action: kind === undefined ? undefined : { kind, targetSeq: target, emoji: str(row.emoji ?? "") },
+    editedAtMs: num(row.edited_at_ms ?? 0),
+    deleted: row.deleted === true,
+    reactions: [],
+    stateSeq: big(row.state_seq ?? 0),
+  };
+};
+
 const toMessage = (roomCode: string, row: Row): StoredMessage => ({
   roomCode,
   seq: big(row.seq),
@@ -103,6 +131,7 @@ const toMessage = (roomCode: string, row: Row): StoredMessage => ({
   sentAtMs: num(row.sent_at_ms),
   text: str(row.text),
   clientMessageId: str(row.client_message_id),
+  ...toState(row),
 });
 
 const toDirect = (row: Row): StoredDirect => ({
@@ -112,7 +141,10 @@ const toDirect = (row: Row): StoredDirect => ({
   sentAtMs: num(row.sent_at_ms),
   text: str(row.text),
   clientMessageId: str(row.client_message_id),
+  ...toState(row),
 });
+
+type ActionFailure = NotFound | PermissionDenied | LimitExceeded | StoreFailure;
 
 /** The conversation of two users: their keys, in a fixed order so both directions share one row. */
 const conversationOf = (userA: string, userB: string): readonly [string, string] => {
@@ -280,12 +312,14 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
         ${arrayOf(messages.map((m) => m.sender), PgTypes.OID.text)}::text[],
         ${arrayOf(messages.map((m) => m.clientMessageId), PgTypes.OID.text)}::text[],
         ${arrayOf(messages.map((m) => BigInt(Math.trunc(m.sentAtMs))), PgTypes.OID.int8)}::bigint[],
-        ${arrayOf(messages.map((m) => m.text), PgTypes.OID.text)}::text[]
-      ) WITH ORDINALITY AS t (room_code, sender, client_message_id, sent_at_ms, text, ord)
+        ${arrayOf(messages.map((m) => m.text), PgTypes.OID.text)}::text[],
+        ${arrayOf(messages.map((m) => m.replyToSeq ?? 0n), PgTypes.OID.int8)}::bigint[]
+      ) WITH ORDINALITY AS t (room_code, sender, client_message_id, sent_at_ms, text, target_seq, ord)
     ), locked AS (
       SELECT code, last_seq FROM rooms WHERE code IN (SELECT room_code FROM input) ORDER BY code FOR UPDATE
     ), existing AS (
-      SELECT i.ord, m.seq, m.sender, m.sent_at_ms, m.text, m.client_message_id
+      SELECT i.ord, m.seq, m.sender, m.sent_at_ms, m.text, m.client_message_id, m.kind, m.target_seq, m.emoji,
+        m.edited_at_ms, m.deleted, m.state_seq
       FROM input i JOIN messages m
         ON m.room_code = i.room_code AND m.sender = i.sender AND m.client_message_id = i.client_message_id
     ), fresh AS (
@@ -297,12 +331,13 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
       FROM (SELECT room_code, max(seq) AS last FROM fresh GROUP BY room_code) f
       WHERE r.code = f.room_code
     ), inserted AS (
-      INSERT INTO messages (room_code, seq, sender, sent_at_ms, text, client_message_id)
-      SELECT room_code, seq, sender, sent_at_ms, text, client_message_id FROM fresh
+      INSERT INTO messages (room_code, seq, sender, sent_at_ms, text, client_message_id, target_seq)
+      SELECT room_code, seq, sender, sent_at_ms, text, client_message_id, target_seq FROM fresh
     )
-    SELECT ord, seq, sender, sent_at_ms, text, client_message_id, false AS duplicate FROM fresh
+    SELECT ord, seq, sender, sent_at_ms, text, client_message_id, 0 AS kind, target_seq, '' AS emoji,
+      0::bigint AS edited_at_ms, false AS deleted, 0::bigint AS state_seq, false AS duplicate FROM fresh
     UNION ALL
-    SELECT ord, seq, sender, sent_at_ms, text, client_message_id, true AS duplicate FROM existing`;
+    SELECT *, true AS duplicate FROM existing`;
 
   /**
    * One direct message as one statement: `existing` finds a retry; otherwise `next` creates or increments the
@@ -314,7 +349,9 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
     const senderKey = usernameKey(d.sender);
     return sql<Row>`
       WITH existing AS (
-        SELECT seq, sender, recipient, sent_at_ms, text, client_message_id FROM direct_messages
+        SELECT seq, sender, recipient, sent_at_ms, text, client_message_id, kind, target_seq, emoji, edited_at_ms,
+          deleted, state_seq
+        FROM direct_messages
         WHERE user_a = ${a} AND user_b = ${b} AND sender_key = ${senderKey} AND client_message_id = ${d.clientMessageId}
       ), next AS (
         INSERT INTO conversations AS c (user_a, user_b, last_seq)
@@ -322,11 +359,12 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
         ON CONFLICT (user_a, user_b) DO UPDATE SET last_seq = c.last_seq + 1
         RETURNING last_seq
       ), inserted AS (
-        INSERT INTO direct_messages (user_a, user_b, seq, sender, sender_key, recipient, sent_at_ms, text, client_message_id)
+        INSERT INTO direct_messages (user_a, user_b, seq, sender, sender_key, recipient, sent_at_ms, text, client_message_id, target_seq)
         SELECT ${a}::text, ${b}::text, last_seq, ${d.sender}::text, ${senderKey}::text, ${d.recipient}::text,
-          ${d.sentAtMs}::bigint, ${d.text}::text, ${d.clientMessageId}::text
+          ${d.sentAtMs}::bigint, ${d.text}::text, ${d.clientMessageId}::text, ${d.replyToSeq ?? 0n}::bigint
         FROM next
-        RETURNING seq, sender, recipient, sent_at_ms, text, client_message_id
+        RETURNING seq, sender, recipient, sent_at_ms, text, client_message_id, kind, target_seq, emoji, edited_at_ms,
+          deleted, state_seq
       )
       SELECT *, false AS duplicate FROM inserted
       UNION ALL
@@ -507,6 +545,174 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
 
   const isUniqueViolation = (error: unknown): boolean => isSqlError(error) && error.reason._tag === "UniqueViolation";
 
+  /** An action event's own fields: it carries no state of its own. */
+  const actionState = (input: NewAction): EventState => ({
+    ...freshState(0n),
+    action: { kind: input.kind, targetSeq: input.targetSeq, emoji: input.emoji },
+  });
+
+  /**
+   * Runs an action's transaction; a race with another node (a retry of the same key committed meanwhile, a
+   * deadlock) reruns it, so the rerun finds the stored event. Actions are rare next to messages: no group commit.
+   */
+  const withRetry = <A>(operation: string, transaction: Effect.Effect<A, ActionFailure | SqlError>): Effect.Effect<A, ActionFailure> => {
+    const run = (attempt: number): Effect.Effect<A, ActionFailure> =>
+      sql.withTransaction(transaction).pipe(
+        Effect.catchIf(
+          (error) => isRace(error) && attempt < MAX_ATTEMPTS,
+          () => Effect.suspend(() => run(attempt + 1)),
+        ),
+        Effect.mapError((error) => (isRace(error) ? new StorageUnavailable({ operation, cause: error, retryAfterMs }) : error)),
+        guard(operation),
+      ) as Effect.Effect<A, ActionFailure>;
+    return run(1);
+  };
+
+  /**
+   * A room action: `FOR UPDATE` on the room row serialises it with every append to the room on every node, then
+   * the target is checked, the event takes the next seq and the target row (or its reactions) is updated.
+   */
+  const roomAction = (input: NewRoomAction) =>
+    withRetry(
+      "appendRoomAction",
+      Effect.gen(function* () {
+        const existing = yield* sql<Row>`
+          SELECT * FROM messages WHERE room_code = ${input.roomCode} AND sender = ${input.sender}
+          AND client_message_id = ${input.clientMessageId}`;
+        if (existing[0] !== undefined) return { message: toMessage(input.roomCode, existing[0]), duplicate: true };
+        const locked = yield* sql<Row>`SELECT last_seq FROM rooms WHERE code = ${input.roomCode} FOR UPDATE`;
+        if (locked[0] === undefined) return yield* new StoreError({ operation: "appendRoomAction", cause: "no such room" });
+        const target = yield* sql<Row>`
+          SELECT kind, sender, deleted FROM messages WHERE room_code = ${input.roomCode} AND seq = ${input.targetSeq}`;
+        const facts = yield* sql<Row>`
+          SELECT count(DISTINCT emoji) AS distinct_emoji, count(*) FILTER (WHERE emoji = ${input.emoji}) AS present
+          FROM reactions WHERE room_code = ${input.roomCode} AND target_seq = ${input.targetSeq}`;
+        const refused = refuseAction(
+          input,
+          target[0] === undefined ? undefined : { kind: num(target[0].kind), senderKey: usernameKey(str(target[0].sender)), deleted: target[0].deleted === true },
+          { present: num(facts[0]!.present) > 0, distinct: num(facts[0]!.distinct_emoji) },
+        );
+        if (refused !== undefined) return yield* refused;
+        const seq = big(locked[0].last_seq) + 1n;
+        yield* sql`UPDATE rooms SET last_seq = ${seq} WHERE code = ${input.roomCode}`;
+        yield* sql`
+          INSERT INTO messages (room_code, seq, sender, sent_at_ms, text, client_message_id, kind, target_seq, emoji)
+          VALUES (${input.roomCode}, ${seq}, ${input.sender}, ${input.sentAtMs}, ${input.text}, ${input.clientMessageId},
+            ${actionCode(input.kind)}, ${input.targetSeq}, ${input.emoji})`;
+        const where = sql`room_code = ${input.roomCode} AND seq = ${input.targetSeq}`;
+        switch (input.kind) {
+          case "edit":
+            yield* sql`UPDATE messages SET text = ${input.text}, edited_at_ms = ${input.sentAtMs}, state_seq = ${seq} WHERE ${where}`;
+            break;
+          case "delete":
+            yield* sql`UPDATE messages SET text = '', deleted = true, state_seq = ${seq} WHERE ${where}`;
+            yield* sql`UPDATE messages SET text = '' WHERE room_code = ${input.roomCode} AND target_seq = ${input.targetSeq} AND kind = 1`;
+            yield* sql`DELETE FROM reactions WHERE room_code = ${input.roomCode} AND target_seq = ${input.targetSeq}`;
+            break;
+          case "reaction-add":
+            yield* sql`INSERT INTO reactions (room_code, target_seq, emoji, username, seq)
+              VALUES (${input.roomCode}, ${input.targetSeq}, ${input.emoji}, ${input.sender}, ${seq}) ON CONFLICT DO NOTHING`;
+            yield* sql`UPDATE messages SET state_seq = ${seq} WHERE ${where}`;
+            break;
+          case "reaction-remove":
+            yield* sql`DELETE FROM reactions WHERE room_code = ${input.roomCode} AND target_seq = ${input.targetSeq}
+              AND emoji = ${input.emoji} AND username = ${input.sender}`;
+            yield* sql`UPDATE messages SET state_seq = ${seq} WHERE ${where}`;
+            break;
+        }
+        const message: StoredMessage = {
+          roomCode: input.roomCode,
+          seq,
+          sender: input.sender,
+          sentAtMs: input.sentAtMs,
+          text: input.text,
+          clientMessageId: input.clientMessageId,
+          ...actionState(input),
+        };
+        return { message, duplicate: false };
+      }),
+    );
+
+  /** As roomAction, in a conversation: its counter row (which the target's existence implies) is the lock. */
+  const directAction = (input: NewDirectAction) =>
+    withRetry(
+      "appendDirectAction",
+      Effect.gen(function* () {
+        const [a, b] = conversationOf(input.sender, input.recipient);
+        const senderKey = usernameKey(input.sender);
+        const existing = yield* sql<Row>`
+          SELECT * FROM direct_messages WHERE user_a = ${a} AND user_b = ${b} AND sender_key = ${senderKey}
+          AND client_message_id = ${input.clientMessageId}`;
+        if (existing[0] !== undefined) return { message: toDirect(existing[0]), duplicate: true };
+        const locked = yield* sql<Row>`SELECT last_seq FROM conversations WHERE user_a = ${a} AND user_b = ${b} FOR UPDATE`;
+        const target = yield* sql<Row>`
+          SELECT kind, sender_key, deleted FROM direct_messages WHERE user_a = ${a} AND user_b = ${b} AND seq = ${input.targetSeq}`;
+        const facts = yield* sql<Row>`
+          SELECT count(DISTINCT emoji) AS distinct_emoji, count(*) FILTER (WHERE emoji = ${input.emoji}) AS present
+          FROM direct_reactions WHERE user_a = ${a} AND user_b = ${b} AND target_seq = ${input.targetSeq}`;
+        const refused = refuseAction(
+          input,
+          target[0] === undefined || locked[0] === undefined
+            ? undefined
+            : { kind: num(target[0].kind), senderKey: str(target[0].sender_key), deleted: target[0].deleted === true },
+          { present: num(facts[0]!.present) > 0, distinct: num(facts[0]!.distinct_emoji) },
+        );
+        if (refused !== undefined) return yield* refused;
+        const seq = big(locked[0]!.last_seq) + 1n;
+        yield* sql`UPDATE conversations SET last_seq = ${seq} WHERE user_a = ${a} AND user_b = ${b}`;
+        yield* sql`
+          INSERT INTO direct_messages (user_a, user_b, seq, sender, sender_key, recipient, sent_at_ms, text, client_message_id, kind, target_seq, emoji)
+          VALUES (${a}, ${b}, ${seq}, ${input.sender}, ${senderKey}, ${input.recipient}, ${input.sentAtMs}, ${input.text},
+            ${input.clientMessageId}, ${actionCode(input.kind)}, ${input.targetSeq}, ${input.emoji})`;
+        const where = sql`user_a = ${a} AND user_b = ${b} AND seq = ${input.targetSeq}`;
+        switch (input.kind) {
+          case "edit":
+            yield* sql`UPDATE direct_messages SET text = ${input.text}, edited_at_ms = ${input.sentAtMs}, state_seq = ${seq} WHERE ${where}`;
+            break;
+          case "delete":
+            yield* sql`UPDATE direct_messages SET text = '', deleted = true, state_seq = ${seq} WHERE ${where}`;
+            yield* sql`UPDATE direct_messages SET text = '' WHERE user_a = ${a} AND user_b = ${b} AND target_seq = ${input.targetSeq} AND kind = 1`;
+            yield* sql`DELETE FROM direct_reactions WHERE user_a = ${a} AND user_b = ${b} AND target_seq = ${input.targetSeq}`;
+            break;
+          case "reaction-add":
+            yield* sql`INSERT INTO direct_reactions (user_a, user_b, target_seq, emoji, username, seq)
+              VALUES (${a}, ${b}, ${input.targetSeq}, ${input.emoji}, ${input.sender}, ${seq}) ON CONFLICT DO NOTHING`;
+            yield* sql`UPDATE direct_messages SET state_seq = ${seq} WHERE ${where}`;
+            break;
+          case "reaction-remove":
+            yield* sql`DELETE FROM direct_reactions WHERE user_a = ${a} AND user_b = ${b} AND target_seq = ${input.targetSeq}
+              AND emoji = ${input.emoji} AND username = ${input.sender}`;
+            yield* sql`UPDATE direct_messages SET state_seq = ${seq} WHERE ${where}`;
+            break;
+        }
+        const message: StoredDirect = {
+          sender: input.sender,
+          recipient: input.recipient,
+          seq,
+          sentAtMs: input.sentAtMs,
+          text: input.text,
+          clientMessageId: input.clientMessageId,
+          ...actionState(input),
+        };
+        return { message, duplicate: false };
+      }),
+    );
+
+  /** Fills each plain message of a page with its reactions (one range read over the page's seqs). */
+  const withReactions = <A extends { readonly seq: bigint }>(
+    read: (from: bigint, to: bigint) => Effect.Effect<ReadonlyArray<Row>, SqlError>,
+  ) =>
+  (result: Page<A>): Effect.Effect<Page<A>, SqlError> => {
+    const first = result.messages[0];
+    const last = result.messages.at(-1);
+    if (first === undefined || last === undefined) return Effect.succeed(result);
+    return Effect.map(read(first.seq, last.seq), (rows) => {
+      if (rows.length === 0) return result;
+      const grouped = groupReactions(rows.map((row) => ({ targetSeq: big(row.target_seq), emoji: str(row.emoji), username: str(row.username) })));
+      return { ...result, messages: result.messages.map((m) => (grouped.has(m.seq) ? { ...m, reactions: grouped.get(m.seq)! } : m)) };
+    });
+  };
+
   const store = Store.of({
     createUser: Effect.fn("Store.createUser")(function* (input) {
       const rows = yield* sql<Row>`
@@ -591,14 +797,32 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
       enqueue<Appended<StoredMessage>>((deferred) => ({ kind: "message", input, deferred }), "appendMessage"),
     readMessages: Effect.fn("Store.readMessages")(function* (roomCode, query) {
       if (unstorable(roomCode)) return { messages: [], hasMore: false };
+      // A plain message's reply quote comes from the replied-to row, as it is now.
       return yield* page(
         query,
-        (anchor, take) =>
-          sql<Row>`SELECT * FROM messages WHERE room_code = ${roomCode} AND seq < ${anchor} ORDER BY seq DESC LIMIT ${take}`,
-        (anchor, take) =>
-          sql<Row>`SELECT * FROM messages WHERE room_code = ${roomCode} AND seq > ${anchor} ORDER BY seq ASC LIMIT ${take}`,
+        (anchor, take) => sql<Row>`
+          SELECT m.*, q.sender AS q_sender, q.text AS q_text, q.deleted AS q_deleted FROM messages m
+          LEFT JOIN messages q ON m.kind = 0 AND m.target_seq > 0 AND q.room_code = m.room_code AND q.seq = m.target_seq
+          WHERE m.room_code = ${roomCode} AND m.seq < ${anchor} ORDER BY m.seq DESC LIMIT ${take}`,
+        (anchor, take) => sql<Row>`
+          SELECT m.*, q.sender AS q_sender, q.text AS q_text, q.deleted AS q_deleted FROM messages m
+          LEFT JOIN messages q ON m.kind = 0 AND m.target_seq > 0 AND q.room_code = m.room_code AND q.seq = m.target_seq
+          WHERE m.room_code = ${roomCode} AND m.seq > ${anchor} ORDER BY m.seq ASC LIMIT ${take}`,
         (row) => toMessage(roomCode, row),
-      ).pipe(guard("readMessages"));
+      ).pipe(
+        Effect.flatMap(
+          withReactions<StoredMessage>((from, to) => sql<Row>`
+            SELECT target_seq, emoji, username FROM reactions
+            WHERE room_code = ${roomCode} AND target_seq BETWEEN ${from} AND ${to} ORDER BY target_seq, seq`),
+        ),
+        guard("readMessages"),
+      );
+    }),
+    appendRoomAction: Effect.fn("Store.appendRoomAction")(function* (input) {
+      return yield* roomAction(input);
+    }),
+    appendDirectAction: Effect.fn("Store.appendDirectAction")(function* (input) {
+      return yield* directAction(input);
     }),
     appendDirect: Effect.fn("Store.appendDirect")(function* (input) {
       return yield* enqueue<Appended<StoredDirect>>((deferred) => ({ kind: "direct", input, deferred }), "appendDirect");
@@ -609,13 +833,24 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
       return yield* page(
         query,
         (anchor, take) => sql<Row>`
-          SELECT * FROM direct_messages WHERE user_a = ${a} AND user_b = ${b} AND seq < ${anchor}
-          ORDER BY seq DESC LIMIT ${take}`,
+          SELECT m.*, q.sender AS q_sender, q.text AS q_text, q.deleted AS q_deleted FROM direct_messages m
+          LEFT JOIN direct_messages q
+            ON m.kind = 0 AND m.target_seq > 0 AND q.user_a = m.user_a AND q.user_b = m.user_b AND q.seq = m.target_seq
+          WHERE m.user_a = ${a} AND m.user_b = ${b} AND m.seq < ${anchor} ORDER BY m.seq DESC LIMIT ${take}`,
         (anchor, take) => sql<Row>`
-          SELECT * FROM direct_messages WHERE user_a = ${a} AND user_b = ${b} AND seq > ${anchor}
-          ORDER BY seq ASC LIMIT ${take}`,
+          SELECT m.*, q.sender AS q_sender, q.text AS q_text, q.deleted AS q_deleted FROM direct_messages m
+          LEFT JOIN direct_messages q
+            ON m.kind = 0 AND m.target_seq > 0 AND q.user_a = m.user_a AND q.user_b = m.user_b AND q.seq = m.target_seq
+          WHERE m.user_a = ${a} AND m.user_b = ${b} AND m.seq > ${anchor} ORDER BY m.seq ASC LIMIT ${take}`,
         toDirect,
-      ).pipe(guard("readDirect"));
+      ).pipe(
+        Effect.flatMap(
+          withReactions<StoredDirect>((from, to) => sql<Row>`
+            SELECT target_seq, emoji, username FROM direct_reactions
+            WHERE user_a = ${a} AND user_b = ${b} AND target_seq BETWEEN ${from} AND ${to} ORDER BY target_seq, seq`),
+        ),
+        guard("readDirect"),
+      );
     }),
   });
 

@@ -7,8 +7,18 @@ import { dirname, join } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { Context, Deferred, Effect, Exit, Layer, Queue, type Scope } from "effect";
 import { RoomCodeTaken, StorageUnavailable, StoreError, UsernameTaken } from "../errors.ts";
+import { LimitExceeded, NotFound, PermissionDenied } from "../errors.ts";
 import {
+  ACTION_CODES,
+  actionCode,
   type Appended,
+  type EventState,
+  groupReactions,
+  type NewAction,
+  type NewDirectAction,
+  type NewRoomAction,
+  quoteText,
+  refuseAction,
   type NewDirect,
   type NewMessage,
   type Page,
@@ -20,6 +30,7 @@ import {
   Store,
   type StoredDirect,
   type StoredMessage,
+  freshState,
   type UserRecord,
   usernameKey,
 } from "./store.ts";
@@ -105,6 +116,43 @@ export const migrations: ReadonlyArray<string> = [
   ) STRICT;
   CREATE UNIQUE INDEX direct_messages_idempotency ON direct_messages (user_a, user_b, sender_key, client_message_id);
   `,
+  // 2: message actions and replies. Only ADD COLUMN with constant defaults and new tables, so an existing
+  // database is upgraded in place (no table rewrite): its messages read as plain, unedited, without reactions.
+  // kind: 0 plain message, else the ActionKind number; target_seq: the replied-to seq (kind 0) or the action's
+  // target; state columns (edited_at_ms, deleted, state_seq) are kept current on the target row.
+  `
+  ALTER TABLE messages ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN target_seq INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN emoji TEXT NOT NULL DEFAULT '';
+  ALTER TABLE messages ADD COLUMN edited_at_ms INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN state_seq INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE reactions (
+    room_code TEXT NOT NULL,
+    target_seq INTEGER NOT NULL,
+    emoji TEXT NOT NULL,
+    username TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (room_code, target_seq, emoji, username),
+    FOREIGN KEY (room_code, target_seq) REFERENCES messages (room_code, seq)
+  ) STRICT;
+  ALTER TABLE direct_messages ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE direct_messages ADD COLUMN target_seq INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE direct_messages ADD COLUMN emoji TEXT NOT NULL DEFAULT '';
+  ALTER TABLE direct_messages ADD COLUMN edited_at_ms INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE direct_messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE direct_messages ADD COLUMN state_seq INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE direct_reactions (
+    user_a TEXT NOT NULL,
+    user_b TEXT NOT NULL,
+    target_seq INTEGER NOT NULL,
+    emoji TEXT NOT NULL,
+    username TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (user_a, user_b, target_seq, emoji, username),
+    FOREIGN KEY (user_a, user_b, target_seq) REFERENCES direct_messages (user_a, user_b, seq)
+  ) STRICT;
+  `,
 ];
 
 /** Largest SQLite integer: the exclusive upper bound of a backward page from the newest message. */
@@ -141,6 +189,24 @@ const toRoom = (row: Row): RoomRecord => ({
   lastSeq: BigInt(num(row.last_seq)),
 });
 
+/** The event columns of a row (and, when the read joined it, the quoted message as q_*); reactions come apart. */
+const toState = (row: Row): EventState => {
+  const kind = ACTION_CODES[num(row.kind ?? 0)];
+  const target = BigInt(num(row.target_seq ?? 0));
+  return {
+    replyToSeq: kind === undefined ? target : 0n,
+    replyQuote:
+      kind === undefined && target > 0n && row.q_sender !== undefined && row.q_sender !== null
+        ? { sender: str(row.q_sender), text: quoteText(str(row.q_text)), deleted: num(row.q_deleted) === 1 }
+        : undefined,
+    action: kind === undefined ? undefined : { kind, targetSeq: target, emoji: str(row.emoji ?? "") },
+    editedAtMs: num(row.edited_at_ms ?? 0),
+    deleted: num(row.deleted ?? 0) === 1,
+    reactions: [],
+    stateSeq: BigInt(num(row.state_seq ?? 0)),
+  };
+};
+
 const toMessage = (row: Row): StoredMessage => ({
   roomCode: str(row.room_code),
   seq: BigInt(num(row.seq)),
@@ -148,6 +214,7 @@ const toMessage = (row: Row): StoredMessage => ({
   sentAtMs: num(row.sent_at_ms),
   text: str(row.text),
   clientMessageId: str(row.client_message_id),
+  ...toState(row),
 });
 
 const toDirect = (row: Row): StoredDirect => ({
@@ -157,7 +224,16 @@ const toDirect = (row: Row): StoredDirect => ({
   sentAtMs: num(row.sent_at_ms),
   text: str(row.text),
   clientMessageId: str(row.client_message_id),
+  ...toState(row),
 });
+
+/** A refused action thrown out of its savepoint; carries the error its caller gets. */
+class Refusal {
+  readonly error: NotFound | PermissionDenied | LimitExceeded;
+  constructor(error: NotFound | PermissionDenied | LimitExceeded) {
+    this.error = error;
+  }
+}
 
 /**
  * SQLite result codes (the primary code: the low byte of node:sqlite's extended `errcode`) that mean the storage
@@ -300,7 +376,19 @@ type AppendJob =
       readonly kind: "direct";
       readonly input: NewDirect;
       readonly deferred: Deferred.Deferred<Appended<StoredDirect>, StoreError | StorageUnavailable>;
+    }
+  | {
+      readonly kind: "room-action";
+      readonly input: NewRoomAction;
+      readonly deferred: Deferred.Deferred<Appended<StoredMessage>, ActionFailure>;
+    }
+  | {
+      readonly kind: "direct-action";
+      readonly input: NewDirectAction;
+      readonly deferred: Deferred.Deferred<Appended<StoredDirect>, ActionFailure>;
     };
+
+type ActionFailure = NotFound | PermissionDenied | LimitExceeded | StoreError | StorageUnavailable;
 
 /**
  * Builds the Store over one SQLite file, with its StorageHealth. Opening fails with StorageUnavailable when the
@@ -380,12 +468,35 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     findMessageById: prepare("SELECT * FROM messages WHERE room_code = ? AND sender = ? AND client_message_id = ?"),
     nextRoomSeq: prepare("UPDATE rooms SET last_seq = last_seq + 1 WHERE code = ? RETURNING last_seq"),
     insertMessage: prepare(
-      "INSERT INTO messages (room_code, seq, sender, sent_at_ms, text, client_message_id) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO messages (room_code, seq, sender, sent_at_ms, text, client_message_id, kind, target_seq, emoji) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
+    // A plain message's reply quote comes from the replied-to row, as it is now.
     messagesBackward: prepare(
-      "SELECT * FROM messages WHERE room_code = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+      `SELECT m.*, q.sender AS q_sender, q.text AS q_text, q.deleted AS q_deleted FROM messages m
+       LEFT JOIN messages q ON m.kind = 0 AND m.target_seq > 0 AND q.room_code = m.room_code AND q.seq = m.target_seq
+       WHERE m.room_code = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`,
     ),
-    messagesForward: prepare("SELECT * FROM messages WHERE room_code = ? AND seq > ? ORDER BY seq ASC LIMIT ?"),
+    messagesForward: prepare(
+      `SELECT m.*, q.sender AS q_sender, q.text AS q_text, q.deleted AS q_deleted FROM messages m
+       LEFT JOIN messages q ON m.kind = 0 AND m.target_seq > 0 AND q.room_code = m.room_code AND q.seq = m.target_seq
+       WHERE m.room_code = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`,
+    ),
+    reactionsBetween: prepare(
+      "SELECT target_seq, emoji, username FROM reactions WHERE room_code = ? AND target_seq BETWEEN ? AND ? ORDER BY target_seq, seq",
+    ),
+    findMessage: prepare("SELECT * FROM messages WHERE room_code = ? AND seq = ?"),
+    editMessage: prepare("UPDATE messages SET text = ?, edited_at_ms = ?, state_seq = ? WHERE room_code = ? AND seq = ?"),
+    deleteMessage: prepare("UPDATE messages SET text = '', deleted = 1, state_seq = ? WHERE room_code = ? AND seq = ?"),
+    eraseEdits: prepare("UPDATE messages SET text = '' WHERE room_code = ? AND target_seq = ? AND kind = 1"),
+    dropReactions: prepare("DELETE FROM reactions WHERE room_code = ? AND target_seq = ?"),
+    touchMessage: prepare("UPDATE messages SET state_seq = ? WHERE room_code = ? AND seq = ?"),
+    emojiFacts: prepare(
+      "SELECT COUNT(DISTINCT emoji) AS distinct_emoji, COALESCE(SUM(emoji = ?), 0) AS present FROM reactions WHERE room_code = ? AND target_seq = ?",
+    ),
+    addReaction: prepare(
+      "INSERT INTO reactions (room_code, target_seq, emoji, username, seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    ),
+    removeReaction: prepare("DELETE FROM reactions WHERE room_code = ? AND target_seq = ? AND emoji = ? AND username = ?"),
     findDirectById: prepare(
       "SELECT * FROM direct_messages WHERE user_a = ? AND user_b = ? AND sender_key = ? AND client_message_id = ?",
     ),
@@ -393,13 +504,37 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
       "INSERT INTO conversations (user_a, user_b, last_seq) VALUES (?, ?, 1) ON CONFLICT (user_a, user_b) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
     ),
     insertDirect: prepare(
-      "INSERT INTO direct_messages (user_a, user_b, seq, sender, sender_key, recipient, sent_at_ms, text, client_message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO direct_messages (user_a, user_b, seq, sender, sender_key, recipient, sent_at_ms, text, client_message_id, kind, target_seq, emoji) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
     directBackward: prepare(
-      "SELECT * FROM direct_messages WHERE user_a = ? AND user_b = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+      `SELECT m.*, q.sender AS q_sender, q.text AS q_text, q.deleted AS q_deleted FROM direct_messages m
+       LEFT JOIN direct_messages q ON m.kind = 0 AND m.target_seq > 0 AND q.user_a = m.user_a AND q.user_b = m.user_b AND q.seq = m.target_seq
+       WHERE m.user_a = ? AND m.user_b = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`,
     ),
     directForward: prepare(
-      "SELECT * FROM direct_messages WHERE user_a = ? AND user_b = ? AND seq > ? ORDER BY seq ASC LIMIT ?",
+      `SELECT m.*, q.sender AS q_sender, q.text AS q_text, q.deleted AS q_deleted FROM direct_messages m
+       LEFT JOIN direct_messages q ON m.kind = 0 AND m.target_seq > 0 AND q.user_a = m.user_a AND q.user_b = m.user_b AND q.seq = m.target_seq
+       WHERE m.user_a = ? AND m.user_b = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`,
+    ),
+    directReactionsBetween: prepare(
+      "SELECT target_seq, emoji, username FROM direct_reactions WHERE user_a = ? AND user_b = ? AND target_seq BETWEEN ? AND ? ORDER BY target_seq, seq",
+    ),
+    findDirect: prepare("SELECT * FROM direct_messages WHERE user_a = ? AND user_b = ? AND seq = ?"),
+    lastDirectSeq: prepare("SELECT last_seq FROM conversations WHERE user_a = ? AND user_b = ?"),
+    bumpDirectSeq: prepare("UPDATE conversations SET last_seq = last_seq + 1 WHERE user_a = ? AND user_b = ? RETURNING last_seq"),
+    editDirect: prepare("UPDATE direct_messages SET text = ?, edited_at_ms = ?, state_seq = ? WHERE user_a = ? AND user_b = ? AND seq = ?"),
+    deleteDirect: prepare("UPDATE direct_messages SET text = '', deleted = 1, state_seq = ? WHERE user_a = ? AND user_b = ? AND seq = ?"),
+    eraseDirectEdits: prepare("UPDATE direct_messages SET text = '' WHERE user_a = ? AND user_b = ? AND target_seq = ? AND kind = 1"),
+    dropDirectReactions: prepare("DELETE FROM direct_reactions WHERE user_a = ? AND user_b = ? AND target_seq = ?"),
+    touchDirect: prepare("UPDATE direct_messages SET state_seq = ? WHERE user_a = ? AND user_b = ? AND seq = ?"),
+    directEmojiFacts: prepare(
+      "SELECT COUNT(DISTINCT emoji) AS distinct_emoji, COALESCE(SUM(emoji = ?), 0) AS present FROM direct_reactions WHERE user_a = ? AND user_b = ? AND target_seq = ?",
+    ),
+    addDirectReaction: prepare(
+      "INSERT INTO direct_reactions (user_a, user_b, target_seq, emoji, username, seq) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    ),
+    removeDirectReaction: prepare(
+      "DELETE FROM direct_reactions WHERE user_a = ? AND user_b = ? AND target_seq = ? AND emoji = ? AND username = ?",
     ),
   };
 
@@ -464,6 +599,20 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     return { messages: rows.slice(0, limit).map(decode), hasMore: rows.length > limit };
   };
 
+  /** Fills each plain message of a page with its reactions (one range read over the page's seqs). */
+  const withReactions = <A extends { readonly seq: bigint; readonly action: unknown; readonly reactions: unknown }>(
+    result: Page<A>,
+    read: (from: bigint, to: bigint) => ReadonlyArray<Row>,
+  ): Page<A> => {
+    const first = result.messages[0];
+    const last = result.messages.at(-1);
+    if (first === undefined || last === undefined) return result;
+    const rows = read(first.seq, last.seq).map((row) => ({ targetSeq: BigInt(num(row.target_seq)), emoji: str(row.emoji), username: str(row.username) }));
+    if (rows.length === 0) return result;
+    const grouped = groupReactions(rows);
+    return { ...result, messages: result.messages.map((m) => (grouped.has(m.seq) ? { ...m, reactions: grouped.get(m.seq)! } : m)) };
+  };
+
   // One append inside the batch transaction. A retry (same idempotency key) returns the stored original.
   const writeMessage = (input: NewMessage): Appended<StoredMessage> => {
     const existing = sql.findMessageById.get(input.roomCode, input.sender, input.clientMessageId) as Row | undefined;
@@ -471,7 +620,8 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     const next = sql.nextRoomSeq.get(input.roomCode) as Row | undefined;
     if (next === undefined) throw new Error("no such room");
     const seq = num(next.last_seq);
-    sql.insertMessage.run(input.roomCode, seq, input.sender, input.sentAtMs, input.text, input.clientMessageId);
+    const replyToSeq = input.replyToSeq ?? 0n;
+    sql.insertMessage.run(input.roomCode, seq, input.sender, input.sentAtMs, input.text, input.clientMessageId, 0, replyToSeq, "");
     return {
       message: {
         roomCode: input.roomCode,
@@ -480,7 +630,94 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
         sentAtMs: input.sentAtMs,
         text: input.text,
         clientMessageId: input.clientMessageId,
+        ...freshState(replyToSeq),
       },
+      duplicate: false,
+    };
+  };
+
+  /** The new event's own fields: an action event carries no state of its own. */
+  const actionState = (input: NewAction): EventState => ({
+    ...freshState(0n),
+    action: { kind: input.kind, targetSeq: input.targetSeq, emoji: input.emoji },
+  });
+
+  // One action inside the batch transaction: checks the target, takes the room's next seq, stores the event and
+  // applies it to the target row. A refusal is thrown as a Refusal (its savepoint is rolled back).
+  const writeRoomAction = (input: NewRoomAction): Appended<StoredMessage> => {
+    const existing = sql.findMessageById.get(input.roomCode, input.sender, input.clientMessageId) as Row | undefined;
+    if (existing !== undefined) return { message: toMessage(existing), duplicate: true };
+    const target = sql.findMessage.get(input.roomCode, input.targetSeq) as Row | undefined;
+    const facts = sql.emojiFacts.get(input.emoji, input.roomCode, input.targetSeq) as Row;
+    const refused = refuseAction(
+      input,
+      target === undefined ? undefined : { kind: num(target.kind), senderKey: usernameKey(str(target.sender)), deleted: num(target.deleted) === 1 },
+      { present: num(facts.present) > 0, distinct: num(facts.distinct_emoji) },
+    );
+    if (refused !== undefined) throw new Refusal(refused);
+    const next = sql.nextRoomSeq.get(input.roomCode) as Row | undefined;
+    if (next === undefined) throw new Error("no such room");
+    const seq = num(next.last_seq);
+    sql.insertMessage.run(input.roomCode, seq, input.sender, input.sentAtMs, input.text, input.clientMessageId, actionCode(input.kind), input.targetSeq, input.emoji);
+    switch (input.kind) {
+      case "edit":
+        sql.editMessage.run(input.text, input.sentAtMs, seq, input.roomCode, input.targetSeq);
+        break;
+      case "delete":
+        sql.deleteMessage.run(seq, input.roomCode, input.targetSeq);
+        sql.eraseEdits.run(input.roomCode, input.targetSeq);
+        sql.dropReactions.run(input.roomCode, input.targetSeq);
+        break;
+      case "reaction-add":
+        sql.addReaction.run(input.roomCode, input.targetSeq, input.emoji, input.sender, seq);
+        sql.touchMessage.run(seq, input.roomCode, input.targetSeq);
+        break;
+      case "reaction-remove":
+        sql.removeReaction.run(input.roomCode, input.targetSeq, input.emoji, input.sender);
+        sql.touchMessage.run(seq, input.roomCode, input.targetSeq);
+        break;
+    }
+    return {
+      message: { roomCode: input.roomCode, seq: BigInt(seq), sender: input.sender, sentAtMs: input.sentAtMs, text: input.text, clientMessageId: input.clientMessageId, ...actionState(input) },
+      duplicate: false,
+    };
+  };
+
+  const writeDirectAction = (input: NewDirectAction): Appended<StoredDirect> => {
+    const [a, b] = conversationOf(input.sender, input.recipient);
+    const senderKey = usernameKey(input.sender);
+    const existing = sql.findDirectById.get(a, b, senderKey, input.clientMessageId) as Row | undefined;
+    if (existing !== undefined) return { message: toDirect(existing), duplicate: true };
+    const target = sql.findDirect.get(a, b, input.targetSeq) as Row | undefined;
+    const facts = sql.directEmojiFacts.get(input.emoji, a, b, input.targetSeq) as Row;
+    const refused = refuseAction(
+      input,
+      target === undefined ? undefined : { kind: num(target.kind), senderKey: str(target.sender_key), deleted: num(target.deleted) === 1 },
+      { present: num(facts.present) > 0, distinct: num(facts.distinct_emoji) },
+    );
+    if (refused !== undefined) throw new Refusal(refused);
+    const seq = num((sql.bumpDirectSeq.get(a, b) as Row).last_seq);
+    sql.insertDirect.run(a, b, seq, input.sender, senderKey, input.recipient, input.sentAtMs, input.text, input.clientMessageId, actionCode(input.kind), input.targetSeq, input.emoji);
+    switch (input.kind) {
+      case "edit":
+        sql.editDirect.run(input.text, input.sentAtMs, seq, a, b, input.targetSeq);
+        break;
+      case "delete":
+        sql.deleteDirect.run(seq, a, b, input.targetSeq);
+        sql.eraseDirectEdits.run(a, b, input.targetSeq);
+        sql.dropDirectReactions.run(a, b, input.targetSeq);
+        break;
+      case "reaction-add":
+        sql.addDirectReaction.run(a, b, input.targetSeq, input.emoji, input.sender, seq);
+        sql.touchDirect.run(seq, a, b, input.targetSeq);
+        break;
+      case "reaction-remove":
+        sql.removeDirectReaction.run(a, b, input.targetSeq, input.emoji, input.sender);
+        sql.touchDirect.run(seq, a, b, input.targetSeq);
+        break;
+    }
+    return {
+      message: { sender: input.sender, recipient: input.recipient, seq: BigInt(seq), sentAtMs: input.sentAtMs, text: input.text, clientMessageId: input.clientMessageId, ...actionState(input) },
       duplicate: false,
     };
   };
@@ -491,6 +728,7 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     const existing = sql.findDirectById.get(a, b, senderKey, input.clientMessageId) as Row | undefined;
     if (existing !== undefined) return { message: toDirect(existing), duplicate: true };
     const seq = num((sql.nextDirectSeq.get(a, b) as Row).last_seq);
+    const replyToSeq = input.replyToSeq ?? 0n;
     sql.insertDirect.run(
       a,
       b,
@@ -501,6 +739,9 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
       input.sentAtMs,
       input.text,
       input.clientMessageId,
+      0,
+      replyToSeq,
+      "",
     );
     return {
       message: {
@@ -510,6 +751,7 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
         sentAtMs: input.sentAtMs,
         text: input.text,
         clientMessageId: input.clientMessageId,
+        ...freshState(replyToSeq),
       },
       duplicate: false,
     };
@@ -523,15 +765,31 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     stats.batches++;
     stats.appends += jobs.length;
     stats.largestBatch = Math.max(stats.largestBatch, jobs.length);
-    const outcomes: Array<Exit.Exit<Appended<StoredMessage> | Appended<StoredDirect>, StoreError>> = [];
+    const outcomes: Array<Exit.Exit<Appended<StoredMessage> | Appended<StoredDirect>, ActionFailure>> = [];
     try {
       inTransaction(() => {
         for (const job of jobs) {
           sql.savepoint.run();
           try {
-            outcomes.push(Exit.succeed(job.kind === "message" ? writeMessage(job.input) : writeDirect(job.input)));
+            outcomes.push(
+              Exit.succeed(
+                job.kind === "message"
+                  ? writeMessage(job.input)
+                  : job.kind === "direct"
+                    ? writeDirect(job.input)
+                    : job.kind === "room-action"
+                      ? writeRoomAction(job.input)
+                      : writeDirectAction(job.input),
+              ),
+            );
             sql.release.run();
           } catch (cause) {
+            if (cause instanceof Refusal) {
+              sql.rollbackTo.run();
+              sql.release.run();
+              outcomes.push(Exit.fail(cause.error));
+              continue;
+            }
             // The storage itself failing (e.g. the disk filled when the page cache spilled) dooms the whole
             // transaction, which SQLite may already have rolled back: fail the batch, not just this append.
             if (classifySqliteFailure(`append-${job.kind}`, cause)._tag === "StorageUnavailable") throw cause;
@@ -600,10 +858,10 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     ),
   );
 
-  const enqueue = <A>(job: (deferred: Deferred.Deferred<A, StoreError | StorageUnavailable>) => AppendJob, operation: string) =>
-    Effect.suspend(() => {
+  const enqueue = <A, E = StoreError | StorageUnavailable>(job: (deferred: Deferred.Deferred<A, E>) => AppendJob, operation: string) =>
+    Effect.suspend((): Effect.Effect<A, E | StoreError> => {
       if (closed) return Effect.fail(new StoreError({ operation, cause: "store closed" }));
-      const deferred = Deferred.makeUnsafe<A, StoreError | StorageUnavailable>();
+      const deferred = Deferred.makeUnsafe<A, E>();
       Queue.offerUnsafe(queue, job(deferred));
       return Deferred.await(deferred);
     });
@@ -663,13 +921,22 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     appendMessage: (input) => enqueue<Appended<StoredMessage>>((deferred) => ({ kind: "message", input, deferred }), "appendMessage"),
     readMessages: Effect.fn("Store.readMessages")(function* (roomCode, query) {
       return yield* attempt("readMessages", () =>
-        page(
-          query,
-          (anchor, take) => sql.messagesBackward.all(roomCode, anchor, take) as ReadonlyArray<Row>,
-          (anchor, take) => sql.messagesForward.all(roomCode, anchor, take) as ReadonlyArray<Row>,
-          toMessage,
+        withReactions(
+          page(
+            query,
+            (anchor, take) => sql.messagesBackward.all(roomCode, anchor, take) as ReadonlyArray<Row>,
+            (anchor, take) => sql.messagesForward.all(roomCode, anchor, take) as ReadonlyArray<Row>,
+            toMessage,
+          ),
+          (from, to) => sql.reactionsBetween.all(roomCode, from, to) as ReadonlyArray<Row>,
         ),
       );
+    }),
+    appendRoomAction: Effect.fn("Store.appendRoomAction")(function* (input) {
+      return yield* enqueue<Appended<StoredMessage>, ActionFailure>((deferred) => ({ kind: "room-action", input, deferred }), "appendRoomAction");
+    }),
+    appendDirectAction: Effect.fn("Store.appendDirectAction")(function* (input) {
+      return yield* enqueue<Appended<StoredDirect>, ActionFailure>((deferred) => ({ kind: "direct-action", input, deferred }), "appendDirectAction");
     }),
     appendDirect: Effect.fn("Store.appendDirect")(function* (input) {
       return yield* enqueue<Appended<StoredDirect>>((deferred) => ({ kind: "direct", input, deferred }), "appendDirect");
@@ -677,11 +944,14 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     readDirect: Effect.fn("Store.readDirect")(function* (userA, userB, query) {
       const [a, b] = conversationOf(userA, userB);
       return yield* attempt("readDirect", () =>
-        page(
-          query,
-          (anchor, take) => sql.directBackward.all(a, b, anchor, take) as ReadonlyArray<Row>,
-          (anchor, take) => sql.directForward.all(a, b, anchor, take) as ReadonlyArray<Row>,
-          toDirect,
+        withReactions(
+          page(
+            query,
+            (anchor, take) => sql.directBackward.all(a, b, anchor, take) as ReadonlyArray<Row>,
+            (anchor, take) => sql.directForward.all(a, b, anchor, take) as ReadonlyArray<Row>,
+            toDirect,
+          ),
+          (from, to) => sql.directReactionsBetween.all(a, b, from, to) as ReadonlyArray<Row>,
         ),
       );
     }),

@@ -2,7 +2,7 @@
 // PostgreSQL): seq assignment, idempotency, pages, DMs, rooms, sessions, persistence across a reopen.
 import { assert, describe, it } from "@effect/vitest";
 import { Effect, Exit, Scope } from "effect";
-import type { PageQuery, Store } from "./store.ts";
+import { type ActionKind, freshState, MAX_EMOJI_PER_MESSAGE, type PageQuery, type Store } from "./store.ts";
 
 /** How the suite reaches a layer. */
 export interface StoreHarness {
@@ -157,7 +157,102 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
           const empty = yield* store.readMessages("NOROOM", { anchorSeq: 0n, direction: "backward", limit: 5 });
           assert.deepStrictEqual([seqs(empty), empty.hasMore], [[], false]);
           const stored = (yield* read({ anchorSeq: 0n, direction: "forward", limit: 1 })).messages[0];
-          assert.deepStrictEqual(stored, { roomCode: "EEEEEE", seq: 1n, sender: "alice", sentAtMs: 2_000, text: "text m1", clientMessageId: "m1" });
+          assert.deepStrictEqual(stored, {
+            roomCode: "EEEEEE",
+            seq: 1n,
+            sender: "alice",
+            sentAtMs: 2_000,
+            text: "text m1",
+            clientMessageId: "m1",
+            ...freshState(0n),
+          });
+        }),
+      ));
+
+    it.live("actions are events in the room's gap-free seq; reads show the target's current state and reply quote", () =>
+      withStore((store) =>
+        Effect.gen(function* () {
+          yield* store.createRoom(room("ACTION"));
+          const act = (kind: ActionKind, targetSeq: bigint, clientMessageId: string, sender = "alice", extra: { text?: string; emoji?: string } = {}) =>
+            store.appendRoomAction({ roomCode: "ACTION", kind, targetSeq, sender, clientMessageId, text: extra.text ?? "", emoji: extra.emoji ?? "", sentAtMs: 3_000 });
+          yield* store.appendMessage(msg("ACTION", "m1")); // 1
+          yield* store.appendMessage({ ...msg("ACTION", "m2", "bob"), replyToSeq: 1n }); // 2: bob replies to 1
+          const edit = yield* act("edit", 1n, "e1", "alice", { text: "fixed" }); // 3
+          assert.deepStrictEqual([edit.message.seq, edit.duplicate, edit.message.action], [3n, false, { kind: "edit", targetSeq: 1n, emoji: "" }]);
+          // A retried edit (same client id) applies once: the original event comes back.
+          const again = yield* act("edit", 1n, "e1", "alice", { text: "other" });
+          assert.deepStrictEqual([again.message.seq, again.duplicate, again.message.text], [3n, true, "fixed"]);
+          yield* act("reaction-add", 1n, "r1", "bob", { emoji: "👍" }); // 4
+          yield* act("reaction-add", 1n, "r2", "carol", { emoji: "🎉" }); // 5
+          yield* act("reaction-add", 1n, "r3", "alice", { emoji: "👍" }); // 6
+          yield* act("reaction-remove", 1n, "r4", "carol", { emoji: "🎉" }); // 7
+          const page = yield* store.readMessages("ACTION", { anchorSeq: 0n, direction: "forward", limit: 50 });
+          assert.deepStrictEqual(seqs(page), [1, 2, 3, 4, 5, 6, 7]);
+          const first = page.messages[0]!;
+          assert.deepStrictEqual(
+            [first.text, first.editedAtMs, first.deleted, first.reactions, first.stateSeq],
+            ["fixed", 3_000, false, [{ emoji: "👍", users: ["bob", "alice"] }], 7n],
+          );
+          assert.deepStrictEqual([page.messages[1]!.replyToSeq, page.messages[1]!.replyQuote], [1n, { sender: "alice", text: "fixed", deleted: false }]);
+          assert.deepStrictEqual(page.messages[6]!.action, { kind: "reaction-remove", targetSeq: 1n, emoji: "🎉" });
+
+          // Refusals store nothing and use no seq.
+          const refused = (effect: Effect.Effect<unknown, { readonly _tag: string }>) =>
+            Effect.map(Effect.flip(effect), (error) => error._tag);
+          assert.strictEqual(yield* refused(act("edit", 1n, "x1", "bob", { text: "mine now" })), "PermissionDenied");
+          assert.strictEqual(yield* refused(act("delete", 2n, "x2", "alice")), "PermissionDenied");
+          assert.strictEqual(yield* refused(act("edit", 99n, "x3", "alice", { text: "?" })), "NotFound");
+          assert.strictEqual(yield* refused(act("reaction-add", 3n, "x4", "alice", { emoji: "👍" })), "NotFound"); // an action event
+
+          // Delete: a tombstone; the edit event's text and the reactions are erased; the reply's quote says deleted.
+          const del = yield* act("delete", 1n, "d1"); // 8
+          assert.strictEqual(del.message.seq, 8n);
+          assert.strictEqual(yield* refused(act("edit", 1n, "x5", "alice", { text: "back" })), "NotFound");
+          assert.strictEqual(yield* refused(act("reaction-add", 1n, "x6", "bob", { emoji: "👍" })), "NotFound");
+          const after = yield* store.readMessages("ACTION", { anchorSeq: 0n, direction: "forward", limit: 50 });
+          assert.deepStrictEqual(seqs(after), [1, 2, 3, 4, 5, 6, 7, 8]);
+          const tomb = after.messages[0]!;
+          assert.deepStrictEqual([tomb.text, tomb.deleted, tomb.reactions, tomb.stateSeq], ["", true, [], 8n]);
+          assert.strictEqual(after.messages[2]!.text, "");
+          assert.deepStrictEqual(after.messages[1]!.replyQuote, { sender: "alice", text: "", deleted: true });
+          // The next message continues the one sequence.
+          assert.strictEqual((yield* store.appendMessage(msg("ACTION", "m3"))).message.seq, 9n);
+        }),
+      ));
+
+    it.live("a message carries at most MAX_EMOJI_PER_MESSAGE different emoji; direct messages take actions too", () =>
+      withStore((store) =>
+        Effect.gen(function* () {
+          yield* store.createRoom(room("EMOJIS"));
+          yield* store.appendMessage(msg("EMOJIS", "m1"));
+          const emoji = Array.from({ length: MAX_EMOJI_PER_MESSAGE + 1 }, (_, i) => String.fromCodePoint(0x1f600 + i));
+          for (const [i, e] of emoji.slice(0, MAX_EMOJI_PER_MESSAGE).entries()) {
+            yield* store.appendRoomAction({ roomCode: "EMOJIS", kind: "reaction-add", targetSeq: 1n, sender: "bob", clientMessageId: `r${i}`, text: "", emoji: e, sentAtMs: 1 });
+          }
+          const over = yield* Effect.flip(
+            store.appendRoomAction({ roomCode: "EMOJIS", kind: "reaction-add", targetSeq: 1n, sender: "bob", clientMessageId: "over", text: "", emoji: emoji.at(-1)!, sentAtMs: 1 }),
+          );
+          assert.strictEqual(over._tag, "LimitExceeded");
+          // Another user adding an emoji already there is fine.
+          yield* store.appendRoomAction({ roomCode: "EMOJIS", kind: "reaction-add", targetSeq: 1n, sender: "carol", clientMessageId: "c", text: "", emoji: emoji[0]!, sentAtMs: 1 });
+
+          const dm = (sender: string, recipient: string, clientMessageId: string, replyToSeq = 0n) =>
+            store.appendDirect({ sender, recipient, clientMessageId, text: `${sender}:${clientMessageId}`, sentAtMs: 5, replyToSeq });
+          yield* dm("Alice", "Bob", "1"); // 1
+          yield* dm("Bob", "Alice", "2", 1n); // 2
+          const edit = yield* store.appendDirectAction({ recipient: "Bob", kind: "edit", targetSeq: 1n, sender: "alice", clientMessageId: "e", text: "edited", emoji: "", sentAtMs: 6 });
+          assert.strictEqual(edit.message.seq, 3n);
+          const denied = yield* Effect.flip(store.appendDirectAction({ recipient: "alice", kind: "delete", targetSeq: 1n, sender: "Bob", clientMessageId: "d", text: "", emoji: "", sentAtMs: 6 }));
+          assert.strictEqual(denied._tag, "PermissionDenied");
+          yield* store.appendDirectAction({ recipient: "Alice", kind: "reaction-add", targetSeq: 1n, sender: "Bob", clientMessageId: "r", text: "", emoji: "❤️", sentAtMs: 7 }); // 4
+          yield* store.appendDirectAction({ recipient: "Alice", kind: "delete", targetSeq: 2n, sender: "Bob", clientMessageId: "d2", text: "", emoji: "", sentAtMs: 8 }); // 5
+          const strangers = yield* Effect.flip(store.appendDirectAction({ recipient: "Carol", kind: "reaction-add", targetSeq: 1n, sender: "Alice", clientMessageId: "z", text: "", emoji: "❤️", sentAtMs: 8 }));
+          assert.strictEqual(strangers._tag, "NotFound");
+          const page = yield* store.readDirect("bob", "ALICE", { anchorSeq: 0n, direction: "forward", limit: 10 });
+          assert.deepStrictEqual(seqs(page), [1, 2, 3, 4, 5]);
+          const [one, two] = page.messages;
+          assert.deepStrictEqual([one!.text, one!.editedAtMs, one!.reactions, one!.stateSeq], ["edited", 6, [{ emoji: "❤️", users: ["Bob"] }], 4n]);
+          assert.deepStrictEqual([two!.deleted, two!.text, two!.replyToSeq, two!.replyQuote], [true, "", 1n, { sender: "Alice", text: "edited", deleted: false }]);
         }),
       ));
 

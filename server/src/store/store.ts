@@ -13,7 +13,7 @@
 // returns it with `duplicate: true`, so a caller must treat a duplicate's seq as possibly never delivered.
 import { Context } from "effect";
 import type { Effect } from "effect";
-import type { RoomCodeTaken, StorageUnavailable, StoreError, UsernameTaken } from "../errors.ts";
+import { LimitExceeded, NotFound, PermissionDenied, type RoomCodeTaken, type StorageUnavailable, type StoreError, type UsernameTaken } from "../errors.ts";
 
 export interface UserRecord {
   readonly id: number;
@@ -47,7 +47,48 @@ export interface RoomRecord {
   readonly lastSeq: bigint;
 }
 
-export interface StoredMessage {
+/** What an action event does (the wire's ActionKind). */
+export type ActionKind = "edit" | "delete" | "reaction-add" | "reaction-remove";
+
+/** Set on an action event: its target (a plain message of the same conversation) and, for reactions, the emoji. */
+export interface StoredAction {
+  readonly kind: ActionKind;
+  readonly targetSeq: bigint;
+  /** The emoji of a reaction event; "" otherwise. */
+  readonly emoji: string;
+}
+
+/** One emoji on a message and who reacted with it, earliest first. */
+export interface ReactionSummary {
+  readonly emoji: string;
+  readonly users: ReadonlyArray<string>;
+}
+
+/** What a reply quotes: the replied-to message as it is now (text cut to QUOTE_CHARS code points). */
+export interface Quote {
+  readonly sender: string;
+  readonly text: string;
+  readonly deleted: boolean;
+}
+
+/**
+ * Every event of a conversation (message or action) carries these. For a plain message they are its current
+ * state as of the read: `text` is the latest edit's text, `editedAtMs` > 0 once edited, `deleted` for a tombstone
+ * (text ""), `reactions` in order of first use, `stateSeq` the seq of the latest action reflected (0n: none).
+ * An action event has `action` set and no state of its own. Appends return the new event without `replyQuote`;
+ * reads fill it.
+ */
+export interface EventState {
+  readonly replyToSeq: bigint;
+  readonly replyQuote: Quote | undefined;
+  readonly action: StoredAction | undefined;
+  readonly editedAtMs: number;
+  readonly deleted: boolean;
+  readonly reactions: ReadonlyArray<ReactionSummary>;
+  readonly stateSeq: bigint;
+}
+
+export interface StoredMessage extends EventState {
   readonly roomCode: string;
   readonly seq: bigint;
   readonly sender: string;
@@ -56,7 +97,7 @@ export interface StoredMessage {
   readonly clientMessageId: string;
 }
 
-export interface StoredDirect {
+export interface StoredDirect extends EventState {
   readonly sender: string;
   readonly recipient: string;
   readonly seq: bigint;
@@ -64,6 +105,73 @@ export interface StoredDirect {
   readonly text: string;
   readonly clientMessageId: string;
 }
+
+/** A plain message's state before any action. */
+export const freshState = (replyToSeq: bigint): EventState => ({
+  replyToSeq,
+  replyQuote: undefined,
+  action: undefined,
+  editedAtMs: 0,
+  deleted: false,
+  reactions: [],
+  stateSeq: 0n,
+});
+
+/** The most different emoji one message can carry; one more is refused with LimitExceeded. */
+export const MAX_EMOJI_PER_MESSAGE = 20;
+/** A quote carries at most this many code points of the quoted text. */
+export const QUOTE_CHARS = 200;
+
+/** Action kinds as stored (the wire's ActionKind numbers; 0 is a plain message). */
+export const ACTION_CODES: ReadonlyArray<ActionKind | undefined> = [undefined, "edit", "delete", "reaction-add", "reaction-remove"];
+export const actionCode = (kind: ActionKind | undefined): number => (kind === undefined ? 0 : ACTION_CODES.indexOf(kind));
+
+/** The target of an action as the store read it, inside the action's transaction. */
+export interface ActionTarget {
+  readonly kind: number;
+  readonly senderKey: string;
+  readonly deleted: boolean;
+}
+
+/**
+ * Whether an action may be applied to its target, decided inside the transaction that stores it (so a delete
+ * racing an edit is seen by whichever commits second). `emoji` facts only matter for a reaction add.
+ */
+export const refuseAction = (
+  action: NewAction,
+  target: ActionTarget | undefined,
+  emoji: { readonly present: boolean; readonly distinct: number },
+): NotFound | PermissionDenied | LimitExceeded | undefined => {
+  if (target === undefined || target.kind !== 0 || target.deleted) return new NotFound({ what: "message" });
+  if ((action.kind === "edit" || action.kind === "delete") && target.senderKey !== usernameKey(action.sender)) {
+    return new PermissionDenied({ message: `only the sender can ${action.kind} a message` });
+  }
+  if (action.kind === "reaction-add" && !emoji.present && emoji.distinct >= MAX_EMOJI_PER_MESSAGE) {
+    return new LimitExceeded({ message: `a message carries at most ${MAX_EMOJI_PER_MESSAGE} different emoji` });
+  }
+  return undefined;
+};
+
+/** Cuts a quoted text to QUOTE_CHARS code points. */
+export const quoteText = (text: string): string => {
+  const points = Array.from(text);
+  return points.length <= QUOTE_CHARS ? text : points.slice(0, QUOTE_CHARS).join("");
+};
+
+/** Groups reaction rows (ordered by the seq that added them) per target, emoji in order of first use. */
+export const groupReactions = (
+  rows: ReadonlyArray<{ readonly targetSeq: bigint; readonly emoji: string; readonly username: string }>,
+): Map<bigint, ReadonlyArray<ReactionSummary>> => {
+  const byTarget = new Map<bigint, Map<string, string[]>>();
+  for (const row of rows) {
+    let emojis = byTarget.get(row.targetSeq);
+    if (emojis === undefined) byTarget.set(row.targetSeq, (emojis = new Map()));
+    let users = emojis.get(row.emoji);
+    if (users === undefined) emojis.set(row.emoji, (users = []));
+    users.push(row.username);
+  }
+  return new Map([...byTarget].map(([seq, emojis]) => [seq, [...emojis].map(([emoji, users]) => ({ emoji, users }))]));
+};
 
 export type Direction = "backward" | "forward";
 
@@ -104,6 +212,8 @@ export interface NewMessage {
   readonly clientMessageId: string;
   readonly text: string;
   readonly sentAtMs: number;
+  /** A reply: the seq of an earlier plain message of the room (the caller checked it); 0n or absent otherwise. */
+  readonly replyToSeq?: bigint;
 }
 
 export interface NewDirect {
@@ -112,6 +222,30 @@ export interface NewDirect {
   readonly clientMessageId: string;
   readonly text: string;
   readonly sentAtMs: number;
+  /** As NewMessage.replyToSeq, within the conversation. */
+  readonly replyToSeq?: bigint;
+}
+
+/** An action on an earlier message, stored as an event with the conversation's next seq. */
+export interface NewAction {
+  readonly kind: ActionKind;
+  readonly targetSeq: bigint;
+  readonly sender: string;
+  /** Idempotency key, shared with messages: (conversation, sender, clientMessageId) is stored once. */
+  readonly clientMessageId: string;
+  /** The new text of an edit; "" otherwise. */
+  readonly text: string;
+  /** The emoji of a reaction; "" otherwise. */
+  readonly emoji: string;
+  readonly sentAtMs: number;
+}
+
+export interface NewRoomAction extends NewAction {
+  readonly roomCode: string;
+}
+
+export interface NewDirectAction extends NewAction {
+  readonly recipient: string;
 }
 
 /** The result of an idempotent append: on a retry, the ORIGINAL stored message and `duplicate: true`. */
@@ -153,7 +287,19 @@ export class Store extends Context.Service<Store, {
    * was in, and none of them used a seq.
    */
   appendMessage(message: NewMessage): Effect.Effect<Appended<StoredMessage>, StoreError | StorageUnavailable>;
+  /** Every event of the page (messages and actions); plain messages carry their current state and reply quote. */
   readMessages(roomCode: string, query: PageQuery): Effect.Effect<Page<StoredMessage>, StoreError | StorageUnavailable>;
+  /**
+   * Stores an action on a room message as an event with the room's next seq, and applies it to the target in the
+   * same transaction: an edit replaces the text and sets editedAtMs; a delete erases the text (and that of earlier
+   * edit events of the target) and the reactions and marks it deleted; a reaction add/remove sets the sender's
+   * reaction. Refused (nothing stored, no seq used) with NotFound when the target is not a live plain message,
+   * PermissionDenied when an edit or delete is not by the target's sender, LimitExceeded past
+   * MAX_EMOJI_PER_MESSAGE. Idempotent by (roomCode, sender, clientMessageId), shared with appendMessage.
+   */
+  appendRoomAction(action: NewRoomAction): Effect.Effect<Appended<StoredMessage>, NotFound | PermissionDenied | LimitExceeded | StoreError | StorageUnavailable>;
+  /** As appendRoomAction, in the conversation of sender and recipient. */
+  appendDirectAction(action: NewDirectAction): Effect.Effect<Appended<StoredDirect>, NotFound | PermissionDenied | LimitExceeded | StoreError | StorageUnavailable>;
   /**
    * As appendMessage, for the conversation of the unordered pair {usernameKey(sender), usernameKey(recipient)}:
    * one seq for both directions; idempotent by (conversation, sender, clientMessageId).

@@ -8,6 +8,7 @@ import type {
   LimitExceeded,
   NotFound,
   NotMember,
+  PermissionDenied,
   RateLimited,
   RoomCodeTaken,
   StorageUnavailable,
@@ -24,6 +25,7 @@ export type DomainError =
   | RateLimited
   | NotFound
   | NotMember
+  | PermissionDenied
   | LimitExceeded
   | RoomCodeTaken
   | StoreError
@@ -41,7 +43,9 @@ export const toWireError = (id: number, error: DomainError): ServerFrame => {
     case "RateLimited":
       return errorFrame(id, ErrorCode.RATE_LIMITED, "too many attempts, retry later", error.retryAfterMs);
     case "NotFound":
-      return errorFrame(id, ErrorCode.NOT_FOUND, error.what === "room" ? "no such room" : "no such user");
+      return errorFrame(id, ErrorCode.NOT_FOUND, error.what === "room" ? "no such room" : error.what === "user" ? "no such user" : "no such message (or it was deleted)");
+    case "PermissionDenied":
+      return errorFrame(id, ErrorCode.PERMISSION_DENIED, error.message);
     case "NotMember":
       return errorFrame(id, ErrorCode.NOT_MEMBER, "join the room first");
     case "LimitExceeded":
