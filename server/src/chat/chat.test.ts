@@ -9,7 +9,7 @@ import { ServerConfig, testConfig } from "../config.ts";
 import { StorageUnavailable } from "../errors.ts";
 import { Bus } from "../bus/bus.ts";
 import { Hub, type Peer } from "../hub/hub.ts";
-import { type Appended, Store, type StoredMessage } from "../store/store.ts";
+import { type Appended, freshState, Store, type StoredMessage } from "../store/store.ts";
 import { payloadOf } from "../transport/wire.ts";
 import { Chat } from "./chat.ts";
 
@@ -23,7 +23,7 @@ const storeLosingOneAck = (lostOnce: string) => {
       Effect.suspend((): Effect.Effect<Appended<StoredMessage>, StorageUnavailable> => {
         const found = stored.get(m.clientMessageId);
         if (found) return Effect.succeed({ message: found, duplicate: true });
-        const message: StoredMessage = { ...m, seq: ++seq };
+        const message: StoredMessage = { ...m, ...freshState(m.replyToSeq ?? 0n), seq: ++seq };
         stored.set(m.clientMessageId, message);
         if (m.clientMessageId === lostOnce && !lost) {
           lost = true;

@@ -6,15 +6,33 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ChatMessageSchema, HistoryPageSchema, HistoryRequest, RecoverRequest, RecoverResultSchema, SendAckSchema, SendMessageRequest } from "../../../proto/gen/es/chat/v1/message_pb.js";
 import type { TypingRequest } from "../../../proto/gen/es/chat/v1/presence_pb.js";
 import type { DirectAckSchema, DirectHistoryPageSchema, DirectHistoryRequest, DirectMessageSchema, SendDirectRequest } from "../../../proto/gen/es/chat/v1/direct_pb.js";
+import { ActionKind, type DeleteMessageRequest, type EditMessageRequest, type ReactRequest } from "../../../proto/gen/es/chat/v1/action_pb.js";
 import { Bus } from "../bus/bus.ts";
 import { ServerConfig } from "../config.ts";
-import { InvalidArgument, NotFound, NotMember, type StorageUnavailable, type StoreError } from "../errors.ts";
+import { InvalidArgument, type LimitExceeded, NotFound, NotMember, type PermissionDenied, type StorageUnavailable, type StoreError } from "../errors.ts";
 import { encodePush, Hub, type Peer } from "../hub/hub.ts";
 import { normalizeCode } from "../rooms/codes.ts";
-import { Store, type StoredDirect, type StoredMessage, usernameKey } from "../store/store.ts";
+import { type ActionKind as StoredActionKind, type EventState, type NewAction, type Quote, quoteText, Store, type StoredDirect, type StoredMessage, usernameKey } from "../store/store.ts";
 import { payloadOf } from "../transport/wire.ts";
-import { clientMessageId, messageText, pageQuery } from "./validate.ts";
+import { clientMessageId, emoji, messageText, pageQuery } from "./validate.ts";
 
+const WIRE_ACTION: Record<StoredActionKind, ActionKind> = {
+  edit: ActionKind.EDIT,
+  delete: ActionKind.DELETE,
+  "reaction-add": ActionKind.REACTION_ADD,
+  "reaction-remove": ActionKind.REACTION_REMOVE,
+};
+
+/** The fields 7-13 shared by ChatMessage and DirectMessage: reply, action and current state. */
+const stateInit = (m: EventState) => ({
+  replyToSeq: m.replyToSeq,
+  ...(m.replyQuote === undefined ? {} : { replyQuote: m.replyQuote }),
+  ...(m.action === undefined ? {} : { action: { kind: WIRE_ACTION[m.action.kind], targetSeq: m.action.targetSeq, emoji: m.action.emoji } }),
+  editedAtMs: BigInt(m.editedAtMs),
+  deleted: m.deleted,
+  reactions: m.reactions.map((r) => ({ emoji: r.emoji, users: [...r.users] })),
+  stateSeq: m.stateSeq,
+});
 
 export const messageInit = (m: StoredMessage): MessageInitShape<typeof ChatMessageSchema> => ({
   roomCode: m.roomCode,
@@ -23,6 +41,7 @@ export const messageInit = (m: StoredMessage): MessageInitShape<typeof ChatMessa
   sentAtMs: BigInt(m.sentAtMs),
   text: m.text,
   clientMessageId: m.clientMessageId,
+  ...stateInit(m),
 });
 
 export const directInit = (m: StoredDirect): MessageInitShape<typeof DirectMessageSchema> => ({
@@ -32,7 +51,21 @@ export const directInit = (m: StoredDirect): MessageInitShape<typeof DirectMessa
   sentAtMs: BigInt(m.sentAtMs),
   text: m.text,
   clientMessageId: m.clientMessageId,
+  ...stateInit(m),
 });
+
+/** An action request as the store takes it: kind, target, key, and the edit's text or the reaction's emoji. */
+export type ActionRequest =
+  | { readonly _tag: "edit"; readonly req: EditMessageRequest }
+  | { readonly _tag: "delete"; readonly req: DeleteMessageRequest }
+  | { readonly _tag: "react"; readonly req: ReactRequest };
+
+/** The reply to an action: the ack of its event, in the form of the conversation it happened in. */
+export type ActionAck =
+  | { readonly case: "sendAck"; readonly value: MessageInitShape<typeof SendAckSchema> }
+  | { readonly case: "directAck"; readonly value: MessageInitShape<typeof DirectAckSchema> };
+
+type ActionError = InvalidArgument | NotMember | NotFound | PermissionDenied | LimitExceeded | StoreError | StorageUnavailable;
 
 /** A stored message as its push, encoded once. */
 export const encodeMessage = (m: StoredMessage) => encodePush({ case: "message", value: messageInit(m) });
@@ -51,10 +84,12 @@ const memberRoom = (s: Sender, raw: string): Effect.Effect<string, NotMember> =>
 export class Chat extends Context.Service<
   Chat,
   {
-    send(s: Sender, req: SendMessageRequest): Effect.Effect<MessageInitShape<typeof SendAckSchema>, InvalidArgument | NotMember | StoreError | StorageUnavailable>;
+    send(s: Sender, req: SendMessageRequest): Effect.Effect<MessageInitShape<typeof SendAckSchema>, InvalidArgument | NotMember | NotFound | StoreError | StorageUnavailable>;
     history(s: Sender, req: HistoryRequest): Effect.Effect<MessageInitShape<typeof HistoryPageSchema>, InvalidArgument | NotMember | StoreError | StorageUnavailable>;
     recover(s: Sender, req: RecoverRequest): Effect.Effect<MessageInitShape<typeof RecoverResultSchema>, NotMember | StoreError | StorageUnavailable>;
     sendDirect(s: Sender, req: SendDirectRequest): Effect.Effect<MessageInitShape<typeof DirectAckSchema>, InvalidArgument | NotFound | StoreError | StorageUnavailable>;
+    /** Edit, delete or react: stores the action event, delivers it like a message, replies with its ack. */
+    act(s: Sender, action: ActionRequest): Effect.Effect<ActionAck, ActionError>;
     typing(s: Sender, req: TypingRequest): Effect.Effect<void, NotMember>;
     directHistory(s: Sender, req: DirectHistoryRequest): Effect.Effect<MessageInitShape<typeof DirectHistoryPageSchema>, InvalidArgument | NotFound | StoreError | StorageUnavailable>;
   }
@@ -72,24 +107,79 @@ export class Chat extends Context.Service<
         const roomCode = yield* memberRoom(s, req.roomCode);
         const text = yield* messageText(req.text);
         const cmid = yield* clientMessageId(req.clientMessageId);
+        const quote = req.replyToSeq === 0n ? undefined : yield* roomQuote(roomCode, req.replyToSeq);
         // Storing and delivering are one uninterruptible step: a stored seq is always handed to the hub,
         // otherwise later seqs would wait for it forever. A duplicate is handed over too: its first attempt may
         // have been stored without an answer (a lost COMMIT reply), and a hub drops a seq it already passed.
         // Other nodes get the same bytes' payload (a lost one is filled from the store there); in embedded mode
         // there is nobody to tell.
         const { message, duplicate } = yield* Effect.uninterruptible(
-          store.appendMessage({ roomCode, sender: s.peer.username, clientMessageId: cmid, text, sentAtMs: Date.now() }).pipe(
-            Effect.tap(({ message }) =>
-              Effect.sync(() => {
-                const bytes = encodeMessage(message);
-                hub.deliver(roomCode, message.seq, bytes);
-                if (!bus.standalone) bus.publish({ _tag: "RoomMessage", room: roomCode, seq: message.seq, payload: payloadOf(bytes) });
-              }),
-            ),
-          ),
+          store
+            .appendMessage({ roomCode, sender: s.peer.username, clientMessageId: cmid, text, sentAtMs: Date.now(), replyToSeq: req.replyToSeq })
+            .pipe(Effect.tap(({ message }) => Effect.sync(() => deliverRoom({ ...message, replyQuote: message.replyToSeq > 0n ? quote : undefined })))),
         );
         if (!duplicate) hub.setTyping(roomCode, s.peer.username, false);
         return { roomCode, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate };
+      });
+
+      /** Hands a stored room event to this node's hub (in seq order) and to the other nodes. */
+      const deliverRoom = (message: StoredMessage) => {
+        const bytes = encodeMessage(message);
+        hub.deliver(message.roomCode, message.seq, bytes);
+        if (!bus.standalone) bus.publish({ _tag: "RoomMessage", room: message.roomCode, seq: message.seq, payload: payloadOf(bytes) });
+      };
+
+      /** Pushes a stored direct event to both users' connections, here and on the other nodes (not to `except`). */
+      const deliverDirect = (message: StoredDirect, except: Peer) => {
+        const bytes = encodePush({ case: "directMessage", value: directInit(message) });
+        hub.sendToUser(message.recipient, bytes);
+        hub.sendToUser(message.sender, bytes, except);
+        if (!bus.standalone) bus.publish({ _tag: "UserPush", usernames: [message.recipient, message.sender], payload: payloadOf(bytes) });
+      };
+
+      /** The quote of the plain message `seq` of a page read; NotFound when it is no plain message. */
+      const quoteOf = (page: { readonly messages: ReadonlyArray<StoredMessage | StoredDirect> }, seq: bigint): Effect.Effect<Quote, NotFound> => {
+        const target = page.messages[0];
+        if (target === undefined || target.seq !== seq || target.action !== undefined) return Effect.fail(new NotFound({ what: "message" }));
+        return Effect.succeed({ sender: target.sender, text: quoteText(target.text), deleted: target.deleted });
+      };
+      const roomQuote = (roomCode: string, seq: bigint) =>
+        Effect.flatMap(store.readMessages(roomCode, { anchorSeq: seq - 1n, direction: "forward", limit: 1 }), (page) => quoteOf(page, seq));
+      const directQuote = (a: string, b: string, seq: bigint) =>
+        Effect.flatMap(store.readDirect(a, b, { anchorSeq: seq - 1n, direction: "forward", limit: 1 }), (page) => quoteOf(page, seq));
+
+      const act = Effect.fn("Chat.act")(function* (s: Sender, action: ActionRequest) {
+        const { req } = action;
+        const cmid = yield* clientMessageId(req.clientMessageId);
+        const base = { sender: s.peer.username, clientMessageId: cmid, targetSeq: req.targetSeq, sentAtMs: Date.now() };
+        let input: NewAction;
+        switch (action._tag) {
+          case "edit":
+            input = { ...base, kind: "edit", text: yield* messageText(action.req.text), emoji: "" };
+            break;
+          case "delete":
+            input = { ...base, kind: "delete", text: "", emoji: "" };
+            break;
+          case "react":
+            input = { ...base, kind: action.req.add ? "reaction-add" : "reaction-remove", text: "", emoji: yield* emoji(action.req.emoji) };
+            break;
+        }
+        const conversation = req.conversation;
+        if (conversation.case === "roomCode") {
+          const roomCode = yield* memberRoom(s, conversation.value);
+          // As in send: a stored event is always handed to the hub (later seqs wait for it), a duplicate too.
+          const { message, duplicate } = yield* Effect.uninterruptible(
+            store.appendRoomAction({ ...input, roomCode }).pipe(Effect.tap(({ message }) => Effect.sync(() => deliverRoom(message)))),
+          );
+          return { case: "sendAck", value: { roomCode, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate } } as const;
+        }
+        if (conversation.case === "peer") {
+          const recipient = yield* recipientOf(s, conversation.value);
+          const { message, duplicate } = yield* store.appendDirectAction({ ...input, recipient });
+          if (!duplicate) deliverDirect(message, s.peer);
+          return { case: "directAck", value: { recipient, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate } } as const;
+        }
+        return yield* new InvalidArgument({ message: "room_code or peer is required" });
       });
 
       const history = Effect.fn("Chat.history")(function* (s: Sender, req: HistoryRequest) {
@@ -130,13 +220,16 @@ export class Chat extends Context.Service<
         const text = yield* messageText(req.text);
         const cmid = yield* clientMessageId(req.clientMessageId);
         const recipient = yield* recipientOf(s, req.recipient);
-        const { message, duplicate } = yield* store.appendDirect({ sender: s.peer.username, recipient, clientMessageId: cmid, text, sentAtMs: Date.now() });
-        if (!duplicate) {
-          const bytes = encodePush({ case: "directMessage", value: directInit(message) });
-          hub.sendToUser(recipient, bytes);
-          hub.sendToUser(s.peer.username, bytes, s.peer);
-          if (!bus.standalone) bus.publish({ _tag: "UserPush", usernames: [recipient, s.peer.username], payload: payloadOf(bytes) });
-        }
+        const quote = req.replyToSeq === 0n ? undefined : yield* directQuote(s.peer.username, recipient, req.replyToSeq);
+        const { message, duplicate } = yield* store.appendDirect({
+          sender: s.peer.username,
+          recipient,
+          clientMessageId: cmid,
+          text,
+          sentAtMs: Date.now(),
+          replyToSeq: req.replyToSeq,
+        });
+        if (!duplicate) deliverDirect({ ...message, replyQuote: message.replyToSeq > 0n ? quote : undefined }, s.peer);
         return { recipient, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate };
       });
 
@@ -151,7 +244,7 @@ export class Chat extends Context.Service<
       const typing = (s: Sender, req: TypingRequest) =>
         memberRoom(s, req.roomCode).pipe(Effect.map((roomCode) => hub.setTyping(roomCode, s.peer.username, req.typing)));
 
-      return Chat.of({ send, history, recover, sendDirect, typing, directHistory });
+      return Chat.of({ send, history, recover, sendDirect, act, typing, directHistory });
     }),
   );
 }

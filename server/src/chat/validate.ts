@@ -24,6 +24,18 @@ export const clientMessageId = (id: string): Effect.Effect<string, InvalidArgume
     ? Effect.fail(new InvalidArgument({ message: "client_message_id must not contain NUL characters" }))
     : Effect.succeed(id);
 
+const graphemes = new Intl.Segmenter("en", { granularity: "grapheme" });
+// An emoji: a pictograph (with any modifiers, variation selectors or ZWJ sequence around it), a flag (two
+// regional indicators) or a keycap; one grapheme cluster. Byte length is a contract rule (max 32 bytes).
+const EMOJI = /^(?:\p{Extended_Pictographic}|\p{Regional_Indicator}{2}|[0-9#*]\uFE0F?\u20E3)/u;
+
+/** A reaction's emoji: exactly one grapheme cluster that is an emoji. */
+export const emoji = (value: string): Effect.Effect<string, InvalidArgument> => {
+  const clusters = [...graphemes.segment(value)];
+  if (clusters.length !== 1 || !EMOJI.test(value)) return Effect.fail(new InvalidArgument({ message: "emoji must be a single emoji" }));
+  return Effect.succeed(value);
+};
+
 export const roomName = (name: string, persistent: boolean): Effect.Effect<string, InvalidArgument> => {
   const trimmed = name.normalize("NFC").trim();
   if (persistent && trimmed.length === 0) return Effect.fail(new InvalidArgument({ message: "a persistent room needs a name" }));

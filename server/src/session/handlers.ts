@@ -142,6 +142,12 @@ export class Handlers extends Context.Service<Handlers, { handle(conn: Connectio
           }
           case "sendDirect":
             return chat.sendDirect({ peer: authed(conn), rooms: conn.rooms }, request.value).pipe(Effect.map((value) => ok({ case: "directAck", value })));
+          case "editMessage":
+            return chat.act({ peer: authed(conn), rooms: conn.rooms }, { _tag: "edit", req: request.value }).pipe(Effect.map(ok));
+          case "deleteMessage":
+            return chat.act({ peer: authed(conn), rooms: conn.rooms }, { _tag: "delete", req: request.value }).pipe(Effect.map(ok));
+          case "react":
+            return chat.act({ peer: authed(conn), rooms: conn.rooms }, { _tag: "react", req: request.value }).pipe(Effect.map(ok));
           case "directHistory":
             return chat
               .directHistory({ peer: authed(conn), rooms: conn.rooms }, request.value)
