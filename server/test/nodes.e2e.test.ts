@@ -59,6 +59,38 @@ const messageSeqs = (c: WireClient, room: string) =>
 
 const sharedSuite = (name: string, cluster: () => Cluster) =>
   describe(name, () => {
+    it("message actions cross nodes as events in the room's one seq: edit, reply, reaction, delete; DM edits too", { timeout: 30_000 }, async () => {
+      const { a, b } = cluster();
+      const ann = await registered(a.wsUrl);
+      const bob = await registered(b.wsUrl);
+      const code = (await createRoom(ann.client)).room!.code;
+      await joinRoom(bob.client, code);
+      const first = await ann.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: "m1", text: "helo" } }, "sendAck");
+      const conv = { case: "roomCode" as const, value: code };
+      const edit = await ann.client.call({ case: "editMessage", value: { conversation: conv, targetSeq: first.seq, clientMessageId: "e1", text: "hello" } }, "sendAck");
+      const react = await bob.client.call({ case: "react", value: { conversation: conv, targetSeq: first.seq, clientMessageId: "r1", emoji: "👍", add: true } }, "sendAck");
+      const reply = await bob.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: "m2", text: "hi", replyToSeq: first.seq } }, "sendAck");
+      const del = await ann.client.call({ case: "deleteMessage", value: { conversation: conv, targetSeq: first.seq, clientMessageId: "d1" } }, "sendAck");
+      const want = [first.seq, edit.seq, react.seq, reply.seq, del.seq].map(Number);
+      expect(want).toEqual([1, 2, 3, 4, 5]);
+      // Each node's members get every event once, in seq order, with the action and the quote.
+      for (const m of [ann, bob]) {
+        await eventually(() => messageSeqs(m.client, code).length >= 5, 10_000, "every action event");
+        const events = m.client.frames.flatMap((f) => (f.kind.case === "message" && f.kind.value.roomCode === code ? [f.kind.value] : []));
+        expect(events.map((e) => Number(e.seq))).toEqual(want);
+        expect(events.map((e) => e.action?.targetSeq ?? 0n)).toEqual([0n, 1n, 1n, 0n, 1n]);
+        expect(events[3]!.replyQuote).toMatchObject({ sender: ann.username, text: "hello" });
+      }
+      const dm = await ann.client.call({ case: "sendDirect", value: { recipient: bob.username, clientMessageId: "d", text: "psst" } }, "directAck");
+      const dmEdit = await ann.client.call(
+        { case: "editMessage", value: { conversation: { case: "peer", value: bob.username }, targetSeq: dm.seq, clientMessageId: "de", text: "psst!" } },
+        "directAck",
+      );
+      expect(await bob.client.push("directMessage", (m) => m.seq === dmEdit.seq, 10_000)).toMatchObject({ text: "psst!", action: { targetSeq: dm.seq } });
+      ann.client.close();
+      bob.client.close();
+    });
+
     it("members on both nodes see every message of a room once, in the same seq order, whoever sent it", { timeout: 30_000 }, async () => {
       const { a, b } = cluster();
       const ann = await registered(a.wsUrl);
