@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WS from "ws";
 import { startServer, type TestServer } from "../../../server/src/testing.ts";
-import { ChatClient, ChatError, describeError, ErrorCode, PresenceChange } from "./index.ts";
+import { applyEvents, ChatClient, ChatError, describeError, ErrorCode, PresenceChange } from "./index.ts";
 import { PASSWORD, record, sleep, uniqueName, until } from "./test-support.ts";
 
 let server: TestServer;
@@ -238,5 +238,81 @@ describe("direct messages and global presence", () => {
     other.close();
     await until(() => events.of("userPresence").some((e) => e.username === other.username && !e.online), "offline event");
     expect(watcher.onlineSnapshot()).not.toContain(other.username);
+  });
+});
+
+describe("message actions", () => {
+  it("two users edit, reply, react, toggle and delete; folding the events gives what history shows", async () => {
+    const alice = await registered("act");
+    const bob = await registered("act");
+    const aliceEvents = record(alice);
+    const bobEvents = record(bob);
+    const { room } = await alice.createRoom("");
+    const code = room!.code;
+    await bob.joinRoom(code);
+    const where = { room: code };
+    const hello = await alice.send(code, "helo").acked;
+    await alice.editMessage(where, hello.seq, "hello").acked;
+    const reply = await bob.send(code, "hi!", { replyTo: hello.seq }).acked;
+    await bob.react(where, hello.seq, "👍", true).acked;
+    await alice.react(where, hello.seq, "🎉", true).acked;
+    const folded = () => applyEvents([], aliceEvents.of("message").filter((m) => m.roomCode === code));
+    await until(() => folded().find((v) => v.seq === hello.seq)?.reactions.length === 2, "reactions");
+    // Toggling what is shown: alice's 🎉 goes, bob's 👍 gains alice.
+    const shown = folded().find((v) => v.seq === hello.seq)!;
+    await alice.toggleReaction(where, shown, "🎉").acked;
+    await alice.toggleReaction(where, shown, "👍").acked;
+    const last = await alice.deleteMessage(where, reply.seq).acked.catch((e: ChatError) => e);
+    expect(last).toBeInstanceOf(ChatError);
+    expect((last as ChatError).code).toBe(ErrorCode.PERMISSION_DENIED);
+    const gone = await bob.deleteMessage(where, reply.seq).acked;
+    await until(() => bobEvents.of("message").some((m) => m.seq === gone.seq) && aliceEvents.of("message").some((m) => m.seq === gone.seq), "the delete on both");
+
+    const views = folded();
+    expect(views.map((v) => v.seq)).toEqual([hello.seq, reply.seq]);
+    const [first, second] = views;
+    expect([first!.text, first!.editedAtMs > 0n, first!.reactions]).toEqual(["hello", true, [{ emoji: "👍", users: [bob.username, alice.username] }]]);
+    expect([second!.deleted, second!.text]).toEqual([true, ""]);
+    // Bob's fold agrees, and so does a history page (state as of the read, events included).
+    expect(applyEvents([], bobEvents.of("message").filter((m) => m.roomCode === code))).toEqual(views);
+    const page = await bob.history(code);
+    expect(applyEvents([], page.messages)).toEqual(views);
+  });
+
+  it("checks the contract before sending: edit text too long, target 0, not an emoji, never reach the server", async () => {
+    const c = await registered("act");
+    const { room } = await c.createRoom("");
+    const where = { room: room!.code };
+    const failures = await Promise.all([
+      c.editMessage(where, 1n, "é".repeat(2049)).acked.catch((e: ChatError) => e),
+      c.deleteMessage(where, 0n).acked.catch((e: ChatError) => e),
+      c.react(where, 1n, "ok", true).acked.catch((e: ChatError) => e),
+      c.react(where, 1n, "👍".repeat(9), true).acked.catch((e: ChatError) => e),
+    ]);
+    expect(failures.map((e) => [(e as ChatError).code, (e as ChatError).message])).toEqual([
+      [ErrorCode.INVALID_ARGUMENT, "text: must be at most 4096 bytes"],
+      [ErrorCode.INVALID_ARGUMENT, "target_seq: must be greater than or equal to 1"],
+      [ErrorCode.INVALID_ARGUMENT, "emoji: must be a single emoji"],
+      [ErrorCode.INVALID_ARGUMENT, "emoji: must be a single emoji"],
+    ]);
+  });
+
+  it("direct messages: edit and react by peer; the other side folds the events", async () => {
+    const alice = await registered("dma");
+    const bob = await registered("dmb");
+    const bobEvents = record(bob);
+    const sent = await alice.sendDirect(bob.username!, "hey").acked;
+    await alice.editMessage({ peer: bob.username! }, sent.seq, "hey you").acked;
+    const reply = await bob.sendDirect(alice.username!, "yo", { replyTo: sent.seq }).acked;
+    await alice.react({ peer: bob.username! }, reply.seq, "❤️", true).acked;
+    await until(() => bobEvents.of("direct").length >= 3, "three direct events");
+    const views = applyEvents([], bobEvents.of("direct"));
+    expect(views.map((v) => [v.seq, v.text])).toEqual([[sent.seq, "hey you"]]);
+    const page = await bob.directHistory(alice.username!);
+    const all = applyEvents([], page.messages);
+    expect(all.map((v) => [v.text, v.editedAtMs > 0n, v.reactions.map((r) => r.emoji), v.replyQuote?.text])).toEqual([
+      ["hey you", true, [], undefined],
+      ["yo", false, ["❤️"], "hey you"],
+    ]);
   });
 });

@@ -7,7 +7,9 @@ import type { DirectAck, DirectHistoryPage } from "../../../proto/gen/es/chat/v1
 import { HistoryDirection, type HistoryPage, type SendAck } from "../../../proto/gen/es/chat/v1/message_pb.js";
 import type { RoomJoined, RoomSummary } from "../../../proto/gen/es/chat/v1/room_pb.js";
 import { type ConnectionState, publicState, type SessionInfo } from "./connection.ts";
+import { isSingleEmoji, type MessageView, reactedBy } from "./actions.ts";
 import { ChatError } from "./errors.ts";
+import { ErrorCode } from "../../../proto/gen/es/chat/v1/error_pb.js";
 import { newMessageId } from "./ids.ts";
 import { type AppRequest, type ChatEvents, type ClientState, type Effect, type Event, initialState, step } from "./machine.ts";
 import type { ClientKind, ReplyCase } from "./requests.ts";
@@ -53,6 +55,22 @@ export interface PendingSend {
 export interface PendingDirect {
   clientMessageId: string;
   acked: Promise<DirectAck>;
+}
+
+/** Where a message is: a joined room, or the direct conversation with a user. */
+export type Conversation = { readonly room: string } | { readonly peer: string };
+
+/** An edit, delete or reaction on its way: retried with the same id until acked (the server applies it once). */
+export interface PendingAction {
+  clientMessageId: string;
+  /** The ack of the action event: SendAck in a room, DirectAck in a direct conversation. */
+  acked: Promise<SendAck | DirectAck>;
+}
+
+/** Options of send() and sendDirect(). */
+export interface SendOptions {
+  /** Reply to the plain message with this seq in the same room or conversation. */
+  replyTo?: bigint;
 }
 
 export interface HistoryOptions {
@@ -235,9 +253,12 @@ export class ChatClient {
    * retried across reconnects with the same id (the server stores it once); `acked` rejects only on an
    * error that retrying cannot fix (not a member, invalid text, the client closed, the session ended).
    */
-  send(roomCode: string, text: string): PendingSend {
+  send(roomCode: string, text: string, options: SendOptions = {}): PendingSend {
     const clientMessageId = newMessageId();
-    const kind: ClientKind = { case: "sendMessage", value: { roomCode: normalizeCode(roomCode), clientMessageId, text } };
+    const kind: ClientKind = {
+      case: "sendMessage",
+      value: { roomCode: normalizeCode(roomCode), clientMessageId, text, replyToSeq: options.replyTo ?? 0n },
+    };
     return { clientMessageId, acked: this.#send<SendAck>(kind, "sendAck", text) };
   }
 
@@ -258,10 +279,55 @@ export class ChatClient {
   }
 
   /** Sends a direct message; retried like send(). This client gets the ack, not a `direct` event. */
-  sendDirect(username: string, text: string): PendingDirect {
+  sendDirect(username: string, text: string, options: SendOptions = {}): PendingDirect {
     const clientMessageId = newMessageId();
-    const kind: ClientKind = { case: "sendDirect", value: { recipient: username.trim(), clientMessageId, text } };
+    const kind: ClientKind = { case: "sendDirect", value: { recipient: username.trim(), clientMessageId, text, replyToSeq: options.replyTo ?? 0n } };
     return { clientMessageId, acked: this.#send<DirectAck>(kind, "directAck", text) };
+  }
+
+  // ---------------------------------------------------------------- message actions
+
+  /**
+   * Edits your own message (seq `targetSeq`). The edit arrives as an action event (a `message` or `direct`
+   * event whose `action` is set): apply it with applyEvent(). Refused with PERMISSION_DENIED for someone
+   * else's message, NOT_FOUND for a missing or deleted one; retried across reconnects like send().
+   */
+  editMessage(where: Conversation, targetSeq: bigint, text: string): PendingAction {
+    return this.#action(where, (conversation, clientMessageId) => ({ case: "editMessage", value: { conversation, targetSeq, clientMessageId, text } }));
+  }
+
+  /** Deletes your own message: it stays as a tombstone. Refused as editMessage(). */
+  deleteMessage(where: Conversation, targetSeq: bigint): PendingAction {
+    return this.#action(where, (conversation, clientMessageId) => ({ case: "deleteMessage", value: { conversation, targetSeq, clientMessageId } }));
+  }
+
+  /**
+   * Sets your reaction with `emoji` (one emoji) on a message: `add` true to react, false to take it back. A
+   * string that is not a single emoji is refused before sending (INVALID_ARGUMENT).
+   */
+  react(where: Conversation, targetSeq: bigint, emoji: string, add: boolean): PendingAction {
+    if (!isSingleEmoji(emoji)) {
+      const acked = Promise.reject(new ChatError("emoji: must be a single emoji", { code: ErrorCode.INVALID_ARGUMENT }));
+      acked.catch(() => {});
+      return { clientMessageId: "", acked };
+    }
+    return this.#action(where, (conversation, clientMessageId) => ({ case: "react", value: { conversation, targetSeq, clientMessageId, emoji, add } }));
+  }
+
+  /** Toggles your reaction on a message as shown: removes it if you reacted with `emoji`, adds it otherwise. */
+  toggleReaction(where: Conversation, message: MessageView, emoji: string): PendingAction {
+    const me = this.username ?? "";
+    return this.react(where, message.seq, emoji, !reactedBy(message, emoji, me));
+  }
+
+  #action(
+    where: Conversation,
+    build: (conversation: { case: "roomCode"; value: string } | { case: "peer"; value: string }, clientMessageId: string) => ClientKind,
+  ): PendingAction {
+    const clientMessageId = newMessageId();
+    const conversation = "room" in where ? { case: "roomCode" as const, value: normalizeCode(where.room) } : { case: "peer" as const, value: where.peer.trim() };
+    const expect = "room" in where ? "sendAck" : "directAck";
+    return { clientMessageId, acked: this.#send<SendAck | DirectAck>(build(conversation, clientMessageId), expect, "") };
   }
 
   directHistory(peer: string, opts: HistoryOptions = {}): Promise<DirectHistoryPage> {

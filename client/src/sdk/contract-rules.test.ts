@@ -31,8 +31,13 @@ describe("contract rules in the SDK", () => {
         let i = 0;
         for (const f of schema.fields) {
           if (f.fieldKind !== "scalar") continue;
-          if (f.scalar === ScalarType.STRING) init[f.localName] = i++ % 2 === 0 ? a.repeat(1 + (n % 5)) : b;
-          else if (f.scalar === ScalarType.UINT32) init[f.localName] = n;
+          const value =
+            f.scalar === ScalarType.STRING ? (i++ % 2 === 0 ? a.repeat(1 + (n % 5)) : b) : f.scalar === ScalarType.UINT32 ? n : f.scalar === ScalarType.UINT64 ? BigInt(n % 3) : undefined;
+          if (value === undefined) continue;
+          // A oneof gets its first member (or none, one time in five): required oneofs are checked too.
+          if (f.oneof !== undefined) {
+            if (n % 5 !== 0 && f.oneof.fields[n % f.oneof.fields.length] === f) init[f.oneof.localName] = { case: f.localName, value };
+          } else init[f.localName] = value;
         }
         const message = create(schema, init);
         const server = validator.validate(schema, message).kind === "valid";

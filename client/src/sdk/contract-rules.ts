@@ -3,7 +3,13 @@
 // rule kinds the contract uses are understood (a test fails when the contract starts using another); the full
 // protovalidate runtime (about 400 KB minified) stays on the server.
 import { type DescMessage, getOption, hasOption, isFieldSet, type Message } from "@bufbuild/protobuf";
-import { field as fieldRules, StringRulesSchema, UInt32RulesSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import {
+  field as fieldRules,
+  oneof as oneofRules,
+  StringRulesSchema,
+  UInt32RulesSchema,
+  UInt64RulesSchema,
+} from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { ClientFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
 
 /** The limits of one field, as the schema states them. */
@@ -17,6 +23,10 @@ export interface FieldLimit {
   readonly minBytes?: number;
   readonly maxBytes?: number;
   readonly lte?: number;
+  /** uint64 lower bound (`uint64.gte`), e.g. a seq that must be at least 1. */
+  readonly gte?: bigint;
+  /** Set for a member of a oneof: the oneof's property name; the field is checked only when it is the chosen case. */
+  readonly oneof?: string;
   /** Rule kinds this module does not check, by name (empty for every rule the contract uses today). */
   readonly unsupported: ReadonlyArray<string>;
 }
@@ -32,6 +42,7 @@ export const limitsOf = (schema: DescMessage): ReadonlyArray<FieldLimit> => {
     if (!hasOption(f, fieldRules)) continue;
     const rules = getOption(f, fieldRules);
     const limit: { -readonly [K in keyof FieldLimit]: FieldLimit[K] } = { name: f.name, localName: f.localName, unsupported: [] };
+    if (f.oneof !== undefined) limit.oneof = f.oneof.localName;
     const unsupported: string[] = [];
     if (rules.type.case === "string") {
       const s = rules.type.value;
@@ -52,6 +63,14 @@ export const limitsOf = (schema: DescMessage): ReadonlyArray<FieldLimit> => {
         if (field.oneof === undefined && isFieldSet(u, field)) unsupported.push(`uint32.${field.name}`);
       }
       if (u.greaterThan.case !== undefined) unsupported.push(`uint32.${u.greaterThan.case}`);
+    } else if (rules.type.case === "uint64") {
+      const u = rules.type.value;
+      if (u.greaterThan.case === "gte") limit.gte = u.greaterThan.value;
+      else if (u.greaterThan.case !== undefined) unsupported.push(`uint64.${u.greaterThan.case}`);
+      if (u.lessThan.case !== undefined) unsupported.push(`uint64.${u.lessThan.case}`);
+      for (const field of UInt64RulesSchema.fields) {
+        if (field.oneof === undefined && isFieldSet(u, field)) unsupported.push(`uint64.${field.name}`);
+      }
     } else if (rules.type.case !== undefined) {
       unsupported.push(rules.type.case);
     }
@@ -69,9 +88,24 @@ const encoder = new TextEncoder();
  * ("text: must be at most 4096 bytes"), or undefined when it keeps them all.
  */
 export const contractViolation = (schema: DescMessage, message: Message): string | undefined => {
+  const fields = message as unknown as Record<string, unknown>;
+  for (const o of schema.oneofs) {
+    const chosen = (fields[o.localName] as { case?: string } | undefined)?.case;
+    if (chosen === undefined && hasOption(o, oneofRules) && getOption(o, oneofRules).required) {
+      return `${o.name}: exactly one field is required in oneof`;
+    }
+  }
   for (const l of limitsOf(schema)) {
+    let raw: unknown;
+    if (l.oneof === undefined) raw = fields[l.localName];
+    else {
+      // A oneof member is checked only when it is the chosen case (protovalidate does the same).
+      const chosen = fields[l.oneof] as { case?: string; value?: unknown } | undefined;
+      if (chosen?.case !== l.localName) continue;
+      raw = chosen.value;
+    }
     // An unset field of a message built for sending reads as its default, as the server decodes it.
-    const value = (message as unknown as Record<string, unknown>)[l.localName] ?? (l.minLen !== undefined || l.minBytes !== undefined ? "" : undefined);
+    const value = raw ?? (l.minLen !== undefined || l.minBytes !== undefined ? "" : l.gte !== undefined ? 0n : undefined);
     if (typeof value === "string") {
       const chars = l.minLen !== undefined || l.maxLen !== undefined ? [...value].length : 0;
       const bytes = l.minBytes !== undefined || l.maxBytes !== undefined ? encoder.encode(value).length : 0;
@@ -81,6 +115,8 @@ export const contractViolation = (schema: DescMessage, message: Message): string
       if (l.maxBytes !== undefined && bytes > l.maxBytes) return `${l.name}: must be at most ${l.maxBytes} bytes`;
     } else if (typeof value === "number") {
       if (l.lte !== undefined && value > l.lte) return `${l.name}: must be less than or equal to ${l.lte}`;
+    } else if (typeof value === "bigint") {
+      if (l.gte !== undefined && value < l.gte) return `${l.name}: must be greater than or equal to ${l.gte}`;
     }
   }
   return undefined;

@@ -19,12 +19,18 @@ export interface ChatEvents {
   state: { state: ConnectionState; previous: ConnectionState; attempt: number; nextRetryMs?: number; closeCode?: number; reason?: string };
   /** The connection is authenticated (after register/login/resume and after every automatic reconnect). */
   authenticated: AuthOk;
-  /** Room messages, live and recovered: per room in seq order, each seq once. Own messages included. */
+  /**
+   * Room messages, live and recovered: per room in seq order, each seq once. Own messages included. An event
+   * whose `action` is set is an edit, deletion or reaction of an earlier message: fold events with applyEvent().
+   */
   message: ChatMessage;
   /** A member joined or left a subscribed room (also synthesised from the member list after a reconnect). */
   presence: PresenceEvent;
   typing: TypingEvent;
-  /** A direct message pushed by the server. Messages sent from this client are not echoed: see sendDirect's ack. */
+  /**
+   * A direct message pushed by the server. Messages sent from this client are not echoed: see sendDirect's ack.
+   * Action events (edits, deletions, reactions of a direct message) arrive here too, with `action` set.
+   */
   direct: DirectMessage;
   /** A user came online or went offline (after onlineUsers(true); also synthesised after a reconnect). */
   userPresence: UserPresenceEvent;

@@ -45,6 +45,7 @@ const errorWords: Record<number, string> = {
   [ErrorCode.LIMIT_EXCEEDED]: "You have reached a limit (for example, too many rooms). Leave one first.",
   [ErrorCode.INTERNAL]: "The server failed. Please try again.",
   [ErrorCode.UNAVAILABLE]: "The server cannot save right now. It will try again shortly.",
+  [ErrorCode.PERMISSION_DENIED]: "You can only change your own messages.",
 };
 
 const closeWords: Record<number, string> = {

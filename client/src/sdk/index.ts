@@ -5,12 +5,17 @@ export type {
   ChatEvents,
   ConnectionState,
   HistoryOptions,
+  Conversation,
+  PendingAction,
   PendingDirect,
   PendingSend,
+  SendOptions,
   SessionInfo,
   WebSocketConstructor,
   WebSocketLike,
 } from "./client.ts";
+export { applyEvent, applyEvents, canModify, isSingleEmoji, QUICK_REACTIONS, reactedBy, viewOf } from "./actions.ts";
+export type { ConversationEvent, MessageView, ReactionView } from "./actions.ts";
 export { SESSION_DEFAULTS } from "./connection.ts";
 export { MAX_TEXT_BYTES } from "./direct.ts";
 export { ChatError, describeClose, describeError } from "./errors.ts";
@@ -23,4 +28,6 @@ export type { ChatMessage, HistoryPage, SendAck } from "../../../proto/gen/es/ch
 export type { PresenceEvent, TypingEvent, UserPresenceEvent } from "../../../proto/gen/es/chat/v1/presence_pb.js";
 export type { DirectAck, DirectHistoryPage, DirectMessage } from "../../../proto/gen/es/chat/v1/direct_pb.js";
 export { CloseCode, ErrorCode } from "../../../proto/gen/es/chat/v1/error_pb.js";
+export { ActionKind } from "../../../proto/gen/es/chat/v1/action_pb.js";
+export type { MessageAction, MessageQuote, Reaction } from "../../../proto/gen/es/chat/v1/action_pb.js";
 export { PresenceChange } from "../../../proto/gen/es/chat/v1/presence_pb.js";
