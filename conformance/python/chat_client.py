@@ -177,8 +177,29 @@ class ChatClient:
     async def join_room(self, code: str) -> Any:
         return await self.call("join_room", code=code)
 
-    async def send_message(self, room_code: str, text: str, client_message_id: str | None = None) -> Any:
-        return await self.call("send_message", room_code=room_code, client_message_id=client_message_id or str(uuid.uuid4()), text=text)
+    async def send_message(self, room_code: str, text: str, client_message_id: str | None = None, reply_to_seq: int = 0) -> Any:
+        """Sends a room message (a reply when reply_to_seq names an earlier message); returns the SendAck."""
+        return await self.call(
+            "send_message", room_code=room_code, client_message_id=client_message_id or str(uuid.uuid4()), text=text, reply_to_seq=reply_to_seq
+        )
+
+    # --- message actions: each is an event with its own seq, pushed as a message whose `action` is set ------
+
+    async def edit_message(self, room_code: str, target_seq: int, text: str, client_message_id: str | None = None) -> Any:
+        """Edits your own room message; returns the SendAck of the edit event (PERMISSION_DENIED for another's)."""
+        return await self.call(
+            "edit_message", room_code=room_code, target_seq=target_seq, client_message_id=client_message_id or str(uuid.uuid4()), text=text
+        )
+
+    async def delete_message(self, room_code: str, target_seq: int, client_message_id: str | None = None) -> Any:
+        """Deletes your own room message (it stays as a tombstone); returns the SendAck of the delete event."""
+        return await self.call("delete_message", room_code=room_code, target_seq=target_seq, client_message_id=client_message_id or str(uuid.uuid4()))
+
+    async def react(self, room_code: str, target_seq: int, emoji: str, add: bool = True, client_message_id: str | None = None) -> Any:
+        """Adds (or with add=False removes) your reaction with one emoji; returns the SendAck of the reaction event."""
+        return await self.call(
+            "react", room_code=room_code, target_seq=target_seq, emoji=emoji, add=add, client_message_id=client_message_id or str(uuid.uuid4())
+        )
 
     async def next_message(self, room_code: str, timeout: float = 10.0, sender: str | None = None) -> Any:
         """The next message pushed in `room_code` (optionally from `sender`)."""

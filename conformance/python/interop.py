@@ -1,7 +1,7 @@
 """The Python half of the interop test (conformance/src/interop.ts drives it and plays the TypeScript half).
 
 Registers a user, joins the room whose code it is given, says hello, waits for the TypeScript client's
-reply, then stays connected for --stay-ms on nothing but its own heartbeat and finally says it is still
+reply, then acts on messages (edits its hello, reacts to the reply, replies to it with a quote), stays connected for --stay-ms on nothing but its own heartbeat and finally says it is still
 there. Every step is printed as one JSON line on stdout for the driver; exit status 0 means every step
 worked.
 
@@ -37,8 +37,15 @@ async def run(args: argparse.Namespace) -> int:
         ack = await chat.send_message(joined.room.code, "hello from python")
         emit("sent", seq=ack.seq, duplicate=ack.duplicate)
 
+        hello_seq = ack.seq
         reply = await chat.next_message(joined.room.code, timeout=10, sender=args.peer)
         emit("received", seq=reply.seq, sender=reply.sender, text=reply.text)
+
+        # Message actions: edit our own hello, react to the TypeScript message, reply to it.
+        edit = await chat.edit_message(joined.room.code, hello_seq, "hello from python (edited)")
+        reaction = await chat.react(joined.room.code, reply.seq, "👍")
+        answer = await chat.send_message(joined.room.code, "a reply from python", reply_to_seq=reply.seq)
+        emit("acted", edit_seq=edit.seq, reaction_seq=reaction.seq, reply_seq=answer.seq, target_seq=hello_seq, replied_to=reply.seq)
 
         # Nothing but the heartbeat task talks to the server now, for several heartbeat timeouts.
         started = time.monotonic()

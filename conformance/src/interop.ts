@@ -142,6 +142,29 @@ const main = async () => {
     const received = await py.next("received", 5000);
     check("python client receives typescript's message", received?.text === "hello from typescript" && received?.sender === tsName, JSON.stringify(received));
 
+    // 4b. Message actions from Python: an edit of its hello, a reaction and a reply to the TypeScript message.
+    const acted = await py.next("acted", 5000);
+    check("python client edits, reacts and replies", acted !== undefined && Number(acted.edit_seq) > 0, JSON.stringify(acted) + py.stderr());
+    const action = (f: Received, kind: string) => f.kind === "message" && (body(f, "message").action as { kind?: string } | undefined)?.kind === kind;
+    const edited = body(await waitFrame(ts, (f) => action(f, "ACTION_KIND_EDIT"), 5000), "message");
+    check(
+      "typescript client receives python's edit as an action event on python's message",
+      edited.sender === pyName && edited.text === "hello from python (edited)" && Number((edited.action as { target_seq?: unknown }).target_seq) === Number(acted?.target_seq),
+      JSON.stringify(edited),
+    );
+    const reacted = body(await waitFrame(ts, (f) => action(f, "ACTION_KIND_REACTION_ADD"), 5000), "message");
+    check(
+      "typescript client receives python's reaction on its message",
+      (reacted.action as { emoji?: string }).emoji === "👍" && Number((reacted.action as { target_seq?: unknown }).target_seq) === Number(acted?.replied_to),
+      JSON.stringify(reacted),
+    );
+    const answer = body(await waitFrame(ts, (f) => f.kind === "message" && body(f, "message").text === "a reply from python", 5000), "message");
+    check(
+      "typescript client receives python's reply with a quote of its message",
+      Number(answer.reply_to_seq) === Number(acted?.replied_to) && (answer.reply_quote as { text?: string } | undefined)?.text === "hello from typescript",
+      JSON.stringify(answer),
+    );
+
     // 5. Python stays connected past several heartbeat timeouts on its own Pings.
     const alive = await py.next("alive", stayMs + 5000);
     const pongs = Number(alive?.pongs ?? 0);
