@@ -7,6 +7,7 @@ import type { DirectAck, DirectHistoryPage } from "../../../proto/gen/es/chat/v1
 import { HistoryDirection, type HistoryPage, type SendAck } from "../../../proto/gen/es/chat/v1/message_pb.js";
 import type { RoomJoined, RoomSummary } from "../../../proto/gen/es/chat/v1/room_pb.js";
 import { type ConnectionState, publicState, type SessionInfo } from "./connection.ts";
+import { VISIBLE_MAX_MS } from "./backoff.ts";
 import { ChatError } from "./errors.ts";
 import { newMessageId } from "./ids.ts";
 import { type AppRequest, type ChatEvents, type ClientState, type Effect, type Event, initialState, step } from "./machine.ts";
@@ -32,8 +33,11 @@ export interface ChatClientOptions {
   url: string;
   /** The WebSocket class to use (default globalThis.WebSocket). Anything with the browser API works. */
   WebSocket?: WebSocketConstructor;
-  /** Reconnect policy: exponential backoff with full jitter from initialMs (500) up to maxMs (15000). */
-  reconnect?: { initialMs?: number; maxMs?: number; enabled?: boolean };
+  /**
+   * Reconnect policy: exponential backoff with full jitter from initialMs (500) up to maxMs (15000); while a
+   * page shows the client (`document.visibilityState` is "visible") the cap is visibleMaxMs (4000).
+   */
+  reconnect?: { initialMs?: number; maxMs?: number; visibleMaxMs?: number; enabled?: boolean };
   /** Random source for the jitter, in [0, 1) (default Math.random). */
   random?: () => number;
   /** How long a request may wait for its reply, including time spent reconnecting (default 10000). */
@@ -75,6 +79,10 @@ const pageRequest = (opts: HistoryOptions) => ({
 });
 
 type Listener = (payload: never) => void;
+
+/** The page's document when there is one (browsers), for its visibility; undefined in Node. */
+const pageDocument = (): { visibilityState: string; addEventListener(type: "visibilitychange", l: () => void): void } | undefined =>
+  (globalThis as { document?: { visibilityState: string; addEventListener(type: "visibilitychange", l: () => void): void } }).document;
 type Timer = ReturnType<typeof setTimeout>;
 
 export class ChatClient {
@@ -98,13 +106,20 @@ export class ChatClient {
     this.#random = options.random ?? Math.random;
     this.#state = initialState(
       {
-        backoff: { initialMs: options.reconnect?.initialMs ?? 500, maxMs: options.reconnect?.maxMs ?? 15_000 },
+        backoff: {
+          initialMs: options.reconnect?.initialMs ?? 500,
+          maxMs: options.reconnect?.maxMs ?? 15_000,
+          visibleMaxMs: options.reconnect?.visibleMaxMs ?? VISIBLE_MAX_MS,
+        },
         reconnect: options.reconnect?.enabled ?? true,
         requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
         pacing: { perSec: options.rateLimit?.perSec ?? 15, burst: options.rateLimit?.burst ?? 30 },
       },
       Date.now(),
     );
+    // A page that comes back into view shortens a long wait drawn while it was hidden. The listener only
+    // feeds an event; a client that is not waiting ignores it.
+    pageDocument()?.addEventListener("visibilitychange", () => this.#dispatch({ _tag: "VisibilityChanged" }));
   }
 
   // ---------------------------------------------------------------- public state
@@ -198,6 +213,16 @@ export class ChatClient {
       }
     }
     this.#dispatch({ _tag: "Close", forgetToken: true, error: new ChatError("logged out") });
+  }
+
+  /**
+   * While waiting to reconnect: try now instead of when the backoff says (a "Retry now" button). Returns
+   * whether an attempt was started (false when not waiting: connected, connecting, or stopped).
+   */
+  retryNow(): boolean {
+    if (this.#state.conn._tag !== "Backoff") return false;
+    this.#dispatch({ _tag: "RetryNow" });
+    return true;
   }
 
   /** Closes the connection without revoking the session and stops reconnecting. `token` stays readable. */
@@ -296,7 +321,7 @@ export class ChatClient {
   }
 
   #dispatch(event: Event): void {
-    const next = step(this.#state, event, { now: Date.now(), random: this.#random() });
+    const next = step(this.#state, event, { now: Date.now(), random: this.#random(), visible: pageDocument()?.visibilityState === "visible" });
     this.#state = next.state;
     this.#queue.push(...next.effects);
     if (this.#running) return; // called from a listener: runs after the effects already queued
