@@ -20,6 +20,7 @@ import { ChatTimeline } from "./chat-timeline.ts";
 import { ChatToasts } from "./chat-toasts.ts";
 import type { ChatEvent } from "./events.ts";
 import { EXPORT } from "./exported-parts.ts";
+import { inviteLink } from "./invite.ts";
 import { typingLine } from "./format.ts";
 
 /** The WebSocket endpoint of the page's own server: ws(s)://<host>/ws. */
@@ -44,12 +45,17 @@ export const defaultServerUrl = (): string => {
  * @csspart room-item - a room in the sidebar
  * @csspart dm-item - a DM conversation in the sidebar
  * @csspart online-item - an online user in the sidebar
+ * @csspart unread-badge - a conversation's unread count in the sidebar
+ * @csspart mention-badge - a conversation's count of unread @mentions of the user
  * @csspart account - the signed-in user at the bottom of the sidebar
+ * @csspart notifications-button - the desktop-notifications switch
  * @csspart logout-button - Log out
  * @csspart main - the conversation pane
  * @csspart conversation-header - the conversation's header
  * @csspart room-code - the room code (header chip and share card)
  * @csspart copy-button - copy-code buttons
+ * @csspart temporary-note - a temporary room's note on when it disappears
+ * @csspart invite-button - "Invite link" / "Copy invite link"
  * @csspart members-button - opens the member list on narrower layouts
  * @csspart leave-button - leaves the room
  * @csspart banner - the connection notice
@@ -63,6 +69,10 @@ export const defaultServerUrl = (): string => {
  * @csspart bubble - a message's text
  * @csspart message-status - "Sending…" / "Sent" / "Not sent"
  * @csspart notice - a notice in the timeline
+ * @csspart day-separator - "Today", "Yesterday" or a date in the timeline
+ * @csspart new-divider - "New" above the first message that came while the user was elsewhere
+ * @csspart mention - an @mention of the user in a message
+ * @csspart jump-button - "N new messages" / "Jump to latest" when scrolled up
  * @csspart typing - the "X is typing…" line
  * @csspart composer - the message form
  * @csspart composer-input - the message field
@@ -92,6 +102,7 @@ export const defaultServerUrl = (): string => {
  * @cssproperty --chat-font - font family
  * @cssproperty --chat-mono-font - room codes
  * @cssproperty --chat-radius - bubble radius
+ * @cssproperty --chat-mention-bg - the highlight behind an @mention of the user
  * @cssproperty --chat-sidebar-width - sidebar column width
  * @cssproperty --chat-members-width - member list column width
  *
@@ -132,7 +143,7 @@ export class ChatApp extends ChatElement {
   private declare _createError: string;
   private declare _joinError: string;
   private declare _sendError: string;
-  private declare _copied: { code: string; how: "copied" | "selected" } | undefined;
+  private declare _copied: { code: string; how: "copied" | "selected"; what: "code" | "link" } | undefined;
 
   /** The state this element renders, and the calls that change it. */
   readonly chat: ChatController;
@@ -165,6 +176,11 @@ export class ChatApp extends ChatElement {
     this.#shownReady = this.chat.phase === "ready";
   }
 
+  protected override updated(): void {
+    // The unread total in the page's title: "(3) protochat".
+    this.chat.attention.showUnread(this.chat.phase === "ready" ? this.chat.unreadTotal : 0);
+  }
+
   protected override render(): TemplateResult {
     const c = this.chat;
     const body =
@@ -183,6 +199,7 @@ export class ChatApp extends ChatElement {
               .busy=${c.authBusy}
               .canRetry=${c.resumeFailed}
               .server=${this.serverUrl}
+              .invite=${c.invite ?? ""}
               @chat-login-submit=${(e: ChatEvent<"chat-login-submit">) => void this.#onLoginSubmit(e)}
               @chat-login-mode-change=${this.#onLoginMode}
               @chat-reconnect-request=${() => void this.chat.reconnectNow()}
@@ -209,6 +226,8 @@ export class ChatApp extends ChatElement {
         .active=${c.active}
         .me=${c.me ?? ""}
         .connection=${c.connection}
+        .notifications=${c.notifications}
+        @chat-notifications-toggle=${(e: ChatEvent<"chat-notifications-toggle">) => void c.setNotifications(e.detail.on)}
         @chat-navigate=${(e: ChatEvent<"chat-navigate">) => this.#go(e.detail.to)}
         @chat-logout-request=${() => void this.#onLogout()}
       ></chat-sidebar>
@@ -219,8 +238,12 @@ export class ChatApp extends ChatElement {
           .name=${room?.name ?? ""}
           .memberCount=${room?.memberCount ?? 0}
           .peer=${inLobby ? "" : (dm?.peer ?? "")}
-          .peerOnline=${dm !== undefined && c.isOnline(dm.peer)}
-          .copied=${room !== undefined && this._copied?.code === room.code}
+          .peerOnline=${dm !== undefined && c.connection === "connected" && c.isOnline(dm.peer)}
+          .persistent=${room?.persistent ?? true}
+          .graceMs=${c.roomGraceMs}
+          .copied=${room !== undefined && this._copied?.code === room.code && this._copied.what === "code"}
+          .inviteCopied=${room !== undefined && this._copied?.code === room.code && this._copied.what === "link"}
+          @chat-invite-copy=${(e: ChatEvent<"chat-invite-copy">) => void this.#onCopyInvite(e.detail.code)}
           .sidebarOpen=${this._sidebarOpen}
           .membersOpen=${this._membersOpen}
           @chat-sidebar-toggle=${() => (this._sidebarOpen = !this._sidebarOpen)}
@@ -232,6 +255,7 @@ export class ChatApp extends ChatElement {
           exportparts=${EXPORT.banner}
           .banner=${c.banner}
           @chat-reconnect-request=${() => void this.chat.reconnectNow()}
+          @chat-retry-now=${() => this.chat.retryNow()}
           @chat-banner-dismiss=${() => this.chat.dismissBanner()}
         ></chat-banner>
         ${inLobby ? this.#renderLobby() : this.#renderConversation()}
@@ -275,7 +299,7 @@ export class ChatApp extends ChatElement {
     const t = conv.timeline;
     const title = room !== undefined ? `#${roomTitle(room)}` : (dm?.peer ?? "");
     const empty = t.loaded && t.messageCount === 0;
-    const copied = room !== undefined && this._copied?.code === room.code ? this._copied.how : "";
+    const copied = room !== undefined && this._copied?.code === room.code && this._copied.what === "code" ? this._copied.how : "";
     return html`<chat-timeline
         exportparts=${EXPORT.timeline}
         .timeline=${t}
@@ -283,6 +307,7 @@ export class ChatApp extends ChatElement {
         .label=${`Messages in ${title}`}
         .conversation=${conversationKey(c.active)}
         .loadingOlder=${conv.loadingOlder}
+        .me=${c.me ?? ""}
         @chat-load-older=${() => void this.chat.loadOlder()}
         @chat-message-retry=${(e: ChatEvent<"chat-message-retry">) => void this.chat.retry(e.detail.clientMessageId, e.detail.text)}
       >
@@ -293,6 +318,8 @@ export class ChatApp extends ChatElement {
               .peer=${dm?.peer ?? ""}
               .fresh=${room !== undefined && c.justCreated === room.code}
               .copied=${copied}
+              .inviteCopied=${room !== undefined && this._copied?.code === room.code && this._copied.what === "link"}
+              @chat-invite-copy=${(e: ChatEvent<"chat-invite-copy">) => void this.#onCopyInvite(e.detail.code)}
               @chat-code-copy=${(e: ChatEvent<"chat-code-copy">) => void this.#onCopy(e.detail.code)}
             ></chat-conversation-start>`
           : nothing}
@@ -377,12 +404,28 @@ export class ChatApp extends ChatElement {
   async #onCopy(code: string): Promise<void> {
     try {
       await navigator.clipboard.writeText(code);
-      this._copied = { code, how: "copied" };
+      this._copied = { code, how: "copied", what: "code" };
     } catch {
       // No clipboard access (permissions, insecure page): select the code so Ctrl+C copies it.
       this.renderRoot.querySelector<ChatConversationStart>("chat-conversation-start")?.selectCode();
-      this._copied = { code, how: "selected" };
+      this._copied = { code, how: "selected", what: "code" };
     }
+    this.#forgetCopied(code);
+  }
+
+  /** Copies the room's invite link (see invite.ts); without clipboard access, shows it to copy by hand. */
+  async #onCopyInvite(code: string): Promise<void> {
+    const link = inviteLink(code);
+    try {
+      await navigator.clipboard.writeText(link);
+      this._copied = { code, how: "copied", what: "link" };
+      this.#forgetCopied(code);
+    } catch {
+      this.chat.toast(`Invite link (copy it): ${link}`);
+    }
+  }
+
+  #forgetCopied(code: string): void {
     setTimeout(() => {
       if (this._copied?.code === code) this._copied = undefined;
     }, 2500);

@@ -6,11 +6,13 @@
 // close codes) meets the view; what could stand alone already does (Conversations, Notices, SavedSession).
 import type { ReactiveController, ReactiveControllerHost } from "lit";
 import { ChatClient, type ChatError, type ConnectionState, type RoomSummary, CloseCode, describeError, ErrorCode } from "../sdk/index.ts";
+import { Attention, type NotificationsState } from "./attention.ts";
 import { type Active, type Banner, type DirectView, nameKey, type Phase, type RoomView, roomTitle, type Toast } from "./chat-state.ts";
 import { Notices } from "./notices.ts";
 import { Conversations } from "./conversations.ts";
 import { type ChatEventDetails, type ChatEventName, chatEvent } from "./events.ts";
 import { plural } from "./format.ts";
+import { clearInvite, readInvite } from "./invite.ts";
 import { SavedSession } from "./saved-session.ts";
 
 export class ChatController implements ReactiveController {
@@ -33,6 +35,10 @@ export class ChatController implements ReactiveController {
   publicRoomsLoaded = false;
   /** The code of a room this page just created, to show the share card. */
   justCreated: string | undefined;
+  /** The room of the invite link the page was opened with, joined once signed in (see invite.ts). */
+  invite: string | undefined = readInvite();
+  /** The unread count in the page title and desktop notifications. */
+  readonly attention = new Attention();
 
   /** Who the public chat-login / chat-logout events last said is signed in. */
   #signedIn: string | undefined;
@@ -57,16 +63,53 @@ export class ChatController implements ReactiveController {
         this.#saved.save(patch);
       },
       sent: (detail) => this.#emit("chat-message-send", detail),
+      notify: (title, body, conversation, open) => this.attention.notify(title, body, conversation, open),
     });
     host.addController(this);
   }
 
   hostConnected(): void {
+    globalThis.document?.addEventListener("visibilitychange", this.#onVisibility);
     if (this.#client === undefined) this.#start();
   }
 
   hostDisconnected(): void {
+    globalThis.document?.removeEventListener("visibilitychange", this.#onVisibility);
+    this.attention.restoreTitle();
     this.#stop();
+  }
+
+  #onVisibility = (): void => {
+    if (globalThis.document?.visibilityState !== "visible") return;
+    this.#conv.pageShown();
+    this.#changed();
+  };
+
+  /** Messages from others not yet seen, over every room and DM (the page title shows it). */
+  get unreadTotal(): number {
+    return this.#conv.unreadTotal;
+  }
+
+  /** How long an empty temporary room survives (the server's AuthOk.room_grace_ms), in ms. */
+  get roomGraceMs(): number {
+    return this.#client?.session?.roomGraceMs ?? 30_000;
+  }
+
+  get notifications(): NotificationsState {
+    return this.attention.notifications;
+  }
+
+  /** Desktop notifications on or off, from a click (the browser asks for permission then). */
+  async setNotifications(on: boolean): Promise<void> {
+    const state = await this.attention.setNotifications(on);
+    if (on && state === "blocked") this.#notices.toast("Notifications are blocked for this site in the browser's settings.");
+    if (on && state === "unsupported") this.#notices.toast("This browser cannot show notifications.");
+    this.#changed();
+  }
+
+  /** While waiting to reconnect: try now. */
+  retryNow(): void {
+    if (this.#client?.retryNow() === true) this.#changed();
   }
 
   /** The server attribute changed: start over against the new server. */
@@ -113,6 +156,9 @@ export class ChatController implements ReactiveController {
   }
   get announcement(): string {
     return this.#notices.announcement;
+  }
+  toast(text: string): void {
+    this.#notices.toast(text);
   }
   dismissToast(id: number): void {
     this.#notices.dismissToast(id);
@@ -389,7 +435,19 @@ export class ChatController implements ReactiveController {
     if (active?.kind === "room" && this.rooms.has(active.code)) this.open(active);
     else if (active?.kind === "dm") this.open(active);
     else this.open({ kind: "lobby" });
+    await this.#joinInvite();
     await Promise.all([this.#conv.refreshOnline(), this.refreshPublicRooms()]);
+  }
+
+  /** The page was opened with an invite link: join that room (once) and open it, then clear the link. */
+  async #joinInvite(): Promise<void> {
+    const code = this.invite;
+    if (code === undefined) return;
+    this.invite = undefined;
+    clearInvite();
+    if (this.rooms.has(code)) return this.open({ kind: "room", code });
+    const error = await this.joinRoom(code);
+    if (error !== undefined) this.#notices.toast(`Could not join the invited room ${code}: ${error}`);
   }
 
   // ---- the connection -----------------------------------------------------------------------------------

@@ -40,6 +40,37 @@ export const styles = [
       color: var(--_muted);
       white-space: nowrap;
     }
+    .conv-title {
+      flex-wrap: wrap;
+      row-gap: 0;
+    }
+    .conv-title .temporary {
+      flex-basis: 100%;
+      font-size: 12.5px;
+      color: var(--_muted);
+    }
+    .confirm {
+      display: flex;
+      flex-wrap: wrap;
+      align-items: center;
+      gap: 6px 8px;
+      padding: 6px 10px;
+      border: 1px solid color-mix(in srgb, var(--_danger) 45%, var(--_border));
+      border-radius: 10px;
+      background: color-mix(in srgb, var(--_danger) 7%, var(--_raised));
+      font-size: 13px;
+    }
+    .confirm .q {
+      font-weight: 700;
+    }
+    .confirm .why {
+      color: var(--_muted);
+    }
+    .btn.danger {
+      background: var(--_danger);
+      border-color: var(--_danger);
+      color: #ffffff;
+    }
     .code-chip {
       display: inline-flex;
       align-items: center;

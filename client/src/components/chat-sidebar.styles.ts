@@ -134,6 +134,17 @@ export const styles = [
       font-size: 12px;
       color: var(--_muted);
     }
+    .badge.mention {
+      background: var(--_danger);
+      color: #ffffff;
+    }
+    .stale .avatar.online::after {
+      background: var(--_muted);
+    }
+    [aria-pressed="true"][part~="notifications-button"] {
+      color: var(--_accent-strong);
+      background: var(--_accent-soft);
+    }
     .status {
       display: inline-flex;
       flex: none;
