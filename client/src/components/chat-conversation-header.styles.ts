@@ -49,7 +49,11 @@ export const styles = [
       font-size: 12.5px;
       color: var(--_muted);
     }
+    .conv-head {
+      flex-wrap: wrap;
+    }
     .confirm {
+      flex-basis: 100%;
       display: flex;
       flex-wrap: wrap;
       align-items: center;

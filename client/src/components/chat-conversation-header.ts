@@ -96,11 +96,21 @@ export class ChatConversationHeader extends ChatElement {
   }
 
   #renderLeave(code: string, title: string): TemplateResult {
-    if (!this._confirmLeave) {
-      return html`<button class="btn ghost small" part="button leave-button" data-leave aria-label=${`Leave ${title}`} @click=${() => (this._confirmLeave = true)}>
-        ${icons.leaveIcon}<span class="hide-narrow">Leave</span>
-      </button>`;
-    }
+    return html`<button
+      class="btn ghost small"
+      part="button leave-button"
+      data-leave
+      aria-label=${`Leave ${title}`}
+      aria-expanded=${this._confirmLeave ? "true" : "false"}
+      @click=${() => (this._confirmLeave = !this._confirmLeave)}
+    >
+      ${icons.leaveIcon}<span class="hide-narrow">Leave</span>
+    </button>`;
+  }
+
+  /** The question under the bar after Leave: what leaving means for this room, "Leave room" or Cancel. */
+  #renderConfirm(code: string, title: string): TemplateResult | typeof nothing {
+    if (!this._confirmLeave) return nothing;
     return html`<div
       class="confirm"
       role="alertdialog"
@@ -158,7 +168,7 @@ export class ChatConversationHeader extends ChatElement {
         >
           ${icons.usersIcon} <span data-count>${this.memberCount}</span>
         </button>
-        ${this.#renderLeave(code, title)}
+        ${this.#renderLeave(code, title)} ${this.#renderConfirm(code, title)}
       </header>`;
     }
     if (this.peer !== "") {
