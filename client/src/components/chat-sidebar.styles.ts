@@ -123,9 +123,14 @@ export const styles = [
       flex: 1;
       min-inline-size: 0;
       display: grid;
+      grid-template-columns: minmax(0, 1fr);
       line-height: 1.2;
     }
-    .me .who strong {
+    .me {
+      gap: 6px;
+    }
+    .me .who strong,
+    .me .who span {
       overflow: hidden;
       text-overflow: ellipsis;
       white-space: nowrap;
