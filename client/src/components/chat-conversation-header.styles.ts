@@ -68,7 +68,7 @@ export const styles = [
       font-weight: 700;
     }
     .confirm .why {
-      color: var(--_muted);
+      color: color-mix(in srgb, var(--_muted) 70%, var(--_fg));
     }
     .btn.danger {
       background: var(--_danger);
@@ -84,7 +84,7 @@ export const styles = [
       border: 1px dashed color-mix(in srgb, var(--_accent) 50%, var(--_border));
       border-radius: 8px;
       background: var(--_accent-soft);
-      color: var(--_accent-strong);
+      color: var(--_accent-text);
       font-family: var(--_mono);
       font-size: 14px;
       font-weight: 700;

@@ -76,7 +76,7 @@ export const styles = [
     }
     .item[aria-current="page"] {
       background: var(--_accent-soft);
-      color: var(--_accent-strong);
+      color: var(--_accent-text);
       font-weight: 600;
     }
     .item .label {
@@ -96,6 +96,9 @@ export const styles = [
       font-family: var(--_mono);
       font-size: 11px;
       color: var(--_muted);
+    }
+    .item[aria-current="page"] .sub {
+      color: inherit;
     }
     .badge {
       min-inline-size: 20px;
@@ -147,7 +150,7 @@ export const styles = [
       background: var(--_muted);
     }
     [aria-pressed="true"][part~="notifications-button"] {
-      color: var(--_accent-strong);
+      color: var(--_accent-text);
       background: var(--_accent-soft);
     }
     .status {
@@ -160,7 +163,7 @@ export const styles = [
       font-size: 11.5px;
       font-weight: 600;
       background: color-mix(in srgb, var(--_c) 14%, transparent);
-      color: color-mix(in srgb, var(--_c) 85%, var(--_fg));
+      color: color-mix(in srgb, var(--_c) 60%, var(--_fg));
     }
     .status::before {
       content: "";

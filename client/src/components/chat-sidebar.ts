@@ -78,7 +78,10 @@ export class ChatSidebar extends ChatElement {
       >`;
   }
 
-  /** ", 3 unread messages, 1 mention" for a conversation's accessible name. */
+  /**
+   * ", 3 unread messages, 1 mention" for a conversation's accessible name. Names come from the visible text
+   * plus words only screen readers get (no aria-label), so the visible text is always part of the name.
+   */
   #unreadWords(v: { readonly unread: number; readonly mentions: number }): string {
     if (v.unread === 0) return "";
     return `, ${plural(v.unread, "unread message")}${v.mentions > 0 ? `, ${plural(v.mentions, "mention")}` : ""}`;
@@ -112,12 +115,11 @@ export class ChatSidebar extends ChatElement {
                   part="room-item"
                   data-code=${r.code}
                   aria-current=${a.kind === "room" && a.code === r.code ? "page" : nothing}
-                  aria-label=${`${roomTitle(r)} ${r.unread > 0 ? "" : r.code}`.trim() + this.#unreadWords(r)}
                   @click=${() => this.#go({ kind: "room", code: r.code })}
                 >
                   <span class="hash" aria-hidden="true">#</span>
                   <span class="label">${roomTitle(r)}</span>
-                  ${r.unread > 0 ? this.#badges(r) : html`<span class="sub">${r.code}</span>`}
+                  ${r.unread > 0 ? html`${this.#badges(r)}<span class="sr-only">${this.#unreadWords(r)}</span>` : html`<span class="sub">${r.code}</span>`}
                 </button>
               </li>`,
             )}
@@ -138,12 +140,11 @@ export class ChatSidebar extends ChatElement {
                     part="dm-item"
                     data-peer=${d.peer}
                     aria-current=${a.kind === "dm" && a.peer.toLowerCase() === d.peer.toLowerCase() ? "page" : nothing}
-                    aria-label=${`${d.peer}${on ? ", online" : ""}${this.#unreadWords(d)}`}
                     @click=${() => this.#go({ kind: "dm", peer: d.peer })}
                   >
                     ${avatar(d.peer, on, true)}
                     <span class="label">${d.peer}</span>
-                    ${this.#badges(d)}
+                    ${this.#badges(d)}<span class="sr-only">${on ? ", online" : ""}${this.#unreadWords(d)}</span>
                   </button>
                 </li>`;
               },
@@ -158,9 +159,9 @@ export class ChatSidebar extends ChatElement {
               this.online,
               (u) => u.toLowerCase(),
               (u) => html`<li>
-                <button class="item" part="online-item" data-user=${u} aria-label=${`${u}: send a message`} @click=${() => this.#go({ kind: "dm", peer: u })}>
+                <button class="item" part="online-item" data-user=${u} @click=${() => this.#go({ kind: "dm", peer: u })}>
                   ${avatar(u, true, true)}
-                  <span class="label">${u}</span>
+                  <span class="label">${u}</span><span class="sr-only">, send a message</span>
                 </button>
               </li>`,
             )}

@@ -37,7 +37,7 @@ export const styles = [
       border-block-start: 1px solid var(--_border);
     }
     .new-divider {
-      color: var(--_danger);
+      color: var(--_danger-text);
     }
     .new-divider::before,
     .new-divider::after {
@@ -182,7 +182,7 @@ export const styles = [
       block-size: 13px;
     }
     .delivery.failed {
-      color: var(--_danger);
+      color: var(--_danger-text);
     }
     .notice {
       align-self: center;

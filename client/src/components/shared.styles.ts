@@ -150,7 +150,7 @@ export const controls = css`
     accent-color: var(--_accent);
   }
   .error {
-    color: var(--_danger);
+    color: var(--_danger-text);
     font-size: 14px;
   }
 `;
