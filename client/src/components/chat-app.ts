@@ -86,6 +86,8 @@ export const defaultServerUrl = (): string => {
  * @cssproperty --chat-accent-fg - text on the accent colour
  * @cssproperty --chat-accent-strong - the accent on hover and for the current item
  * @cssproperty --chat-accent-soft - the accent's tint behind the current item and the code chip
+ * @cssproperty --chat-accent-text - accent-coloured text on the page's surfaces (room codes, the current room)
+ * @cssproperty --chat-danger-text - error text on the page's surfaces
  * @cssproperty --chat-bg - background
  * @cssproperty --chat-fg - text colour
  * @cssproperty --chat-muted - secondary text
