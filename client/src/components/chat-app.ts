@@ -2,7 +2,7 @@
 // connection notices. State lives in ChatController (the SDK behind it); this element lays out the elements
 // below, hands them the state and turns their requests into controller calls. Every piece of user text is
 // rendered through Lit text bindings by those elements: nothing from the server is parsed as HTML.
-// A little over 400 lines: 70 of them are the class JSDoc that lists the public parts and CSS properties.
+// A little over 400 lines: about 90 of them are the class JSDoc that lists the public parts and CSS properties.
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { styles } from "./chat-app.styles.ts";
 import { ChatBanner } from "./chat-banner.ts";
@@ -19,6 +19,7 @@ import { type Active, conversationKey, roomTitle } from "./chat-state.ts";
 import { ChatTimeline } from "./chat-timeline.ts";
 import { ChatToasts } from "./chat-toasts.ts";
 import type { ChatEvent } from "./events.ts";
+import { CopyFeedback } from "./copy-feedback.ts";
 import { EXPORT } from "./exported-parts.ts";
 import { inviteLink } from "./invite.ts";
 import { typingLine } from "./format.ts";
@@ -132,7 +133,6 @@ export class ChatApp extends ChatElement {
     _createError: { state: true, attribute: false },
     _joinError: { state: true, attribute: false },
     _sendError: { state: true, attribute: false },
-    _copied: { state: true, attribute: false },
   };
 
   static override styles = styles;
@@ -145,12 +145,12 @@ export class ChatApp extends ChatElement {
   private declare _createError: string;
   private declare _joinError: string;
   private declare _sendError: string;
-  private declare _copied: { code: string; how: "copied" | "selected"; what: "code" | "link" } | undefined;
 
   /** The state this element renders, and the calls that change it. */
   readonly chat: ChatController;
   /** The last render showed the signed-in app. */
   #shownReady = false;
+  readonly #copy = new CopyFeedback(this);
 
   constructor() {
     super();
@@ -161,7 +161,6 @@ export class ChatApp extends ChatElement {
     this._createError = "";
     this._joinError = "";
     this._sendError = "";
-    this._copied = undefined;
     this.chat = new ChatController(this, () => this.serverUrl);
   }
 
@@ -240,11 +239,12 @@ export class ChatApp extends ChatElement {
           .name=${room?.name ?? ""}
           .memberCount=${room?.memberCount ?? 0}
           .peer=${inLobby ? "" : (dm?.peer ?? "")}
-          .peerOnline=${dm !== undefined && c.connection === "connected" && c.isOnline(dm.peer)}
+          .peerOnline=${dm !== undefined && c.isOnline(dm.peer)}
+          .stale=${c.connection !== "connected"}
           .persistent=${room?.persistent ?? true}
           .graceMs=${c.roomGraceMs}
-          .copied=${room !== undefined && this._copied?.code === room.code && this._copied.what === "code"}
-          .inviteCopied=${room !== undefined && this._copied?.code === room.code && this._copied.what === "link"}
+          .copied=${this.#copy.outcome(room?.code, "code") === "copied"}
+          .inviteCopied=${this.#copy.outcome(room?.code, "link") === "copied"}
           @chat-invite-copy=${(e: ChatEvent<"chat-invite-copy">) => void this.#onCopyInvite(e.detail.code)}
           .sidebarOpen=${this._sidebarOpen}
           .membersOpen=${this._membersOpen}
@@ -269,6 +269,7 @@ export class ChatApp extends ChatElement {
             .memberCount=${room.memberCount}
             .roomTitle=${roomTitle(room)}
             .me=${c.me ?? ""}
+            .stale=${c.connection !== "connected"}
             @chat-members-close=${() => (this._membersOpen = false)}
           ></chat-member-list>`
         : nothing}
@@ -301,7 +302,7 @@ export class ChatApp extends ChatElement {
     const t = conv.timeline;
     const title = room !== undefined ? `#${roomTitle(room)}` : (dm?.peer ?? "");
     const empty = t.loaded && t.messageCount === 0;
-    const copied = room !== undefined && this._copied?.code === room.code && this._copied.what === "code" ? this._copied.how : "";
+    const copied = this.#copy.outcome(room?.code, "code");
     return html`<chat-timeline
         exportparts=${EXPORT.timeline}
         .timeline=${t}
@@ -320,7 +321,7 @@ export class ChatApp extends ChatElement {
               .peer=${dm?.peer ?? ""}
               .fresh=${room !== undefined && c.justCreated === room.code}
               .copied=${copied}
-              .inviteCopied=${room !== undefined && this._copied?.code === room.code && this._copied.what === "link"}
+              .inviteCopied=${this.#copy.outcome(room?.code, "link") === "copied"}
               @chat-invite-copy=${(e: ChatEvent<"chat-invite-copy">) => void this.#onCopyInvite(e.detail.code)}
               @chat-code-copy=${(e: ChatEvent<"chat-code-copy">) => void this.#onCopy(e.detail.code)}
             ></chat-conversation-start>`
@@ -404,33 +405,15 @@ export class ChatApp extends ChatElement {
   };
 
   async #onCopy(code: string): Promise<void> {
-    try {
-      await navigator.clipboard.writeText(code);
-      this._copied = { code, how: "copied", what: "code" };
-    } catch {
-      // No clipboard access (permissions, insecure page): select the code so Ctrl+C copies it.
-      this.renderRoot.querySelector<ChatConversationStart>("chat-conversation-start")?.selectCode();
-      this._copied = { code, how: "selected", what: "code" };
-    }
-    this.#forgetCopied(code);
+    // No clipboard access (permissions, insecure page): select the code so Ctrl+C copies it.
+    const start = this.renderRoot.querySelector<ChatConversationStart>("chat-conversation-start");
+    await this.#copy.copy(code, "code", code, () => (start?.selectCode(), start !== null));
   }
 
   /** Copies the room's invite link (see invite.ts); without clipboard access, shows it to copy by hand. */
   async #onCopyInvite(code: string): Promise<void> {
     const link = inviteLink(code);
-    try {
-      await navigator.clipboard.writeText(link);
-      this._copied = { code, how: "copied", what: "link" };
-      this.#forgetCopied(code);
-    } catch {
-      this.chat.toast(`Invite link (copy it): ${link}`);
-    }
-  }
-
-  #forgetCopied(code: string): void {
-    setTimeout(() => {
-      if (this._copied?.code === code) this._copied = undefined;
-    }, 2500);
+    await this.#copy.copy(code, "link", link, () => (this.chat.toast(`Invite link (copy it): ${link}`), false));
   }
 
   #onAppKeydown = (e: KeyboardEvent): void => {

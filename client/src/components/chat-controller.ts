@@ -3,19 +3,20 @@
 // render on every change. Elements render this state and call its methods; none of them sees a socket.
 // It dispatches <chat-app>'s public events where their change happens (sign-in, sign-out, connection, send).
 // Over 400 lines on purpose: it is the one place where the SDK's session lifecycle (auth, resume, reconnect,
-// close codes) meets the view; what could stand alone already does (Conversations, Notices, SavedSession).
+// close codes) meets the view; what could stand alone already does (ChatViewState, Conversations, Notices,
+// SavedSession, Attention).
 import type { ReactiveController, ReactiveControllerHost } from "lit";
-import { ChatClient, type ChatError, type ConnectionState, type RoomSummary, CloseCode, describeError, ErrorCode } from "../sdk/index.ts";
-import { Attention, type NotificationsState } from "./attention.ts";
-import { type Active, type Banner, type DirectView, nameKey, type Phase, type RoomView, roomTitle, type Toast } from "./chat-state.ts";
+import { ChatClient, type ChatError, type ConnectionState, CloseCode, describeError, ErrorCode } from "../sdk/index.ts";
+import { type Active, nameKey, type RoomView, roomTitle } from "./chat-state.ts";
+import { ChatViewState } from "./chat-view-state.ts";
 import { Notices } from "./notices.ts";
 import { Conversations } from "./conversations.ts";
 import { type ChatEventDetails, type ChatEventName, chatEvent } from "./events.ts";
 import { plural } from "./format.ts";
-import { clearInvite, readInvite } from "./invite.ts";
+import { clearInvite } from "./invite.ts";
 import { SavedSession } from "./saved-session.ts";
 
-export class ChatController implements ReactiveController {
+export class ChatController extends ChatViewState implements ReactiveController {
   readonly #host: ReactiveControllerHost & HTMLElement;
   readonly #serverUrl: () => string;
   readonly #saved: SavedSession;
@@ -24,22 +25,6 @@ export class ChatController implements ReactiveController {
   #client: ChatClient | undefined;
   #unsubscribe: Array<() => void> = [];
 
-  phase: Phase = "starting";
-  me: string | undefined;
-  connection: ConnectionState = "disconnected";
-  authError: string | undefined;
-  authBusy = false;
-  /** Resuming the stored session failed for a reason other than the session (e.g. no network): offer a retry. */
-  resumeFailed = false;
-  publicRooms: RoomSummary[] = [];
-  publicRoomsLoaded = false;
-  /** The code of a room this page just created, to show the share card. */
-  justCreated: string | undefined;
-  /** The room of the invite link the page was opened with, joined once signed in (see invite.ts). */
-  invite: string | undefined = readInvite();
-  /** The unread count in the page title and desktop notifications. */
-  readonly attention = new Attention();
-
   /** Who the public chat-login / chat-logout events last said is signed in. */
   #signedIn: string | undefined;
   #wasReady = false;
@@ -47,6 +32,7 @@ export class ChatController implements ReactiveController {
   #recoveredCount = 0;
 
   constructor(host: ReactiveControllerHost & HTMLElement, serverUrl: () => string) {
+    super();
     this.#host = host;
     this.#serverUrl = serverUrl;
     this.#saved = new SavedSession(serverUrl);
@@ -65,6 +51,8 @@ export class ChatController implements ReactiveController {
       sent: (detail) => this.#emit("chat-message-send", detail),
       notify: (title, body, conversation, open) => this.attention.notify(title, body, conversation, open),
     });
+    this.conv = this.#conv;
+    this.notices = this.#notices;
     host.addController(this);
   }
 
@@ -85,18 +73,9 @@ export class ChatController implements ReactiveController {
     this.#changed();
   };
 
-  /** Messages from others not yet seen, over every room and DM (the page title shows it). */
-  get unreadTotal(): number {
-    return this.#conv.unreadTotal;
-  }
-
   /** How long an empty temporary room survives (the server's AuthOk.room_grace_ms), in ms. */
   get roomGraceMs(): number {
     return this.#client?.session?.roomGraceMs ?? 30_000;
-  }
-
-  get notifications(): NotificationsState {
-    return this.attention.notifications;
   }
 
   /** Desktop notifications on or off, from a click (the browser asks for permission then). */
@@ -117,54 +96,6 @@ export class ChatController implements ReactiveController {
     this.#stop();
     this.#reset();
     this.#start();
-  }
-
-  // ---- the conversations' state (see Conversations) -----------------------------------------------------
-
-  get rooms(): ReadonlyMap<string, RoomView> {
-    return this.#conv.rooms;
-  }
-  get dms(): ReadonlyMap<string, DirectView> {
-    return this.#conv.dms;
-  }
-  get online(): readonly string[] {
-    return this.#conv.online;
-  }
-  get active(): Active {
-    return this.#conv.active;
-  }
-  get activeRoom(): RoomView | undefined {
-    return this.#conv.activeRoom;
-  }
-  get activeDirect(): DirectView | undefined {
-    return this.#conv.activeDirect;
-  }
-  isMe(name: string): boolean {
-    return this.#conv.isMe(name);
-  }
-  isOnline(name: string): boolean {
-    return this.#conv.isOnline(name);
-  }
-
-  // ---- notices (see Notices) ----------------------------------------------------------------------------
-
-  get banner(): Banner | undefined {
-    return this.#notices.banner;
-  }
-  get toasts(): readonly Toast[] {
-    return this.#notices.toasts;
-  }
-  get announcement(): string {
-    return this.#notices.announcement;
-  }
-  toast(text: string): void {
-    this.#notices.toast(text);
-  }
-  dismissToast(id: number): void {
-    this.#notices.dismissToast(id);
-  }
-  dismissBanner(): void {
-    this.#notices.dismissBanner();
   }
 
   // ---- auth ---------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ export class ChatConversationHeader extends ChatElement {
     persistent: { type: Boolean },
     graceMs: { type: Number, attribute: "grace-ms" },
     inviteCopied: { type: Boolean, attribute: "invite-copied" },
+    stale: { type: Boolean },
     _confirmLeave: { state: true, attribute: false },
   };
 
@@ -66,6 +67,8 @@ export class ChatConversationHeader extends ChatElement {
   declare graceMs: number;
   /** The invite link was just copied: the button says so. */
   declare inviteCopied: boolean;
+  /** The connection is down: the peer's presence is not known (grey dot). */
+  declare stale: boolean;
   /** Leave was pressed: asking to confirm. */
   private declare _confirmLeave: boolean;
 
@@ -82,6 +85,7 @@ export class ChatConversationHeader extends ChatElement {
     this.persistent = false;
     this.graceMs = 30_000;
     this.inviteCopied = false;
+    this.stale = false;
     this._confirmLeave = false;
   }
 
@@ -172,11 +176,11 @@ export class ChatConversationHeader extends ChatElement {
       </header>`;
     }
     if (this.peer !== "") {
-      return html`<header class="conv-head" part="conversation-header">
+      return html`<header class="conv-head ${this.stale ? "stale" : ""}" part="conversation-header">
         ${menu} ${avatar(this.peer, this.peerOnline)}
         <div class="conv-title">
           <h1 id="conv-title">${this.peer}</h1>
-          <span class="meta">${this.peerOnline ? "Online" : "Offline"} · direct messages</span>
+          <span class="meta">${this.stale ? "Reconnecting…" : this.peerOnline ? "Online" : "Offline"} · direct messages</span>
         </div>
       </header>`;
     }

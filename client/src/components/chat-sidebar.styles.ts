@@ -146,9 +146,6 @@ export const styles = [
       background: var(--_danger);
       color: #ffffff;
     }
-    .stale .avatar.online::after {
-      background: var(--_muted);
-    }
     [aria-pressed="true"][part~="notifications-button"] {
       color: var(--_accent-text);
       background: var(--_accent-soft);

@@ -186,6 +186,10 @@ export const avatars = css`
     background: var(--_success);
     border: 2px solid var(--_surface);
   }
+  /* While the connection is down nobody's presence is known: the dots go grey. */
+  .stale .avatar.online::after {
+    background: var(--_muted);
+  }
 `;
 
 /** The "◆ protochat" mark. */
