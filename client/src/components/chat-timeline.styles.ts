@@ -62,9 +62,6 @@ export const styles = [
       border-radius: 4px;
       padding: 0 2px;
     }
-    .msg.mentioned .bubble {
-      box-shadow: inset 3px 0 0 var(--_warning);
-    }
     .jump {
       position: absolute;
       inset-block-end: 12px;

@@ -10,6 +10,7 @@ import { type ConnectionState, publicState, type SessionInfo } from "./connectio
 import { VISIBLE_MAX_MS } from "./backoff.ts";
 import { ChatError } from "./errors.ts";
 import { newMessageId } from "./ids.ts";
+import { PageVisibility } from "./page-visibility.ts";
 import { type AppRequest, type ChatEvents, type ClientState, type Effect, type Event, initialState, step } from "./machine.ts";
 import type { ClientKind, ReplyCase } from "./requests.ts";
 
@@ -79,10 +80,6 @@ const pageRequest = (opts: HistoryOptions) => ({
 });
 
 type Listener = (payload: never) => void;
-
-/** The page's document when there is one (browsers), for its visibility; undefined in Node. */
-const pageDocument = (): { visibilityState: string; addEventListener(type: "visibilitychange", l: () => void): void } | undefined =>
-  (globalThis as { document?: { visibilityState: string; addEventListener(type: "visibilitychange", l: () => void): void } }).document;
 type Timer = ReturnType<typeof setTimeout>;
 
 export class ChatClient {
@@ -97,6 +94,8 @@ export class ChatClient {
   readonly #queue: Effect[] = [];
   #running = false;
   readonly #listeners = new Map<keyof ChatEvents, Set<Listener>>();
+  /** A page coming into view shortens a long wait drawn while it was hidden. */
+  readonly #page = new PageVisibility(() => this.#dispatch({ _tag: "VisibilityChanged" }));
 
   constructor(options: ChatClientOptions) {
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
@@ -117,9 +116,6 @@ export class ChatClient {
       },
       Date.now(),
     );
-    // A page that comes back into view shortens a long wait drawn while it was hidden. The listener only
-    // feeds an event; a client that is not waiting ignores it.
-    pageDocument()?.addEventListener("visibilitychange", () => this.#dispatch({ _tag: "VisibilityChanged" }));
   }
 
   // ---------------------------------------------------------------- public state
@@ -321,7 +317,7 @@ export class ChatClient {
   }
 
   #dispatch(event: Event): void {
-    const next = step(this.#state, event, { now: Date.now(), random: this.#random(), visible: pageDocument()?.visibilityState === "visible" });
+    const next = step(this.#state, event, { now: Date.now(), random: this.#random(), visible: this.#page.visible });
     this.#state = next.state;
     this.#queue.push(...next.effects);
     if (this.#running) return; // called from a listener: runs after the effects already queued
@@ -330,6 +326,7 @@ export class ChatClient {
       for (let effect = this.#queue.shift(); effect !== undefined; effect = this.#queue.shift()) this.#perform(effect);
     } finally {
       this.#running = false;
+      this.#page.listenWhile(this.#state.conn._tag === "Backoff");
     }
   }
 
