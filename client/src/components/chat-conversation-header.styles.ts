@@ -40,12 +40,10 @@ export const styles = [
       color: var(--_muted);
       white-space: nowrap;
     }
-    .conv-title {
-      flex-wrap: wrap;
-      row-gap: 0;
-    }
-    .conv-title .temporary {
+    /* A second row under the title row, the full width of the bar. */
+    .temporary {
       flex-basis: 100%;
+      margin-block-start: -6px;
       font-size: 12.5px;
       color: var(--_muted);
     }

@@ -155,7 +155,6 @@ export class ChatConversationHeader extends ChatElement {
         <div class="conv-title">
           <h1 id="conv-title"><span class="muted" aria-hidden="true">#</span> ${title}</h1>
           <span class="meta" data-member-count=${this.memberCount}>${plural(this.memberCount, "member")}</span>
-          ${this.persistent ? nothing : html`<span class="temporary" part="temporary-note" data-temporary>${temporaryRoomLine(this.graceMs)}</span>`}
         </div>
         <button class="code-chip" part="room-code copy-button" data-code=${code} aria-label=${`Room code ${code}. Copy it`} title="Copy the room code" @click=${() => this.emit("chat-code-copy", { code })}>
           ${code} ${this.copied ? icons.checkIcon : icons.copyIcon}
@@ -172,7 +171,9 @@ export class ChatConversationHeader extends ChatElement {
         >
           ${icons.usersIcon} <span data-count>${this.memberCount}</span>
         </button>
-        ${this.#renderLeave(code, title)} ${this.#renderConfirm(code, title)}
+        ${this.#renderLeave(code, title)}
+        ${this.persistent ? nothing : html`<p class="temporary" part="temporary-note" data-temporary>${temporaryRoomLine(this.graceMs)}</p>`}
+        ${this.#renderConfirm(code, title)}
       </header>`;
     }
     if (this.peer !== "") {

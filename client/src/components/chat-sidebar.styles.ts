@@ -130,7 +130,19 @@ export const styles = [
       line-height: 1.2;
     }
     .me {
+      flex-wrap: wrap;
+      row-gap: 4px;
+    }
+    .me .notify {
+      flex-basis: 100%;
+      justify-content: flex-start;
       gap: 6px;
+      color: var(--_muted);
+    }
+    .me .notify .state {
+      margin-inline-start: auto;
+      font-size: 11.5px;
+      font-weight: 700;
     }
     .me .who strong,
     .me .who span {
@@ -146,7 +158,7 @@ export const styles = [
       background: var(--_danger);
       color: #ffffff;
     }
-    [aria-pressed="true"][part~="notifications-button"] {
+    .me .notify[aria-pressed="true"] {
       color: var(--_accent-text);
       background: var(--_accent-soft);
     }

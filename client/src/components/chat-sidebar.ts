@@ -1,6 +1,6 @@
 // <chat-sidebar>: rooms (with unread and @mention counts), direct messages, who is online (dots greyed while
 // the connection is down: nobody's presence is known then), the connection pill, and the signed-in user with
-// the desktop-notifications switch and Log out.
+// Log out and the desktop-notifications switch.
 import { html, nothing, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import type { ConnectionState } from "../sdk/index.ts";
@@ -174,20 +174,19 @@ export class ChatSidebar extends ChatElement {
           <strong data-me>${this.me}</strong>
           <span>${state === "connected" ? "Online" : state === "connecting" ? "Reconnecting…" : "Offline"}</span>
         </div>
+        <button class="btn ghost small" part="button logout-button" @click=${() => this.emit("chat-logout-request", {})}>${icons.logoutIcon} Log out</button>
         ${this.notifications === "unsupported"
           ? nothing
           : html`<button
-              class="btn ghost small icon"
+              class="btn ghost small notify"
               part="button notifications-button"
               data-notifications=${this.notifications}
               aria-pressed=${this.notifications === "on" ? "true" : "false"}
-              aria-label="Desktop notifications"
-              title=${this.notifications === "blocked" ? "Desktop notifications are blocked in the browser's settings" : this.notifications === "on" ? "Desktop notifications are on" : "Turn on desktop notifications"}
+              title=${this.notifications === "blocked" ? "Blocked in the browser's settings for this site" : this.notifications === "on" ? "Shown while this page is hidden" : "Turn on to hear about messages while this page is hidden"}
               @click=${() => this.emit("chat-notifications-toggle", { on: this.notifications !== "on" })}
             >
-              ${icons.bellIcon}
+              ${icons.bellIcon} Desktop notifications <span class="state" aria-hidden="true">${this.notifications === "on" ? "On" : "Off"}</span>
             </button>`}
-        <button class="btn ghost small" part="button logout-button" @click=${() => this.emit("chat-logout-request", {})}>${icons.logoutIcon} Log out</button>
       </div>
     </nav>`;
   }
