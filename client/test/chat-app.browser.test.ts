@@ -236,6 +236,8 @@ describe("<chat-app>: two users in two browsers", () => {
     const leftNotices = alice.app.locator('[part~="notice"]', { hasText: `${bobName} left` });
     const before = await leftNotices.count();
     await bob.app.getByRole("button", { name: "Leave Team standup" }).click();
+    // Leave asks first (see invite.browser.test.ts).
+    await bob.app.getByRole("button", { name: "Leave room" }).click();
     await bob.app.locator(`[part~="room-item"][data-code="${code}"]`).waitFor({ state: "detached" });
     await expect.poll(() => leftNotices.count()).toBe(before + 1);
     await alice.app.locator('[part~="members"] [data-member-count="1"]').waitFor();
