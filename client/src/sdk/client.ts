@@ -310,7 +310,7 @@ export class ChatClient {
   #ask<T>(event: (ticket: number) => Event): Promise<T> {
     const ticket = this.#nextTicket++;
     const promise = new Promise<T>((resolve, reject) => {
-      this.#tickets.set(ticket, { resolve: resolve as (v: never) => void, reject });
+      this.#tickets.set(ticket, { resolve: resolve, reject });
     });
     this.#dispatch(event(ticket));
     return promise;

@@ -74,7 +74,7 @@ export function controlledWebSocket(): { ctl: SocketControl; WebSocket: typeof g
       );
     }
   }
-  return { ctl, WebSocket: ControlledWebSocket as typeof globalThis.WebSocket };
+  return { ctl, WebSocket: ControlledWebSocket };
 }
 
 /** Records every event of a client, with the time it arrived. */
