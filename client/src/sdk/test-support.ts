@@ -74,7 +74,7 @@ export function controlledWebSocket(): { ctl: SocketControl; WebSocket: typeof g
       );
     }
   }
-  return { ctl, WebSocket: ControlledWebSocket };
+  return { ctl, WebSocket: ControlledWebSocket as typeof globalThis.WebSocket };
 }
 
 /** Records every event of a client, with the time it arrived. */
