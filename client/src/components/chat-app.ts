@@ -313,6 +313,10 @@ export class ChatApp extends ChatElement {
         .me=${c.me ?? ""}
         @chat-load-older=${() => void this.chat.loadOlder()}
         @chat-message-retry=${(e: ChatEvent<"chat-message-retry">) => void this.chat.retry(e.detail.clientMessageId, e.detail.text)}
+        @chat-message-reply=${this.#onReply}
+        @chat-message-edit=${(e: ChatEvent<"chat-message-edit">) => this.chat.editMessage(e.detail.seq, e.detail.text)}
+        @chat-message-delete=${(e: ChatEvent<"chat-message-delete">) => this.chat.deleteMessage(e.detail.seq)}
+        @chat-message-react=${(e: ChatEvent<"chat-message-react">) => this.chat.react(e.detail.seq, e.detail.emoji, e.detail.add)}
       >
         ${empty
           ? html`<chat-conversation-start
@@ -332,6 +336,8 @@ export class ChatApp extends ChatElement {
         .label=${title}
         .typing=${room !== undefined ? typingLine(room.typing) : ""}
         .error=${this._sendError}
+        .replyTo=${t.replyTo}
+        @chat-reply-cancel=${() => this.chat.replyTo(undefined)}
         @chat-composer-submit=${this.#onComposerSubmit}
         @chat-composer-input=${(e: ChatEvent<"chat-composer-input">) => {
           this.chat.composing(e.detail.text);
@@ -391,6 +397,12 @@ export class ChatApp extends ChatElement {
     this._membersOpen = false;
     await this.chat.leaveRoom(code);
   }
+
+  /** Reply chosen on a message: the composer shows what is answered and gets the focus. */
+  #onReply = (e: ChatEvent<"chat-message-reply">): void => {
+    this.chat.replyTo({ seq: e.detail.seq, sender: e.detail.sender, text: e.detail.text });
+    void this.updateComplete.then(() => this.renderRoot.querySelector<ChatComposer>("chat-composer")?.focus());
+  };
 
   #onComposerSubmit = (e: ChatEvent<"chat-composer-submit">): void => {
     const error = this.chat.send(e.detail.text);

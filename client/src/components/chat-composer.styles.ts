@@ -18,6 +18,24 @@ export const styles = [
       font-style: italic;
       color: var(--_muted);
     }
+    .reply-bar {
+      display: flex;
+      align-items: center;
+      gap: 8px;
+      margin: 0 16px 6px;
+      padding: 4px 4px 4px 12px;
+      border-inline-start: 3px solid var(--_accent);
+      border-radius: var(--_radius);
+      background: var(--_raised);
+      font-size: 13px;
+    }
+    .reply-label {
+      flex: 1;
+      min-inline-size: 0;
+      overflow: hidden;
+      text-overflow: ellipsis;
+      white-space: nowrap;
+    }
     .composer {
       display: flex;
       align-items: flex-end;

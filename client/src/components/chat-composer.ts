@@ -12,8 +12,10 @@ import * as icons from "./icons.ts";
  * @fires chat-composer-submit - `{ text }` (cancelable) on Enter or Send; cancelling keeps the text in the field.
  * @fires chat-composer-input - `{ text }` as the text changes (for the typing indicator).
  * @fires chat-composer-blur - `{}` when the field loses focus.
+ * @fires chat-reply-cancel - `{}` when the reply bar's Cancel is pressed (or Escape in an empty field).
  *
  * @csspart typing - the "X is typing…" line (a polite live region)
+ * @csspart reply-bar - "Replying to X: …" above the field while writing a reply
  * @csspart composer - the form
  * @csspart composer-input - the text field (also part input)
  * @csspart input - the text field
@@ -27,6 +29,7 @@ export class ChatComposer extends ChatElement {
     label: { type: String },
     typing: { type: String },
     error: { type: String },
+    replyTo: { attribute: false },
     _tooLong: { state: true, attribute: false },
   };
 
@@ -38,6 +41,8 @@ export class ChatComposer extends ChatElement {
   declare typing: string;
   /** Why the last send failed, in words, or "". */
   declare error: string;
+  /** The message being replied to (its sender and text, shown as text), or undefined. */
+  declare replyTo: { readonly sender: string; readonly text: string } | undefined;
   private declare _tooLong: string;
 
   constructor() {
@@ -45,6 +50,7 @@ export class ChatComposer extends ChatElement {
     this.label = "";
     this.typing = "";
     this.error = "";
+    this.replyTo = undefined;
     this._tooLong = "";
   }
 
@@ -57,6 +63,12 @@ export class ChatComposer extends ChatElement {
     const error = this._tooLong || this.error;
     return html`<div class="typing" part="typing" aria-live="polite">${this.typing}</div>
       ${error ? html`<p class="error composer-error" role="alert">${error}</p>` : nothing}
+      ${this.replyTo === undefined
+        ? nothing
+        : html`<div class="reply-bar" part="reply-bar" data-reply-bar>
+            <span class="reply-label">Replying to <strong>${this.replyTo.sender}</strong>: <span class="reply-text">${this.replyTo.text}</span></span>
+            <button class="btn ghost small" part="button" type="button" @click=${this.#cancelReply}>Cancel reply</button>
+          </div>`}
       <form class="composer" part="composer" @submit=${this.#onSubmit}>
         <label class="sr-only" for="composer-input">Message ${this.label}</label>
         <textarea
@@ -78,7 +90,17 @@ export class ChatComposer extends ChatElement {
     return this.renderRoot?.querySelector("textarea") ?? null;
   }
 
+  #cancelReply = (): void => {
+    this.emit("chat-reply-cancel", {});
+    this.focus();
+  };
+
   #onKeydown = (e: KeyboardEvent): void => {
+    if (e.key === "Escape" && this.replyTo !== undefined && (e.currentTarget as HTMLTextAreaElement).value === "") {
+      e.preventDefault();
+      this.emit("chat-reply-cancel", {});
+      return;
+    }
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       this.#submit();

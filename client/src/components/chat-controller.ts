@@ -15,6 +15,7 @@ import { type ChatEventDetails, type ChatEventName, chatEvent } from "./events.t
 import { plural } from "./format.ts";
 import { clearInvite } from "./invite.ts";
 import { SavedSession } from "./saved-session.ts";
+import type { ReplyTarget } from "./timeline.ts";
 
 export class ChatController extends ChatViewState implements ReactiveController {
   readonly #host: ReactiveControllerHost & HTMLElement;
@@ -197,6 +198,26 @@ export class ChatController extends ChatViewState implements ReactiveController 
   /** Sends a failed message again. Returns an error in words, or undefined. */
   retry(clientMessageId: string, text: string): string | undefined {
     return this.#conv.retry(clientMessageId, text);
+  }
+
+  /** Starts a reply to a message of the open conversation (undefined cancels it). */
+  replyTo(target: ReplyTarget | undefined): void {
+    this.#conv.replyTo(target);
+  }
+
+  /** Edits your message `seq` in the open conversation (failures become a toast). */
+  editMessage(seq: bigint, text: string): void {
+    this.#conv.act((client, where) => client.editMessage(where, seq, text));
+  }
+
+  /** Deletes your message `seq` in the open conversation. */
+  deleteMessage(seq: bigint): void {
+    this.#conv.act((client, where) => client.deleteMessage(where, seq));
+  }
+
+  /** Adds or removes your reaction with `emoji` on message `seq` of the open conversation. */
+  react(seq: bigint, emoji: string, add: boolean): void {
+    this.#conv.act((client, where) => client.react(where, seq, emoji, add));
   }
 
   loadOlder(): Promise<void> {

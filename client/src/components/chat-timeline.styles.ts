@@ -181,6 +181,136 @@ export const styles = [
     .delivery.failed {
       color: var(--_danger-text);
     }
+    .msg .actions {
+      position: relative;
+      align-self: center;
+      flex: none;
+    }
+    .msg .act-toggle {
+      opacity: 0.35;
+    }
+    .msg:hover .act-toggle,
+    .msg:focus-within .act-toggle,
+    .msg .act-toggle[aria-expanded="true"] {
+      opacity: 1;
+    }
+    /* Below the message: a scroll container extends downwards only, so a menu above the first message would be cut off. */
+    .menu {
+      position: absolute;
+      inset-block-start: 100%;
+      /* Over the message's own side: the button sits between the bubble and the free side of the log. */
+      inset-inline-start: 0;
+      z-index: 2;
+      display: flex;
+      flex-wrap: wrap;
+      align-items: center;
+      gap: 4px;
+      inline-size: max-content;
+      max-inline-size: min(360px, 80vw);
+      padding: 6px;
+      border: 1px solid var(--_border);
+      border-radius: var(--_radius);
+      background: var(--_raised);
+      color: var(--_fg);
+      box-shadow: 0 6px 24px color-mix(in srgb, black 18%, transparent);
+    }
+    .msg:not(.own) .menu {
+      inset-inline: auto 0;
+    }
+    .menu .quick,
+    .menu .any-emoji {
+      display: inline-flex;
+      gap: 2px;
+    }
+    .menu input {
+      inline-size: 4.5em;
+      font: inherit;
+      padding: 2px 6px;
+      border: 1px solid var(--_border);
+      border-radius: 6px;
+      background: var(--_bg);
+      color: var(--_fg);
+    }
+    .menu .emoji[aria-pressed="true"] {
+      background: var(--_accent-soft);
+    }
+    .btn.danger {
+      border: 1px solid currentColor;
+      background: transparent;
+      color: var(--_danger-text);
+    }
+    .quote {
+      max-inline-size: 100%;
+      padding: 3px 10px;
+      border-inline-start: 3px solid var(--_accent);
+      border-radius: 6px;
+      background: var(--_surface);
+      color: var(--_muted);
+      font-size: 12.5px;
+      overflow: hidden;
+      text-overflow: ellipsis;
+      white-space: nowrap;
+    }
+    .quote-sender {
+      font-weight: 700;
+      color: var(--_fg);
+    }
+    .bubble.tombstone {
+      background: transparent;
+      color: var(--_muted);
+      font-style: italic;
+      border: 1px dashed var(--_border);
+    }
+    .edited {
+      padding: 0 4px;
+      font-size: 11.5px;
+      color: var(--_muted);
+    }
+    .reactions {
+      display: flex;
+      flex-wrap: wrap;
+      gap: 4px;
+    }
+    .chip {
+      display: inline-flex;
+      align-items: center;
+      gap: 4px;
+      padding: 1px 8px;
+      border: 1px solid var(--_border);
+      border-radius: 999px;
+      background: var(--_raised);
+      color: var(--_fg);
+      font: inherit;
+      font-size: 13px;
+      cursor: pointer;
+    }
+    .chip.mine {
+      border-color: var(--_accent);
+      background: var(--_accent-soft);
+    }
+    .chip:focus-visible {
+      outline: 2px solid var(--_accent);
+      outline-offset: 1px;
+    }
+    .edit {
+      display: grid;
+      gap: 4px;
+      min-inline-size: min(420px, 70vw);
+    }
+    .edit textarea {
+      font: inherit;
+      padding: 6px 10px;
+      border: 1px solid var(--_border);
+      border-radius: var(--_radius);
+      background: var(--_bg);
+      color: var(--_fg);
+      resize: vertical;
+    }
+    .edit-buttons {
+      display: flex;
+      gap: 6px;
+      justify-content: flex-end;
+    }
     .notice {
       align-self: center;
       margin: 10px 0 4px;

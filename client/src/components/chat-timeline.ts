@@ -1,8 +1,12 @@
 // <chat-timeline>: one conversation's messages and notices as a scrolling log, with "Load earlier messages",
 // delivery states (Sending… / Sent / Not sent + Retry), grouping by sender, date separators, the "New"
 // divider, message markup (rich-text.ts) and a "N new messages" / "Jump to latest" button when scrolled up.
+// Message actions: a keyboard-reachable "Message actions" button per message opens Reply, quick reactions, any
+// single emoji, Edit and Delete (own messages; Delete asks first); edits show "(edited)", deletions a
+// tombstone, replies a quote of the original, reactions chips with counts and who reacted (a click toggles).
 // It renders Timeline.layout (worked out once per change) and re-renders only when its inputs change.
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
+import { isSingleEmoji, QUICK_REACTIONS } from "../sdk/index.ts";
 import { repeat } from "lit/directives/repeat.js";
 import { avatar } from "./avatar.ts";
 import { ChatElement } from "./chat-element.ts";
@@ -18,6 +22,10 @@ import type { MessageEntry, Row, Timeline } from "./timeline.ts";
  *
  * @fires chat-load-older - `{}` when "Load earlier messages" is pressed (the scroll position is kept).
  * @fires chat-message-retry - `{ clientMessageId, text }` when Retry is pressed under a failed message.
+ * @fires chat-message-reply - `{ seq, sender, text }` when Reply is chosen for a message.
+ * @fires chat-message-edit - `{ seq, text }` when an edit of an own message is saved.
+ * @fires chat-message-delete - `{ seq }` when deleting an own message is confirmed.
+ * @fires chat-message-react - `{ seq, emoji, add }` when a reaction is chosen or a reaction chip toggled.
  *
  * @slot - shown above the messages (the share card or the "say hello" card of an empty conversation).
  *
@@ -29,6 +37,13 @@ import type { MessageEntry, Row, Timeline } from "./timeline.ts";
  * @csspart day-separator - "Today", "Yesterday" or a date above a day's first message
  * @csspart new-divider - "New" above the first message that arrived while the reader was elsewhere
  * @csspart mention - an @mention of the reader in a message
+ * @csspart reply-quote - the quote of the original above a reply
+ * @csspart edited - the "(edited)" mark of an edited message
+ * @csspart tombstone - "Message deleted" in place of a deleted message's text
+ * @csspart reactions - the reaction chips under a message
+ * @csspart reaction - one reaction chip (emoji and count; pressed when the reader reacted)
+ * @csspart actions-button - the "Message actions" button of a message
+ * @csspart actions-menu - the actions of a message (reply, react, edit, delete)
  * @csspart jump-button - "N new messages" / "Jump to latest", shown when scrolled up
  * @csspart button - "Load earlier messages", Retry and the jump button
  *
@@ -50,6 +65,9 @@ export class ChatTimeline extends ChatElement {
     loadingOlder: { type: Boolean, attribute: "loading-older" },
     me: { type: String },
     _atEnd: { state: true, attribute: false },
+    _menu: { state: true, attribute: false },
+    _editing: { state: true, attribute: false },
+    _confirmDelete: { state: true, attribute: false },
   };
 
   static override styles = styles;
@@ -68,6 +86,12 @@ export class ChatTimeline extends ChatElement {
   declare me: string;
   /** The reader is at the newest message (no jump button). */
   private declare _atEnd: boolean;
+  /** The key of the message whose actions are open, if any. */
+  private declare _menu: string | undefined;
+  /** The key of the own message being edited, if any. */
+  private declare _editing: string | undefined;
+  /** The key of the own message whose deletion awaits confirmation, if any. */
+  private declare _confirmDelete: string | undefined;
   /** The newest seq the reader has seen at the end of the log: later messages from others count as new. */
   #seenSeq: bigint | undefined;
 
@@ -86,6 +110,9 @@ export class ChatTimeline extends ChatElement {
     this.loadingOlder = false;
     this.me = "";
     this._atEnd = true;
+    this._menu = undefined;
+    this._editing = undefined;
+    this._confirmDelete = undefined;
   }
 
   /** Scrolls to the newest message on the next render (after the user sent one). */
@@ -95,6 +122,9 @@ export class ChatTimeline extends ChatElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has("conversation")) {
+      this._menu = undefined;
+      this._editing = undefined;
+      this._confirmDelete = undefined;
       this.#scroll.stick();
       this._atEnd = true;
       this.#seenSeq = undefined;
@@ -207,10 +237,221 @@ export class ChatTimeline extends ChatElement {
               <span class="sender">${e.own ? "You" : e.sender}</span>
               <time datetime=${new Date(e.sentAtMs).toISOString()} title=${fullTime(e.sentAtMs)}>${shortTime(e.sentAtMs, now)}</time>
             </div>`}
-        <div class="bubble" part="bubble" data-text>${richText(e.text, e.own ? "" : this.me)}</div>
+        ${e.replyToSeq > 0n ? this.#renderQuote(e) : nothing}
+        ${this._editing === e.key && !e.deleted ? this.#renderEdit(e) : this.#renderBubble(e)}
+        ${e.reactions.length > 0 ? this.#renderReactions(e) : nothing}
         ${e.own ? this.#renderDelivery(e, r.lastOwn) : nothing}
       </div>
+      ${e.seq !== undefined && !e.deleted ? this.#renderActions(e) : nothing}
     </li>`;
+  }
+
+  #renderBubble(e: MessageEntry): TemplateResult {
+    if (e.deleted) return html`<div class="bubble tombstone" part="bubble tombstone" data-tombstone>Message deleted</div>`;
+    return html`<div class="bubble" part="bubble" data-text>${richText(e.text, e.own ? "" : this.me)}</div>${e.editedAtMs > 0
+        ? html`<span class="edited" part="edited" data-edited title=${`Edited ${fullTime(e.editedAtMs)}`}>(edited)</span>`
+        : nothing}`;
+  }
+
+  #renderQuote(e: MessageEntry): TemplateResult {
+    const q = e.replyQuote;
+    // Plain text only: the quote is someone else's words, cut to 200 characters by the server.
+    return html`<div class="quote" part="reply-quote" data-quote>
+      ${q === undefined
+        ? html`<span class="quote-text">Reply to an earlier message</span>`
+        : html`<span class="quote-sender">${q.sender}</span> <span class="quote-text">${q.deleted ? "Message deleted" : q.text}</span>`}
+    </div>`;
+  }
+
+  #renderReactions(e: MessageEntry): TemplateResult {
+    return html`<div class="reactions" part="reactions" data-reactions>
+      ${e.reactions.map((r) => {
+        const mine = r.users.some((u) => u.toLowerCase() === this.me.toLowerCase());
+        const who = r.users.join(", ");
+        return html`<button
+          class="chip ${mine ? "mine" : ""}"
+          part="reaction"
+          type="button"
+          data-reaction=${r.emoji}
+          aria-pressed=${mine ? "true" : "false"}
+          aria-label=${`${r.emoji} ${r.users.length}, reacted by ${who}`}
+          title=${`Reacted by ${who}`}
+          @click=${() => this.#react(e, r.emoji, !mine)}
+        >
+          <span aria-hidden="true">${r.emoji}</span> <span class="count" aria-hidden="true">${r.users.length}</span>
+        </button>`;
+      })}
+    </div>`;
+  }
+
+  #renderEdit(e: MessageEntry): TemplateResult {
+    const save = (form: HTMLFormElement) => {
+      const text = (form.elements.namedItem("text") as HTMLTextAreaElement).value;
+      if (text.trim() === "" || e.seq === undefined) return;
+      this._editing = undefined;
+      if (text !== e.text) this.emit("chat-message-edit", { seq: e.seq, text });
+      this.#focusActions(e);
+    };
+    return html`<form
+      class="edit"
+      data-edit
+      @submit=${(ev: SubmitEvent) => {
+        ev.preventDefault();
+        save(ev.currentTarget as HTMLFormElement);
+      }}
+    >
+      <textarea
+        name="text"
+        aria-label="Edit message"
+        rows="2"
+        .value=${e.text}
+        @keydown=${(ev: KeyboardEvent) => {
+          if (ev.key === "Escape") {
+            ev.preventDefault();
+            this._editing = undefined;
+            this.#focusActions(e);
+          } else if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+            ev.preventDefault();
+            save((ev.currentTarget as HTMLTextAreaElement).form!);
+          }
+        }}
+      ></textarea>
+      <div class="edit-buttons">
+        <button class="btn primary small" part="button" type="submit">Save</button>
+        <button class="btn ghost small" part="button" type="button" @click=${() => ((this._editing = undefined), this.#focusActions(e))}>Cancel</button>
+      </div>
+    </form>`;
+  }
+
+  #renderActions(e: MessageEntry): TemplateResult {
+    const open = this._menu === e.key;
+    const who = e.own ? "your message" : `message from ${e.sender}`;
+    return html`<div class="actions" data-actions>
+      <button
+        class="btn ghost icon small act-toggle"
+        part="button actions-button"
+        type="button"
+        aria-label=${`Actions for ${who}`}
+        aria-expanded=${open ? "true" : "false"}
+        aria-controls=${`actions-${e.key}`}
+        @click=${() => this.#toggleMenu(e)}
+      >
+        <span aria-hidden="true">⋯</span>
+      </button>
+      ${open ? this.#renderMenu(e) : nothing}
+    </div>`;
+  }
+
+  #renderMenu(e: MessageEntry): TemplateResult {
+    const seq = e.seq!;
+    if (this._confirmDelete === e.key) {
+      return html`<div class="menu confirm" part="actions-menu" id=${`actions-${e.key}`} role="alertdialog" aria-label="Delete message" data-confirm-delete @keydown=${(ev: KeyboardEvent) => this.#menuKey(ev, e)}>
+        <span>Delete this message for everyone?</span>
+        <button class="btn danger small" part="button" type="button" data-confirm @click=${() => this.#delete(e)}>Delete</button>
+        <button class="btn ghost small" part="button" type="button" @click=${() => ((this._confirmDelete = undefined), this.#closeMenu(e))}>Cancel</button>
+      </div>`;
+    }
+    return html`<div class="menu" part="actions-menu" id=${`actions-${e.key}`} role="group" aria-label="Message actions" data-menu @keydown=${(ev: KeyboardEvent) => this.#menuKey(ev, e)}>
+      <button class="btn ghost small" part="button" type="button" data-action="reply" @click=${() => this.#reply(e)}>Reply</button>
+      <span class="quick" role="group" aria-label="React">
+        ${QUICK_REACTIONS.map((emoji) => {
+          const mine = e.reactions.some((r) => r.emoji === emoji && r.users.some((u) => u.toLowerCase() === this.me.toLowerCase()));
+          return html`<button
+            class="btn ghost small emoji"
+            part="button"
+            type="button"
+            data-react=${emoji}
+            aria-pressed=${mine ? "true" : "false"}
+            aria-label=${`React with ${emoji}`}
+            @click=${() => (this.#react(e, emoji, !mine), this.#closeMenu(e))}
+          >
+            ${emoji}
+          </button>`;
+        })}
+      </span>
+      <form
+        class="any-emoji"
+        @submit=${(ev: SubmitEvent) => {
+          ev.preventDefault();
+          const input = (ev.currentTarget as HTMLFormElement).elements.namedItem("emoji") as HTMLInputElement;
+          const emoji = input.value.trim();
+          if (!isSingleEmoji(emoji)) {
+            input.setCustomValidity("Type one emoji");
+            input.reportValidity();
+            return;
+          }
+          this.#react(e, emoji, true);
+          this.#closeMenu(e);
+        }}
+      >
+        <input name="emoji" aria-label="Any emoji" placeholder="😀" maxlength="16" size="3" @input=${(ev: Event) => (ev.currentTarget as HTMLInputElement).setCustomValidity("")} />
+        <button class="btn ghost small" part="button" type="submit">React</button>
+      </form>
+      ${e.own
+        ? html`<button class="btn ghost small" part="button" type="button" data-action="edit" @click=${() => ((this._menu = undefined), (this._editing = e.key), this.#focusEdit())}>Edit</button>
+            <button class="btn ghost small" part="button" type="button" data-action="delete" @click=${() => ((this._confirmDelete = e.key), this.#focusIn(`[data-confirm]`))}>Delete</button>`
+        : nothing}
+      <span class="sr-only">Message ${String(seq)}</span>
+    </div>`;
+  }
+
+  #toggleMenu(e: MessageEntry): void {
+    this._confirmDelete = undefined;
+    if (this._menu === e.key) {
+      this._menu = undefined;
+      return;
+    }
+    this._menu = e.key;
+    this.#focusIn("[data-menu] button");
+  }
+
+  #closeMenu(e: MessageEntry): void {
+    this._menu = undefined;
+    this._confirmDelete = undefined;
+    this.#focusActions(e);
+  }
+
+  #menuKey(ev: KeyboardEvent, e: MessageEntry): void {
+    if (ev.key !== "Escape") return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    this.#closeMenu(e);
+  }
+
+  #reply(e: MessageEntry): void {
+    if (e.seq === undefined) return;
+    this._menu = undefined;
+    this.emit("chat-message-reply", { seq: e.seq, sender: e.sender, text: e.text });
+  }
+
+  #react(e: MessageEntry, emoji: string, add: boolean): void {
+    if (e.seq !== undefined) this.emit("chat-message-react", { seq: e.seq, emoji, add });
+  }
+
+  #delete(e: MessageEntry): void {
+    if (e.seq !== undefined) this.emit("chat-message-delete", { seq: e.seq });
+    this._confirmDelete = undefined;
+    this._menu = undefined;
+  }
+
+  /** Focus the first element matching `selector` once the next render is done. */
+  #focusIn(selector: string): void {
+    void this.updateComplete.then(() => this.renderRoot.querySelector<HTMLElement>(selector)?.focus());
+  }
+
+  #focusEdit(): void {
+    void this.updateComplete.then(() => {
+      const area = this.renderRoot.querySelector<HTMLTextAreaElement>("[data-edit] textarea");
+      area?.focus();
+      area?.setSelectionRange(area.value.length, area.value.length);
+    });
+  }
+
+  /** Back to the message's actions button (after a menu, an edit or a confirmation closes). */
+  #focusActions(e: MessageEntry): void {
+    void this.updateComplete.then(() =>
+      this.renderRoot.querySelector<HTMLElement>(`li[data-seq="${String(e.seq ?? "")}"] .act-toggle`)?.focus(),
+    );
   }
 
   #renderDelivery(e: MessageEntry, lastOwn: boolean): TemplateResult | typeof nothing {

@@ -1,13 +1,13 @@
 // The conversations half of <chat-app>'s controller: joined rooms, DMs, who is online and which view is
 // open; the SDK's pushes that change them (messages, presence, typing, DMs), history pages, and sending.
 // ChatController owns one and gives it the client and the notices through ConversationsHost.
-import type { ChatClient, ChatMessage, DirectMessage, HistoryOptions, RoomJoined } from "../sdk/index.ts";
+import type { ChatClient, ChatMessage, Conversation, DirectMessage, HistoryOptions, RoomJoined } from "../sdk/index.ts";
 import { describeError, PresenceChange } from "../sdk/index.ts";
 import { type Active, type DirectView, nameKey, type RoomView } from "./chat-state.ts";
 import type { ChatMessageSendDetail } from "./events.ts";
 import { pageHidden } from "./attention.ts";
 import { mentions } from "./markup.ts";
-import { type StoredMessage, Timeline } from "./timeline.ts";
+import { type ReplyTarget, type StoredMessage, Timeline } from "./timeline.ts";
 import { TypingSender } from "./typing-sender.ts";
 
 export interface ConversationsHost {
@@ -190,12 +190,14 @@ export class Conversations {
     try {
       if (room !== undefined) {
         this.typing.stop();
-        const { clientMessageId, acked } = client.send(room.code, text);
-        this.#track(room.timeline, clientMessageId, me, text, acked);
+        const reply = room.timeline.replyTo;
+        const { clientMessageId, acked } = client.send(room.code, text, reply === undefined ? {} : { replyTo: reply.seq });
+        this.#track(room.timeline, clientMessageId, me, text, acked, reply);
         detail = { room: room.code, clientMessageId };
       } else if (dm !== undefined) {
-        const { clientMessageId, acked } = client.sendDirect(dm.peer, text);
-        this.#track(dm.timeline, clientMessageId, me, text, acked);
+        const reply = dm.timeline.replyTo;
+        const { clientMessageId, acked } = client.sendDirect(dm.peer, text, reply === undefined ? {} : { replyTo: reply.seq });
+        this.#track(dm.timeline, clientMessageId, me, text, acked, reply);
         detail = { peer: dm.peer, clientMessageId };
       } else {
         return "Open a room or a conversation first.";
@@ -215,12 +217,39 @@ export class Conversations {
     return this.send(text);
   }
 
-  #track(t: Timeline, clientMessageId: string, me: string, text: string, acked: Promise<{ readonly seq: bigint; readonly sentAtMs: bigint }>): void {
-    t.addPending(clientMessageId, me, text);
+  #track(t: Timeline, clientMessageId: string, me: string, text: string, acked: Promise<{ readonly seq: bigint; readonly sentAtMs: bigint }>, reply?: ReplyTarget): void {
+    t.addPending(clientMessageId, me, text, Date.now(), reply);
+    t.replyTo = undefined;
     acked.then(
       (ack) => this.#update(() => t.markSent(clientMessageId, ack.seq, ack.sentAtMs)),
       (e: unknown) => this.#update(() => t.markFailed(clientMessageId, describeError(e))),
     );
+  }
+
+  // ---- message actions ----------------------------------------------------------------------------------
+
+  /** Where the open conversation is, for the SDK's action methods. */
+  #where(): Conversation | undefined {
+    const room = this.activeRoom;
+    if (room !== undefined) return { room: room.code };
+    const dm = this.activeDirect;
+    return dm === undefined ? undefined : { peer: dm.peer };
+  }
+
+  /** Starts (or with undefined, cancels) a reply to a message of the open conversation. */
+  replyTo(target: ReplyTarget | undefined): void {
+    const t = this.activeRoom?.timeline ?? this.activeDirect?.timeline;
+    if (t === undefined) return;
+    t.replyTo = target;
+    this.#host.changed();
+  }
+
+  /** Edits, deletes or reacts in the open conversation; the result shows when the action event arrives. */
+  act(run: (client: ChatClient, where: Conversation) => { readonly acked: Promise<unknown> }): void {
+    const client = this.#host.client();
+    const where = this.#where();
+    if (client === undefined || where === undefined) return;
+    run(client, where).acked.catch((e: unknown) => this.#host.toast(describeError(e)));
   }
 
   // ---- history ------------------------------------------------------------------------------------------

@@ -50,6 +50,12 @@ export interface ChatEventDetails {
   // <chat-timeline>
   "chat-load-older": Record<string, never>;
   "chat-message-retry": { readonly clientMessageId: string; readonly text: string };
+  "chat-message-reply": { readonly seq: bigint; readonly sender: string; readonly text: string };
+  "chat-message-edit": { readonly seq: bigint; readonly text: string };
+  "chat-message-delete": { readonly seq: bigint };
+  "chat-message-react": { readonly seq: bigint; readonly emoji: string; readonly add: boolean };
+  // <chat-composer>: the "Replying to …" bar's cancel
+  "chat-reply-cancel": Record<string, never>;
   // <chat-composer>: submit is cancelable; a cancelled submit keeps the text in the field
   "chat-composer-submit": { readonly text: string };
   "chat-composer-input": { readonly text: string };

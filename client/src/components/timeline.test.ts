@@ -1,15 +1,15 @@
 // The timeline model: seq order, dedup by seq, pending sends matched to their push and ack, notices in place.
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { type Entry, GROUP_WINDOW_MS, layoutEntries, Timeline } from "./timeline.ts";
+import { ActionKind } from "../../../proto/gen/es/chat/v1/action_pb.js";
+import { ChatMessageSchema } from "../../../proto/gen/es/chat/v1/message_pb.js";
+import { type Entry, GROUP_WINDOW_MS, layoutEntries, type MessageEntry, Timeline } from "./timeline.ts";
 
 const me = (name: string) => name.toLowerCase() === "alice";
-const msg = (seq: number, sender: string, text: string, clientMessageId = `id-${seq}`) => ({
-  seq: BigInt(seq),
-  sender,
-  sentAtMs: BigInt(1_764_000_000_000 + seq),
-  text,
-  clientMessageId,
-});
+const msg = (seq: number, sender: string, text: string, clientMessageId = `id-${seq}`, extra: MessageInitShape<typeof ChatMessageSchema> = {}) =>
+  create(ChatMessageSchema, { seq: BigInt(seq), sender, sentAtMs: BigInt(1_764_000_000_000 + seq), text, clientMessageId, ...extra });
+const act = (seq: number, sender: string, kind: ActionKind, target: number, extra: { text?: string; emoji?: string } = {}) =>
+  msg(seq, sender, extra.text ?? "", `a-${seq}`, { action: { kind, targetSeq: BigInt(target), emoji: extra.emoji ?? "" } });
 const view = (entries: ReadonlyArray<Entry>) =>
   entries.map((e) => (e.kind === "notice" ? `[${e.text}]` : `${e.seq ?? "?"}:${e.sender}:${e.text}:${e.status}`));
 
@@ -158,5 +158,39 @@ describe("day separators and the New divider", () => {
     expect(t.layout.rows[2]!.grouped).toBe(false);
     t.newFrom = undefined;
     expect(t.layout.rows.some((r) => r.firstNew)).toBe(false);
+  });
+
+  it("applies edits, reactions and deletions to their target in place; action events are no entries but count for paging", () => {
+    const t = new Timeline(me);
+    t.addStored(msg(10, "bob", "helo"));
+    t.addStored(msg(11, "alice", "hi", "m-11", { replyToSeq: 10n, replyQuote: { sender: "bob", text: "helo" } }));
+    const rev = t.revision;
+    expect(t.addStored(act(12, "bob", ActionKind.EDIT, 10, { text: "hello" }))).toBe(false);
+    expect(t.addStored(act(13, "alice", ActionKind.REACTION_ADD, 10, { emoji: "👍" }))).toBe(false);
+    expect(t.revision).toBeGreaterThan(rev);
+    const target = t.message(10n)!;
+    expect([target.text, target.editedAtMs > 0, target.reactions]).toEqual(["hello", true, [{ emoji: "👍", users: ["alice"] }]]);
+    expect((t.message(11n) as MessageEntry).replyQuote).toEqual({ sender: "bob", text: "hello", deleted: false });
+    expect(view(t.entries)).toEqual(["10:bob:hello:sent", "11:alice:hi:sent"]);
+    expect([t.firstSeq, t.lastSeq]).toEqual([10n, 13n]);
+    // The same event again changes nothing; a delete makes a tombstone and the reply's quote says so.
+    const again = t.revision;
+    t.addStored(act(13, "alice", ActionKind.REACTION_ADD, 10, { emoji: "👍" }));
+    expect(t.revision).toBe(again);
+    t.replyTo = { seq: 10n, sender: "bob", text: "hello" };
+    t.addStored(act(14, "bob", ActionKind.DELETE, 10));
+    expect([target.deleted, target.text, target.reactions]).toEqual([true, "", []]);
+    expect(t.message(11n)!.replyQuote).toEqual({ sender: "bob", text: "", deleted: true });
+    expect(t.replyTo).toBeUndefined();
+    // A page that holds only action events still moves the paging anchor down.
+    t.addStored(act(5, "bob", ActionKind.REACTION_ADD, 3, { emoji: "🎉" }));
+    expect(t.firstSeq).toBe(5n);
+  });
+
+  it("takes a newer state from a history page for a message it holds", () => {
+    const t = new Timeline(me);
+    t.addStored(msg(1, "bob", "old"));
+    t.addStored(msg(1, "bob", "new", "id-1", { editedAtMs: 5n, stateSeq: 9n, reactions: [{ emoji: "🎉", users: ["carol"] }] }));
+    expect(t.message(1n)).toMatchObject({ text: "new", editedAtMs: 5, stateSeq: 9n, reactions: [{ emoji: "🎉", users: ["carol"] }] });
   });
 });

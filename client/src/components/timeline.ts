@@ -1,10 +1,21 @@
 // The timeline of one conversation (a room or a DM) as the component shows it: messages ordered by seq and
 // deduplicated by seq, own sends pending until acked, and notices placed after the messages seen so far.
+// Action events (edits, deletions, reactions) are not entries: they update their target in place (the SDK's
+// applyAction, newer than the target's state_seq only), so the same event twice or after a page changes nothing.
 // Plain TypeScript with no DOM, so it is unit-tested in Node. What a render needs beyond the entries (grouping,
 // the newest own message, the message count) is worked out once per change in one pass (`layout`), so a
 // render is linear in the number of entries.
 
+import { applyAction, type ConversationEvent, type MessageView, type ReactionView } from "../sdk/index.ts";
+
 export type MessageStatus = "pending" | "sent" | "failed";
+
+/** What a reply shows of the message it answers. */
+export interface QuoteView {
+  readonly sender: string;
+  readonly text: string;
+  readonly deleted: boolean;
+}
 
 export interface MessageEntry {
   readonly kind: "message";
@@ -13,13 +24,25 @@ export interface MessageEntry {
   seq: bigint | undefined;
   readonly sender: string;
   sentAtMs: number;
-  readonly text: string;
+  /** The current text (the latest edit's); "" once deleted. */
+  text: string;
   readonly clientMessageId: string;
   readonly own: boolean;
   status: MessageStatus;
   /** Why a send failed, in words. */
   error: string | undefined;
   readonly order: number;
+  /** 0 until edited, then the time of the latest edit (the "edited" mark). */
+  editedAtMs: number;
+  /** A tombstone: shown as "Message deleted". */
+  deleted: boolean;
+  /** Each emoji with who reacted, in order of first use. */
+  reactions: ReadonlyArray<ReactionView>;
+  /** 0n when not a reply; else the seq it answers, and what it quotes. */
+  readonly replyToSeq: bigint;
+  replyQuote: QuoteView | undefined;
+  /** The seq of the newest action reflected in this entry. */
+  stateSeq: bigint;
 }
 
 export interface NoticeEntry {
@@ -35,14 +58,43 @@ export interface NoticeEntry {
 
 export type Entry = MessageEntry | NoticeEntry;
 
-/** What a stored message looks like to the timeline (a ChatMessage or a DirectMessage). */
-export interface StoredMessage {
+/** What a stored event looks like to the timeline: a ChatMessage or a DirectMessage (a message or an action). */
+export type StoredMessage = ConversationEvent;
+
+/** The target of a reply being written. */
+export interface ReplyTarget {
   readonly seq: bigint;
   readonly sender: string;
-  readonly sentAtMs: bigint;
   readonly text: string;
-  readonly clientMessageId: string;
 }
+
+const isAction = (m: StoredMessage): boolean => m.action !== undefined && m.action.kind !== 0;
+
+const viewOfEntry = (e: MessageEntry): MessageView => ({
+  seq: e.seq ?? 0n,
+  sender: e.sender,
+  sentAtMs: BigInt(e.sentAtMs),
+  text: e.text,
+  clientMessageId: e.clientMessageId,
+  replyToSeq: e.replyToSeq,
+  replyQuote: e.replyQuote,
+  editedAtMs: BigInt(e.editedAtMs),
+  deleted: e.deleted,
+  reactions: e.reactions,
+  stateSeq: e.stateSeq,
+});
+
+/** Copies the state of a stored message (or an updated view) onto an entry. */
+const takeState = (e: MessageEntry, m: { readonly text: string; readonly editedAtMs: bigint; readonly deleted: boolean; readonly reactions: ReadonlyArray<ReactionView>; readonly stateSeq: bigint }): void => {
+  e.text = m.deleted ? "" : m.text;
+  e.editedAtMs = Number(m.editedAtMs);
+  e.deleted = m.deleted;
+  e.reactions = m.deleted ? [] : m.reactions.map((r) => ({ emoji: r.emoji, users: [...r.users] }));
+  e.stateSeq = m.stateSeq;
+};
+
+const QUOTE_CHARS = 200;
+const quoteOf = (e: MessageEntry): QuoteView => ({ sender: e.sender, text: Array.from(e.text).slice(0, QUOTE_CHARS).join(""), deleted: e.deleted });
 
 // Pending messages have no seq yet and stay at the end, in the order they were typed.
 const PENDING = 1n << 64n;
@@ -131,6 +183,10 @@ export class Timeline {
   #entries: Entry[] = [];
   readonly #bySeq = new Map<bigint, MessageEntry>();
   readonly #byClientId = new Map<string, MessageEntry>();
+  /** Seqs of action events seen: they are no entries but count for paging (firstSeq / lastSeq). */
+  readonly #eventSeqs = new Set<bigint>();
+  /** The message the user is replying to in this conversation, if any (shown above the composer). */
+  replyTo: ReplyTarget | undefined;
   /** Whether older messages exist before the first one held (false once history says so). */
   hasMore = true;
   /** Whether the first history page has been loaded. */
@@ -153,14 +209,21 @@ export class Timeline {
   get lastSeq(): bigint {
     let max = 0n;
     for (const seq of this.#bySeq.keys()) if (seq > max) max = seq;
+    for (const seq of this.#eventSeqs) if (seq > max) max = seq;
     return max;
   }
 
-  /** Lowest seq held, undefined when none. */
+  /** Lowest seq held (messages and action events), undefined when none. */
   get firstSeq(): bigint | undefined {
     let min: bigint | undefined;
     for (const seq of this.#bySeq.keys()) if (min === undefined || seq < min) min = seq;
+    for (const seq of this.#eventSeqs) if (min === undefined || seq < min) min = seq;
     return min;
+  }
+
+  /** The stored message with this seq, if held. */
+  message(seq: bigint): MessageEntry | undefined {
+    return this.#bySeq.get(seq);
   }
 
   /** Counts every change to the entries (added, removed, moved, status): a view renders again when it moves. */
@@ -194,7 +257,19 @@ export class Timeline {
    * "sent" only when the ack arrives.
    */
   addStored(m: StoredMessage): boolean {
-    if (this.#bySeq.has(m.seq)) return false;
+    if (isAction(m)) {
+      this.#applyAction(m);
+      return false;
+    }
+    const held = this.#bySeq.get(m.seq);
+    if (held !== undefined) {
+      // A history page read after actions this view missed: its state is newer.
+      if (m.stateSeq > held.stateSeq) {
+        takeState(held, m);
+        this.#revision++;
+      }
+      return false;
+    }
     const own = this.#isMe(m.sender);
     const pending = own && m.clientMessageId !== "" ? this.#byClientId.get(m.clientMessageId) : undefined;
     if (pending !== undefined) {
@@ -202,6 +277,8 @@ export class Timeline {
       this.#remove(pending);
       pending.seq = m.seq;
       pending.sentAtMs = Number(m.sentAtMs);
+      takeState(pending, m);
+      if (m.replyQuote !== undefined) pending.replyQuote = { sender: m.replyQuote.sender, text: m.replyQuote.text, deleted: m.replyQuote.deleted };
       this.#revision++;
       this.#bySeq.set(m.seq, pending);
       this.#insert(pending);
@@ -219,15 +296,40 @@ export class Timeline {
       status: "sent",
       error: undefined,
       order: 0,
+      editedAtMs: 0,
+      deleted: false,
+      reactions: [],
+      replyToSeq: m.replyToSeq,
+      replyQuote: m.replyToSeq > 0n && m.replyQuote !== undefined ? { sender: m.replyQuote.sender, text: m.replyQuote.text, deleted: m.replyQuote.deleted } : undefined,
+      stateSeq: 0n,
     };
+    takeState(entry, m);
     this.#bySeq.set(m.seq, entry);
     if (own && m.clientMessageId !== "") this.#byClientId.set(m.clientMessageId, entry);
     this.#insert(entry);
     return true;
   }
 
-  /** Adds our own message as pending, before the server has stored it. */
-  addPending(clientMessageId: string, sender: string, text: string, nowMs = Date.now()): MessageEntry {
+  /** An edit, deletion or reaction: updates its target if held and the event is newer than the target's state. */
+  #applyAction(m: StoredMessage): void {
+    this.#eventSeqs.add(m.seq);
+    const target = this.#bySeq.get(m.action!.targetSeq);
+    if (target === undefined) return;
+    const next = applyAction(viewOfEntry(target), m);
+    if (next === undefined) return;
+    const before = `${target.deleted}\u0000${target.text}`;
+    takeState(target, next);
+    this.#revision++;
+    if (`${target.deleted}\u0000${target.text}` !== before) {
+      const quote = quoteOf(target);
+      for (const e of this.#bySeq.values()) if (e.replyToSeq === target.seq) e.replyQuote = quote;
+      const reply = this.replyTo;
+      if (reply !== undefined && reply.seq === target.seq) this.replyTo = target.deleted ? undefined : { seq: reply.seq, sender: reply.sender, text: target.text };
+    }
+  }
+
+  /** Adds our own message as pending, before the server has stored it (`reply`: the message it answers). */
+  addPending(clientMessageId: string, sender: string, text: string, nowMs = Date.now(), reply?: ReplyTarget): MessageEntry {
     const entry: MessageEntry = {
       kind: "message",
       key: `c:${clientMessageId}`,
@@ -240,6 +342,12 @@ export class Timeline {
       status: "pending",
       error: undefined,
       order: nextOrder(),
+      editedAtMs: 0,
+      deleted: false,
+      reactions: [],
+      replyToSeq: reply?.seq ?? 0n,
+      replyQuote: reply === undefined ? undefined : { sender: reply.sender, text: Array.from(reply.text).slice(0, QUOTE_CHARS).join(""), deleted: false },
+      stateSeq: 0n,
     };
     this.#byClientId.set(clientMessageId, entry);
     this.#insert(entry);
@@ -293,6 +401,8 @@ export class Timeline {
     this.#entries = this.#entries.filter((e) => e.kind === "message" && e.seq === undefined);
     this.#revision++;
     this.#bySeq.clear();
+    this.#eventSeqs.clear();
+    this.replyTo = undefined;
     for (const [id, e] of this.#byClientId) if (e.seq !== undefined) this.#byClientId.delete(id);
     this.hasMore = true;
     this.loaded = false;

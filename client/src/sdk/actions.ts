@@ -96,6 +96,16 @@ const applied = (target: MessageView, event: ConversationEvent): MessageView => 
   }
 };
 
+/**
+ * One action event applied to the message it targets: the new view, or undefined when the event is not an
+ * action on `target` or is not newer than the target's state (already reflected). For UIs keeping their own
+ * message objects; applyEvent() does the same over a list.
+ */
+export const applyAction = (target: MessageView, event: ConversationEvent): MessageView | undefined =>
+  event.action === undefined || event.action.kind === ActionKind.UNSPECIFIED || event.action.targetSeq !== target.seq || event.seq <= target.stateSeq
+    ? undefined
+    : applied(target, event);
+
 /** Index of `seq` in an ascending list, or where it would go (as a negative -(insertion point) - 1). */
 const find = (views: ReadonlyArray<MessageView>, seq: bigint): number => {
   let lo = 0;

@@ -14,7 +14,7 @@ export type {
   WebSocketConstructor,
   WebSocketLike,
 } from "./client.ts";
-export { applyEvent, applyEvents, canModify, isSingleEmoji, QUICK_REACTIONS, reactedBy, viewOf } from "./actions.ts";
+export { applyAction, applyEvent, applyEvents, canModify, isSingleEmoji, QUICK_REACTIONS, reactedBy, viewOf } from "./actions.ts";
 export type { ConversationEvent, MessageView, ReactionView } from "./actions.ts";
 export { SESSION_DEFAULTS } from "./connection.ts";
 export { MAX_TEXT_BYTES } from "./direct.ts";
