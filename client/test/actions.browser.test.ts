@@ -1,10 +1,26 @@
 // Message actions in real Chromium for two users: reply with a quote, edit (the "(edited)" mark on both
 // sides), reactions as chips with counts and who reacted (toggled by a click), delete with a confirmation
 // leaving a tombstone, all by keyboard where a user would; hostile text in edits and quotes stays text.
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestServer } from "../../server/src/testing.ts";
 import { connected, openUser, signIn, startChatServer, uniqueName, type User } from "./harness.ts";
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** Serious and critical axe-core violations on the page as it is now (as in a11y.browser.test.ts). */
+const seriousViolations = async (u: User): Promise<string[]> => {
+  await u.page.evaluate(AXE_SOURCE);
+  const violations = await u.page.evaluate(async () => {
+    type Found = { id: string; impact: string | null; help: string; nodes: Array<{ target: unknown }> };
+    const axe = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: Found[] }> } }).axe;
+    return (await axe.run(document, { resultTypes: ["violations"] })).violations;
+  });
+  return violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(n.target)}`));
+};
 
 describe("<chat-app> message actions", () => {
   let server: TestServer;
@@ -161,5 +177,26 @@ describe("<chat-app> message actions", () => {
     await message(b, "Third thoughts").locator("[data-edited]").waitFor();
     await b.app.locator("li.msg [data-tombstone]").waitFor();
     await message(b, "Yes, see you there").locator("[data-quote]", { hasText: "Message deleted" }).waitFor();
+  });
+
+  it("no serious axe violations with quotes, marks, chips, a tombstone, the reply bar and an open menu, light and dark", async () => {
+    const target = message(b, "Yes, see you there");
+    await b.page.keyboard.press("Escape");
+    await target.getByRole("button", { name: "Actions for your message" }).click();
+    await target.getByRole("button", { name: "React with 🎉" }).click();
+    await target.locator('[data-reaction="🎉"]').waitFor();
+    const theirs = message(b, "Third thoughts");
+    await theirs.getByRole("button", { name: `Actions for message from ${aName}` }).click();
+    await theirs.getByRole("button", { name: "Reply" }).click();
+    await b.app.locator("[data-reply-bar]").waitFor();
+    await theirs.getByRole("button", { name: `Actions for message from ${aName}` }).click();
+    await theirs.locator("[data-menu]").waitFor();
+    for (const colorScheme of ["light", "dark"] as const) {
+      await b.page.emulateMedia({ colorScheme });
+      await b.page.waitForTimeout(300);
+      await b.screenshot(`63-actions-a11y-${colorScheme}`);
+      expect.soft(await seriousViolations(b), colorScheme).toEqual([]);
+    }
+    await b.page.emulateMedia({ colorScheme: "light" });
   });
 });

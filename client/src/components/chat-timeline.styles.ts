@@ -182,7 +182,6 @@ export const styles = [
       color: var(--_danger-text);
     }
     .msg .actions {
-      position: relative;
       align-self: center;
       flex: none;
     }
@@ -194,28 +193,19 @@ export const styles = [
     .msg .act-toggle[aria-expanded="true"] {
       opacity: 1;
     }
-    /* Below the message: a scroll container extends downwards only, so a menu above the first message would be cut off. */
+    /* In the message's column, under its bubble: in the flow, so it is never cut off by the log's edges. */
     .menu {
-      position: absolute;
-      inset-block-start: 100%;
-      /* Over the message's own side: the button sits between the bubble and the free side of the log. */
-      inset-inline-start: 0;
-      z-index: 2;
       display: flex;
       flex-wrap: wrap;
       align-items: center;
       gap: 4px;
-      inline-size: max-content;
-      max-inline-size: min(360px, 80vw);
+      max-inline-size: min(360px, 100%);
       padding: 6px;
       border: 1px solid var(--_border);
       border-radius: var(--_radius);
       background: var(--_raised);
       color: var(--_fg);
-      box-shadow: 0 6px 24px color-mix(in srgb, black 18%, transparent);
-    }
-    .msg:not(.own) .menu {
-      inset-inline: auto 0;
+      box-shadow: 0 4px 16px color-mix(in srgb, black 14%, transparent);
     }
     .menu .quick,
     .menu .any-emoji {

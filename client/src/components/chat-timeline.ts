@@ -240,6 +240,7 @@ export class ChatTimeline extends ChatElement {
         ${e.replyToSeq > 0n ? this.#renderQuote(e) : nothing}
         ${this._editing === e.key && !e.deleted ? this.#renderEdit(e) : this.#renderBubble(e)}
         ${e.reactions.length > 0 ? this.#renderReactions(e) : nothing}
+        ${this._menu === e.key && e.seq !== undefined && !e.deleted ? this.#renderMenu(e) : nothing}
         ${e.own ? this.#renderDelivery(e, r.lastOwn) : nothing}
       </div>
       ${e.seq !== undefined && !e.deleted ? this.#renderActions(e) : nothing}
@@ -338,7 +339,6 @@ export class ChatTimeline extends ChatElement {
       >
         <span aria-hidden="true">⋯</span>
       </button>
-      ${open ? this.#renderMenu(e) : nothing}
     </div>`;
   }
 
