@@ -74,6 +74,14 @@ export const defaultServerUrl = (): string => {
  * @csspart new-divider - "New" above the first message that came while the user was elsewhere
  * @csspart mention - an @mention of the user in a message
  * @csspart jump-button - "N new messages" / "Jump to latest" when scrolled up
+ * @csspart reply-quote - the quote of the original above a reply
+ * @csspart edited - the "(edited)" mark of an edited message
+ * @csspart tombstone - "Message deleted" in place of a deleted message's text
+ * @csspart reactions - the reaction chips under a message
+ * @csspart reaction - one reaction chip (emoji and count; pressed when the user reacted)
+ * @csspart actions-button - a message's "Message actions" button
+ * @csspart actions-menu - a message's actions (reply, react, edit, delete)
+ * @csspart reply-bar - "Replying to X: …" above the message field
  * @csspart typing - the "X is typing…" line
  * @csspart composer - the message form
  * @csspart composer-input - the message field

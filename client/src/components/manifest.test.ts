@@ -97,7 +97,15 @@ describe("custom-elements manifest", () => {
         expect(exported, `${tag} part ${part.name} forwarded`).toContain(part.name);
       }
     }
-    expect(elements.get("chat-composer")?.events?.map((e) => e.name)).toEqual(["chat-composer-submit", "chat-composer-input", "chat-composer-blur"]);
+    expect(elements.get("chat-composer")?.events?.map((e) => e.name)).toEqual(["chat-composer-submit", "chat-composer-input", "chat-composer-blur", "chat-reply-cancel"]);
+    expect(elements.get("chat-timeline")?.events?.map((e) => e.name)).toEqual([
+      "chat-load-older",
+      "chat-message-retry",
+      "chat-message-reply",
+      "chat-message-edit",
+      "chat-message-delete",
+      "chat-message-react",
+    ]);
     expect(elements.get("chat-timeline")?.slots?.map((s) => s.name)).toEqual([""]);
   }, 90_000);
 });
