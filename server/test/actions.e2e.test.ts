@@ -90,6 +90,9 @@ describe("room message actions", () => {
     expect(await call(alice.client, { case: "react", value: { conversation: room(code), targetSeq: mine.seq, clientMessageId: id(), emoji: "👍👍", add: true } })).toBe(ErrorCode.INVALID_ARGUMENT);
     expect(await call(alice.client, { case: "editMessage", value: { conversation: room(code), targetSeq: mine.seq, clientMessageId: id(), text: "   " } })).toBe(ErrorCode.INVALID_ARGUMENT);
     expect(await call(alice.client, { case: "editMessage", value: { conversation: room(code), targetSeq: 0n, clientMessageId: id(), text: "x" } })).toBe(ErrorCode.INVALID_ARGUMENT);
+    // Seqs are stored as signed 64-bit integers: a larger (uint64) reference is refused by the contract, not the store.
+    expect(await call(alice.client, { case: "react", value: { conversation: room(code), targetSeq: (1n << 64n) - 1n, clientMessageId: id(), emoji: "👍", add: true } })).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(await call(alice.client, { case: "sendMessage", value: { roomCode: code, clientMessageId: id(), text: "re", replyToSeq: 1n << 63n } })).toBe(ErrorCode.INVALID_ARGUMENT);
     expect(await call(alice.client, { case: "editMessage", value: { targetSeq: mine.seq, clientMessageId: id(), text: "x" } })).toBe(ErrorCode.INVALID_ARGUMENT);
     expect(await call(alice.client, { case: "sendMessage", value: { roomCode: code, clientMessageId: id(), text: "re", replyToSeq: mine.seq + 1000n } })).toBe(ErrorCode.NOT_FOUND);
     expect(await call(alice.client, { case: "editMessage", value: { conversation: room("ZZZZZZ"), targetSeq: 1n, clientMessageId: id(), text: "x" } })).toBe(ErrorCode.NOT_MEMBER);

@@ -294,7 +294,7 @@ describe("message actions", () => {
     ]);
     expect(failures.map((e) => [(e as ChatError).code, (e as ChatError).message])).toEqual([
       [ErrorCode.INVALID_ARGUMENT, "text: must be at most 4096 bytes"],
-      [ErrorCode.INVALID_ARGUMENT, "target_seq: must be greater than or equal to 1"],
+      [ErrorCode.INVALID_ARGUMENT, "target_seq: must be greater than or equal to 1 and less than or equal to 9223372036854775807"],
       [ErrorCode.INVALID_ARGUMENT, "emoji: must be a single emoji"],
       [ErrorCode.INVALID_ARGUMENT, "emoji: must be a single emoji"],
     ]);

@@ -23,8 +23,9 @@ export interface FieldLimit {
   readonly minBytes?: number;
   readonly maxBytes?: number;
   readonly lte?: number;
-  /** uint64 lower bound (`uint64.gte`), e.g. a seq that must be at least 1. */
+  /** uint64 bounds (`uint64.gte`, `uint64.lte`), e.g. a seq from 1 to 2^63 - 1. */
   readonly gte?: bigint;
+  readonly lte64?: bigint;
   /** Set for a member of a oneof: the oneof's property name; the field is checked only when it is the chosen case. */
   readonly oneof?: string;
   /** Rule kinds this module does not check, by name (empty for every rule the contract uses today). */
@@ -67,7 +68,8 @@ export const limitsOf = (schema: DescMessage): ReadonlyArray<FieldLimit> => {
       const u = rules.type.value;
       if (u.greaterThan.case === "gte") limit.gte = u.greaterThan.value;
       else if (u.greaterThan.case !== undefined) unsupported.push(`uint64.${u.greaterThan.case}`);
-      if (u.lessThan.case !== undefined) unsupported.push(`uint64.${u.lessThan.case}`);
+      if (u.lessThan.case === "lte") limit.lte64 = u.lessThan.value;
+      else if (u.lessThan.case !== undefined) unsupported.push(`uint64.${u.lessThan.case}`);
       for (const field of UInt64RulesSchema.fields) {
         if (field.oneof === undefined && isFieldSet(u, field)) unsupported.push(`uint64.${field.name}`);
       }
@@ -105,7 +107,7 @@ export const contractViolation = (schema: DescMessage, message: Message): string
       raw = chosen.value;
     }
     // An unset field of a message built for sending reads as its default, as the server decodes it.
-    const value = raw ?? (l.minLen !== undefined || l.minBytes !== undefined ? "" : l.gte !== undefined ? 0n : undefined);
+    const value = raw ?? (l.minLen !== undefined || l.minBytes !== undefined ? "" : l.gte !== undefined || l.lte64 !== undefined ? 0n : undefined);
     if (typeof value === "string") {
       const chars = l.minLen !== undefined || l.maxLen !== undefined ? [...value].length : 0;
       const bytes = l.minBytes !== undefined || l.maxBytes !== undefined ? encoder.encode(value).length : 0;
@@ -116,7 +118,11 @@ export const contractViolation = (schema: DescMessage, message: Message): string
     } else if (typeof value === "number") {
       if (l.lte !== undefined && value > l.lte) return `${l.name}: must be less than or equal to ${l.lte}`;
     } else if (typeof value === "bigint") {
+      if (l.gte !== undefined && l.lte64 !== undefined && (value < l.gte || value > l.lte64)) {
+        return `${l.name}: must be greater than or equal to ${l.gte} and less than or equal to ${l.lte64}`;
+      }
       if (l.gte !== undefined && value < l.gte) return `${l.name}: must be greater than or equal to ${l.gte}`;
+      if (l.lte64 !== undefined && value > l.lte64) return `${l.name}: must be less than or equal to ${l.lte64}`;
     }
   }
   return undefined;

@@ -143,7 +143,7 @@ export declare type EditMessageRequest = Message<"chat.v1.EditMessageRequest"> &
   } | { case: undefined; value?: undefined };
 
   /**
-   * The seq of the message to edit.
+   * The seq of the message to edit: 1 up to 2^63 - 1 (seqs are stored as signed 64-bit integers).
    *
    * @generated from field: uint64 target_seq = 3;
    */

@@ -152,7 +152,8 @@ export declare type SendMessageRequest = Message<"chat.v1.SendMessageRequest"> &
   text: string;
 
   /**
-   * Reply to the earlier plain message with this seq (0: not a reply). A deleted message can be replied to.
+   * Reply to the earlier plain message with this seq (0: not a reply; at most 2^63 - 1). A deleted message can
+   * be replied to.
    *
    * @generated from field: uint64 reply_to_seq = 4;
    */
