@@ -326,7 +326,8 @@ export class Conversations {
     const room = this.rooms.get(m.roomCode);
     if (room === undefined) return;
     const added = room.timeline.addStored(m);
-    room.typing = room.typing.filter((u) => nameKey(u) !== nameKey(m.sender));
+    // A new message ends its sender's typing (the server clears it too); an edit or a reaction does not.
+    if (added) room.typing = room.typing.filter((u) => nameKey(u) !== nameKey(m.sender));
     if (added && !this.isMe(m.sender)) {
       const open = this.active.kind === "room" && this.active.code === room.code;
       if (!open || pageHidden()) this.#countUnread(room, m);
