@@ -265,6 +265,12 @@ describe("two nodes on Redis and PostgreSQL", () => {
       expect(online.usernames).not.toContain(eve.username);
       console.log(`SIGKILLed node: its member left presence ${elapsed} ms after the kill (default --node-ttl-ms 10000; bound TTL + ${REAP_INTERVAL_MS} ms)`);
       expect(elapsed).toBeLessThan(15_000);
+      // Not before its liveness key can have lapsed (refreshed every TTL/3), whatever the presence grace
+      // (default 5 s), and once: no second LEFT or offline from a later reap.
+      expect(elapsed).toBeGreaterThanOrEqual((10_000 * 2) / 3 - 100);
+      await sleep(REAP_INTERVAL_MS + 500);
+      const again = ann.client.frames.filter((f) => (f.kind.case === "presence" || f.kind.case === "userPresence") && f.kind.value.username === eve.username);
+      expect(again).toEqual([]);
       ann.client.close();
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");

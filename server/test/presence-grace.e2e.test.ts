@@ -138,6 +138,47 @@ const graceSuite = (name: string, nodes: () => { a: TestServer; b: TestServer })
     });
   });
 
+/**
+ * A node stopped gracefully (a rolling deploy): its clients, told 1001, reconnect through another node within
+ * the grace and are announced to nobody; a user who does not come back leaves once, after the grace.
+ */
+const rollingRestart = (name: string, nodes: () => { a: TestServer; b: TestServer }, startThird: () => Promise<TestServer>) =>
+  it(`${name}: a node stopped gracefully hands its users over; only those who do not come back leave, once`, { timeout: 30_000 }, async () => {
+    const { a, b } = nodes();
+    const c = await startThird();
+    let cOpen = true;
+    try {
+      const ann = await registered(a.wsUrl);
+      const annSaw = record(ann.client);
+      await ann.client.call({ case: "onlineUsers", value: { subscribe: true } }, "onlineUsers");
+      const code = (await createRoom(ann.client)).room!.code;
+      const bob = await registered(c.wsUrl);
+      const cat = await registered(c.wsUrl);
+      await joinRoom(bob.client, code);
+      await joinRoom(cat.client, code);
+      await ann.client.push("presence", (p) => p.username === cat.username && p.change === PresenceChange.JOINED);
+      const stopAnn = keepAlive(ann.client, 300);
+      const mark = annSaw.length;
+      const stoppedAt = Date.now();
+      await c.close();
+      cOpen = false;
+      expect(bob.client.closeCode).toBe(CloseCode.GOING_AWAY);
+      const bob2 = await resume(b.wsUrl, bob.auth.sessionToken);
+      expect((await joinRoom(bob2, code)).memberCount).toBe(3);
+      const left = await ann.client.push("presence", (p) => p.username === cat.username, GRACE_MS + 8000);
+      expect(left).toMatchObject({ change: PresenceChange.LEFT, memberCount: 2 });
+      expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(GRACE_MS - 100);
+      await sleep(2500);
+      expect(aboutUser(annSaw, bob.username, mark)).toEqual([]);
+      expect(aboutUser(annSaw, cat.username, mark)).toEqual([`left ${code} 2`, "offline"]);
+      stopAnn();
+      ann.client.close();
+      bob2.close();
+    } finally {
+      if (cOpen) await c.close();
+    }
+  });
+
 describe("presence grace, embedded", () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -222,9 +263,9 @@ describe("presence grace, two nodes in memory", () => {
   let store: Awaited<ReturnType<typeof sharedStore>>;
   let a: TestServer;
   let b: TestServer;
+  const memory = { network: new MemoryNetwork(), table: new PresenceTable() };
   beforeAll(async () => {
     store = await sharedStore();
-    const memory = { network: new MemoryNetwork(), table: new PresenceTable() };
     a = await startServer(settings, { store: store.layer, memory });
     b = await startServer(settings, { store: store.layer, memory });
   }, 30_000);
@@ -234,6 +275,7 @@ describe("presence grace, two nodes in memory", () => {
     await store?.close();
   });
   graceSuite("in memory", () => ({ a, b }));
+  rollingRestart("in memory", () => ({ a, b }), () => startServer(settings, { store: store.layer, memory }));
 });
 
 describe("presence grace, two nodes on Redis", () => {
@@ -254,5 +296,6 @@ describe("presence grace, two nodes on Redis", () => {
     await redis?.destroy();
   });
   graceSuite("redis", () => ({ a, b }));
+  rollingRestart("redis", () => ({ a, b }), () => startServer({ ...settings, redisUrl: redis.url }, { store: store.layer }));
 });
 

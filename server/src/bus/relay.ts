@@ -150,8 +150,12 @@ export const layer = Layer.effectDiscard(
 
     if (!bus.standalone) {
       yield* presence.reapDead().pipe(Effect.flatMap(announceReaped), Effect.repeat(Schedule.spaced(REAP_INTERVAL_MS)), Effect.forkScoped);
-      // A node that stops cleanly leaves everyone's presence at once instead of after its liveness lapses.
-      yield* Effect.addFinalizer(() => presence.leaveAll().pipe(Effect.flatMap(announceReaped), Effect.ignore));
+      // A node that stops cleanly leaves everyone's presence at the end of the presence grace (its clients,
+      // told 1001, reconnect through another node meanwhile and are not announced as gone), or at once
+      // without a grace, instead of after its liveness lapses.
+      yield* Effect.addFinalizer(() =>
+        config.presenceGraceMs > 0 ? presence.release(config.presenceGraceMs) : presence.leaveAll().pipe(Effect.flatMap(announceReaped), Effect.ignore),
+      );
     }
   }),
 );
