@@ -269,7 +269,11 @@ describe("two nodes on Redis and PostgreSQL", () => {
       // (default 5 s), and once: no second LEFT or offline from a later reap.
       expect(elapsed).toBeGreaterThanOrEqual((10_000 * 2) / 3 - 100);
       await sleep(REAP_INTERVAL_MS + 500);
-      const again = ann.client.frames.filter((f) => (f.kind.case === "presence" || f.kind.case === "userPresence") && f.kind.value.username === eve.username);
+      const again = ann.client.frames.filter(
+        (f) =>
+          (f.kind.case === "presence" && f.kind.value.username === eve.username && f.kind.value.change === PresenceChange.LEFT) ||
+          (f.kind.case === "userPresence" && f.kind.value.username === eve.username && !f.kind.value.online),
+      );
       expect(again).toEqual([]);
       ann.client.close();
     } finally {
