@@ -164,7 +164,7 @@ const makeNode = (spec: NodeSpec, healthPath: () => string): ClusterNode & { rea
       mkdirSync(logs.dir, { recursive: true });
       file ??= createWriteStream(join(logs.dir, `${spec.name}.log`), { flags: "a" });
     }
-    for (const stream of [c.stdout!, c.stderr!]) {
+    for (const stream of [c.stdout, c.stderr]) {
       if (logs === "ignore") {
         stream.resume();
         continue;

@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestServer } from "../../server/src/testing.ts";
 import { connected, openUser, signIn, startChatServer, uniqueName, type User } from "./harness.ts";
 
+/** Array.prototype.sort's default order (UTF-16 code units), spelled out. */
+const byCodeUnits = (a: string | null | undefined, b: string | null | undefined): number => ((a ?? "") < (b ?? "") ? -1 : (a ?? "") > (b ?? "") ? 1 : 0);
+
 const ROOM_CODE = /^[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{6}$/;
 
 describe("<chat-app>: two users in two browsers", () => {
@@ -80,7 +83,7 @@ describe("<chat-app>: two users in two browsers", () => {
     for (const u of [alice, bob]) {
       await u.app.locator('[part~="members"] [data-member-count="2"]').waitFor();
       const names = await u.app.locator('[part~="members"] [data-member]').evaluateAll((els) => els.map((e) => e.getAttribute("data-member")));
-      expect(names.sort()).toEqual([aliceName, bobName].sort());
+      expect(names.sort(byCodeUnits)).toEqual([aliceName, bobName].sort(byCodeUnits));
     }
     await alice.app.locator('[part~="notice"]', { hasText: `${bobName} joined` }).waitFor();
     expect(await alice.app.locator('[part~="conversation-header"]').textContent()).toContain("2 members");
@@ -236,6 +239,8 @@ describe("<chat-app>: two users in two browsers", () => {
     const leftNotices = alice.app.locator('[part~="notice"]', { hasText: `${bobName} left` });
     const before = await leftNotices.count();
     await bob.app.getByRole("button", { name: "Leave Team standup" }).click();
+    // Leave asks first (see invite.browser.test.ts).
+    await bob.app.getByRole("button", { name: "Leave room" }).click();
     await bob.app.locator(`[part~="room-item"][data-code="${code}"]`).waitFor({ state: "detached" });
     await expect.poll(() => leftNotices.count()).toBe(before + 1);
     await alice.app.locator('[part~="members"] [data-member-count="1"]').waitFor();

@@ -240,7 +240,7 @@ export const http = async (ctx: CaseContext, p: Params<"http">): Promise<void> =
   for (const s of contains) if (!body.includes(s)) throw new StepFailure(`${method} ${url.pathname}: body does not contain ${show(s)}: ${show(body.slice(0, 300))}`);
   for (const s of without) if (body.includes(s)) throw new StepFailure(`${method} ${url.pathname}: body contains ${show(s)}`);
   if (p.headers !== undefined) {
-    const got = Object.fromEntries([...res.headers.entries()]);
+    const got = Object.fromEntries(res.headers.entries());
     const r = match(Object.fromEntries(Object.entries(p.headers).map(([k, v]) => [k.toLowerCase(), ctx.fill(v)])), got);
     if (!r.ok) throw new StepFailure(`${method} ${url.pathname}: headers ${r.reason}`);
   }

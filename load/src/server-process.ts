@@ -74,8 +74,8 @@ export const startProcess = async (o: StartOptions): Promise<RunningServer> => {
   mkdirSync(dirname(o.logFile), { recursive: true });
   const log = createWriteStream(o.logFile);
   const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...o.env } });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   let exited: number | null | undefined;
   const exit = new Promise<number | null>((resolveExit) =>
     child.once("exit", (code, signal) => {

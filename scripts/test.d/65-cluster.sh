@@ -4,7 +4,7 @@
 # over the nodes (client k on node k mod 2), then the fault matrix (server/test/cluster/*.cluster.ts), which
 # starts its own clusters. Prints every figure. Records "cluster-python", "cluster-conformance" and
 # "cluster-faults" <passed> <failed>, and the checks "cluster-start" and "cluster-shutdown" (every node
-# exited 0 after SIGTERM). Skipped, with the reason, while the server lacks the cluster flags.
+# exited 0 after SIGTERM). Fails at once if the server's --help lacks the cluster flags.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/lib.sh
@@ -19,8 +19,9 @@ for flag in --database-url --redis-url --node-id; do
   grep -q -- "$flag " <<< "$help" || missing="$missing $flag"
 done
 if [ -n "$missing" ]; then
-  echo "skip cluster: the server has no$missing (PostgreSQL store / Redis bus not in this checkout)"
-  exit 0
+  echo "FAIL cluster: the server's --help has no$missing"
+  echo "cluster-start 0 1" >> "$counts"
+  exit 1
 fi
 
 # --- the two-node conformance pass ---

@@ -1,5 +1,8 @@
 // Server configuration: command-line flags, each with an environment variable and a default. `--help`
 // prints this table; parseConfig is pure so tests can build configs without a process.
+// Kept as one table rather than Effect's `Config` (which reads the environment, not argv) plus `effect/cli`
+// (still under `unstable` semantics in 4.1): the table is at once the parser, the environment mapping and the
+// --help text, so a flag cannot be documented without being parsed or the other way round.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";

@@ -1,5 +1,5 @@
 // Prometheus metrics for /metrics. One registry per server instance (tests run several in one process).
-import { Context, Effect, Layer } from "effect";
+import { Context, Layer } from "effect";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 /** Memoizes `make` per label value. */

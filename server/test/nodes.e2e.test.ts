@@ -239,12 +239,13 @@ describe("two nodes on Redis and PostgreSQL", () => {
     bob.client.close();
   });
 
-  it("a SIGKILLed node's members leave everyone's presence (LEFT, counts, online list) within 15 s", { timeout: 60_000 }, async () => {
-    // The real server process (main.ts) on the same database and Redis.
+  it("a SIGKILLed node's members leave everyone's presence (LEFT, counts, online list) within its liveness bound", { timeout: 60_000 }, async () => {
+    // The real server process (main.ts) on the same database and Redis, with a 3 s liveness TTL so the bound
+    // (TTL + the 2 s reap) leaves room for a busy machine; the cluster fault matrix checks the default 10 s TTL.
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      ["server/src/main.ts", "--port", String(port), "--database-url", pg.url, "--redis-url", redis.url, "--log-level", "error"],
+      ["server/src/main.ts", "--port", String(port), "--database-url", pg.url, "--redis-url", redis.url, "--node-ttl-ms", "3000", "--log-level", "error"],
       { env: { ...process.env, DATA_DIR: mkdtempSync(join(tmpdir(), "protochat-node-")) }, stdio: ["ignore", "inherit", "inherit"] },
     );
     try {
@@ -263,7 +264,7 @@ describe("two nodes on Redis and PostgreSQL", () => {
       expect(await ann.client.push("userPresence", (p) => p.username === eve.username && !p.online, 2000)).toMatchObject({ online: false });
       const online = await ann.client.call({ case: "onlineUsers", value: { subscribe: true } }, "onlineUsers");
       expect(online.usernames).not.toContain(eve.username);
-      console.log(`SIGKILLed node: its member left presence ${elapsed} ms after the kill (default --node-ttl-ms 10000; bound TTL + ${REAP_INTERVAL_MS} ms)`);
+      console.log(`SIGKILLed node: its member left presence ${elapsed} ms after the kill (--node-ttl-ms 3000; bound TTL + ${REAP_INTERVAL_MS} ms, asserted loosely)`);
       expect(elapsed).toBeLessThan(15_000);
       // Not before its liveness key can have lapsed (refreshed every TTL/3), whatever the presence grace
       // (default 5 s), and once: no second LEFT or offline from a later reap.

@@ -60,7 +60,7 @@ for (const mode of ["proxy-protocol", "x-forwarded-for"] as const) {
         process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
           lines.push(String(chunk));
           return write(chunk, ...rest);
-        }) as typeof process.stdout.write;
+        });
         try {
           await user.call({ case: "register", value: { username: uniqueName("proxied"), password: PASSWORD } }, "authOk");
         } finally {

@@ -37,7 +37,7 @@ const spawnMain = (dataDir: string, extra: ReadonlyArray<string>) => {
     child.on("exit", (code, signal) => done({ code, signal })),
   );
   let stderr = "";
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   return { child, exited, stderr: () => stderr };
 };
 
@@ -48,7 +48,7 @@ export const spawnServer = (dataDir: string, extra: ReadonlyArray<string> = []):
     const logs: string[] = [];
     let buffered = "";
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr()}`)), 15_000);
-    child.stdout!.on("data", (chunk: Buffer) => {
+    child.stdout.on("data", (chunk: Buffer) => {
       buffered += chunk.toString();
       const lines = buffered.split("\n");
       buffered = lines.pop()!;
@@ -73,7 +73,7 @@ export const spawnFailingServer = async (dataDir: string, extra: ReadonlyArray<s
   const started = Date.now();
   const { child, exited, stderr } = spawnMain(dataDir, extra);
   let listening = false;
-  child.stdout!.on("data", (chunk: Buffer) => {
+  child.stdout.on("data", (chunk: Buffer) => {
     if (chunk.toString().includes('"listening"')) {
       listening = true;
       child.kill("SIGKILL");

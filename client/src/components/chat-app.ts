@@ -2,7 +2,7 @@
 // connection notices. State lives in ChatController (the SDK behind it); this element lays out the elements
 // below, hands them the state and turns their requests into controller calls. Every piece of user text is
 // rendered through Lit text bindings by those elements: nothing from the server is parsed as HTML.
-// A little over 400 lines: 70 of them are the class JSDoc that lists the public parts and CSS properties.
+// A little over 400 lines: about 90 of them are the class JSDoc that lists the public parts and CSS properties.
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { styles } from "./chat-app.styles.ts";
 import { ChatBanner } from "./chat-banner.ts";
@@ -19,7 +19,9 @@ import { type Active, conversationKey, roomTitle } from "./chat-state.ts";
 import { ChatTimeline } from "./chat-timeline.ts";
 import { ChatToasts } from "./chat-toasts.ts";
 import type { ChatEvent } from "./events.ts";
+import { CopyFeedback } from "./copy-feedback.ts";
 import { EXPORT } from "./exported-parts.ts";
+import { inviteLink } from "./invite.ts";
 import { typingLine } from "./format.ts";
 
 /** The WebSocket endpoint of the page's own server: ws(s)://<host>/ws. */
@@ -44,12 +46,17 @@ export const defaultServerUrl = (): string => {
  * @csspart room-item - a room in the sidebar
  * @csspart dm-item - a DM conversation in the sidebar
  * @csspart online-item - an online user in the sidebar
+ * @csspart unread-badge - a conversation's unread count in the sidebar
+ * @csspart mention-badge - a conversation's count of unread @mentions of the user
  * @csspart account - the signed-in user at the bottom of the sidebar
+ * @csspart notifications-button - the desktop-notifications switch
  * @csspart logout-button - Log out
  * @csspart main - the conversation pane
  * @csspart conversation-header - the conversation's header
  * @csspart room-code - the room code (header chip and share card)
  * @csspart copy-button - copy-code buttons
+ * @csspart temporary-note - a temporary room's note on when it disappears
+ * @csspart invite-button - "Invite link" / "Copy invite link"
  * @csspart members-button - opens the member list on narrower layouts
  * @csspart leave-button - leaves the room
  * @csspart banner - the connection notice
@@ -63,6 +70,10 @@ export const defaultServerUrl = (): string => {
  * @csspart bubble - a message's text
  * @csspart message-status - "Sending…" / "Sent" / "Not sent"
  * @csspart notice - a notice in the timeline
+ * @csspart day-separator - "Today", "Yesterday" or a date in the timeline
+ * @csspart new-divider - "New" above the first message that came while the user was elsewhere
+ * @csspart mention - an @mention of the user in a message
+ * @csspart jump-button - "N new messages" / "Jump to latest" when scrolled up
  * @csspart typing - the "X is typing…" line
  * @csspart composer - the message form
  * @csspart composer-input - the message field
@@ -76,6 +87,8 @@ export const defaultServerUrl = (): string => {
  * @cssproperty --chat-accent-fg - text on the accent colour
  * @cssproperty --chat-accent-strong - the accent on hover and for the current item
  * @cssproperty --chat-accent-soft - the accent's tint behind the current item and the code chip
+ * @cssproperty --chat-accent-text - accent-coloured text on the page's surfaces (room codes, the current room)
+ * @cssproperty --chat-danger-text - error text on the page's surfaces
  * @cssproperty --chat-bg - background
  * @cssproperty --chat-fg - text colour
  * @cssproperty --chat-muted - secondary text
@@ -92,6 +105,7 @@ export const defaultServerUrl = (): string => {
  * @cssproperty --chat-font - font family
  * @cssproperty --chat-mono-font - room codes
  * @cssproperty --chat-radius - bubble radius
+ * @cssproperty --chat-mention-bg - the highlight behind an @mention of the user
  * @cssproperty --chat-sidebar-width - sidebar column width
  * @cssproperty --chat-members-width - member list column width
  *
@@ -119,7 +133,6 @@ export class ChatApp extends ChatElement {
     _createError: { state: true, attribute: false },
     _joinError: { state: true, attribute: false },
     _sendError: { state: true, attribute: false },
-    _copied: { state: true, attribute: false },
   };
 
   static override styles = styles;
@@ -132,12 +145,12 @@ export class ChatApp extends ChatElement {
   private declare _createError: string;
   private declare _joinError: string;
   private declare _sendError: string;
-  private declare _copied: { code: string; how: "copied" | "selected" } | undefined;
 
   /** The state this element renders, and the calls that change it. */
   readonly chat: ChatController;
   /** The last render showed the signed-in app. */
   #shownReady = false;
+  readonly #copy = new CopyFeedback(this);
 
   constructor() {
     super();
@@ -148,7 +161,6 @@ export class ChatApp extends ChatElement {
     this._createError = "";
     this._joinError = "";
     this._sendError = "";
-    this._copied = undefined;
     this.chat = new ChatController(this, () => this.serverUrl);
   }
 
@@ -163,6 +175,11 @@ export class ChatApp extends ChatElement {
     // the log-in form rather than the sign-up one they may have used.
     if (this.chat.phase !== "ready" && this.#shownReady) this._authMode = "login";
     this.#shownReady = this.chat.phase === "ready";
+  }
+
+  protected override updated(): void {
+    // The unread total in the page's title: "(3) protochat".
+    this.chat.attention.showUnread(this.chat.phase === "ready" ? this.chat.unreadTotal : 0);
   }
 
   protected override render(): TemplateResult {
@@ -183,6 +200,7 @@ export class ChatApp extends ChatElement {
               .busy=${c.authBusy}
               .canRetry=${c.resumeFailed}
               .server=${this.serverUrl}
+              .invite=${c.invite ?? ""}
               @chat-login-submit=${(e: ChatEvent<"chat-login-submit">) => void this.#onLoginSubmit(e)}
               @chat-login-mode-change=${this.#onLoginMode}
               @chat-reconnect-request=${() => void this.chat.reconnectNow()}
@@ -209,6 +227,8 @@ export class ChatApp extends ChatElement {
         .active=${c.active}
         .me=${c.me ?? ""}
         .connection=${c.connection}
+        .notifications=${c.notifications}
+        @chat-notifications-toggle=${(e: ChatEvent<"chat-notifications-toggle">) => void c.setNotifications(e.detail.on)}
         @chat-navigate=${(e: ChatEvent<"chat-navigate">) => this.#go(e.detail.to)}
         @chat-logout-request=${() => void this.#onLogout()}
       ></chat-sidebar>
@@ -220,7 +240,12 @@ export class ChatApp extends ChatElement {
           .memberCount=${room?.memberCount ?? 0}
           .peer=${inLobby ? "" : (dm?.peer ?? "")}
           .peerOnline=${dm !== undefined && c.isOnline(dm.peer)}
-          .copied=${room !== undefined && this._copied?.code === room.code}
+          .stale=${c.connection !== "connected"}
+          .persistent=${room?.persistent ?? true}
+          .graceMs=${c.roomGraceMs}
+          .copied=${this.#copy.outcome(room?.code, "code") === "copied"}
+          .inviteCopied=${this.#copy.outcome(room?.code, "link") === "copied"}
+          @chat-invite-copy=${(e: ChatEvent<"chat-invite-copy">) => void this.#onCopyInvite(e.detail.code)}
           .sidebarOpen=${this._sidebarOpen}
           .membersOpen=${this._membersOpen}
           @chat-sidebar-toggle=${() => (this._sidebarOpen = !this._sidebarOpen)}
@@ -232,6 +257,7 @@ export class ChatApp extends ChatElement {
           exportparts=${EXPORT.banner}
           .banner=${c.banner}
           @chat-reconnect-request=${() => void this.chat.reconnectNow()}
+          @chat-retry-now=${() => this.chat.retryNow()}
           @chat-banner-dismiss=${() => this.chat.dismissBanner()}
         ></chat-banner>
         ${inLobby ? this.#renderLobby() : this.#renderConversation()}
@@ -243,6 +269,7 @@ export class ChatApp extends ChatElement {
             .memberCount=${room.memberCount}
             .roomTitle=${roomTitle(room)}
             .me=${c.me ?? ""}
+            .stale=${c.connection !== "connected"}
             @chat-members-close=${() => (this._membersOpen = false)}
           ></chat-member-list>`
         : nothing}
@@ -275,7 +302,7 @@ export class ChatApp extends ChatElement {
     const t = conv.timeline;
     const title = room !== undefined ? `#${roomTitle(room)}` : (dm?.peer ?? "");
     const empty = t.loaded && t.messageCount === 0;
-    const copied = room !== undefined && this._copied?.code === room.code ? this._copied.how : "";
+    const copied = this.#copy.outcome(room?.code, "code");
     return html`<chat-timeline
         exportparts=${EXPORT.timeline}
         .timeline=${t}
@@ -283,6 +310,7 @@ export class ChatApp extends ChatElement {
         .label=${`Messages in ${title}`}
         .conversation=${conversationKey(c.active)}
         .loadingOlder=${conv.loadingOlder}
+        .me=${c.me ?? ""}
         @chat-load-older=${() => void this.chat.loadOlder()}
         @chat-message-retry=${(e: ChatEvent<"chat-message-retry">) => void this.chat.retry(e.detail.clientMessageId, e.detail.text)}
       >
@@ -293,6 +321,8 @@ export class ChatApp extends ChatElement {
               .peer=${dm?.peer ?? ""}
               .fresh=${room !== undefined && c.justCreated === room.code}
               .copied=${copied}
+              .inviteCopied=${this.#copy.outcome(room?.code, "link") === "copied"}
+              @chat-invite-copy=${(e: ChatEvent<"chat-invite-copy">) => void this.#onCopyInvite(e.detail.code)}
               @chat-code-copy=${(e: ChatEvent<"chat-code-copy">) => void this.#onCopy(e.detail.code)}
             ></chat-conversation-start>`
           : nothing}
@@ -375,17 +405,15 @@ export class ChatApp extends ChatElement {
   };
 
   async #onCopy(code: string): Promise<void> {
-    try {
-      await navigator.clipboard.writeText(code);
-      this._copied = { code, how: "copied" };
-    } catch {
-      // No clipboard access (permissions, insecure page): select the code so Ctrl+C copies it.
-      this.renderRoot.querySelector<ChatConversationStart>("chat-conversation-start")?.selectCode();
-      this._copied = { code, how: "selected" };
-    }
-    setTimeout(() => {
-      if (this._copied?.code === code) this._copied = undefined;
-    }, 2500);
+    // No clipboard access (permissions, insecure page): select the code so Ctrl+C copies it.
+    const start = this.renderRoot.querySelector<ChatConversationStart>("chat-conversation-start");
+    await this.#copy.copy(code, "code", code, () => (start?.selectCode(), start !== null));
+  }
+
+  /** Copies the room's invite link (see invite.ts); without clipboard access, shows it to copy by hand. */
+  async #onCopyInvite(code: string): Promise<void> {
+    const link = inviteLink(code);
+    await this.#copy.copy(code, "link", link, () => (this.chat.toast(`Invite link (copy it): ${link}`), false));
   }
 
   #onAppKeydown = (e: KeyboardEvent): void => {

@@ -12,10 +12,11 @@ import * as icons from "./icons.ts";
  * Renders nothing while `banner` is undefined.
  *
  * @fires chat-reconnect-request - `{}` from Reconnect.
+ * @fires chat-retry-now - `{}` from "Retry now" (while waiting for the next automatic attempt).
  * @fires chat-banner-dismiss - `{}` from the dismiss button.
  *
  * @csspart banner - the notice (data-tone: info, warn, ok)
- * @csspart button - Reconnect and dismiss
+ * @csspart button - Reconnect, Retry now and dismiss
  *
  * @cssproperty --chat-warning - the tint while the connection is lost or closed
  * @cssproperty --chat-success - the tint once reconnected
@@ -44,6 +45,9 @@ export class ChatBanner extends ChatElement {
     const text = b.retryAtMs !== undefined ? reconnectLine(b.retryAtMs, this.#clock.now) : b.text;
     return html`<div class="banner ${b.tone}" part="banner" data-tone=${b.tone}>
       <span class="text">${text}</span>
+      ${b.canRetryNow && b.retryAtMs !== undefined && b.retryAtMs > this.#clock.now
+        ? html`<button class="btn small" part="button" data-retry-now @click=${() => this.emit("chat-retry-now", {})}>Retry now</button>`
+        : nothing}
       ${b.canReconnect ? html`<button class="btn small" part="button" @click=${() => this.emit("chat-reconnect-request", {})}>Reconnect</button>` : nothing}
       ${b.dismissible
         ? html`<button class="btn ghost small icon" part="button" aria-label="Dismiss notice" @click=${() => this.emit("chat-banner-dismiss", {})}>${icons.closeIcon}</button>`

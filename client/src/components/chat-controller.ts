@@ -3,17 +3,20 @@
 // render on every change. Elements render this state and call its methods; none of them sees a socket.
 // It dispatches <chat-app>'s public events where their change happens (sign-in, sign-out, connection, send).
 // Over 400 lines on purpose: it is the one place where the SDK's session lifecycle (auth, resume, reconnect,
-// close codes) meets the view; what could stand alone already does (Conversations, Notices, SavedSession).
+// close codes) meets the view; what could stand alone already does (ChatViewState, Conversations, Notices,
+// SavedSession, Attention).
 import type { ReactiveController, ReactiveControllerHost } from "lit";
-import { ChatClient, type ChatError, type ConnectionState, type RoomSummary, CloseCode, describeError, ErrorCode } from "../sdk/index.ts";
-import { type Active, type Banner, type DirectView, nameKey, type Phase, type RoomView, roomTitle, type Toast } from "./chat-state.ts";
+import { ChatClient, type ChatError, type ConnectionState, CloseCode, describeError, ErrorCode } from "../sdk/index.ts";
+import { type Active, nameKey, type RoomView, roomTitle } from "./chat-state.ts";
+import { ChatViewState } from "./chat-view-state.ts";
 import { Notices } from "./notices.ts";
 import { Conversations } from "./conversations.ts";
 import { type ChatEventDetails, type ChatEventName, chatEvent } from "./events.ts";
 import { plural } from "./format.ts";
+import { clearInvite } from "./invite.ts";
 import { SavedSession } from "./saved-session.ts";
 
-export class ChatController implements ReactiveController {
+export class ChatController extends ChatViewState implements ReactiveController {
   readonly #host: ReactiveControllerHost & HTMLElement;
   readonly #serverUrl: () => string;
   readonly #saved: SavedSession;
@@ -22,18 +25,6 @@ export class ChatController implements ReactiveController {
   #client: ChatClient | undefined;
   #unsubscribe: Array<() => void> = [];
 
-  phase: Phase = "starting";
-  me: string | undefined;
-  connection: ConnectionState = "disconnected";
-  authError: string | undefined;
-  authBusy = false;
-  /** Resuming the stored session failed for a reason other than the session (e.g. no network): offer a retry. */
-  resumeFailed = false;
-  publicRooms: RoomSummary[] = [];
-  publicRoomsLoaded = false;
-  /** The code of a room this page just created, to show the share card. */
-  justCreated: string | undefined;
-
   /** Who the public chat-login / chat-logout events last said is signed in. */
   #signedIn: string | undefined;
   #wasReady = false;
@@ -41,6 +32,7 @@ export class ChatController implements ReactiveController {
   #recoveredCount = 0;
 
   constructor(host: ReactiveControllerHost & HTMLElement, serverUrl: () => string) {
+    super();
     this.#host = host;
     this.#serverUrl = serverUrl;
     this.#saved = new SavedSession(serverUrl);
@@ -57,16 +49,46 @@ export class ChatController implements ReactiveController {
         this.#saved.save(patch);
       },
       sent: (detail) => this.#emit("chat-message-send", detail),
+      notify: (title, body, conversation, open) => this.attention.notify(title, body, conversation, open),
     });
+    this.conv = this.#conv;
+    this.notices = this.#notices;
     host.addController(this);
   }
 
   hostConnected(): void {
+    globalThis.document?.addEventListener("visibilitychange", this.#onVisibility);
     if (this.#client === undefined) this.#start();
   }
 
   hostDisconnected(): void {
+    globalThis.document?.removeEventListener("visibilitychange", this.#onVisibility);
+    this.attention.restoreTitle();
     this.#stop();
+  }
+
+  #onVisibility = (): void => {
+    if (globalThis.document?.visibilityState !== "visible") return;
+    this.#conv.pageShown();
+    this.#changed();
+  };
+
+  /** How long an empty temporary room survives (the server's AuthOk.room_grace_ms), in ms. */
+  get roomGraceMs(): number {
+    return this.#client?.session?.roomGraceMs ?? 30_000;
+  }
+
+  /** Desktop notifications on or off, from a click (the browser asks for permission then). */
+  async setNotifications(on: boolean): Promise<void> {
+    const state = await this.attention.setNotifications(on);
+    if (on && state === "blocked") this.#notices.toast("Notifications are blocked for this site in the browser's settings.");
+    if (on && state === "unsupported") this.#notices.toast("This browser cannot show notifications.");
+    this.#changed();
+  }
+
+  /** While waiting to reconnect: try now. */
+  retryNow(): void {
+    if (this.#client?.retryNow() === true) this.#changed();
   }
 
   /** The server attribute changed: start over against the new server. */
@@ -74,51 +96,6 @@ export class ChatController implements ReactiveController {
     this.#stop();
     this.#reset();
     this.#start();
-  }
-
-  // ---- the conversations' state (see Conversations) -----------------------------------------------------
-
-  get rooms(): ReadonlyMap<string, RoomView> {
-    return this.#conv.rooms;
-  }
-  get dms(): ReadonlyMap<string, DirectView> {
-    return this.#conv.dms;
-  }
-  get online(): readonly string[] {
-    return this.#conv.online;
-  }
-  get active(): Active {
-    return this.#conv.active;
-  }
-  get activeRoom(): RoomView | undefined {
-    return this.#conv.activeRoom;
-  }
-  get activeDirect(): DirectView | undefined {
-    return this.#conv.activeDirect;
-  }
-  isMe(name: string): boolean {
-    return this.#conv.isMe(name);
-  }
-  isOnline(name: string): boolean {
-    return this.#conv.isOnline(name);
-  }
-
-  // ---- notices (see Notices) ----------------------------------------------------------------------------
-
-  get banner(): Banner | undefined {
-    return this.#notices.banner;
-  }
-  get toasts(): readonly Toast[] {
-    return this.#notices.toasts;
-  }
-  get announcement(): string {
-    return this.#notices.announcement;
-  }
-  dismissToast(id: number): void {
-    this.#notices.dismissToast(id);
-  }
-  dismissBanner(): void {
-    this.#notices.dismissBanner();
   }
 
   // ---- auth ---------------------------------------------------------------------------------------------
@@ -389,7 +366,19 @@ export class ChatController implements ReactiveController {
     if (active?.kind === "room" && this.rooms.has(active.code)) this.open(active);
     else if (active?.kind === "dm") this.open(active);
     else this.open({ kind: "lobby" });
+    await this.#joinInvite();
     await Promise.all([this.#conv.refreshOnline(), this.refreshPublicRooms()]);
+  }
+
+  /** The page was opened with an invite link: join that room (once) and open it, then clear the link. */
+  async #joinInvite(): Promise<void> {
+    const code = this.invite;
+    if (code === undefined) return;
+    this.invite = undefined;
+    clearInvite();
+    if (this.rooms.has(code)) return this.open({ kind: "room", code });
+    const error = await this.joinRoom(code);
+    if (error !== undefined) this.#notices.toast(`Could not join the invited room ${code}: ${error}`);
   }
 
   // ---- the connection -----------------------------------------------------------------------------------

@@ -40,6 +40,39 @@ export const styles = [
       color: var(--_muted);
       white-space: nowrap;
     }
+    /* A second row under the title row, the full width of the bar. */
+    .temporary {
+      flex-basis: 100%;
+      margin-block-start: -6px;
+      font-size: 12.5px;
+      color: var(--_muted);
+    }
+    .conv-head {
+      flex-wrap: wrap;
+    }
+    .confirm {
+      flex-basis: 100%;
+      display: flex;
+      flex-wrap: wrap;
+      align-items: center;
+      gap: 6px 8px;
+      padding: 6px 10px;
+      border: 1px solid color-mix(in srgb, var(--_danger) 45%, var(--_border));
+      border-radius: 10px;
+      background: color-mix(in srgb, var(--_danger) 7%, var(--_raised));
+      font-size: 13px;
+    }
+    .confirm .q {
+      font-weight: 700;
+    }
+    .confirm .why {
+      color: color-mix(in srgb, var(--_muted) 70%, var(--_fg));
+    }
+    .btn.danger {
+      background: var(--_danger);
+      border-color: var(--_danger);
+      color: #ffffff;
+    }
     .code-chip {
       display: inline-flex;
       align-items: center;
@@ -49,7 +82,7 @@ export const styles = [
       border: 1px dashed color-mix(in srgb, var(--_accent) 50%, var(--_border));
       border-radius: 8px;
       background: var(--_accent-soft);
-      color: var(--_accent-strong);
+      color: var(--_accent-text);
       font-family: var(--_mono);
       font-size: 14px;
       font-weight: 700;

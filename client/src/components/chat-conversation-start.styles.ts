@@ -35,7 +35,7 @@ export const styles = [
       border-radius: 12px;
       background: var(--_raised);
       border: 1px dashed color-mix(in srgb, var(--_accent) 55%, var(--_border));
-      color: var(--_accent-strong);
+      color: var(--_accent-text);
       font-family: var(--_mono);
       font-size: 30px;
       font-weight: 800;

@@ -7,11 +7,13 @@ import * as icons from "./icons.ts";
 
 /**
  * @fires chat-code-copy - `{ code }` when "Copy code" is pressed.
+ * @fires chat-invite-copy - `{ code }` when "Copy invite link" is pressed.
  *
  * @csspart share - the card
  * @csspart room-code - the room code, large and selectable
  * @csspart copy-button - the Copy button (also part button)
- * @csspart button - the Copy button
+ * @csspart invite-button - "Copy invite link" (also part button)
+ * @csspart button - the Copy and invite buttons
  *
  * @cssproperty --chat-mono-font - the room code's font
  *
@@ -23,6 +25,7 @@ export class ChatConversationStart extends ChatElement {
     peer: { type: String },
     fresh: { type: Boolean },
     copied: { type: String },
+    inviteCopied: { type: Boolean, attribute: "invite-copied" },
   };
 
   static override styles = styles;
@@ -35,6 +38,8 @@ export class ChatConversationStart extends ChatElement {
   declare fresh: boolean;
   /** "copied" after a copy, "selected" when the clipboard was refused and the code is selected instead. */
   declare copied: "" | "copied" | "selected";
+  /** The invite link was just copied. */
+  declare inviteCopied: boolean;
 
   constructor() {
     super();
@@ -42,6 +47,7 @@ export class ChatConversationStart extends ChatElement {
     this.peer = "";
     this.fresh = false;
     this.copied = "";
+    this.inviteCopied = false;
   }
 
   /** Selects the code, so Ctrl+C copies it (when the clipboard is not available). */
@@ -57,10 +63,13 @@ export class ChatConversationStart extends ChatElement {
     const copied = this.copied;
     return html`<div class="share" part="share">
       <h2>${this.fresh ? "Your room is ready" : "No messages yet"}</h2>
-      <p>Share this code so others can join:</p>
+      <p>Share this code or the invite link so others can join:</p>
       <div class="code-big" part="room-code" data-share-code>${this.code}</div>
       <button class="btn primary" part="button copy-button" aria-label=${`Copy room code ${this.code}`} @click=${() => this.emit("chat-code-copy", { code: this.code })}>
         ${copied === "copied" ? icons.checkIcon : icons.copyIcon} ${copied === "copied" ? "Copied" : copied === "selected" ? "Selected: press Ctrl+C" : "Copy code"}
+      </button>
+      <button class="btn" part="button invite-button" data-invite @click=${() => this.emit("chat-invite-copy", { code: this.code })}>
+        ${this.inviteCopied ? icons.checkIcon : icons.linkIcon} ${this.inviteCopied ? "Invite link copied" : "Copy invite link"}
       </button>
     </div>`;
   }

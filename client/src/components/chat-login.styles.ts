@@ -18,6 +18,12 @@ export const styles = [
       font-size: 22px;
       line-height: 1.25;
     }
+    .auth-card .invite {
+      padding: 8px 12px;
+      border-radius: 10px;
+      background: var(--_accent-soft);
+      font-size: 14px;
+    }
     .auth-card .sub {
       color: var(--_muted);
       font-size: 14px;

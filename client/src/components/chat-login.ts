@@ -24,6 +24,7 @@ export class ChatLogin extends ChatElement {
     busy: { type: Boolean },
     canRetry: { type: Boolean, attribute: "can-retry" },
     server: { type: String },
+    invite: { type: String },
   };
 
   static override styles = styles;
@@ -38,6 +39,8 @@ export class ChatLogin extends ChatElement {
   declare canRetry: boolean;
   /** The server's URL, shown at the bottom. */
   declare server: string;
+  /** The room code of the invite link the page was opened with: "Log in to join room …". */
+  declare invite: string;
 
   constructor() {
     super();
@@ -46,17 +49,28 @@ export class ChatLogin extends ChatElement {
     this.busy = false;
     this.canRetry = false;
     this.server = "";
+    this.invite = "";
+  }
+
+  /** The cursor starts in Username. */
+  protected override firstUpdated(): void {
+    this.focusUsername();
+  }
+
+  focusUsername(): void {
+    this.renderRoot.querySelector<HTMLInputElement>('input[name="username"]')?.focus();
   }
 
   protected override render(): TemplateResult {
     const login = this.mode !== "register";
-    return html`<div class="center" part="auth">
+    return html`<main class="center" part="auth">
       <form class="auth-card" part="auth-form" aria-labelledby="auth-title" @submit=${this.#onSubmit}>
         <div class="brand"><span class="logo" aria-hidden="true">◆</span>protochat</div>
         <div>
           <h1 id="auth-title">${login ? "Welcome back" : "Create your account"}</h1>
         </div>
         <p class="sub">${login ? "Log in to pick up where you left off." : "Pick a name others will see. No e-mail needed."}</p>
+        ${this.invite ? html`<p class="invite" data-invite-note>You were invited to room <strong>${this.invite}</strong>: log in or register to join it.</p>` : nothing}
         <div class="segmented" role="group" aria-label="Log in or register">
           <button type="button" aria-pressed=${login ? "true" : "false"} @click=${() => this.#setMode("login")}>Log in</button>
           <button type="button" aria-pressed=${login ? "false" : "true"} @click=${() => this.#setMode("register")}>Register</button>
@@ -87,7 +101,7 @@ export class ChatLogin extends ChatElement {
         </button>
         <p class="server">Server: ${this.server}</p>
       </form>
-    </div>`;
+    </main>`;
   }
 
   #setMode(mode: "login" | "register"): void {

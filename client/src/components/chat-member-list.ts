@@ -1,5 +1,6 @@
 // <chat-member-list>: the members of the open room, the user marked "you"; a column on wide layouts and a
-// panel with a Close button on narrower ones (placed by <chat-app>).
+// panel with a Close button on narrower ones (placed by <chat-app>). Their online dots are grey while the
+// connection is down (who is still there is not known then).
 import { html, nothing, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import { avatar } from "./avatar.ts";
@@ -23,6 +24,7 @@ export class ChatMemberList extends ChatElement {
     memberCount: { type: Number, attribute: "member-count" },
     roomTitle: { type: String, attribute: "room-title" },
     me: { type: String },
+    stale: { type: Boolean },
   };
 
   static override styles = styles;
@@ -35,6 +37,8 @@ export class ChatMemberList extends ChatElement {
   declare roomTitle: string;
   /** The signed-in user's name (marked "you"). */
   declare me: string;
+  /** The connection is down: presence is not known, the dots are grey. */
+  declare stale: boolean;
 
   constructor() {
     super();
@@ -42,11 +46,12 @@ export class ChatMemberList extends ChatElement {
     this.memberCount = 0;
     this.roomTitle = "";
     this.me = "";
+    this.stale = false;
   }
 
   protected override render(): TemplateResult {
     const me = nameKey(this.me);
-    return html`<aside class="members" part="members" aria-labelledby="members-h">
+    return html`<aside class="members ${this.stale ? "stale" : ""}" part="members" aria-labelledby="members-h">
       <div class="members-head">
         <h2 id="members-h">Members <span class="muted" data-member-count=${this.memberCount}>${this.memberCount}</span></h2>
         <button class="btn ghost small icon close-members" part="button" aria-label="Close member list" @click=${() => this.emit("chat-members-close", {})}>${icons.closeIcon}</button>

@@ -76,7 +76,7 @@ export const styles = [
     }
     .item[aria-current="page"] {
       background: var(--_accent-soft);
-      color: var(--_accent-strong);
+      color: var(--_accent-text);
       font-weight: 600;
     }
     .item .label {
@@ -96,6 +96,9 @@ export const styles = [
       font-family: var(--_mono);
       font-size: 11px;
       color: var(--_muted);
+    }
+    .item[aria-current="page"] .sub {
+      color: inherit;
     }
     .badge {
       min-inline-size: 20px;
@@ -123,9 +126,26 @@ export const styles = [
       flex: 1;
       min-inline-size: 0;
       display: grid;
+      grid-template-columns: minmax(0, 1fr);
       line-height: 1.2;
     }
-    .me .who strong {
+    .me {
+      flex-wrap: wrap;
+      row-gap: 4px;
+    }
+    .me .notify {
+      flex-basis: 100%;
+      justify-content: flex-start;
+      gap: 6px;
+      color: var(--_muted);
+    }
+    .me .notify .state {
+      margin-inline-start: auto;
+      font-size: 11.5px;
+      font-weight: 700;
+    }
+    .me .who strong,
+    .me .who span {
       overflow: hidden;
       text-overflow: ellipsis;
       white-space: nowrap;
@@ -133,6 +153,14 @@ export const styles = [
     .me .who span {
       font-size: 12px;
       color: var(--_muted);
+    }
+    .badge.mention {
+      background: var(--_danger);
+      color: #ffffff;
+    }
+    .me .notify[aria-pressed="true"] {
+      color: var(--_accent-text);
+      background: var(--_accent-soft);
     }
     .status {
       display: inline-flex;
@@ -144,7 +172,7 @@ export const styles = [
       font-size: 11.5px;
       font-weight: 600;
       background: color-mix(in srgb, var(--_c) 14%, transparent);
-      color: color-mix(in srgb, var(--_c) 85%, var(--_fg));
+      color: color-mix(in srgb, var(--_c) 60%, var(--_fg));
     }
     .status::before {
       content: "";

@@ -1,8 +1,10 @@
-// <chat-sidebar>: rooms (with unread counts), direct messages, who is online, the connection pill, and the
-// signed-in user with Log out.
+// <chat-sidebar>: rooms (with unread and @mention counts), direct messages, who is online (dots greyed while
+// the connection is down: nobody's presence is known then), the connection pill, and the signed-in user with
+// Log out and the desktop-notifications switch.
 import { html, nothing, type TemplateResult } from "lit";
 import { repeat } from "lit/directives/repeat.js";
 import type { ConnectionState } from "../sdk/index.ts";
+import type { NotificationsState } from "./attention.ts";
 import { avatar } from "./avatar.ts";
 import { ChatElement } from "./chat-element.ts";
 import { styles } from "./chat-sidebar.styles.ts";
@@ -13,6 +15,7 @@ import * as icons from "./icons.ts";
 /**
  * @fires chat-navigate - `{ to }` (the lobby, a room or a DM) when an entry is picked.
  * @fires chat-logout-request - `{}` from Log out.
+ * @fires chat-notifications-toggle - `{ on }` from the desktop-notifications switch.
  *
  * @csspart sidebar - the navigation column
  * @csspart connection-status - the status pill (data-state: connected, connecting, disconnected)
@@ -20,6 +23,9 @@ import * as icons from "./icons.ts";
  * @csspart dm-item - a DM conversation
  * @csspart online-item - a user online now
  * @csspart account - the signed-in user at the bottom
+ * @csspart unread-badge - a conversation's unread count
+ * @csspart mention-badge - a conversation's count of messages that @mention the reader
+ * @csspart notifications-button - the desktop-notifications switch (aria-pressed)
  * @csspart logout-button - Log out (also part button)
  * @csspart button - every button
  *
@@ -33,6 +39,7 @@ export class ChatSidebar extends ChatElement {
     active: { attribute: false },
     me: { type: String },
     connection: { type: String },
+    notifications: { type: String },
   };
 
   static override styles = styles;
@@ -46,6 +53,8 @@ export class ChatSidebar extends ChatElement {
   /** The signed-in user's name. */
   declare me: string;
   declare connection: ConnectionState;
+  /** Desktop notifications: "on", "off", "blocked" (by the browser) or "unsupported" (no switch shown). */
+  declare notifications: NotificationsState;
 
   constructor() {
     super();
@@ -55,6 +64,27 @@ export class ChatSidebar extends ChatElement {
     this.active = { kind: "lobby" };
     this.me = "";
     this.connection = "disconnected";
+    this.notifications = "unsupported";
+  }
+
+  #badges(v: { readonly unread: number; readonly mentions: number }): TemplateResult | typeof nothing {
+    if (v.unread === 0) return nothing;
+    return html`${v.mentions > 0 ? html`<span class="badge mention" part="mention-badge" data-mentions=${v.mentions} aria-hidden="true">@${v.mentions}</span>` : nothing}<span
+        class="badge"
+        part="unread-badge"
+        data-unread=${v.unread}
+        aria-hidden="true"
+        >${v.unread}</span
+      >`;
+  }
+
+  /**
+   * ", 3 unread messages, 1 mention" for a conversation's accessible name. Names come from the visible text
+   * plus words only screen readers get (no aria-label), so the visible text is always part of the name.
+   */
+  #unreadWords(v: { readonly unread: number; readonly mentions: number }): string {
+    if (v.unread === 0) return "";
+    return `, ${plural(v.unread, "unread message")}${v.mentions > 0 ? `, ${plural(v.mentions, "mention")}` : ""}`;
   }
 
   protected override render(): TemplateResult {
@@ -63,7 +93,7 @@ export class ChatSidebar extends ChatElement {
     const isOnline = (name: string) => online.has(nameKey(name)) || nameKey(name) === nameKey(this.me);
     const state = this.connection;
     const label = state === "connected" ? "Connected" : state === "connecting" ? "Connecting" : "Offline";
-    return html`<nav class="sidebar" part="sidebar" aria-label="Rooms and people">
+    return html`<nav class="sidebar ${state === "connected" ? "" : "stale"}" part="sidebar" aria-label="Rooms and people">
       <div class="side-head">
         <div class="brand"><span class="logo" aria-hidden="true">◆</span>protochat</div>
         <span class="status ${state}" part="connection-status" data-state=${state} title=${`Connection: ${label}`}>${label}</span>
@@ -85,12 +115,11 @@ export class ChatSidebar extends ChatElement {
                   part="room-item"
                   data-code=${r.code}
                   aria-current=${a.kind === "room" && a.code === r.code ? "page" : nothing}
-                  aria-label=${`${roomTitle(r)}, code ${r.code}${r.unread ? `, ${plural(r.unread, "unread message")}` : ""}`}
                   @click=${() => this.#go({ kind: "room", code: r.code })}
                 >
                   <span class="hash" aria-hidden="true">#</span>
                   <span class="label">${roomTitle(r)}</span>
-                  ${r.unread > 0 ? html`<span class="badge" aria-hidden="true">${r.unread}</span>` : html`<span class="sub" aria-hidden="true">${r.code}</span>`}
+                  ${r.unread > 0 ? html`${this.#badges(r)}<span class="sr-only">${this.#unreadWords(r)}</span>` : html`<span class="sub">${r.code}</span>`}
                 </button>
               </li>`,
             )}
@@ -111,12 +140,11 @@ export class ChatSidebar extends ChatElement {
                     part="dm-item"
                     data-peer=${d.peer}
                     aria-current=${a.kind === "dm" && a.peer.toLowerCase() === d.peer.toLowerCase() ? "page" : nothing}
-                    aria-label=${`Direct messages with ${d.peer}${on ? ", online" : ""}${d.unread ? `, ${plural(d.unread, "unread message")}` : ""}`}
                     @click=${() => this.#go({ kind: "dm", peer: d.peer })}
                   >
                     ${avatar(d.peer, on, true)}
                     <span class="label">${d.peer}</span>
-                    ${d.unread > 0 ? html`<span class="badge" aria-hidden="true">${d.unread}</span>` : nothing}
+                    ${this.#badges(d)}<span class="sr-only">${on ? ", online" : ""}${this.#unreadWords(d)}</span>
                   </button>
                 </li>`;
               },
@@ -131,9 +159,9 @@ export class ChatSidebar extends ChatElement {
               this.online,
               (u) => u.toLowerCase(),
               (u) => html`<li>
-                <button class="item" part="online-item" data-user=${u} aria-label=${`Message ${u}`} @click=${() => this.#go({ kind: "dm", peer: u })}>
+                <button class="item" part="online-item" data-user=${u} @click=${() => this.#go({ kind: "dm", peer: u })}>
                   ${avatar(u, true, true)}
-                  <span class="label">${u}</span>
+                  <span class="label">${u}</span><span class="sr-only">, send a message</span>
                 </button>
               </li>`,
             )}
@@ -147,6 +175,18 @@ export class ChatSidebar extends ChatElement {
           <span>${state === "connected" ? "Online" : state === "connecting" ? "Reconnecting…" : "Offline"}</span>
         </div>
         <button class="btn ghost small" part="button logout-button" @click=${() => this.emit("chat-logout-request", {})}>${icons.logoutIcon} Log out</button>
+        ${this.notifications === "unsupported"
+          ? nothing
+          : html`<button
+              class="btn ghost small notify"
+              part="button notifications-button"
+              data-notifications=${this.notifications}
+              aria-pressed=${this.notifications === "on" ? "true" : "false"}
+              title=${this.notifications === "blocked" ? "Blocked in the browser's settings for this site" : this.notifications === "on" ? "Shown while this page is hidden" : "Turn on to hear about messages while this page is hidden"}
+              @click=${() => this.emit("chat-notifications-toggle", { on: this.notifications !== "on" })}
+            >
+              ${icons.bellIcon} Desktop notifications <span class="state" aria-hidden="true">${this.notifications === "on" ? "On" : "Off"}</span>
+            </button>`}
       </div>
     </nav>`;
   }

@@ -14,7 +14,12 @@ export interface RoomView {
   readonly timeline: Timeline;
   /** Other members typing now, in the order they started. */
   typing: string[];
+  /** Messages from others that arrived while the room was not in view. */
   unread: number;
+  /** Of those, the ones that @mention the reader. */
+  mentions: number;
+  /** The seq of the first of them (the "New" divider goes there when the room is opened). */
+  unreadFrom: bigint | undefined;
   loadingOlder: boolean;
 }
 
@@ -23,6 +28,8 @@ export interface DirectView {
   peer: string;
   readonly timeline: Timeline;
   unread: number;
+  mentions: number;
+  unreadFrom: bigint | undefined;
   loadingOlder: boolean;
 }
 
@@ -36,6 +43,8 @@ export interface Banner {
   readonly retryAtMs?: number;
   /** Offer a "Reconnect now" button (after a close that does not reconnect by itself). */
   readonly canReconnect?: boolean;
+  /** Offer "Retry now" (waiting for the next automatic attempt). */
+  readonly canRetryNow?: boolean;
   /** False while the notice describes a state still in progress (waiting to reconnect). */
   readonly dismissible: boolean;
 }

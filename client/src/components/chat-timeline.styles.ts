@@ -15,6 +15,65 @@ export const styles = [
       flex-direction: column;
       flex: 1;
       min-block-size: 0;
+      position: relative;
+      --_mention-bg: var(--chat-mention-bg, color-mix(in srgb, var(--_warning) 24%, transparent));
+    }
+    .day-sep,
+    .new-divider {
+      display: flex;
+      align-items: center;
+      gap: 10px;
+      margin: 14px 0 4px;
+      font-size: 12px;
+      font-weight: 600;
+      color: var(--_muted);
+    }
+    .day-sep::before,
+    .day-sep::after,
+    .new-divider::before,
+    .new-divider::after {
+      content: "";
+      flex: 1;
+      border-block-start: 1px solid var(--_border);
+    }
+    .new-divider {
+      color: var(--_danger-text);
+    }
+    .new-divider::before,
+    .new-divider::after {
+      border-color: color-mix(in srgb, var(--_danger) 55%, transparent);
+    }
+    .bubble a {
+      color: inherit;
+      text-decoration: underline;
+      text-underline-offset: 2px;
+    }
+    .bubble code {
+      font-family: var(--_mono);
+      font-size: 0.92em;
+      padding: 1px 5px;
+      border-radius: 5px;
+      background: color-mix(in srgb, currentColor 12%, transparent);
+    }
+    .bubble .mention {
+      background: var(--_mention-bg);
+      color: inherit;
+      font-weight: 700;
+      border-radius: 4px;
+      padding: 0 2px;
+    }
+    .jump {
+      position: absolute;
+      inset-block-end: 12px;
+      inset-inline-start: 50%;
+      translate: -50% 0;
+      box-shadow: 0 4px 14px rgb(0 0 0 / 0.18);
+      background: var(--_raised);
+    }
+    .jump.has-new {
+      background: var(--_accent-strong);
+      color: var(--_accent-fg);
+      border-color: transparent;
     }
     .timeline {
       flex: 1;
@@ -120,7 +179,7 @@ export const styles = [
       block-size: 13px;
     }
     .delivery.failed {
-      color: var(--_danger);
+      color: var(--_danger-text);
     }
     .notice {
       align-self: center;

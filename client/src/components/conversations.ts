@@ -5,6 +5,8 @@ import type { ChatClient, ChatMessage, DirectMessage, HistoryOptions, RoomJoined
 import { describeError, PresenceChange } from "../sdk/index.ts";
 import { type Active, type DirectView, nameKey, type RoomView } from "./chat-state.ts";
 import type { ChatMessageSendDetail } from "./events.ts";
+import { pageHidden } from "./attention.ts";
+import { mentions } from "./markup.ts";
 import { type StoredMessage, Timeline } from "./timeline.ts";
 import { TypingSender } from "./typing-sender.ts";
 
@@ -20,6 +22,8 @@ export interface ConversationsHost {
   remember(patch: { rooms?: string[]; dms?: string[]; active?: Active }): void;
   /** A message was handed to the SDK. */
   sent(detail: ChatMessageSendDetail): void;
+  /** A message from someone else arrived: a desktop notification when the page is hidden (and they are on). */
+  notify(title: string, body: string, conversation: string, open: () => void): void;
 }
 
 const byName = (a: string, b: string): number => nameKey(a).localeCompare(nameKey(b));
@@ -80,20 +84,52 @@ export class Conversations {
   open(active: Active): void {
     const typingIn = this.typing.room;
     if (typingIn !== undefined && !(active.kind === "room" && active.code === typingIn)) this.typing.stop();
+    // The conversation being left was read up to its end: its "New" divider goes.
+    const left = this.activeRoom ?? this.activeDirect;
+    if (left !== undefined) left.timeline.newFrom = undefined;
     this.active = active;
     if (active.kind === "room") {
       const room = this.rooms.get(active.code);
       if (room !== undefined) {
-        room.unread = 0;
+        this.#markRead(room);
         if (!room.timeline.loaded) void this.loadRoomHistory(room);
       }
     } else if (active.kind === "dm") {
       const dm = this.direct(active.peer);
-      dm.unread = 0;
+      this.#markRead(dm);
       if (!dm.timeline.loaded) void this.#loadDirectHistory(dm);
       this.saveLists();
     }
     this.#host.remember({ active });
+  }
+
+  /** The page came back into view: the open conversation's messages that came meanwhile are read now. */
+  pageShown(): void {
+    const view = this.activeRoom ?? this.activeDirect;
+    if (view !== undefined && view.unread > 0) this.#markRead(view);
+  }
+
+  /** Messages from others in every conversation that were not in view when they came (the title's count). */
+  get unreadTotal(): number {
+    let n = 0;
+    for (const r of this.rooms.values()) n += r.unread;
+    for (const d of this.dms.values()) n += d.unread;
+    return n;
+  }
+
+  /** Shown now: the "New" divider goes above the first message that was unread. */
+  #markRead(view: RoomView | DirectView): void {
+    if (view.unreadFrom !== undefined) view.timeline.newFrom = view.unreadFrom;
+    view.unread = 0;
+    view.mentions = 0;
+    view.unreadFrom = undefined;
+  }
+
+  /** Counts a message from someone else that was not in view (hidden page, or another conversation). */
+  #countUnread(view: RoomView | DirectView, m: { readonly seq: bigint; readonly text: string }): void {
+    view.unread++;
+    if (mentions(m.text, this.#host.me() ?? "")) view.mentions++;
+    view.unreadFrom ??= m.seq;
   }
 
   /** A room the server says we joined (created, joined, or rejoined): its view, made once. */
@@ -110,6 +146,8 @@ export class Conversations {
         timeline: new Timeline((n) => this.isMe(n)),
         typing: [],
         unread: 0,
+        mentions: 0,
+        unreadFrom: undefined,
         loadingOlder: false,
       };
       this.rooms.set(code, room);
@@ -132,7 +170,7 @@ export class Conversations {
   direct(peer: string): DirectView {
     let dm = this.dms.get(nameKey(peer));
     if (dm === undefined) {
-      dm = { peer, timeline: new Timeline((n) => this.isMe(n)), unread: 0, loadingOlder: false };
+      dm = { peer, timeline: new Timeline((n) => this.isMe(n)), unread: 0, mentions: 0, unreadFrom: undefined, loadingOlder: false };
       this.dms.set(nameKey(peer), dm);
     }
     return dm;
@@ -261,9 +299,10 @@ export class Conversations {
     const added = room.timeline.addStored(m);
     room.typing = room.typing.filter((u) => nameKey(u) !== nameKey(m.sender));
     if (added && !this.isMe(m.sender)) {
-      const visible = this.active.kind === "room" && this.active.code === room.code;
-      if (!visible) room.unread++;
-      else this.#host.announce(`${m.sender}: ${m.text}`);
+      const open = this.active.kind === "room" && this.active.code === room.code;
+      if (!open || pageHidden()) this.#countUnread(room, m);
+      if (open) this.#host.announce(`${m.sender}: ${m.text}`);
+      this.#host.notify(`${m.sender} in #${room.name || room.code}`, m.text, `r:${room.code}`, () => this.#openFromNotification({ kind: "room", code: room.code }));
     }
     this.#host.changed();
   }
@@ -303,10 +342,16 @@ export class Conversations {
   #addDirect(dm: DirectView, m: DirectMessage): void {
     const added = dm.timeline.addStored(m);
     if (added && !this.isMe(m.sender)) {
-      const visible = this.active.kind === "dm" && nameKey(this.active.peer) === nameKey(dm.peer);
-      if (!visible) dm.unread++;
-      else this.#host.announce(`${m.sender} (direct): ${m.text}`);
+      const open = this.active.kind === "dm" && nameKey(this.active.peer) === nameKey(dm.peer);
+      if (!open || pageHidden()) this.#countUnread(dm, m);
+      if (open) this.#host.announce(`${m.sender} (direct): ${m.text}`);
+      this.#host.notify(`${m.sender} (direct message)`, m.text, `d:${dm.peer}`, () => this.#openFromNotification({ kind: "dm", peer: dm.peer }));
     }
+  }
+
+  #openFromNotification(to: Active): void {
+    this.open(to);
+    this.#host.changed();
   }
 
   onUserPresence(username: string, online: boolean): void {

@@ -31,14 +31,18 @@ export interface ChatEventDetails {
   "chat-login-mode-change": { readonly mode: "login" | "register" };
   // <chat-login>, <chat-banner>: start over against the server (after a failed resume or a final close)
   "chat-reconnect-request": Record<string, never>;
+  // <chat-banner>: skip the wait before the next automatic reconnect attempt
+  "chat-retry-now": Record<string, never>;
   // <chat-sidebar>
   "chat-navigate": { readonly to: Active };
   "chat-logout-request": Record<string, never>;
+  "chat-notifications-toggle": { readonly on: boolean };
   // <chat-conversation-header>, <chat-conversation-start>
   "chat-sidebar-toggle": Record<string, never>;
   "chat-members-toggle": Record<string, never>;
   "chat-code-copy": { readonly code: string };
   "chat-room-leave-request": { readonly code: string };
+  "chat-invite-copy": { readonly code: string };
   // <chat-lobby>
   "chat-room-create-request": { readonly name: string; readonly persistent: boolean };
   "chat-room-join-request": { readonly code: string };

@@ -2,12 +2,12 @@
 // them as `chat-app::part(room-item)`. Every part an inner element documents is listed here (manifest.test.ts).
 export const EXPORT = {
   login: "auth, auth-form, button, input",
-  sidebar: "sidebar, connection-status, room-item, dm-item, online-item, account, logout-button, button",
-  header: "conversation-header, room-code, copy-button, members-button, leave-button, button",
+  sidebar: "sidebar, connection-status, room-item, dm-item, online-item, unread-badge, mention-badge, account, notifications-button, logout-button, button",
+  header: "conversation-header, room-code, copy-button, temporary-note, invite-button, members-button, leave-button, button",
   banner: "banner, button",
   lobby: "lobby, public-rooms, button, input",
-  timeline: "timeline, message, message-own, bubble, message-status, notice, button",
-  start: "share, room-code, copy-button, button",
+  timeline: "timeline, message, message-own, bubble, message-status, notice, day-separator, new-divider, mention, jump-button, button",
+  start: "share, room-code, copy-button, invite-button, button",
   composer: "typing, composer, composer-input, send-button, button, input",
   members: "members, button",
   toasts: "toast, button",

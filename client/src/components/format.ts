@@ -12,6 +12,15 @@ export const shortTime = (ms: number, now = Date.now()): string => {
   return `${d.toLocaleDateString(undefined, { day: "numeric", month: "short" })}, ${time}`;
 };
 
+/** A date separator's words: "Today", "Yesterday", else "Monday, 3 November" (with the year when not this one). */
+export const dayLabel = (dayMs: number, now = Date.now()): string => {
+  const today = new Date(now).setHours(0, 0, 0, 0);
+  if (dayMs === today) return "Today";
+  if (dayMs === new Date(today - 12 * 3600 * 1000).setHours(0, 0, 0, 0)) return "Yesterday";
+  const sameYear = new Date(dayMs).getFullYear() === new Date(now).getFullYear();
+  return new Date(dayMs).toLocaleDateString(undefined, { weekday: "long", day: "numeric", month: "long", ...(sameYear ? {} : { year: "numeric" }) });
+};
+
 export const fullTime = (ms: number): string => new Date(ms).toLocaleString();
 
 /** "bob is typing…", "bob and carol are typing…", "bob, carol and 2 others are typing…". */
@@ -44,6 +53,17 @@ export const reconnectLine = (retryAtMs: number | undefined, now = Date.now()): 
   const s = Math.max(0, Math.ceil((retryAtMs - now) / 1000));
   return s === 0 ? "Connection lost. Reconnecting…" : `Connection lost. Reconnecting in ${s} s…`;
 };
+
+/** "30 seconds", "1 minute", "2 minutes": how long an empty temporary room lasts. */
+export const durationWords = (ms: number): string => {
+  const s = Math.max(1, Math.round(ms / 1000));
+  if (s < 90) return plural(s, "second");
+  return plural(Math.round(s / 60), "minute");
+};
+
+/** What a temporary room says about its end. */
+export const temporaryRoomLine = (graceMs: number): string =>
+  `Temporary room: it disappears ${durationWords(graceMs)} after everyone has left.`;
 
 export const recoveredLine = (count: number): string =>
   count === 0 ? "Reconnected" : `Reconnected — ${plural(count, "missed message")} recovered`;

@@ -47,7 +47,12 @@ export class Notices {
   /** The connection was lost and the SDK retries, after `nextRetryMs` when it says so. */
   connectionLost(nextRetryMs: number | undefined): void {
     clearTimeout(this.#bannerTimer);
-    this.banner = { text: "Connection lost. Reconnecting…", tone: "warn", dismissible: false, ...(nextRetryMs !== undefined ? { retryAtMs: Date.now() + nextRetryMs } : {}) };
+    this.banner = {
+      text: "Connection lost. Reconnecting…",
+      tone: "warn",
+      dismissible: false,
+      ...(nextRetryMs !== undefined ? { retryAtMs: Date.now() + nextRetryMs, canRetryNow: true } : {}),
+    };
     this.announce(nextRetryMs !== undefined ? `Connection lost. Reconnecting in ${Math.ceil(nextRetryMs / 1000)} s` : "Connection lost. Reconnecting");
   }
 

@@ -150,7 +150,7 @@ export const controls = css`
     accent-color: var(--_accent);
   }
   .error {
-    color: var(--_danger);
+    color: var(--_danger-text);
     font-size: 14px;
   }
 `;
@@ -185,6 +185,10 @@ export const avatars = css`
     border-radius: 50%;
     background: var(--_success);
     border: 2px solid var(--_surface);
+  }
+  /* While the connection is down nobody's presence is known: the dots go grey. */
+  .stale .avatar.online::after {
+    background: var(--_muted);
   }
 `;
 

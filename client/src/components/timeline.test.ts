@@ -132,3 +132,31 @@ describe("Timeline", () => {
     expect(t.layout.rows.at(-1)?.lastOwn).toBe(true);
   });
 });
+
+describe("day separators and the New divider", () => {
+  const at = (seq: number, sender: string, ms: number) => ({ ...msg(seq, sender, `m${seq}`), sentAtMs: BigInt(ms) });
+  const DAY = 24 * 3600 * 1000;
+  const noon = new Date(2026, 10, 27, 12, 0).getTime();
+
+  it("marks the first message of each local day, and breaks the sender's run there", () => {
+    const t = new Timeline(me);
+    t.addStored(at(1, "bob", noon));
+    t.addStored(at(2, "bob", noon + 60_000));
+    t.addStored(at(3, "bob", noon + DAY));
+    const days = t.layout.rows.map((r) => r.day);
+    expect(days).toEqual([new Date(2026, 10, 27).getTime(), undefined, new Date(2026, 10, 28).getTime()]);
+    expect(t.layout.rows.map((r) => r.grouped)).toEqual([false, true, false]);
+  });
+
+  it("puts the divider above the first message at or after newFrom, once, and lays out again when it moves", () => {
+    const t = new Timeline(me);
+    for (let seq = 1; seq <= 5; seq++) t.addStored(at(seq, "bob", noon + seq));
+    const before = t.layout;
+    t.newFrom = 3n;
+    expect(t.layout).not.toBe(before);
+    expect(t.layout.rows.map((r) => r.firstNew)).toEqual([false, false, true, false, false]);
+    expect(t.layout.rows[2]!.grouped).toBe(false);
+    t.newFrom = undefined;
+    expect(t.layout.rows.some((r) => r.firstNew)).toBe(false);
+  });
+});

@@ -73,6 +73,10 @@ export interface Row {
   readonly lastOfGroup: boolean;
   /** The newest own message (the only one that says "Sent"). */
   readonly lastOwn: boolean;
+  /** The first message of a local day (a date separator goes above it): that day's midnight, in ms. */
+  readonly day: number | undefined;
+  /** The first message that arrived while the reader was elsewhere (the "New" divider goes above it). */
+  readonly firstNew: boolean;
 }
 
 export interface Layout {
@@ -83,24 +87,38 @@ export interface Layout {
 const sameRun = (a: Entry | undefined, b: MessageEntry): a is MessageEntry =>
   a !== undefined && a.kind === "message" && a.own === b.own && a.sender.toLowerCase() === b.sender.toLowerCase();
 
-/** The rows of `entries` in one pass: each entry is read once, whatever the length. */
-export const layoutEntries = (entries: ReadonlyArray<Entry>): Layout => {
+/** Local midnight of the day `ms` falls in. */
+export const dayOf = (ms: number): number => new Date(ms).setHours(0, 0, 0, 0);
+
+/**
+ * The rows of `entries` in one pass: each entry is read once, whatever the length. `newFrom`: the seq of
+ * the first message that arrived while the reader was elsewhere (the "New" divider), if any.
+ */
+export const layoutEntries = (entries: ReadonlyArray<Entry>, newFrom?: bigint): Layout => {
   const n = entries.length;
-  const rows: Array<{ entry: Entry; grouped: boolean; lastOfGroup: boolean; lastOwn: boolean }> = [];
+  const rows: Array<{ entry: Entry; grouped: boolean; lastOfGroup: boolean; lastOwn: boolean; day: number | undefined; firstNew: boolean }> = [];
   let messageCount = 0;
   let lastOwn = -1;
   let prev: Entry | undefined;
+  let lastDay: number | undefined;
+  let newShown = false;
   for (let i = 0; i < n; i++) {
     const entry = entries[i]!;
     if (entry.kind === "message") {
       messageCount++;
       if (entry.own) lastOwn = i;
-      const run = sameRun(prev, entry);
+      const day = dayOf(entry.sentAtMs);
+      const newDay = day !== lastDay;
+      lastDay = day;
+      const firstNew = !newShown && newFrom !== undefined && entry.seq !== undefined && entry.seq >= newFrom;
+      if (firstNew) newShown = true;
+      // A new day or the "New" divider starts a new run: the header (name and time) shows again.
+      const run = sameRun(prev, entry) && !newDay && !firstNew;
       // The previous message ends its run unless this one continues it.
       if (run) rows[i - 1]!.lastOfGroup = false;
-      rows.push({ entry, grouped: run && entry.sentAtMs - (prev as MessageEntry).sentAtMs < GROUP_WINDOW_MS, lastOfGroup: true, lastOwn: false });
+      rows.push({ entry, grouped: run && entry.sentAtMs - (prev as MessageEntry).sentAtMs < GROUP_WINDOW_MS, lastOfGroup: true, lastOwn: false, day: newDay ? day : undefined, firstNew });
     } else {
-      rows.push({ entry, grouped: false, lastOfGroup: true, lastOwn: false });
+      rows.push({ entry, grouped: false, lastOfGroup: true, lastOwn: false, day: undefined, firstNew: false });
     }
     prev = entry;
   }
@@ -118,6 +136,7 @@ export class Timeline {
   /** Whether the first history page has been loaded. */
   loaded = false;
   #revision = 0;
+  #newFrom: bigint | undefined;
   #layout: { readonly revision: number; readonly layout: Layout } | undefined;
 
   readonly #isMe: (username: string) => boolean;
@@ -149,9 +168,19 @@ export class Timeline {
     return this.#revision;
   }
 
+  /** The seq of the first message the reader has not seen (the "New" divider goes above it), if any. */
+  get newFrom(): bigint | undefined {
+    return this.#newFrom;
+  }
+  set newFrom(seq: bigint | undefined) {
+    if (seq === this.#newFrom) return;
+    this.#newFrom = seq;
+    this.#revision++;
+  }
+
   /** The rows to render, worked out once per revision. */
   get layout(): Layout {
-    if (this.#layout?.revision !== this.#revision) this.#layout = { revision: this.#revision, layout: layoutEntries(this.#entries) };
+    if (this.#layout?.revision !== this.#revision) this.#layout = { revision: this.#revision, layout: layoutEntries(this.#entries, this.#newFrom) };
     return this.#layout.layout;
   }
 

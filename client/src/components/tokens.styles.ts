@@ -1,6 +1,7 @@
 // The design tokens every element of <chat-app> starts from: each --_* value is a page's --chat-* custom
 // property when set (on chat-app or any ancestor: custom properties inherit into shadow roots) or a default,
-// light or dark under prefers-color-scheme. Styles use only the --_* names.
+// light or dark under prefers-color-scheme. Styles use only the --_* names. The defaults meet WCAG AA contrast
+// (4.5:1 for text) in both schemes, checked by axe-core in a11y.browser.test.ts.
 import { css } from "lit";
 
 export const tokens = css`
@@ -9,6 +10,9 @@ export const tokens = css`
     --_accent-strong: var(--chat-accent-strong, color-mix(in srgb, var(--_accent) 82%, black));
     --_accent-soft: var(--chat-accent-soft, color-mix(in srgb, var(--_accent) 12%, transparent));
     --_accent-fg: var(--chat-accent-fg, #ffffff);
+    /* Accent-coloured text on the page's surfaces (room codes, the current room), and error text. */
+    --_accent-text: var(--chat-accent-text, var(--_accent-strong));
+    --_danger-text: var(--chat-danger-text, var(--_danger));
     --_bg: var(--chat-bg, #ffffff);
     --_fg: var(--chat-fg, #1b1f29);
     --_muted: var(--chat-muted, #687083);
@@ -39,7 +43,10 @@ export const tokens = css`
       --_raised: var(--chat-raised, #20242d);
       --_border: var(--chat-border, #2c313c);
       --_other-bg: var(--chat-other-bg, #262a35);
-      --_accent: var(--chat-accent, #7a73ff);
+      /* White on it: 4.9:1. Text in the accent colour on dark surfaces is a lighter tint of it. */
+      --_accent: var(--chat-accent, #645de8);
+      --_accent-text: var(--chat-accent-text, color-mix(in srgb, var(--_accent) 60%, white));
+      --_danger-text: var(--chat-danger-text, color-mix(in srgb, var(--_danger) 60%, white));
       color-scheme: dark;
     }
   }

@@ -6,6 +6,9 @@ import { startServer, type TestServer } from "../../../server/src/testing.ts";
 import { ChatClient, ChatError, describeError, ErrorCode, PresenceChange } from "./index.ts";
 import { PASSWORD, record, sleep, uniqueName, until } from "./test-support.ts";
 
+/** Array.prototype.sort's default order (UTF-16 code units), spelled out. */
+const byCodeUnits = (a: string | null | undefined, b: string | null | undefined): number => ((a ?? "") < (b ?? "") ? -1 : (a ?? "") > (b ?? "") ? 1 : 0);
+
 let server: TestServer;
 const clients: ChatClient[] = [];
 const client = (extra: Partial<ConstructorParameters<typeof ChatClient>[0]> = {}) => {
@@ -151,7 +154,7 @@ describe("rooms and messages", () => {
     expect(alice.rooms()).toEqual([code]);
     const joined = await bob.joinRoom(` ${code.toLowerCase()} `);
     expect(joined.room!.code).toBe(code);
-    expect(bob.members(code)).toEqual([alice.username, bob.username].sort());
+    expect(bob.members(code)).toEqual([alice.username, bob.username].sort(byCodeUnits));
     await until(() => alice.members(code).length === 2, "alice sees bob join");
     const presence = aliceEvents.of("presence");
     expect(presence.map((p) => [p.username, p.change])).toEqual([[bob.username, PresenceChange.JOINED]]);

@@ -7,8 +7,10 @@ import type { DirectAck, DirectHistoryPage } from "../../../proto/gen/es/chat/v1
 import { HistoryDirection, type HistoryPage, type SendAck } from "../../../proto/gen/es/chat/v1/message_pb.js";
 import type { RoomJoined, RoomSummary } from "../../../proto/gen/es/chat/v1/room_pb.js";
 import { type ConnectionState, publicState, type SessionInfo } from "./connection.ts";
+import { VISIBLE_MAX_MS } from "./backoff.ts";
 import { ChatError } from "./errors.ts";
 import { newMessageId } from "./ids.ts";
+import { PageVisibility } from "./page-visibility.ts";
 import { type AppRequest, type ChatEvents, type ClientState, type Effect, type Event, initialState, step } from "./machine.ts";
 import type { ClientKind, ReplyCase } from "./requests.ts";
 
@@ -32,8 +34,11 @@ export interface ChatClientOptions {
   url: string;
   /** The WebSocket class to use (default globalThis.WebSocket). Anything with the browser API works. */
   WebSocket?: WebSocketConstructor;
-  /** Reconnect policy: exponential backoff with full jitter from initialMs (500) up to maxMs (15000). */
-  reconnect?: { initialMs?: number; maxMs?: number; enabled?: boolean };
+  /**
+   * Reconnect policy: exponential backoff with full jitter from initialMs (500) up to maxMs (15000); while a
+   * page shows the client (`document.visibilityState` is "visible") the cap is visibleMaxMs (4000).
+   */
+  reconnect?: { initialMs?: number; maxMs?: number; visibleMaxMs?: number; enabled?: boolean };
   /** Random source for the jitter, in [0, 1) (default Math.random). */
   random?: () => number;
   /** How long a request may wait for its reply, including time spent reconnecting (default 10000). */
@@ -89,6 +94,8 @@ export class ChatClient {
   readonly #queue: Effect[] = [];
   #running = false;
   readonly #listeners = new Map<keyof ChatEvents, Set<Listener>>();
+  /** A page coming into view shortens a long wait drawn while it was hidden. */
+  readonly #page = new PageVisibility(() => this.#dispatch({ _tag: "VisibilityChanged" }));
 
   constructor(options: ChatClientOptions) {
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
@@ -98,7 +105,11 @@ export class ChatClient {
     this.#random = options.random ?? Math.random;
     this.#state = initialState(
       {
-        backoff: { initialMs: options.reconnect?.initialMs ?? 500, maxMs: options.reconnect?.maxMs ?? 15_000 },
+        backoff: {
+          initialMs: options.reconnect?.initialMs ?? 500,
+          maxMs: options.reconnect?.maxMs ?? 15_000,
+          visibleMaxMs: options.reconnect?.visibleMaxMs ?? VISIBLE_MAX_MS,
+        },
         reconnect: options.reconnect?.enabled ?? true,
         requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
         pacing: { perSec: options.rateLimit?.perSec ?? 15, burst: options.rateLimit?.burst ?? 30 },
@@ -200,6 +211,16 @@ export class ChatClient {
     this.#dispatch({ _tag: "Close", forgetToken: true, error: new ChatError("logged out") });
   }
 
+  /**
+   * While waiting to reconnect: try now instead of when the backoff says (a "Retry now" button). Returns
+   * whether an attempt was started (false when not waiting: connected, connecting, or stopped).
+   */
+  retryNow(): boolean {
+    if (this.#state.conn._tag !== "Backoff") return false;
+    this.#dispatch({ _tag: "RetryNow" });
+    return true;
+  }
+
   /** Closes the connection without revoking the session and stops reconnecting. `token` stays readable. */
   close(): void {
     this.#dispatch({ _tag: "Close", forgetToken: false, error: new ChatError("the client was closed") });
@@ -289,14 +310,14 @@ export class ChatClient {
   #ask<T>(event: (ticket: number) => Event): Promise<T> {
     const ticket = this.#nextTicket++;
     const promise = new Promise<T>((resolve, reject) => {
-      this.#tickets.set(ticket, { resolve: resolve as (v: never) => void, reject });
+      this.#tickets.set(ticket, { resolve: resolve, reject });
     });
     this.#dispatch(event(ticket));
     return promise;
   }
 
   #dispatch(event: Event): void {
-    const next = step(this.#state, event, { now: Date.now(), random: this.#random() });
+    const next = step(this.#state, event, { now: Date.now(), random: this.#random(), visible: this.#page.visible });
     this.#state = next.state;
     this.#queue.push(...next.effects);
     if (this.#running) return; // called from a listener: runs after the effects already queued
@@ -305,6 +326,7 @@ export class ChatClient {
       for (let effect = this.#queue.shift(); effect !== undefined; effect = this.#queue.shift()) this.#perform(effect);
     } finally {
       this.#running = false;
+      this.#page.listenWhile(this.#state.conn._tag === "Backoff");
     }
   }
 

@@ -65,7 +65,7 @@ it("session values: what AuthOk says, or the contract's defaults when a server l
 
 it("maps the phases onto the public three states", () => {
   expect(publicState({ _tag: "Idle" })).toBe("disconnected");
-  expect(publicState({ _tag: "Backoff", attempt: 2 })).toBe("connecting");
+  expect(publicState({ _tag: "Backoff", attempt: 2, retryAtMs: 0, slow: false })).toBe("connecting");
   expect(publicState({ _tag: "Opening", socket: 1, attempt: 0, auth: { _tag: "Resume", token: "t" } })).toBe("connecting");
   expect(publicState({ _tag: "Ready", socket: 1, heartbeat: startHeartbeat(5000) })).toBe("connected");
 });

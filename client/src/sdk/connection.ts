@@ -29,8 +29,8 @@ export interface Heartbeat {
 export type Connection =
   /** No socket and no reconnect: `disconnected`. */
   | { readonly _tag: "Idle" }
-  /** Waiting for the "retry" timer before reconnect attempt `attempt`. */
-  | { readonly _tag: "Backoff"; readonly attempt: number }
+  /** Waiting for the "retry" timer (due at `retryAtMs`) before reconnect attempt `attempt`. */
+  | { readonly _tag: "Backoff"; readonly attempt: number; readonly retryAtMs: number; readonly slow: boolean }
   /** Socket `socket` is being opened. */
   | { readonly _tag: "Opening"; readonly socket: number; readonly attempt: number; readonly auth: AuthIntent }
   /** The socket is open and the auth frame `frameId` was sent. */

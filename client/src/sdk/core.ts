@@ -95,7 +95,11 @@ export type Event =
   | { readonly _tag: "SocketClosed"; readonly socket: number; readonly code: number; readonly reason: string }
   /** The WebSocket constructor threw. */
   | { readonly _tag: "SocketFailed"; readonly socket: number; readonly error: unknown }
-  | { readonly _tag: "Timer"; readonly timer: string };
+  | { readonly _tag: "Timer"; readonly timer: string }
+  /** retryNow(): skip the rest of the backoff wait. */
+  | { readonly _tag: "RetryNow" }
+  /** The page became visible or hidden (ctx.visible says which): a visible page waits at most the visible cap. */
+  | { readonly _tag: "VisibilityChanged" };
 
 export type Effect =
   | { readonly _tag: "Open"; readonly socket: number }
@@ -108,10 +112,14 @@ export type Effect =
   | { readonly _tag: "Reject"; readonly ticket: number; readonly error: ChatError }
   | { readonly _tag: "Emit"; readonly event: Emitted };
 
-/** The clock reading and one random draw in [0, 1) for this step (jitter), so step stays a pure function. */
+/**
+ * The clock reading, one random draw in [0, 1) for this step (jitter), and whether a page shows the client
+ * (`document.visibilityState`; absent in Node = not visible), so step stays a pure function.
+ */
 export interface Ctx {
   readonly now: number;
   readonly random: number;
+  readonly visible?: boolean;
 }
 
 export interface Step {

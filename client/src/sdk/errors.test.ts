@@ -46,3 +46,27 @@ describe("ChatError", () => {
     expect(new ChatError("m", { retryAfterMs: 0 }).retryAfterMs).toBeUndefined();
   });
 });
+
+describe("describeError says only what applies to the request", () => {
+  const refused = (code: ErrorCode, request: string) => describeError(new ChatError("x", { code, request }));
+
+  it("a wrong password is not an ended session, and an ended session is not a wrong password", () => {
+    expect(refused(ErrorCode.UNAUTHENTICATED, "login")).toBe("Wrong username or password.");
+    expect(refused(ErrorCode.UNAUTHENTICATED, "resume")).toBe("Your session has ended. Please log in again.");
+    expect(refused(ErrorCode.UNAUTHENTICATED, "login")).not.toMatch(/session/);
+    expect(refused(ErrorCode.UNAUTHENTICATED, "resume")).not.toMatch(/password/);
+  });
+
+  it("a missing room speaks of the room, a missing user of the user", () => {
+    expect(refused(ErrorCode.NOT_FOUND, "joinRoom")).toBe("No room has that code. Check the code and try again.");
+    expect(refused(ErrorCode.NOT_FOUND, "sendMessage")).toBe("That room no longer exists.");
+    expect(refused(ErrorCode.NOT_FOUND, "sendDirect")).toBe("No user has that name. Check the username.");
+    for (const r of ["joinRoom", "history", "sendMessage"]) expect(refused(ErrorCode.NOT_FOUND, r)).not.toMatch(/user/);
+    expect(refused(ErrorCode.NOT_FOUND, "directHistory")).not.toMatch(/room/);
+  });
+
+  it("the context can be given by the caller, and the error's own request wins", () => {
+    expect(describeError(new ChatError("x", { code: ErrorCode.NOT_FOUND }), "joinRoom")).toMatch(/No room/);
+    expect(describeError(new ChatError("x", { code: ErrorCode.NOT_FOUND, request: "sendDirect" }), "joinRoom")).toMatch(/No user/);
+  });
+});

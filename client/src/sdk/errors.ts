@@ -8,6 +8,8 @@ export interface ChatErrorInit {
   readonly retryAfterMs?: number;
   /** The room the error concerns, when there is one (e.g. a subscribed room that no longer exists). */
   readonly roomCode?: string;
+  /** The request the server refused (the ClientFrame case: "login", "joinRoom", "sendDirect", …), for the words. */
+  readonly request?: string;
   readonly cause?: unknown;
 }
 
@@ -21,6 +23,8 @@ export class ChatError extends Error {
   readonly closeCode?: number;
   readonly retryAfterMs?: number;
   readonly roomCode?: string;
+  /** The request the server refused, when this is a reply's error ("login", "joinRoom", …). */
+  readonly request?: string;
 
   constructor(message: string, init: ChatErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -28,6 +32,7 @@ export class ChatError extends Error {
     if (init.closeCode !== undefined) this.closeCode = init.closeCode;
     if (init.retryAfterMs !== undefined && init.retryAfterMs > 0) this.retryAfterMs = init.retryAfterMs;
     if (init.roomCode !== undefined) this.roomCode = init.roomCode;
+    if (init.request !== undefined) this.request = init.request;
   }
 }
 
@@ -72,11 +77,33 @@ export function describeClose(code: number): string {
   return `The connection closed (code ${code}).`;
 }
 
-/** Human words for anything thrown or rejected by the SDK, for showing in a UI. Never the raw server text. */
-export function describeError(e: unknown): string {
+const ROOM_REQUESTS = new Set(["joinRoom", "leaveRoom", "history", "recover", "sendMessage", "typing"]);
+const USER_REQUESTS = new Set(["sendDirect", "directHistory"]);
+
+/** Words that say only what applies to the request that was refused; undefined = the generic words. */
+const wordsFor = (code: ErrorCode, request: string | undefined): string | undefined => {
+  if (request === undefined) return undefined;
+  if (code === ErrorCode.UNAUTHENTICATED) {
+    if (request === "login") return "Wrong username or password.";
+    return "Your session has ended. Please log in again.";
+  }
+  if (code === ErrorCode.NOT_FOUND) {
+    if (request === "joinRoom") return "No room has that code. Check the code and try again.";
+    if (ROOM_REQUESTS.has(request)) return "That room no longer exists.";
+    if (USER_REQUESTS.has(request)) return "No user has that name. Check the username.";
+  }
+  return undefined;
+};
+
+/**
+ * Human words for anything thrown or rejected by the SDK, for showing in a UI. Never the raw server text.
+ * A refused request's words depend on what was asked (`ChatError.request`, or `request` here when the error
+ * came from elsewhere): a wrong password is not an ended session, a missing room is not a missing user.
+ */
+export function describeError(e: unknown, request?: string): string {
   if (e instanceof ChatError) {
     if (e.code !== undefined) {
-      const words = errorWords[e.code] ?? errorWords[ErrorCode.INTERNAL]!;
+      const words = wordsFor(e.code, e.request ?? request) ?? errorWords[e.code] ?? errorWords[ErrorCode.INTERNAL]!;
       if (e.code === ErrorCode.RATE_LIMITED && e.retryAfterMs !== undefined) {
         return `Too many attempts. Please wait ${Math.max(1, Math.ceil(e.retryAfterMs / 1000))} s and try again.`;
       }

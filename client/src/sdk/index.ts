@@ -15,7 +15,7 @@ export { SESSION_DEFAULTS } from "./connection.ts";
 export { MAX_TEXT_BYTES } from "./direct.ts";
 export { ChatError, describeClose, describeError } from "./errors.ts";
 export type { ChatErrorInit } from "./errors.ts";
-export { backoffDelay, closePolicy } from "./backoff.ts";
+export { backoffDelay, closePolicy, VISIBLE_MAX_MS } from "./backoff.ts";
 export type { BackoffOptions, ClosePolicy } from "./backoff.ts";
 export type { AuthOk } from "../../../proto/gen/es/chat/v1/auth_pb.js";
 export type { Room, RoomJoined, RoomSummary } from "../../../proto/gen/es/chat/v1/room_pb.js";

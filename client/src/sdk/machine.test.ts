@@ -22,11 +22,14 @@ class Driver {
   /** Timers set and neither cleared nor fired, as the shell would hold them. */
   readonly timers = new Set<string>();
   now = 0;
+  /** Whether a page shows the client (ctx.visible). */
+  visible = false;
+  random = 1;
   feed(...events: Event[]): ReadonlyArray<Effect> {
     const all: Effect[] = [];
     for (const e of events) {
       if (e._tag === "Timer") this.timers.delete(e.timer);
-      const r = step(this.state, e, { now: this.now, random: 1 });
+      const r = step(this.state, e, { now: this.now, random: this.random, visible: this.visible });
       this.state = r.state;
       all.push(...r.effects);
       for (const fx of r.effects) {
@@ -136,7 +139,72 @@ describe("connection", () => {
     expect(d.state.conn._tag).toBe("Ready");
     const dropped = d.feed({ _tag: "Timer", timer: "heartbeat" });
     expect(dropped).toContainEqual({ _tag: "CloseSocket", socket: 1, code: 4000, reason: "no pong for two pings" });
-    expect(d.state.conn).toEqual({ _tag: "Backoff", attempt: 1 });
+    expect(d.state.conn).toEqual({ _tag: "Backoff", attempt: 1, retryAtMs: 100, slow: false });
+  });
+});
+
+describe("reconnecting while a page shows the client", () => {
+  // CONFIG caps the backoff at 1000 ms; a visible page caps it at 300 ms here.
+  const visibleDriver = () => {
+    const d = ready();
+    d.state = { ...d.state, config: { ...d.state.config, backoff: { initialMs: 100, maxMs: 1000, visibleMaxMs: 300 } } };
+    return d;
+  };
+  const retryDelay = (fx: ReadonlyArray<Effect>) => fx.flatMap((e) => (e._tag === "SetTimer" && e.timer === "retry" ? [e.ms] : []))[0];
+  /** Fails the next attempts by refusing their sockets; returns each wait that was drawn. */
+  const failAttempts = (d: Driver, n: number) =>
+    Array.from({ length: n }, () => {
+      d.feed({ _tag: "Timer", timer: "retry" });
+      const socket = (d.state.conn as { socket: number }).socket;
+      return retryDelay(d.feed({ _tag: "SocketFailed", socket, error: new Error("refused") }));
+    });
+
+  it("never waits longer than the visible cap, and the waits do not shrink by more than half (a steady countdown)", () => {
+    const d = visibleDriver();
+    d.visible = true;
+    let seed = 11;
+    d.random = 0.5;
+    const first = retryDelay(d.feed({ _tag: "SocketClosed", socket: 1, code: 1006, reason: "" }));
+    const waits = [first!];
+    for (let i = 0; i < 12; i++) {
+      d.random = (seed = (seed * 48271) % 2147483647) / 2147483647;
+      waits.push(...(failAttempts(d, 1) as number[]));
+    }
+    for (const w of waits) expect(w).toBeLessThanOrEqual(300);
+    for (let i = 1; i < waits.length; i++) expect(waits[i]!).toBeGreaterThanOrEqual(waits[i - 1]! / 2);
+    // Each wait is reported as the time to the next attempt.
+    expect(d.effects).toContainEqual(expect.objectContaining({ _tag: "Emit", event: expect.objectContaining({ name: "state", payload: expect.objectContaining({ nextRetryMs: waits.at(-1) }) }) }));
+  });
+
+  it("a hidden page (or Node) keeps the long cap with full jitter", () => {
+    const d = visibleDriver();
+    d.feed({ _tag: "SocketClosed", socket: 1, code: 1006, reason: "" });
+    const waits = failAttempts(d, 6);
+    expect(waits.at(-1)).toBe(1000);
+  });
+
+  it("coming into view shortens a long wait drawn while hidden, and says the new time", () => {
+    const d = visibleDriver();
+    d.feed({ _tag: "SocketClosed", socket: 1, code: 1006, reason: "" });
+    failAttempts(d, 5);
+    expect(d.state.conn).toMatchObject({ _tag: "Backoff", retryAtMs: 1000 });
+    d.visible = true;
+    const fx = d.feed({ _tag: "VisibilityChanged" });
+    expect(retryDelay(fx)).toBe(300);
+    expect(d.emitted()).toEqual(["state:connecting"]);
+    expect(d.state.conn).toMatchObject({ _tag: "Backoff", retryAtMs: 300 });
+    // Already short: nothing changes.
+    expect(d.feed({ _tag: "VisibilityChanged" })).toEqual([]);
+  });
+
+  it("retry now skips the wait: the timer is cleared and the socket opens at once", () => {
+    const d = visibleDriver();
+    d.feed({ _tag: "SocketClosed", socket: 1, code: 1006, reason: "" });
+    const fx = d.feed({ _tag: "RetryNow" });
+    expect(fx.slice(0, 2)).toEqual([{ _tag: "ClearTimer", timer: "retry" }, { _tag: "Open", socket: 2 }]);
+    expect(d.state.conn._tag).toBe("Opening");
+    // Not waiting: nothing to skip.
+    expect(d.feed({ _tag: "RetryNow" })).toEqual([]);
   });
 });
 

@@ -7,7 +7,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import type { AuthOk } from "../../../proto/gen/es/chat/v1/auth_pb.js";
 import { type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
 import { ErrorCode } from "../../../proto/gen/es/chat/v1/error_pb.js";
-import { backoffDelay } from "./backoff.ts";
+import { backoffDelay, VISIBLE_MAX_MS } from "./backoff.ts";
 import {
   type AuthIntent,
   attemptOf,
@@ -119,6 +119,10 @@ const handle = (t: Tx, e: Event): void => {
     }
     case "Timer":
       return timer(t, e.timer);
+    case "RetryNow":
+      return retryNow(t);
+    case "VisibilityChanged":
+      return visibilityChanged(t);
   }
 };
 
@@ -180,7 +184,7 @@ const authReply = (t: Tx, conn: Extract<Connection, { _tag: "Authenticating" }>,
     return stop(t, {
       clearSession: false,
       forgetToken: true,
-      error: new ChatError("the session expired or was revoked: log in again", { code: ErrorCode.UNAUTHENTICATED }),
+      error: new ChatError("the session expired or was revoked: log in again", { code: ErrorCode.UNAUTHENTICATED, request: "resume" }),
       emitError: true,
     });
   }
@@ -272,11 +276,33 @@ const lost = (t: Tx, code: number, reason: string, authError: ChatError | undefi
     return stop(t, { clearSession: false, forgetToken: decision.forgetToken, error, emitError: true, closeCode: code, reason, closed });
   }
   const attempt = attemptOf(conn);
-  const delay = backoffDelay(attempt, t.s.config.backoff, () => t.ctx.random, decision.slow);
-  put(t, { conn: { _tag: "Backoff", attempt: attempt + 1 } });
+  const delay = backoffDelay(attempt, t.s.config.backoff, () => t.ctx.random, decision.slow, t.ctx.visible === true);
+  put(t, { conn: { _tag: "Backoff", attempt: attempt + 1, retryAtMs: t.ctx.now + delay, slow: decision.slow } });
   setTimer(t, "retry", delay);
   emit(t, "closed", { ...closed, willReconnect: true });
   emitState(t, publicState(conn), { nextRetryMs: delay, closeCode: code, reason });
+};
+
+/** retryNow(): the attempt waiting in Backoff starts at once (a no-op in any other state). */
+const retryNow = (t: Tx): void => {
+  if (t.s.conn._tag !== "Backoff") return;
+  clearTimer(t, "retry");
+  timer(t, "retry");
+};
+
+/**
+ * The page became visible while waiting longer than the visible cap allows (the wait was drawn while it was
+ * hidden): draw a new, short wait and say so, so the countdown shows the real time to the next attempt.
+ */
+const visibilityChanged = (t: Tx): void => {
+  const conn = t.s.conn;
+  if (conn._tag !== "Backoff" || t.ctx.visible !== true || conn.slow) return;
+  const cap = Math.min(t.s.config.backoff.maxMs, t.s.config.backoff.visibleMaxMs ?? VISIBLE_MAX_MS);
+  if (conn.retryAtMs - t.ctx.now <= cap) return;
+  const delay = backoffDelay(Math.max(0, conn.attempt - 1), t.s.config.backoff, () => t.ctx.random, false, true);
+  put(t, { conn: { ...conn, retryAtMs: t.ctx.now + delay } });
+  setTimer(t, "retry", delay);
+  emitState(t, "connecting", { nextRetryMs: delay });
 };
 
 interface StopOptions {

@@ -9,6 +9,9 @@ import { WireClient } from "../../../server/test/wire-client.ts";
 import { type ChatClientOptions, ChatClient, ChatError, type ChatMessage, CloseCode, ErrorCode } from "./index.ts";
 import { controlledWebSocket, PASSWORD, record, sleep, uniqueName, until } from "./test-support.ts";
 
+/** Array.prototype.sort's default order (UTF-16 code units), spelled out. */
+const byCodeUnits = (a: string | null | undefined, b: string | null | undefined): number => ((a ?? "") < (b ?? "") ? -1 : (a ?? "") > (b ?? "") ? 1 : 0);
+
 const servers: TestServer[] = [];
 const clients: ChatClient[] = [];
 const cleanups: Array<() => void> = [];
@@ -65,7 +68,7 @@ describe("server restart", () => {
     expect((await historyWhileDown).messages.map((m) => m.text)).toContain("before");
     await until(() => bob.state === "connected" && bobEvents.of("message").length === 1, "bob gets the queued message");
     expect(bobEvents.of("message")[0]).toMatchObject({ seq: 2n, text: "while down" });
-    expect(alice.members(code)).toEqual([alice.username, bob.username].sort());
+    expect(alice.members(code)).toEqual([alice.username, bob.username].sort(byCodeUnits));
 
     const states = aliceEvents.of("state");
     expect(states[0]).toMatchObject({ state: "connecting", attempt: 1, closeCode: 1001 });

@@ -186,4 +186,5 @@ export const replyError = (e: { code: ErrorCode; message: string; retryAfterMs: 
   new ChatError(`${what} failed: ${ErrorCode[e.code] ?? e.code}${e.message ? ` (${e.message})` : ""}`, {
     code: e.code,
     retryAfterMs: e.retryAfterMs,
+    request: what,
   });

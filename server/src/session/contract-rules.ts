@@ -2,7 +2,7 @@
 // page sizes) checked with protovalidate on every request before it runs, so the schema is the one place
 // they are defined. Rules the schema cannot state (NFC, no control characters, not only white space) stay
 // in the services that own those fields.
-import type { DescMessage, Message } from "@bufbuild/protobuf";
+import type { DescMessage } from "@bufbuild/protobuf";
 import { createValidator } from "@bufbuild/protovalidate";
 import { ClientFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
 import type { Request } from "./machine.ts";
@@ -21,7 +21,7 @@ const requestSchemas: ReadonlyMap<string, DescMessage> = new Map(
 export const contractViolation = (request: Request): string | undefined => {
   const schema = requestSchemas.get(request.case);
   if (!schema) return undefined;
-  const result = validator.validate(schema, request.value as Message);
+  const result = validator.validate(schema, request.value);
   switch (result.kind) {
     case "valid":
       return undefined;

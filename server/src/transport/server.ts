@@ -175,7 +175,7 @@ export const layer = Layer.effect(
         return accept(req, socket, head, ip, undefined);
       }
       verifying++;
-      runPromise(
+      void runPromise(
         accounts.authenticateToken(token).pipe(
           Effect.map((auth) => () => accept(req, socket, head, ip, auth)),
           // Only a token the server knows to be bad is a 401 (the client must log in again); storage that

@@ -168,7 +168,7 @@ export class ChatLoad {
       if (first) {
         const seq = first.seq!;
         const all = this.members.map((m) => m.arrivals.get(seq));
-        if (all.every((t) => t !== undefined)) return Math.max(...(all as number[])) - since;
+        if (all.every((t) => t !== undefined)) return Math.max(...(all)) - since;
       }
       if (Date.now() > deadline) return undefined;
       await sleep(50);

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Lint gate: oxlint with its type-aware rules (floating and misused promises, awaits of non-promises, sorts
+# without a comparator, unused code, and oxlint's correctness set; .oxlintrc.json). Records "lint".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/lib.sh
+status=0
+check lint node_modules/.bin/oxlint --type-aware --deny-warnings . || status=1
+exit $status
