@@ -76,51 +76,59 @@ const annAndBob = async (a: TestServer, b: TestServer) => {
 /** The same behaviour whether Bob drops and comes back on one node (`a` = `b`) or on the other node. */
 const graceSuite = (name: string, nodes: () => { a: TestServer; b: TestServer }) =>
   describe(name, () => {
-    it("a reconnect within the grace (through the other node) shows the others nothing; the lingering user stays listed", { timeout: 30_000 }, async () => {
-      const { a, b } = nodes();
-      const { ann, annSaw, bob, code, token } = await annAndBob(a, b);
-      const stopAnn = keepAlive(ann.client, 300);
-      const mark = annSaw.length;
-      bob.client.ws.terminate(); // no close frame: a network blip or a killed tab
-      await sleep(200);
-      // During the grace Bob is still a member for everyone, on either node: in the snapshot and the count.
-      const cat = await registered(a.wsUrl);
-      const catSaw = record(cat.client);
-      const seen = await joinRoom(cat.client, code);
-      expect(seen.members.map((m) => m.username).sort()).toEqual([ann.username, bob.username, cat.username].sort());
-      expect(seen.memberCount).toBe(3);
-      // Bob's reload comes back through the other node and rejoins.
-      const bob2 = await resume(a === b ? b.wsUrl : a.wsUrl, token);
-      const back = await joinRoom(bob2, code);
-      expect(back.memberCount).toBe(3);
-      await sleep(GRACE_MS + 1000);
-      expect(aboutUser(annSaw, bob.username, mark)).toEqual([]);
-      expect(aboutUser(catSaw, bob.username)).toEqual([]);
-      const online = await ann.client.call({ case: "onlineUsers", value: { subscribe: true } }, "onlineUsers");
-      expect(online.usernames).toContain(bob.username);
-      stopAnn();
-      for (const c of [ann.client, bob2, cat.client]) c.close();
-    });
+    it(
+      "a reconnect within the grace (through the other node) shows the others nothing; the lingering user stays listed",
+      { timeout: 30_000 },
+      async () => {
+        const { a, b } = nodes();
+        const { ann, annSaw, bob, code, token } = await annAndBob(a, b);
+        const stopAnn = keepAlive(ann.client, 300);
+        const mark = annSaw.length;
+        bob.client.ws.terminate(); // no close frame: a network blip or a killed tab
+        await sleep(200);
+        // During the grace Bob is still a member for everyone, on either node: in the snapshot and the count.
+        const cat = await registered(a.wsUrl);
+        const catSaw = record(cat.client);
+        const seen = await joinRoom(cat.client, code);
+        expect(seen.members.map((m) => m.username).sort()).toEqual([ann.username, bob.username, cat.username].sort());
+        expect(seen.memberCount).toBe(3);
+        // Bob's reload comes back through the other node and rejoins.
+        const bob2 = await resume(a === b ? b.wsUrl : a.wsUrl, token);
+        const back = await joinRoom(bob2, code);
+        expect(back.memberCount).toBe(3);
+        await sleep(GRACE_MS + 1000);
+        expect(aboutUser(annSaw, bob.username, mark)).toEqual([]);
+        expect(aboutUser(catSaw, bob.username)).toEqual([]);
+        const online = await ann.client.call({ case: "onlineUsers", value: { subscribe: true } }, "onlineUsers");
+        expect(online.usernames).toContain(bob.username);
+        stopAnn();
+        for (const c of [ann.client, bob2, cat.client]) c.close();
+      },
+    );
 
-    it("a user gone longer than the grace leaves once, after it: one LEFT (the count drops once) and one offline", { timeout: 30_000 }, async () => {
-      const { a, b } = nodes();
-      const { ann, annSaw, bob, code } = await annAndBob(a, b);
-      const stopAnn = keepAlive(ann.client, 300);
-      const mark = annSaw.length;
-      const droppedAt = Date.now();
-      bob.client.ws.terminate();
-      const left = await ann.client.push("presence", (p) => p.username === bob.username, GRACE_MS + 5000);
-      const after = Date.now() - droppedAt;
-      expect(left).toMatchObject({ roomCode: code, change: PresenceChange.LEFT, memberCount: 1 });
-      // Timers never fire early: not before the grace (minus clock granularity).
-      expect(after).toBeGreaterThanOrEqual(GRACE_MS - 50);
-      await ann.client.push("userPresence", (p) => p.username === bob.username && !p.online, 3000);
-      await sleep(1000);
-      expect(aboutUser(annSaw, bob.username, mark)).toEqual([`left ${code} 1`, "offline"]);
-      console.log(`presence grace ${GRACE_MS} ms (${name}): LEFT ${after} ms after the drop`);
-      stopAnn();
-      ann.client.close();
-    });
+    it(
+      "a user gone longer than the grace leaves once, after it: one LEFT (the count drops once) and one offline",
+      { timeout: 30_000 },
+      async () => {
+        const { a, b } = nodes();
+        const { ann, annSaw, bob, code } = await annAndBob(a, b);
+        const stopAnn = keepAlive(ann.client, 300);
+        const mark = annSaw.length;
+        const droppedAt = Date.now();
+        bob.client.ws.terminate();
+        const left = await ann.client.push("presence", (p) => p.username === bob.username, GRACE_MS + 5000);
+        const after = Date.now() - droppedAt;
+        expect(left).toMatchObject({ roomCode: code, change: PresenceChange.LEFT, memberCount: 1 });
+        // Timers never fire early: not before the grace (minus clock granularity).
+        expect(after).toBeGreaterThanOrEqual(GRACE_MS - 50);
+        await ann.client.push("userPresence", (p) => p.username === bob.username && !p.online, 3000);
+        await sleep(1000);
+        expect(aboutUser(annSaw, bob.username, mark)).toEqual([`left ${code} 1`, "offline"]);
+        console.log(`presence grace ${GRACE_MS} ms (${name}): LEFT ${after} ms after the drop`);
+        stopAnn();
+        ann.client.close();
+      },
+    );
 
     it("LeaveRoom and logout are immediate: the user asked to go", { timeout: 30_000 }, async () => {
       const { a, b } = nodes();
@@ -143,41 +151,45 @@ const graceSuite = (name: string, nodes: () => { a: TestServer; b: TestServer })
  * the grace and are announced to nobody; a user who does not come back leaves once, after the grace.
  */
 const rollingRestart = (name: string, nodes: () => { a: TestServer; b: TestServer }, startThird: () => Promise<TestServer>) =>
-  it(`${name}: a node stopped gracefully hands its users over; only those who do not come back leave, once`, { timeout: 30_000 }, async () => {
-    const { a, b } = nodes();
-    const c = await startThird();
-    let cOpen = true;
-    try {
-      const ann = await registered(a.wsUrl);
-      const annSaw = record(ann.client);
-      await ann.client.call({ case: "onlineUsers", value: { subscribe: true } }, "onlineUsers");
-      const code = (await createRoom(ann.client)).room!.code;
-      const bob = await registered(c.wsUrl);
-      const cat = await registered(c.wsUrl);
-      await joinRoom(bob.client, code);
-      await joinRoom(cat.client, code);
-      await ann.client.push("presence", (p) => p.username === cat.username && p.change === PresenceChange.JOINED);
-      const stopAnn = keepAlive(ann.client, 300);
-      const mark = annSaw.length;
-      const stoppedAt = Date.now();
-      await c.close();
-      cOpen = false;
-      expect(bob.client.closeCode).toBe(CloseCode.GOING_AWAY);
-      const bob2 = await resume(b.wsUrl, bob.auth.sessionToken);
-      expect((await joinRoom(bob2, code)).memberCount).toBe(3);
-      const left = await ann.client.push("presence", (p) => p.username === cat.username, GRACE_MS + 8000);
-      expect(left).toMatchObject({ change: PresenceChange.LEFT, memberCount: 2 });
-      expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(GRACE_MS - 100);
-      await sleep(2500);
-      expect(aboutUser(annSaw, bob.username, mark)).toEqual([]);
-      expect(aboutUser(annSaw, cat.username, mark)).toEqual([`left ${code} 2`, "offline"]);
-      stopAnn();
-      ann.client.close();
-      bob2.close();
-    } finally {
-      if (cOpen) await c.close();
-    }
-  });
+  it(
+    `${name}: a node stopped gracefully hands its users over; only those who do not come back leave, once`,
+    { timeout: 30_000 },
+    async () => {
+      const { a, b } = nodes();
+      const c = await startThird();
+      let cOpen = true;
+      try {
+        const ann = await registered(a.wsUrl);
+        const annSaw = record(ann.client);
+        await ann.client.call({ case: "onlineUsers", value: { subscribe: true } }, "onlineUsers");
+        const code = (await createRoom(ann.client)).room!.code;
+        const bob = await registered(c.wsUrl);
+        const cat = await registered(c.wsUrl);
+        await joinRoom(bob.client, code);
+        await joinRoom(cat.client, code);
+        await ann.client.push("presence", (p) => p.username === cat.username && p.change === PresenceChange.JOINED);
+        const stopAnn = keepAlive(ann.client, 300);
+        const mark = annSaw.length;
+        const stoppedAt = Date.now();
+        await c.close();
+        cOpen = false;
+        expect(bob.client.closeCode).toBe(CloseCode.GOING_AWAY);
+        const bob2 = await resume(b.wsUrl, bob.auth.sessionToken);
+        expect((await joinRoom(bob2, code)).memberCount).toBe(3);
+        const left = await ann.client.push("presence", (p) => p.username === cat.username, GRACE_MS + 8000);
+        expect(left).toMatchObject({ change: PresenceChange.LEFT, memberCount: 2 });
+        expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(GRACE_MS - 100);
+        await sleep(2500);
+        expect(aboutUser(annSaw, bob.username, mark)).toEqual([]);
+        expect(aboutUser(annSaw, cat.username, mark)).toEqual([`left ${code} 2`, "offline"]);
+        stopAnn();
+        ann.client.close();
+        bob2.close();
+      } finally {
+        if (cOpen) await c.close();
+      }
+    },
+  );
 
 describe("presence grace, embedded", () => {
   let server: TestServer;
@@ -187,39 +199,43 @@ describe("presence grace, embedded", () => {
   afterAll(() => server?.close());
   graceSuite("one node", () => ({ a: server, b: server }));
 
-  it("a heartbeat-timed-out peer is taken out at the timeout and announced after the grace; back within it, nothing", { timeout: 30_000 }, async () => {
-    const hb = await startServer({ ...settings, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 700 });
-    try {
-      const { ann, annSaw, bob, code, token } = await annAndBob(hb, hb);
-      const stopAnn = keepAlive(ann.client, 150);
-      const mark = annSaw.length;
-      // Bob goes silent (a frozen tab): closed with 4000 at the timeout, still listed for the grace after it.
-      expect(await bob.client.waitClose(3000)).toBe(CloseCode.HEARTBEAT_TIMEOUT);
-      const closedAt = Date.now();
-      const left = await ann.client.push("presence", (p) => p.username === bob.username, GRACE_MS + 5000);
-      expect(left).toMatchObject({ change: PresenceChange.LEFT, memberCount: 1 });
-      expect(Date.now() - closedAt).toBeGreaterThanOrEqual(GRACE_MS - 100);
-      // The same freeze, but the tab wakes up and reconnects within the grace: nothing is shown.
-      const bob2 = await resume(hb.wsUrl, token);
-      await joinRoom(bob2, code);
-      await ann.client.push("presence", (p) => p.username === bob.username && p.change === PresenceChange.JOINED);
-      await ann.client.push("userPresence", (p) => p.username === bob.username && p.online);
-      const mark2 = annSaw.length;
-      expect(await bob2.waitClose(3000)).toBe(CloseCode.HEARTBEAT_TIMEOUT);
-      const bob3 = await resume(hb.wsUrl, token);
-      await joinRoom(bob3, code);
-      const stopBob = keepAlive(bob3, 150);
-      await sleep(GRACE_MS + 800);
-      expect(aboutUser(annSaw, bob.username, mark2)).toEqual([]);
-      expect(aboutUser(annSaw, bob.username, mark)).toEqual([`left ${code} 1`, "offline", "online", `joined ${code} 2`]);
-      stopAnn();
-      stopBob();
-      ann.client.close();
-      bob3.close();
-    } finally {
-      await hb.close();
-    }
-  });
+  it(
+    "a heartbeat-timed-out peer is taken out at the timeout and announced after the grace; back within it, nothing",
+    { timeout: 30_000 },
+    async () => {
+      const hb = await startServer({ ...settings, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 700 });
+      try {
+        const { ann, annSaw, bob, code, token } = await annAndBob(hb, hb);
+        const stopAnn = keepAlive(ann.client, 150);
+        const mark = annSaw.length;
+        // Bob goes silent (a frozen tab): closed with 4000 at the timeout, still listed for the grace after it.
+        expect(await bob.client.waitClose(3000)).toBe(CloseCode.HEARTBEAT_TIMEOUT);
+        const closedAt = Date.now();
+        const left = await ann.client.push("presence", (p) => p.username === bob.username, GRACE_MS + 5000);
+        expect(left).toMatchObject({ change: PresenceChange.LEFT, memberCount: 1 });
+        expect(Date.now() - closedAt).toBeGreaterThanOrEqual(GRACE_MS - 100);
+        // The same freeze, but the tab wakes up and reconnects within the grace: nothing is shown.
+        const bob2 = await resume(hb.wsUrl, token);
+        await joinRoom(bob2, code);
+        await ann.client.push("presence", (p) => p.username === bob.username && p.change === PresenceChange.JOINED);
+        await ann.client.push("userPresence", (p) => p.username === bob.username && p.online);
+        const mark2 = annSaw.length;
+        expect(await bob2.waitClose(3000)).toBe(CloseCode.HEARTBEAT_TIMEOUT);
+        const bob3 = await resume(hb.wsUrl, token);
+        await joinRoom(bob3, code);
+        const stopBob = keepAlive(bob3, 150);
+        await sleep(GRACE_MS + 800);
+        expect(aboutUser(annSaw, bob.username, mark2)).toEqual([]);
+        expect(aboutUser(annSaw, bob.username, mark)).toEqual([`left ${code} 1`, "offline", "online", `joined ${code} 2`]);
+        stopAnn();
+        stopBob();
+        ann.client.close();
+        bob3.close();
+      } finally {
+        await hb.close();
+      }
+    },
+  );
 
   it("a temporary room's emptiness counts from when its last member is really gone (after the grace)", { timeout: 30_000 }, async () => {
     const roomGraceMs = 1000;
@@ -249,7 +265,9 @@ const sharedStore = async () => {
   const dir = mkdtempSync(join(tmpdir(), "protochat-grace-"));
   const scope = await Effect.runPromise(Scope.make());
   const context = await Effect.runPromise(Layer.buildWithScope(SqliteStore.layer({ file: join(dir, "chat.db") }), scope));
-  const layer = Layer.succeedContext(Context.make(Store, Context.get(context, Store)).pipe(Context.add(StorageHealth, Context.get(context, StorageHealth))));
+  const layer = Layer.succeedContext(
+    Context.make(Store, Context.get(context, Store)).pipe(Context.add(StorageHealth, Context.get(context, StorageHealth))),
+  );
   return {
     layer,
     close: async () => {
@@ -275,7 +293,11 @@ describe("presence grace, two nodes in memory", () => {
     await store?.close();
   });
   graceSuite("in memory", () => ({ a, b }));
-  rollingRestart("in memory", () => ({ a, b }), () => startServer(settings, { store: store.layer, memory }));
+  rollingRestart(
+    "in memory",
+    () => ({ a, b }),
+    () => startServer(settings, { store: store.layer, memory }),
+  );
 });
 
 describe("presence grace, two nodes on Redis", () => {
@@ -296,6 +318,9 @@ describe("presence grace, two nodes on Redis", () => {
     await redis?.destroy();
   });
   graceSuite("redis", () => ({ a, b }));
-  rollingRestart("redis", () => ({ a, b }), () => startServer({ ...settings, redisUrl: redis.url }, { store: store.layer }));
+  rollingRestart(
+    "redis",
+    () => ({ a, b }),
+    () => startServer({ ...settings, redisUrl: redis.url }, { store: store.layer }),
+  );
 });
-

@@ -147,7 +147,9 @@ describe("the web client over HTTP", () => {
     expect(stale.status).toBe(200);
     expect(stale.headers["cache-control"]).toBe("no-cache");
     expect(decode(stale)).toBe(js);
-    expect((await get(`${server.httpUrl}/chat.${newHash}.js`, BROWSER)).headers["cache-control"]).toBe("public, max-age=31536000, immutable");
+    expect((await get(`${server.httpUrl}/chat.${newHash}.js`, BROWSER)).headers["cache-control"]).toBe(
+      "public, max-age=31536000, immutable",
+    );
     expect((await get(`${server.httpUrl}/chat.zzzz.js`, BROWSER)).status).toBe(404);
   });
 

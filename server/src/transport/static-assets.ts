@@ -69,7 +69,11 @@ const acceptable = (asset: Asset, wanted: Coding): ReadonlyArray<Variant> =>
  * coding would be preferred for a fresh download: its copy is as good. Otherwise the best coding it accepts
  * that is smaller than the original.
  */
-export const choose = (asset: Asset, acceptEncoding: string | undefined, ifNoneMatch: string | undefined): { variant: Variant; notModified: boolean } => {
+export const choose = (
+  asset: Asset,
+  acceptEncoding: string | undefined,
+  ifNoneMatch: string | undefined,
+): { variant: Variant; notModified: boolean } => {
   const options = acceptable(asset, negotiateEncoding(acceptEncoding));
   const held = options.find((v) => notModified(ifNoneMatch, v.etag));
   if (held) return { variant: held, notModified: true };
@@ -77,7 +81,11 @@ export const choose = (asset: Asset, acceptEncoding: string | undefined, ifNoneM
   return { variant: best, notModified: false };
 };
 
-const variant = (coding: Coding, body: Buffer, hash: string): Variant => ({ coding, body, etag: `"${hash}${coding === "identity" ? "" : `-${coding}`}"` });
+const variant = (coding: Coding, body: Buffer, hash: string): Variant => ({
+  coding,
+  body,
+  etag: `"${hash}${coding === "identity" ? "" : `-${coding}`}"`,
+});
 
 /**
  * Builds the asset for `bytes`, every coding at once: gzip level 9 and Brotli quality 11 (about 0.4 s of a
