@@ -38,7 +38,8 @@ export interface PresenceShape {
   /**
    * Graceful stop with the presence grace: what this node holds stays for `graceMs` more and is then reaped
    * by the other nodes like a dead node's, so a user who reconnects to another node within it is never
-   * announced as gone. The node must make no other call afterwards.
+   * announced as gone. The node stops refreshing its liveness; a leave it still makes (a grace that ends
+   * before the process does) removes its entry early, as usual.
    */
   release(graceMs: number): Effect.Effect<void>;
 }
