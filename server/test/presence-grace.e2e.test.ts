@@ -144,6 +144,27 @@ const graceSuite = (name: string, nodes: () => { a: TestServer; b: TestServer })
       expect(aboutUser(annSaw, bob.username, mark)).toEqual([`left ${code} 1`, "offline"]);
       ann.client.close();
     });
+
+    it(
+      "a logout ends the grace its session left behind on any node: back through the other node, then logged out, is announced at once",
+      { timeout: 30_000 },
+      async () => {
+        const { a, b } = nodes();
+        const { ann, annSaw, bob, code, token } = await annAndBob(a, b);
+        const mark = annSaw.length;
+        bob.client.ws.terminate(); // grace on b, where the connection was
+        const bob2 = await resume(a.wsUrl, token);
+        await joinRoom(bob2, code);
+        const started = Date.now();
+        await bob2.call({ case: "logout", value: {} }, "ok");
+        await ann.client.push("presence", (p) => p.username === bob.username && p.change === PresenceChange.LEFT, GRACE_MS - 300);
+        await ann.client.push("userPresence", (p) => p.username === bob.username && !p.online, GRACE_MS - 300);
+        expect(Date.now() - started).toBeLessThan(GRACE_MS);
+        await sleep(GRACE_MS);
+        expect(aboutUser(annSaw, bob.username, mark)).toEqual([`left ${code} 1`, "offline"]);
+        ann.client.close();
+      },
+    );
   });
 
 /**

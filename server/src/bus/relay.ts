@@ -83,16 +83,36 @@ export const layer = Layer.effectDiscard(
     // offline-then-online. A logout settles at once.
     const offlineLingers = yield* FiberMap.make<string>();
     const runOfflineLinger = yield* FiberMap.runtime(offlineLingers)<never>();
+    /** username -> the session whose connection left the grace (a logout of it ends the grace). */
+    const lingeringSession = new Map<string, string>();
+    const settleOnlineNow = (username: string) => {
+      lingeringSession.delete(username);
+      const timer = FiberMap.getUnsafe(offlineLingers, username);
+      if (Option.isSome(timer)) timer.value.interruptUnsafe();
+      settleOnline(username);
+    };
 
     const unlisten = hub.listen({
-      userOnline(username, online, linger) {
+      userOnline(username, online, linger, tokenHash) {
         if (!online && linger && config.presenceGraceMs > 0) {
-          runOfflineLinger(username, Effect.sleep(config.presenceGraceMs).pipe(Effect.andThen(Effect.sync(() => settleOnline(username)))));
+          lingeringSession.set(username, tokenHash);
+          runOfflineLinger(
+            username,
+            Effect.sleep(config.presenceGraceMs).pipe(
+              Effect.andThen(
+                Effect.sync(() => {
+                  lingeringSession.delete(username);
+                  settleOnline(username);
+                }),
+              ),
+            ),
+          );
           return;
         }
-        const timer = FiberMap.getUnsafe(offlineLingers, username);
-        if (Option.isSome(timer)) timer.value.interruptUnsafe();
-        settleOnline(username);
+        settleOnlineNow(username);
+      },
+      sessionEnded(username, tokenHash) {
+        if (lingeringSession.get(username) === tokenHash) settleOnlineNow(username);
       },
       typingChanged(code, username, bytes) {
         if (!bus.standalone) bus.publish({ _tag: "RoomPush", room: code, exceptUser: username, droppable: true, payload: payloadOf(bytes) });

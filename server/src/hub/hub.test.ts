@@ -120,6 +120,18 @@ describe("local membership", () => {
     ]);
   });
 
+  it("a logout here or elsewhere tells the listeners which session ended (by token hash)", () => {
+    const timers = new FakeTimers();
+    const hub = new HubCore({ timers, typingTtlMs: 5000 });
+    const ended: string[] = [];
+    hub.listen({ sessionEnded: (u, hash) => ended.push(`${u} ${hash}`) });
+    const bob = peer(2, "bob", "tok-1");
+    hub.addPeer(bob);
+    hub.revokeSession("bob", "tok-1", bob);
+    hub.revokeSessionHash("bob", hashToken("tok-2"));
+    expect(ended).toEqual([`bob ${hashToken("tok-1")}`, `bob ${hashToken("tok-2")}`]);
+  });
+
   it("a removed listener hears nothing more, and two listeners both hear (none replaces the other)", () => {
     const timers = new FakeTimers();
     const hub = new HubCore({ timers, typingTtlMs: 5000 });

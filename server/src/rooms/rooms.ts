@@ -133,9 +133,18 @@ export class Rooms extends Context.Service<
       // here or on any node, finds the user still a member (no JOINED, the member list and counts unchanged);
       // only a user still gone when it ends is settled (LEFT, and the room's own expiry starts from then).
       // A dead node's lingering users leave with the rest of its entries when it is reaped.
+      // A logout of the session that left a grace ends it at once (`sessionEnded`, from any node).
       const lingers = yield* FiberMap.make<string>();
       const runLinger = yield* FiberMap.runtime(lingers)<never>();
+      /** username -> room -> the session whose connection left the grace, with the room's persistence. */
+      const lingering = new Map<string, Map<string, { tokenHash: string; persistent: boolean }>>();
+      const forget = (code: string, username: string) => {
+        const rooms = lingering.get(username);
+        rooms?.delete(code);
+        if (rooms?.size === 0) lingering.delete(username);
+      };
       const cancelLinger = (code: string, username: string) => {
+        forget(code, username);
         const timer = FiberMap.getUnsafe(lingers, key(code, username));
         if (Option.isSome(timer)) timer.value.interruptUnsafe();
       };
@@ -144,11 +153,27 @@ export class Rooms extends Context.Service<
         cancelLinger(code, username);
         settleNow(code, username, persistent);
       };
-      const memberLeft = (code: string, username: string, persistent: boolean, linger: boolean) => {
+      const memberLeft = (code: string, username: string, persistent: boolean, linger: boolean, tokenHash: string) => {
         if (!linger || config.presenceGraceMs === 0) return settle(code, username, persistent);
-        runLinger(key(code, username), Effect.sleep(config.presenceGraceMs).pipe(Effect.andThen(Effect.sync(() => settleNow(code, username, persistent)))));
+        let rooms = lingering.get(username);
+        if (!rooms) lingering.set(username, (rooms = new Map()));
+        rooms.set(code, { tokenHash, persistent });
+        runLinger(
+          key(code, username),
+          Effect.sleep(config.presenceGraceMs).pipe(
+            Effect.andThen(
+              Effect.sync(() => {
+                forget(code, username);
+                settleNow(code, username, persistent);
+              }),
+            ),
+          ),
+        );
       };
-      const unlisten = hub.listen({ memberLeft });
+      const sessionEnded = (username: string, tokenHash: string) => {
+        for (const [code, l] of [...(lingering.get(username) ?? [])]) if (l.tokenHash === tokenHash) settle(code, username, l.persistent);
+      };
+      const unlisten = hub.listen({ memberLeft, sessionEnded });
       yield* Effect.addFinalizer(() => Effect.sync(unlisten));
 
       const roomCap = (m: Membership, code: string | undefined) =>
