@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "../src/testing.ts";
+import { eventually } from "./helpers.ts";
 
 interface Reply {
   readonly status: number;
@@ -55,6 +56,15 @@ describe("the web client over HTTP", () => {
     writeFileSync(join(dir, "index.html"), PAGE);
     writeFileSync(join(dir, "dist", "chat.js"), js);
     server = await startServer({ clientDir: dir });
+    // The first requests of a build get gzip while Brotli is compressed in the background.
+    const first = await get(`${server.httpUrl}/`, BROWSER);
+    expect(["br", "gzip"]).toContain(first.headers["content-encoding"]);
+    await eventually(
+      async () => (await get(`${server.httpUrl}/chat.js`, BROWSER)).headers["content-encoding"] === "br",
+      10_000,
+      "Brotli ready",
+    );
+    await eventually(async () => (await get(`${server.httpUrl}/`, BROWSER)).headers["content-encoding"] === "br", 10_000, "Brotli ready");
   }, 30_000);
   afterAll(async () => {
     await server?.close();
@@ -140,6 +150,7 @@ describe("the web client over HTTP", () => {
     writeFileSync(join(dir, "dist", "chat.js"), js);
     const after = await get(`${server.httpUrl}/chat.js`, { ...BROWSER, "if-none-match": String(before.headers.etag) });
     expect(after.status).toBe(200);
+    expect(["br", "gzip"]).toContain(after.headers["content-encoding"]);
     expect(decode(after)).toBe(js);
     const newHash = hashOf(js);
     expect(decode(await get(`${server.httpUrl}/`, BROWSER))).toContain(`src="/chat.${newHash}.js"`);

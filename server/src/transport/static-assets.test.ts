@@ -31,8 +31,17 @@ describe("notModified", () => {
 });
 
 describe("choose", () => {
+  it("answers gzip to a Brotli client until Brotli is ready; a gzip copy still revalidates afterwards", async () => {
+    const asset = await makeAsset(Buffer.from("const y = 2;\n".repeat(500)));
+    expect(choose(asset, "gzip, br", undefined).variant.coding).toBe("gzip");
+    await asset.complete;
+    expect(choose(asset, "gzip, br", undefined).variant.coding).toBe("br");
+    expect(choose(asset, "gzip, br", asset.gzip.etag)).toEqual({ variant: asset.gzip, notModified: true });
+  });
+
   it("sends the best accepted coding; answers 304 for a copy the client can still use", async () => {
     const asset = await makeAsset(Buffer.from("const x = 1;\n".repeat(500)));
+    await asset.complete;
     expect(choose(asset, "gzip, br", undefined)).toEqual({ variant: asset.br, notModified: false });
     expect(choose(asset, "gzip", undefined).variant.coding).toBe("gzip");
     expect(choose(asset, undefined, undefined).variant.coding).toBe("identity");
@@ -42,6 +51,7 @@ describe("choose", () => {
 
   it("does not send a compressed body larger than the original", async () => {
     const tiny = await makeAsset(Buffer.from("x"));
+    await tiny.complete;
     expect(choose(tiny, "br, gzip", undefined).variant.coding).toBe("identity");
   });
 });

@@ -1,7 +1,8 @@
-// The web client's files as HTTP representations: read and compressed (Brotli, gzip) once per build on first
-// use (a rebuild on disk is noticed by its size and mtime), each with a strong ETag per content coding, and
-// the content hash that names the immutable URL /chat.<hash>.js. Negotiation and conditional requests are
-// pure functions, tested without sockets.
+// The web client's files as HTTP representations: read and compressed once per build on first use (a rebuild
+// on disk is noticed by its size and mtime): gzip before the first answer, Brotli in the background (until it
+// is ready a Brotli client gets gzip), each with a strong ETag per content coding, and the content hash that
+// names the immutable URL /chat.<hash>.js. Negotiation and conditional requests are pure functions, tested
+// without sockets.
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { promisify } from "node:util";
@@ -22,7 +23,10 @@ export interface Asset {
   readonly hash: string;
   readonly identity: Variant;
   readonly gzip: Variant;
-  readonly br: Variant;
+  /** Filled in when the background Brotli compression is done. */
+  br: Variant | undefined;
+  /** Settles when `br` is there (or its compression failed: gzip stays the best on offer). */
+  readonly complete: Promise<void>;
 }
 
 const brotli = promisify(brotliCompress);
@@ -61,7 +65,11 @@ export const notModified = (ifNoneMatch: string | undefined, etag: string): bool
 };
 
 const acceptable = (asset: Asset, wanted: Coding): ReadonlyArray<Variant> =>
-  wanted === "br" ? [asset.br, asset.gzip, asset.identity] : wanted === "gzip" ? [asset.gzip, asset.identity] : [asset.identity];
+  wanted === "br"
+    ? [...(asset.br ? [asset.br] : []), asset.gzip, asset.identity]
+    : wanted === "gzip"
+      ? [asset.gzip, asset.identity]
+      : [asset.identity];
 
 /**
  * The representation to answer with. A conditional request that names a representation the client may still
@@ -88,22 +96,32 @@ const variant = (coding: Coding, body: Buffer, hash: string): Variant => ({
 });
 
 /**
- * Builds the asset for `bytes`, every coding at once: gzip level 9 and Brotli quality 11 (about 0.4 s of a
- * thread-pool thread for the 280 KB bundle, once per build and node; the event loop is not held).
+ * Builds the asset for `bytes`: gzip (level 9, a few ms) before it returns, so the first answer needs no long
+ * wait; Brotli (quality 11: about 0.5 s of a thread-pool thread for the 300 KB bundle, once per build and
+ * node; the event loop is not held) is added when done. A client that cached the gzip answer revalidates it
+ * with a 304 afterwards (`choose`).
  */
 export const makeAsset = async (bytes: Buffer): Promise<Asset> => {
   const hash = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
-  const [gz, br] = await Promise.all([
-    gzipAsync(bytes, { level: 9 }),
-    brotli(bytes, {
-      params: {
-        [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
-        [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
-        [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
-      },
-    }),
-  ]);
-  return { hash, identity: variant("identity", bytes, hash), gzip: variant("gzip", gz, hash), br: variant("br", br, hash) };
+  const gz = await gzipAsync(bytes, { level: 9 });
+  const br = brotli(bytes, {
+    params: {
+      [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+      [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
+      [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+    },
+  });
+  const asset: Asset = {
+    hash,
+    identity: variant("identity", bytes, hash),
+    gzip: variant("gzip", gz, hash),
+    br: undefined,
+    complete: br.then(
+      (body) => void (asset.br = variant("br", body, hash)),
+      () => {},
+    ),
+  };
+  return asset;
 };
 
 /**
