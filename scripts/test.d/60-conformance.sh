@@ -10,6 +10,7 @@ node=node_modules/.bin/node
 counts=${TEST_COUNTS_FILE:-/dev/null}
 mkdir -p artifacts
 log=artifacts/conformance-server.log
+rm -f "$log" # a log left by an earlier run would give the step an old port
 data=$(mktemp -d)
 status=0
 

@@ -1,6 +1,6 @@
 // Flags and environment: defaults, precedence, derived heartbeat timeout, and clear errors on bad input.
 import { describe, expect, it } from "vitest";
-import { ConfigError, helpText, parseConfig } from "./config.ts";
+import { ConfigError, helpText, parseConfig, testConfig } from "./config.ts";
 import { originAllowed } from "./transport/server.ts";
 
 describe("parseConfig", () => {
@@ -57,6 +57,14 @@ describe("parseConfig", () => {
     expect(() => parseConfig(["--proxy-protocol", "on"], {})).toThrow(/needs --trusted-proxies/);
     expect(() => parseConfig(["--redis-url", "localhost:6379"], {})).toThrow(/--redis-url must start with redis:\/\//);
     expect(() => parseConfig(["--hash-concurrency", "0"], {})).toThrow(/--hash-concurrency must be at least 1/);
+  });
+
+  it("--presence-grace-ms: 5 s by default, 0 allowed (at once), at most 10 minutes; lifted to 0 in testConfig", () => {
+    expect(parseConfig([], {})).toMatchObject({ presenceGraceMs: 5000 });
+    expect(parseConfig([], { PRESENCE_GRACE_MS: "0" })).toMatchObject({ presenceGraceMs: 0 });
+    expect(() => parseConfig(["--presence-grace-ms", "600001"], {})).toThrow("--presence-grace-ms must be at most 600000");
+    expect(() => parseConfig(["--presence-grace-ms", "-1"], {})).toThrow(ConfigError);
+    expect(testConfig().presenceGraceMs).toBe(0);
   });
 
   it("--help is answered, and the help text names every flag with its variable", () => {

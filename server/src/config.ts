@@ -20,6 +20,8 @@ export interface Config {
   readonly heartbeatTimeoutMs: number;
   readonly authTimeoutMs: number;
   readonly roomGraceMs: number;
+  /** A user whose last connection to a room (or anywhere) closed is announced as gone only after this long. */
+  readonly presenceGraceMs: number;
   readonly typingTtlMs: number;
   readonly allowedOrigins: ReadonlyArray<string>;
   readonly allowedHosts: ReadonlyArray<string>;
@@ -80,6 +82,7 @@ const flags: ReadonlyArray<FlagSpec> = [
   { key: "heartbeatTimeoutMs", env: "HEARTBEAT_TIMEOUT_MS", kind: "int", default: "", help: "close a connection silent this long, and cut off a peer that leaves a close unanswered this long (default interval x 2 + 1000)" },
   { key: "authTimeoutMs", env: "AUTH_TIMEOUT_MS", kind: "int", default: "10000", help: "deadline for register/login/resume on a new connection" },
   { key: "roomGraceMs", env: "ROOM_GRACE_MS", kind: "int", default: "30000", help: "an empty temporary room is destroyed after this long" },
+  { key: "presenceGraceMs", env: "PRESENCE_GRACE_MS", kind: "int", default: "5000", help: "a user whose last connection closed (reload, network blip, timeout) is announced as left / offline only if not back within this long; LeaveRoom and logout are immediate; 0 = at once. At most 600000" },
   { key: "typingTtlMs", env: "TYPING_TTL_MS", kind: "int", default: "5000", help: "a typing indicator expires after this long without refresh" },
   { key: "allowedOrigins", env: "ALLOWED_ORIGINS", kind: "list", default: "", help: "browser Origins allowed to connect, comma-separated; '*' = any. The server's own origin and requests without Origin are always allowed" },
   { key: "allowedHosts", env: "ALLOWED_HOSTS", kind: "list", default: "", help: "Host header values a browser (a request with Origin) may connect through, comma-separated, e.g. chat.example.com; '*' = any. IP literals, localhost and the hosts of --allowed-origins are always allowed (DNS-rebinding protection)" },
@@ -194,6 +197,7 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: Record<string, str
   }
   if ((out.outboxFrames as number) < 8) throw new ConfigError(`--outbox-frames must be at least 8`);
   if ((out.outboxBytes as number) < 1024 * 1024) throw new ConfigError(`--outbox-bytes must be at least 1048576 (1 MiB)`);
+  if ((out.presenceGraceMs as number) > 600_000) throw new ConfigError(`--presence-grace-ms must be at most 600000 (10 minutes)`);
   if ((out.gapFillMs as number) < 1) throw new ConfigError(`--gap-fill-ms must be at least 1`);
   if ((out.nodeTtlMs as number) < 300) throw new ConfigError(`--node-ttl-ms must be at least 300`);
   if (out.redisUrl !== "" && !/^rediss?:\/\//.test(out.redisUrl as string)) throw new ConfigError(`--redis-url must start with redis:// or rediss://`);
@@ -206,7 +210,9 @@ export const parseConfig = (argv: ReadonlyArray<string>, env: Record<string, str
 /**
  * Defaults with overrides, for tests. In-process tests connect every client from 127.0.0.1 (one address, one
  * network), so the admission limits keyed by network or counted overall would make unrelated suites share one
- * budget: they are lifted here, and the tests of those limits set them explicitly.
+ * budget: they are lifted here, and the tests of those limits set them explicitly. The presence grace is 0
+ * (a closed connection leaves at once, as before the grace existed) so suites about other things need not
+ * wait for it; the presence tests set it.
  */
 export const testConfig = (overrides: Partial<Config> = {}): Config => {
   const base = parseConfig([], {});
@@ -217,6 +223,7 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => {
     registerPerMin: 1_000_000,
     unknownUserHashesPerMin: 1_000_000,
     maxUnauthenticatedPerIp: base.maxUnauthenticated,
+    presenceGraceMs: 0,
     ...overrides,
   };
 };

@@ -298,6 +298,17 @@ describe("two nodes on Redis and PostgreSQL", () => {
       expect(online.usernames).not.toContain(eve.username);
       console.log(`SIGKILLed node: its member left presence ${elapsed} ms after the kill (--node-ttl-ms 3000; bound TTL + ${REAP_INTERVAL_MS} ms, asserted loosely)`);
       expect(elapsed).toBeLessThan(15_000);
+      // Not before its liveness key can have lapsed (refreshed every TTL/3), whatever the presence grace
+      // (default 5 s: the liveness bound, not the grace, applies to a dead node), and once: no second LEFT or
+      // offline from a later reap.
+      expect(elapsed).toBeGreaterThanOrEqual((3000 * 2) / 3 - 100);
+      await sleep(REAP_INTERVAL_MS + 500);
+      const again = ann.client.frames.filter(
+        (f) =>
+          (f.kind.case === "presence" && f.kind.value.username === eve.username && f.kind.value.change === PresenceChange.LEFT) ||
+          (f.kind.case === "userPresence" && f.kind.value.username === eve.username && !f.kind.value.online),
+      );
+      expect(again).toEqual([]);
       ann.client.close();
     } finally {
       if (child.exitCode === null) child.kill("SIGKILL");

@@ -2,8 +2,8 @@
 // online/offline), the other nodes' events come in and are fanned out here, a room whose delivery waits
 // behind a missing seq for longer than --gap-fill-ms is filled from the store, every local room catches up
 // from the store after the bus reconnects, and the presence of nodes that died is reaped. In embedded mode
-// (a standalone bus) only online/offline is done here, in process, without timers.
-import { Effect, FiberMap, FiberSet, Layer, Schedule } from "effect";
+// (a standalone bus) only online/offline is done here, in process (with the presence grace's timers).
+import { Effect, FiberMap, FiberSet, Layer, Option, Schedule } from "effect";
 import { hashToken } from "../auth/tokens.ts";
 import { encodeMessage } from "../chat/chat.ts";
 import { ServerConfig } from "../config.ts";
@@ -70,15 +70,49 @@ export const layer = Layer.effectDiscard(
     const scheduleFill = (code: string, delayMs: number, replace: boolean) =>
       runFill(code, Effect.sleep(delayMs).pipe(Effect.andThen(fill(code))), { onlyIfMissing: !replace });
 
+    // The state is read when the update is issued, so updates for one user land in Presence in order.
+    const settleOnline = (username: string) =>
+      run(
+        Effect.gen(function* () {
+          const here = hub.peersOf(username).size > 0;
+          if (yield* presence.setOnline(username, here)) announceOnline(username, here);
+        }),
+      );
+    // The presence grace for online state: a user whose last connection here closed without logging out stays
+    // online in Presence for --presence-grace-ms, so a reload or a reconnect through any node is not pushed as
+    // offline-then-online. A logout settles at once.
+    const offlineLingers = yield* FiberMap.make<string>();
+    const runOfflineLinger = yield* FiberMap.runtime(offlineLingers)<never>();
+    /** username -> the session whose connection left the grace (a logout of it ends the grace). */
+    const lingeringSession = new Map<string, string>();
+    const settleOnlineNow = (username: string) => {
+      lingeringSession.delete(username);
+      const timer = FiberMap.getUnsafe(offlineLingers, username);
+      if (Option.isSome(timer)) timer.value.interruptUnsafe();
+      settleOnline(username);
+    };
+
     const unlisten = hub.listen({
-      userOnline(username) {
-        // The state is read when the update is issued, so updates for one user land in Presence in order.
-        run(
-          Effect.gen(function* () {
-            const here = hub.peersOf(username).size > 0;
-            if (yield* presence.setOnline(username, here)) announceOnline(username, here);
-          }),
-        );
+      userOnline(username, online, linger, tokenHash) {
+        if (!online && linger && config.presenceGraceMs > 0) {
+          lingeringSession.set(username, tokenHash);
+          runOfflineLinger(
+            username,
+            Effect.sleep(config.presenceGraceMs).pipe(
+              Effect.andThen(
+                Effect.sync(() => {
+                  lingeringSession.delete(username);
+                  settleOnline(username);
+                }),
+              ),
+            ),
+          );
+          return;
+        }
+        settleOnlineNow(username);
+      },
+      sessionEnded(username, tokenHash) {
+        if (lingeringSession.get(username) === tokenHash) settleOnlineNow(username);
       },
       typingChanged(code, username, bytes) {
         if (!bus.standalone) bus.publish({ _tag: "RoomPush", room: code, exceptUser: username, droppable: true, payload: payloadOf(bytes) });
@@ -136,8 +170,12 @@ export const layer = Layer.effectDiscard(
 
     if (!bus.standalone) {
       yield* presence.reapDead().pipe(Effect.flatMap(announceReaped), Effect.repeat(Schedule.spaced(REAP_INTERVAL_MS)), Effect.forkScoped);
-      // A node that stops cleanly leaves everyone's presence at once instead of after its liveness lapses.
-      yield* Effect.addFinalizer(() => presence.leaveAll().pipe(Effect.flatMap(announceReaped), Effect.ignore));
+      // A node that stops cleanly leaves everyone's presence at the end of the presence grace (its clients,
+      // told 1001, reconnect through another node meanwhile and are not announced as gone), or at once
+      // without a grace, instead of after its liveness lapses.
+      yield* Effect.addFinalizer(() =>
+        config.presenceGraceMs > 0 ? presence.release(config.presenceGraceMs) : presence.leaveAll().pipe(Effect.flatMap(announceReaped), Effect.ignore),
+      );
     }
   }),
 );

@@ -1,5 +1,6 @@
 // The hub without sockets: a user is one member here however many connections, what the listeners hear,
-// fan-out order under out-of-order commits, typing expiry, logout — with fake timers so time is explicit.
+// fan-out order under out-of-order commits, typing expiry, logout, which departures may linger (presence
+// grace) — with fake timers so time is explicit.
 import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
@@ -88,6 +89,47 @@ describe("local membership", () => {
     expect(events).toEqual(["online ann true", "online bob true", "online bob false"]);
     hub.pushOnline(encodePush({ case: "userPresence", value: { username: "bob", online: false } }));
     expect(watcher.got.map((f) => f.kind.value)).toEqual([expect.objectContaining({ username: "bob", online: false })]);
+  });
+
+  it("the listeners hear whether a departure may linger: a closed connection may (presence grace), a leave or a logout's close may not", () => {
+    const timers = new FakeTimers();
+    const hub = new HubCore({ timers, typingTtlMs: 5000 });
+    const events: string[] = [];
+    hub.listen({
+      userOnline: (u, on, linger) => events.push(`online ${u} ${on} linger=${linger}`),
+      memberLeft: (code, u, _persistent, linger) => events.push(`left ${code} ${u} linger=${linger}`),
+    });
+    const bob = peer(2, "bob");
+    hub.addPeer(bob);
+    hub.join("R1", false, 0n, bob);
+    hub.join("R2", false, 0n, bob);
+    hub.leave("R1", bob);
+    hub.removePeer(bob, ["R2"], true);
+    const cat = peer(3, "cat");
+    hub.addPeer(cat);
+    hub.join("R1", false, 0n, cat);
+    hub.removePeer(cat, ["R1"]);
+    expect(events).toEqual([
+      "online bob true linger=false",
+      "left R1 bob linger=false",
+      "left R2 bob linger=true",
+      "online bob false linger=true",
+      "online cat true linger=false",
+      "left R1 cat linger=false",
+      "online cat false linger=false",
+    ]);
+  });
+
+  it("a logout here or elsewhere tells the listeners which session ended (by token hash)", () => {
+    const timers = new FakeTimers();
+    const hub = new HubCore({ timers, typingTtlMs: 5000 });
+    const ended: string[] = [];
+    hub.listen({ sessionEnded: (u, hash) => ended.push(`${u} ${hash}`) });
+    const bob = peer(2, "bob", "tok-1");
+    hub.addPeer(bob);
+    hub.revokeSession("bob", "tok-1", bob);
+    hub.revokeSessionHash("bob", hashToken("tok-2"));
+    expect(ended).toEqual([`bob ${hashToken("tok-1")}`, `bob ${hashToken("tok-2")}`]);
   });
 
   it("a removed listener hears nothing more, and two listeners both hear (none replaces the other)", () => {

@@ -30,10 +30,19 @@ export interface Timers {
 
 /** Local changes other parts of the node act on. Called synchronously; a listener must not throw. */
 export interface HubListener {
-  /** The user's first connection on this node arrived (true), or its last one went (false). */
-  userOnline?(username: string, online: boolean): void;
-  /** The user's last connection on this node left the room (leave or disconnect). */
-  memberLeft?(code: string, username: string, persistent: boolean): void;
+  /**
+   * The user's first connection on this node arrived (true), or its last one went (false). `linger`: the
+   * connection closed without the user asking to go (reload, network, timeout): the user may be back shortly,
+   * so the change is announced only after the presence grace. False for logout.
+   */
+  userOnline?(username: string, online: boolean, linger: boolean, tokenHash: string): void;
+  /**
+   * The user's last connection on this node left the room; `linger` as for `userOnline` (false for LeaveRoom
+   * and logout). `tokenHash`: the session of the connection that went (SHA-256 of its token), see `sessionEnded`.
+   */
+  memberLeft?(code: string, username: string, persistent: boolean, linger: boolean, tokenHash: string): void;
+  /** A session was logged out (here or on another node): a grace its connections left behind ends now. */
+  sessionEnded?(username: string, tokenHash: string): void;
   /** A typing indicator set on this node changed; `bytes` is the push already fanned out here. */
   typingChanged?(code: string, username: string, bytes: Wire): void;
   /** A session was revoked here (logout); its connections on other nodes must close too. */
@@ -95,18 +104,22 @@ export class HubCore {
       return;
     }
     this.users.set(peer.username, new Set([peer]));
-    for (const l of this.listeners) l.userOnline?.(peer.username, true);
+    for (const l of this.listeners) l.userOnline?.(peer.username, true, false, "");
   }
 
-  /** Removes a connection from everything here: rooms, subscriptions, users. */
-  removePeer(peer: Peer, joinedRooms: Iterable<string>): void {
-    for (const code of joinedRooms) this.leave(code, peer);
+  /**
+   * Removes a connection from everything here: rooms, subscriptions, users. `linger`: it closed without the
+   * user asking to leave (see HubListener), so its departure is announced after the presence grace.
+   */
+  removePeer(peer: Peer, joinedRooms: Iterable<string>, linger = false): void {
+    for (const code of joinedRooms) this.leave(code, peer, linger);
     this.onlineSubscribers.delete(peer);
     const set = this.users.get(peer.username);
     if (!set?.delete(peer)) return;
     if (set.size === 0) {
       this.users.delete(peer.username);
-      for (const l of this.listeners) l.userOnline?.(peer.username, false);
+      const tokenHash = this.listeners.size > 0 ? hashToken(peer.token) : "";
+      for (const l of this.listeners) l.userOnline?.(peer.username, false, linger, tokenHash);
     }
   }
 
@@ -182,8 +195,8 @@ export class HubCore {
     return { lastSeq: room.nextSeq - 1n };
   }
 
-  /** Removes `peer` from a room; the user's last connection here leaving is told to the listeners. */
-  leave(code: string, peer: Peer): boolean {
+  /** Removes `peer` from a room; the user's last connection here leaving is told to the listeners (`linger` as in removePeer). */
+  leave(code: string, peer: Peer, linger = false): boolean {
     const room = this.rooms.get(code);
     const conns = room?.members.get(peer.username);
     if (!room || !conns?.delete(peer)) return false;
@@ -192,7 +205,8 @@ export class HubCore {
     room.members.delete(peer.username);
     if (room.typing.has(peer.username)) this.setTyping(code, peer.username, false);
     if (room.members.size === 0) this.rooms.delete(code);
-    for (const l of this.listeners) l.memberLeft?.(code, peer.username, room.persistent);
+    const tokenHash = linger ? hashToken(peer.token) : "";
+    for (const l of this.listeners) l.memberLeft?.(code, peer.username, room.persistent, linger, tokenHash);
     return true;
   }
 
@@ -257,11 +271,14 @@ export class HubCore {
   revokeSession(username: string, token: string, except: Peer): void {
     for (const peer of [...(this.users.get(username) ?? [])]) if (peer !== except && peer.token === token) peer.terminate("SessionRevoked");
     for (const l of this.listeners) l.sessionRevoked?.(username, token);
+    const tokenHash = hashToken(token);
+    for (const l of this.listeners) l.sessionEnded?.(username, tokenHash);
   }
 
   /** Closes this node's connections of the session whose token hashes to `tokenHash` (logout on another node). */
   revokeSessionHash(username: string, tokenHash: string): void {
     for (const peer of [...(this.users.get(username) ?? [])]) if (hashToken(peer.token) === tokenHash) peer.terminate("SessionRevoked");
+    for (const l of this.listeners) l.sessionEnded?.(username, tokenHash);
   }
 
   /** Closes every connection (graceful shutdown). */

@@ -80,6 +80,27 @@ export const presenceContract = (name: string, make: () => Promise<Nodes>, timeo
       }
     });
 
+    it("a node released with a grace keeps its members for the grace, then is reaped; who joined elsewhere meanwhile stays without LEFT", { timeout: timeoutMs }, async () => {
+      const n = await make();
+      try {
+        await run(n.a.join("R5", "ann"));
+        await run(n.b.join("R5", "bob"));
+        await run(n.b.join("R5", "cat"));
+        await run(n.b.setOnline("bob", true));
+        await run(n.b.setOnline("cat", true));
+        await run(n.b.release(300));
+        // Within the grace: nothing is reaped, and bob comes back through node a.
+        expect(await run(n.a.reapDead())).toEqual({ left: [], offline: [] });
+        expect(await run(n.a.join("R5", "bob"))).toEqual({ changed: false, members: ["ann", "bob", "cat"] });
+        expect(await run(n.a.setOnline("bob", true))).toBe(false);
+        await new Promise((r) => setTimeout(r, 500));
+        expect(await run(n.a.reapDead())).toEqual({ left: [{ code: "R5", username: "cat", count: 2 }], offline: ["cat"] });
+        expect(await run(n.a.counts(["R5"]))).toEqual([2]);
+      } finally {
+        await n.close();
+      }
+    });
+
     it("a node that stops cleanly leaves at once", { timeout: timeoutMs }, async () => {
       const n = await make();
       try {

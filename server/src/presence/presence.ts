@@ -35,6 +35,13 @@ export interface PresenceShape {
   reapDead(): Effect.Effect<Reaped>;
   /** Removes everything this node holds (graceful stop) and says what left everywhere. */
   leaveAll(): Effect.Effect<Reaped>;
+  /**
+   * Graceful stop with the presence grace: what this node holds stays for `graceMs` more and is then reaped
+   * by the other nodes like a dead node's, so a user who reconnects to another node within it is never
+   * announced as gone. The node stops refreshing its liveness; a leave it still makes (a grace that ends
+   * before the process does) removes its entry early, as usual.
+   */
+  release(graceMs: number): Effect.Effect<void>;
 }
 
 export class Presence extends Context.Service<Presence, PresenceShape>()("protochat/presence/Presence") {
@@ -71,6 +78,8 @@ export class PresenceTable {
   private readonly rooms = new Map<string, Map<string, Set<string>>>();
   private readonly onlineUsers = new Map<string, Set<string>>();
   private readonly dead = new Set<string>();
+  /** Nodes released with a grace: dead from this time (ms since the epoch) on. */
+  private readonly deadFrom = new Map<string, number>();
 
   kill(node: string): void {
     this.dead.add(node);
@@ -121,6 +130,11 @@ export class PresenceTable {
         }),
       reapDead: () =>
         Effect.sync(() => {
+          for (const [node, at] of this.deadFrom) {
+            if (Date.now() < at) continue;
+            this.deadFrom.delete(node);
+            this.dead.add(node);
+          }
           const left: Departed[] = [];
           const offline: string[] = [];
           for (const node of this.dead) {
@@ -133,6 +147,7 @@ export class PresenceTable {
           return { left, offline };
         }),
       leaveAll: () => Effect.sync(() => this.removeNode(nodeId)),
+      release: (graceMs) => Effect.sync(() => void this.deadFrom.set(nodeId, Date.now() + graceMs)),
     };
   }
 }

@@ -4,7 +4,8 @@
 // --node-ttl-ms; every node looks for members of `nodes` whose key lapsed (a SIGKILLed node) and removes
 // what they held, so their members leave everyone's presence within the TTL plus the reap interval.
 // After Redis comes back (empty or not), after this node was reaped while alive, or after a call failed, the
-// node reconciles Redis with what it holds.
+// node reconciles Redis with what it holds. A node that stops gracefully with a presence grace shortens its
+// liveness key to the grace instead of removing its entries: the others reap them when it lapses.
 // Keys (one Redis or Valkey, not Redis Cluster: the scripts touch keys they compute):
 //   p:m:<room>  hash user -> nodes holding the user in the room     p:nm:<node>  hash "<room>:<user>" -> 1
 //   p:o         hash user -> nodes where the user is online          p:no:<node>  set of users online there
@@ -233,6 +234,19 @@ export class RedisPresence {
           Effect.catchCause(degraded("reap", (): Reaped => ({ left: [], offline: [] }))),
         );
 
+      /** Set by `release`: the liveness key is left to lapse, so nothing may refresh it again. */
+      let released = false;
+      const release: PresenceShape["release"] = (graceMs) =>
+        Effect.suspend(() => {
+          released = true;
+          return Effect.tryPromise(() => client.sendCommand(["SET", key.alive, "1", "PX", String(Math.max(1, graceMs))])).pipe(
+            Effect.timeout(CALL_TIMEOUT_MS),
+            Effect.asVoid,
+            // Not shortened: the entries go with the usual liveness TTL instead.
+            Effect.catchCause(degraded("release", () => undefined)),
+          );
+        });
+
       const leaveAll: PresenceShape["leaveAll"] = () =>
         Effect.suspend(() => {
           held.clear();
@@ -284,7 +298,8 @@ export class RedisPresence {
       );
 
       let started = false;
-      const refresh = evalScript<number>(REFRESH, [key.alive, key.nodes], [String(config.nodeTtlMs), node]).pipe(
+      const refresh = Effect.suspend(() => (released ? Effect.void : refreshNow));
+      const refreshNow = evalScript<number>(REFRESH, [key.alive, key.nodes], [String(config.nodeTtlMs), node]).pipe(
         Effect.flatMap((existed) => {
           if (!((existed === 0 && started) || dirty)) return Effect.void;
           dirty = false;
@@ -305,7 +320,7 @@ export class RedisPresence {
       client.on("ready", onReady);
       yield* Effect.addFinalizer(() => Effect.sync(() => client.off("ready", onReady)));
 
-      return Presence.of({ join, leave, counts, setOnline, online, reapDead, leaveAll });
+      return Presence.of({ join, leave, counts, setOnline, online, reapDead, leaveAll, release });
     }),
   );
 }

@@ -1,6 +1,7 @@
 // Rooms over the in-memory bus and presence, two nodes in one test sharing a store, with TestClock: a
 // temporary room outlives a grace that ends while another node still holds a member and is destroyed once
-// empty everywhere; a persistent room never expires; a join interrupted while Presence records it is undone.
+// empty everywhere; a persistent room never expires; a join interrupted while Presence records it is undone;
+// the presence grace keeps a closed connection's user a member and delays the room's expiry.
 import { assert, describe, it } from "@effect/vitest";
 import { Context, Deferred, Effect, Fiber, Layer } from "effect";
 import { TestClock } from "effect/testing";
@@ -20,10 +21,15 @@ const peer = (id: number, username: string): Peer => ({ id, username, token: `t$
 const member = (p: Peer): Membership => ({ peer: p, ip: "203.0.113.9", rooms: new Set() });
 
 /** One node's Rooms and Hub over a shared store, network and presence table; `presence` may wrap the table's view. */
-const node = (nodeId: string, shared: { network: MemoryNetwork; table: PresenceTable }, wrap: (p: PresenceShape) => PresenceShape = (p) => p) =>
+const node = (
+  nodeId: string,
+  shared: { network: MemoryNetwork; table: PresenceTable },
+  wrap: (p: PresenceShape) => PresenceShape = (p) => p,
+  presenceGraceMs = 0,
+) =>
   Effect.gen(function* () {
     const store = yield* Store;
-    const config = Layer.succeed(ServerConfig, testConfig({ nodeId, roomGraceMs: GRACE, rooms: [] }));
+    const config = Layer.succeed(ServerConfig, testConfig({ nodeId, roomGraceMs: GRACE, presenceGraceMs, rooms: [] }));
     const presence = Layer.succeed(Presence, wrap(shared.table.node(nodeId)));
     const base = Layer.mergeAll(config, Layer.succeed(Store, store), Hub.layer, Bus.layerMemory(shared.network), presence, JoinThrottle.layer.pipe(Layer.provide(Throttles.layerMemory))).pipe(
       Layer.provideMerge(config),
@@ -78,6 +84,42 @@ describe("Rooms", () => {
       yield* TestClock.adjust(GRACE * 10);
       assert.strictEqual((yield* store.findRoom(temp.code!))?.destroyedAtMs, null);
       assert.strictEqual((yield* store.findRoom(kept.code!))?.destroyedAtMs, null);
+    }).pipe(Effect.scoped, Effect.provide(SqliteStore.layerTemp)),
+  );
+
+  it.effect("presence grace: a closed connection's user stays a member for the grace; back through another node, never gone; the room's expiry starts after it", () =>
+    Effect.gen(function* () {
+      const PG = 5000;
+      const s = shared();
+      const a = yield* node("a", s, undefined, PG);
+      const b = yield* node("b", s, undefined, PG);
+      const store = yield* Store;
+      const ann = member(peer(1, "ann"));
+      const made: { code?: string } = {};
+      yield* a.rooms.create(ann, "", false, joinedCode(made));
+      const code = made.code!;
+      const bob = member(peer(2, "bob"));
+      yield* b.rooms.join(bob, code, () => {});
+      // Bob's connection on b closes (a reload): still a member until the grace ends.
+      b.hub.removePeer(bob.peer, bob.rooms, true);
+      yield* TestClock.adjust(PG - 1);
+      assert.deepStrictEqual(yield* a.presence.counts([code]), [2]);
+      // ... and back through node a within it: the join finds him a member (no JOINED), the grace ends quietly.
+      const bob2 = member(peer(3, "bob"));
+      let members: ReadonlyArray<string> = [];
+      yield* a.rooms.join(bob2, code, (j) => (members = j.members));
+      assert.deepStrictEqual(members, ["ann", "bob"]);
+      yield* TestClock.adjust(PG * 2);
+      assert.deepStrictEqual(yield* a.presence.counts([code]), [2]);
+      // A drop with no return: gone when the grace ends; the room's own grace starts only then.
+      a.hub.removePeer(ann.peer, ann.rooms, true);
+      a.hub.removePeer(bob2.peer, bob2.rooms, true);
+      yield* TestClock.adjust(PG + 1);
+      assert.deepStrictEqual(yield* a.presence.counts([code]), [0]);
+      yield* TestClock.adjust(GRACE - 1000);
+      assert.strictEqual((yield* store.findRoom(code))?.destroyedAtMs, null, "the room grace counts from the end of the presence grace");
+      yield* TestClock.adjust(2000);
+      assert.isNumber((yield* store.findRoom(code))?.destroyedAtMs);
     }).pipe(Effect.scoped, Effect.provide(SqliteStore.layerTemp)),
   );
 

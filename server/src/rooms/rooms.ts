@@ -1,6 +1,7 @@
 // Rooms: create with a minted code, join by code (throttled, NOT_FOUND for missing and destroyed alike),
-// leave, list persistent rooms, announce JOINED/LEFT cluster-wide, destroy a temporary room once it has been
-// empty on every node for the grace period, and make sure the configured persistent rooms exist at start.
+// leave, list persistent rooms, announce JOINED/LEFT cluster-wide (a closed connection's user only after the
+// presence grace), destroy a temporary room once it has been empty on every node for the room grace period,
+// and make sure the configured persistent rooms exist at start.
 import { Context, Effect, FiberMap, FiberSet, Layer, Option } from "effect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RoomSchema } from "../../../proto/gen/es/chat/v1/room_pb.js";
@@ -114,9 +115,9 @@ export class Rooms extends Context.Service<
 
       // The user has no connection in the room here any more (left, disconnected, or a join that did not
       // finish): record it in Presence unless a join is on its way, then push LEFT if that was the user's last
-      // presence anywhere, and start the grace if the room is empty everywhere. Issued at once (a fork runs
+      // presence anywhere, and start the room's expiry if it is empty everywhere. Issued at once (a fork runs
       // until its first wait), so a leave and a later join of the same user reach Presence in order.
-      const settle = (code: string, username: string, persistent: boolean) => {
+      const settleNow = (code: string, username: string, persistent: boolean) => {
         run(
           Effect.gen(function* () {
             if (hub.hasMember(code, username) || joining.has(key(code, username))) return;
@@ -126,7 +127,53 @@ export class Rooms extends Context.Service<
           }),
         );
       };
-      const unlisten = hub.listen({ memberLeft: settle });
+
+      // The presence grace: a connection that closed without the user asking (reload, network, heartbeat
+      // timeout) keeps this node's entry for the user in Presence for --presence-grace-ms. A join within it,
+      // here or on any node, finds the user still a member (no JOINED, the member list and counts unchanged);
+      // only a user still gone when it ends is settled (LEFT, and the room's own expiry starts from then).
+      // A dead node's lingering users leave with the rest of its entries when it is reaped.
+      // A logout of the session that left a grace ends it at once (`sessionEnded`, from any node).
+      const lingers = yield* FiberMap.make<string>();
+      const runLinger = yield* FiberMap.runtime(lingers)<never>();
+      /** username -> room -> the session whose connection left the grace, with the room's persistence. */
+      const lingering = new Map<string, Map<string, { tokenHash: string; persistent: boolean }>>();
+      const forget = (code: string, username: string) => {
+        const rooms = lingering.get(username);
+        rooms?.delete(code);
+        if (rooms?.size === 0) lingering.delete(username);
+      };
+      const cancelLinger = (code: string, username: string) => {
+        forget(code, username);
+        const timer = FiberMap.getUnsafe(lingers, key(code, username));
+        if (Option.isSome(timer)) timer.value.interruptUnsafe();
+      };
+      /** Settles at once, ending a grace the user was in (an explicit leave on another connection, logout). */
+      const settle = (code: string, username: string, persistent: boolean) => {
+        cancelLinger(code, username);
+        settleNow(code, username, persistent);
+      };
+      const memberLeft = (code: string, username: string, persistent: boolean, linger: boolean, tokenHash: string) => {
+        if (!linger || config.presenceGraceMs === 0) return settle(code, username, persistent);
+        let rooms = lingering.get(username);
+        if (!rooms) lingering.set(username, (rooms = new Map()));
+        rooms.set(code, { tokenHash, persistent });
+        runLinger(
+          key(code, username),
+          Effect.sleep(config.presenceGraceMs).pipe(
+            Effect.andThen(
+              Effect.sync(() => {
+                forget(code, username);
+                settleNow(code, username, persistent);
+              }),
+            ),
+          ),
+        );
+      };
+      const sessionEnded = (username: string, tokenHash: string) => {
+        for (const [code, l] of [...(lingering.get(username) ?? [])]) if (l.tokenHash === tokenHash) settle(code, username, l.persistent);
+      };
+      const unlisten = hub.listen({ memberLeft, sessionEnded });
       yield* Effect.addFinalizer(() => Effect.sync(unlisten));
 
       const roomCap = (m: Membership, code: string | undefined) =>
@@ -152,6 +199,7 @@ export class Rooms extends Context.Service<
             ),
           );
           cancelExpiry(room.code);
+          cancelLinger(room.code, username);
           // Synchronous from here: the reply is queued before the first message pushed to this connection.
           const snapshot = hub.join(room.code, room.persistent, room.lastSeq, m.peer);
           m.rooms.add(room.code);

@@ -3,7 +3,8 @@
 // heartbeat fiber closes a silent connection; an auth-deadline fiber closes one that never authenticates.
 // They live in a FiberSet in the connection's scope: the first to fail ends the connection, and the
 // scope's finalizer takes the connection out of every room and of presence, whatever ended it (a peer the
-// server gives up on, 4000 or 4001, leaves them at once, before its close handshake).
+// server gives up on, 4000 or 4001, is taken out at once, before its close handshake; the others hear of it
+// after the presence grace, as for any close the user did not ask for).
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { Deferred, Effect, Exit, FiberSet } from "effect";
 import type { RawData, WebSocket } from "ws";
@@ -69,9 +70,14 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
         ws.close(code, reason);
       };
 
-      /** Takes the connection out of every room and of presence (the others see it leave); safe to repeat. */
+      /**
+       * Takes the connection out of every room and of presence; safe to repeat. The others see the user leave
+       * after the presence grace (a reload or a blip shows nothing), except after a logout (1000) or a revoked
+       * session (4104): the user asked to go, so they leave at once.
+       */
       const leaveEverything = () => {
-        if (peer) hub.removePeer(peer, rooms);
+        const asked = closeRequested?.code === CloseCode.NORMAL || closeRequested?.code === CloseCode.SESSION_REVOKED;
+        if (peer) hub.removePeer(peer, rooms, !asked);
         rooms.clear();
       };
 

@@ -1,11 +1,11 @@
 // The one place that imports the WebSocket server. One HTTP server serves the WebSocket endpoint /ws (token,
 // Origin, Host and per-address caps checked before the upgrade, with the client's own address behind trusted
-// proxies), the web client at / and /chat.js, /livez, /readyz, /healthz and /metrics. Each accepted socket runs
+// proxies), the web client at / and /chat.js (compressed, with ETags; the page names /chat.<hash>.js, cached
+// for a year), /livez, /readyz, /healthz and /metrics. Each accepted socket runs
 // as a connection program in this server's scope; closing the scope tells every client to reconnect (1001) and
 // waits briefly for them to go.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createTcpServer, isIP } from "node:net";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { Cause, Context, Deferred, Effect, Exit, FiberSet, Layer } from "effect";
@@ -19,6 +19,7 @@ import { type ConnectionHandle, runConnection } from "../session/connection.ts";
 import { type Authenticated, Handlers, MAX_FRAME_BYTES } from "../session/handlers.ts";
 import { StorageHealth } from "../store/store.ts";
 import { acceptProxied, clientAddress, peerAddress, TrustedProxies } from "./client-address.ts";
+import { type Asset, choose, StaticFile } from "./static-assets.ts";
 
 /** Where the server listens, once it does. */
 export class Listening extends Context.Service<Listening, { readonly port: number; readonly url: string }>()("protochat/transport/Listening") {}
@@ -194,16 +195,51 @@ export const layer = Layer.effect(
       });
     };
 
-    const clientDir = config.clientDir;
-    const serveFile = async (res: ServerResponse, file: string, type: string, extraHeaders: Record<string, string>) => {
-      try {
-        const body = await readFile(join(clientDir, file));
-        res.writeHead(200, { "Content-Type": type, "Content-Length": body.length, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", ...extraHeaders });
-        res.end(body);
-      } catch {
+    // The web client: compressed (br, gzip), validated by ETag, and the bundle under an immutable hashed name
+    // that the page names (see docs/protocol.md "HTTP endpoints").
+    const bundle = new StaticFile(join(config.clientDir, "dist/chat.js"));
+    const page = new StaticFile(join(config.clientDir, "index.html"), (bytes, hash) =>
+      hash === "" ? bytes : Buffer.from(bytes.toString("utf8").replaceAll('src="/chat.js"', `src="/chat.${hash}.js"`)),
+    );
+    const serveAsset = async (
+      req: IncomingMessage,
+      res: ServerResponse,
+      load: () => Promise<Asset | undefined>,
+      file: string,
+      type: string,
+      cacheControl: (asset: Asset) => string,
+      extraHeaders: Record<string, string>,
+    ) => {
+      const asset = await load();
+      if (!asset) {
         res.writeHead(404, { "Content-Type": "text/plain" }).end(`${file} is not built: run npm run build:client\n`);
+        return;
       }
+      const { variant: v, notModified } = choose(asset, req.headers["accept-encoding"], req.headers["if-none-match"]);
+      const headers = {
+        "Content-Type": type,
+        "Cache-Control": cacheControl(asset),
+        ETag: v.etag,
+        Vary: "Accept-Encoding",
+        "X-Content-Type-Options": "nosniff",
+        ...extraHeaders,
+      };
+      if (notModified) {
+        res.writeHead(304, headers).end();
+        return;
+      }
+      res.writeHead(200, { ...headers, "Content-Length": v.body.length, ...(v.coding === "identity" ? {} : { "Content-Encoding": v.coding }) });
+      res.end(req.method === "HEAD" ? undefined : v.body);
     };
+    const revalidate = () => "no-cache";
+    const pageHeaders = {
+      "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+      "Referrer-Policy": "no-referrer",
+    };
+    // Served cross-origin on purpose: any page may drop the component in with a module script tag.
+    const bundleHeaders = { "Access-Control-Allow-Origin": "*" };
+    const JS = "text/javascript; charset=utf-8";
+    const loadPage = async () => page.get((await bundle.get())?.hash ?? "");
 
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? "/", "http://localhost");
@@ -214,14 +250,11 @@ export const layer = Layer.effect(
       switch (url.pathname) {
         case "/":
         case "/index.html":
-          void serveFile(res, "index.html", "text/html; charset=utf-8", {
-            "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-            "Referrer-Policy": "no-referrer",
-          });
+          void serveAsset(req, res, loadPage, "index.html", "text/html; charset=utf-8", revalidate, pageHeaders);
           return;
         case "/chat.js":
-          // Served cross-origin on purpose: any page may drop the component in with a module script tag.
-          void serveFile(res, "dist/chat.js", "text/javascript; charset=utf-8", { "Access-Control-Allow-Origin": "*" });
+          // The stable name for embedders: revalidated on every use (a 304 while unchanged).
+          void serveAsset(req, res, () => bundle.get(), "dist/chat.js", JS, revalidate, bundleHeaders);
           return;
         // Liveness: the process is up and serving HTTP (never restart it for storage trouble: that cannot help).
         case "/livez":
@@ -250,8 +283,18 @@ export const layer = Layer.effect(
             () => res.writeHead(500).end(),
           );
           return;
-        default:
+        default: {
+          // /chat.<hash>.js, the name the page uses: cached for a year when the hash is the current bundle's. An
+          // older hash (a page loaded before a deploy, or a node of another version behind the same balancer)
+          // gets the current bundle, revalidated, never cached under a name that does not match it.
+          const hashed = /^\/chat\.([0-9a-f]{16})\.js$/.exec(url.pathname);
+          if (hashed) {
+            const immutable = (asset: Asset) => (asset.hash === hashed[1] ? "public, max-age=31536000, immutable" : "no-cache");
+            void serveAsset(req, res, () => bundle.get(), "dist/chat.js", JS, immutable, bundleHeaders);
+            return;
+          }
           res.writeHead(404, { "Content-Type": "text/plain" }).end("Not Found\n");
+        }
       }
     };
 
