@@ -7,7 +7,15 @@ import { ChatMessageSchema } from "../../../proto/gen/es/chat/v1/message_pb.js";
 import { applyEvent, applyEvents, canModify, isSingleEmoji, type MessageView, reactedBy } from "./actions.ts";
 
 const msg = (seq: number, sender: string, text: string, extra: MessageInitShape<typeof ChatMessageSchema> = {}) =>
-  create(ChatMessageSchema, { roomCode: "K7QX2M", seq: BigInt(seq), sender, text, sentAtMs: BigInt(seq * 1000), clientMessageId: `c${seq}`, ...extra });
+  create(ChatMessageSchema, {
+    roomCode: "K7QX2M",
+    seq: BigInt(seq),
+    sender,
+    text,
+    sentAtMs: BigInt(seq * 1000),
+    clientMessageId: `c${seq}`,
+    ...extra,
+  });
 const act = (seq: number, sender: string, kind: ActionKind, target: number, extra: { text?: string; emoji?: string } = {}) =>
   msg(seq, sender, extra.text ?? "", { action: { kind, targetSeq: BigInt(target), emoji: extra.emoji ?? "" } });
 
@@ -37,7 +45,15 @@ describe("message actions on the client", () => {
   });
 
   it("a delete leaves a tombstone: no text, no reactions, later edits and reactions ignored; the quote says deleted", () => {
-    const views = applyEvents([], [...events, act(8, "alice", ActionKind.DELETE, 1), act(9, "alice", ActionKind.EDIT, 1, { text: "back" }), act(10, "bob", ActionKind.REACTION_ADD, 1, { emoji: "😂" })]);
+    const views = applyEvents(
+      [],
+      [
+        ...events,
+        act(8, "alice", ActionKind.DELETE, 1),
+        act(9, "alice", ActionKind.EDIT, 1, { text: "back" }),
+        act(10, "bob", ActionKind.REACTION_ADD, 1, { emoji: "😂" }),
+      ],
+    );
     const first = byseq(views, 1);
     expect([first.deleted, first.text, first.reactions]).toEqual([true, "", []]);
     expect(byseq(views, 2).replyQuote).toEqual({ sender: "alice", text: "", deleted: true });
@@ -48,7 +64,10 @@ describe("message actions on the client", () => {
     const once = applyEvents([], events);
     expect(applyEvents(once, events)).toBe(once);
     // A history page read after seq 7: message 1 with its state as of 7, then the events 3..7 of the page.
-    const page = [msg(1, "alice", "hello", { editedAtMs: 3000n, stateSeq: 7n, reactions: [{ emoji: "👍", users: ["bob", "alice"] }] }), ...events.slice(2)];
+    const page = [
+      msg(1, "alice", "hello", { editedAtMs: 3000n, stateSeq: 7n, reactions: [{ emoji: "👍", users: ["bob", "alice"] }] }),
+      ...events.slice(2),
+    ];
     const fromPage = applyEvents([], page);
     expect(byseq(fromPage, 1)).toEqual(byseq(once, 1));
     // An older live event arriving after a newer page does not undo it (the reaction removal at 7 stays).

@@ -56,7 +56,10 @@ export const viewOf = (m: ConversationEvent): MessageView | undefined =>
         text: m.deleted ? "" : m.text,
         clientMessageId: m.clientMessageId,
         replyToSeq: m.replyToSeq,
-        replyQuote: m.replyToSeq > 0n && m.replyQuote ? { sender: m.replyQuote.sender, text: m.replyQuote.text, deleted: m.replyQuote.deleted } : undefined,
+        replyQuote:
+          m.replyToSeq > 0n && m.replyQuote
+            ? { sender: m.replyQuote.sender, text: m.replyQuote.text, deleted: m.replyQuote.deleted }
+            : undefined,
         editedAtMs: m.editedAtMs,
         deleted: m.deleted,
         reactions: m.deleted ? [] : m.reactions.map((r) => ({ emoji: r.emoji, users: [...r.users] })),
@@ -102,7 +105,10 @@ const applied = (target: MessageView, event: ConversationEvent): MessageView => 
  * message objects; applyEvent() does the same over a list.
  */
 export const applyAction = (target: MessageView, event: ConversationEvent): MessageView | undefined =>
-  event.action === undefined || event.action.kind === ActionKind.UNSPECIFIED || event.action.targetSeq !== target.seq || event.seq <= target.stateSeq
+  event.action === undefined ||
+  event.action.kind === ActionKind.UNSPECIFIED ||
+  event.action.targetSeq !== target.seq ||
+  event.seq <= target.stateSeq
     ? undefined
     : applied(target, event);
 
