@@ -23,7 +23,7 @@ export const health = async (httpUrl: string): Promise<{ status: number; body: {
 
 /** Waits until the server counts exactly `n` open WebSocket connections (so closes have been processed). */
 export const connectionsSettle = (httpUrl: string, n: number) =>
-  eventually(async () => (await health(httpUrl)).body.connections === n, 3000, `${n} open connections`);
+  eventually(async () => (await health(httpUrl)).body.connections === n, 10_000, `${n} open connections`);
 
 /** Sends a Ping every `everyMs` until the returned function is called. */
 export const keepAlive = (client: WireClient, everyMs: number): (() => void) => {

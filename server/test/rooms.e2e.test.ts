@@ -16,7 +16,8 @@ vi.mock("../src/rooms/codes.ts", async (importOriginal) => {
   return { ...actual, mintCode: () => forcedCodes.shift() ?? actual.mintCode() };
 });
 
-const GRACE_MS = 500;
+// Long enough that a loaded CI machine still rejoins within it (the test waits GRACE_MS + 250 ms for expiry).
+const GRACE_MS = 1500;
 const TYPING_TTL_MS = 400;
 
 let server: TestServer;
