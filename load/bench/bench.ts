@@ -236,7 +236,7 @@ if (values.json) {
 } else {
   const cell = (v: number, base: number | undefined, digits: number) =>
     `${v.toFixed(digits)}${base !== undefined && base !== 0 && Number.isFinite(base) ? ` (${(v / base).toFixed(2)}x)` : ""}`;
-  for (const offered of [...new Set(points.map((r) => r.offeredDeliveriesPerSec))]) {
+  for (const offered of new Set(points.map((r) => r.offeredDeliveriesPerSec))) {
     const here = points.filter((r) => r.offeredDeliveriesPerSec === offered);
     const floor = here.find((r) => r.server === "raw-ws");
     const rows: string[][] = [["server", "CPU µs/delivery", "deliveries/CPU-s", "p50 ms", "p99 ms", "p99.9 ms", "delivered", "RSS B/idle conn", "server CPU %", "gen CPU %", "does"]];
