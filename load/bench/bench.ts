@@ -1,28 +1,32 @@
 // npm run bench [-- --json] [-- --rate 200 --rooms 4 --members 100 --duration 20 --idle 2000 …]
+//                [-- --points 20k,40k,80k] [-- --ramp [--ramp-from 10k --ramp-steps 8 --ramp-seconds 10]]
 //
 // Starts, in turn and pinned to CPU 0 (taskset -c 0), the chat server, a naive raw `ws` room-broadcast
-// server (the floor) and a Socket.IO 4.8 server, drives each with the same offered load from
-// load/bench/generator.ts pinned to CPU 1, and prints a table: server CPU per delivery and deliveries per
-// server CPU-second, p50/p99/p99.9 latency from the scheduled send time, delivered ratio and RSS per idle
-// connection, each also as a ratio to the raw floor. --json prints one JSON object per line and server
+// server (the floor) and a Socket.IO 4.8 server (and, when named, Centrifugo 6.9), drives each with the
+// same offered load from load/bench/generator.ts pinned to CPU 1, and prints a table: server CPU per
+// delivery and deliveries per server CPU-second, p50/p99/p99.9 latency from the scheduled send time,
+// delivered ratio and RSS per idle connection, each also as a ratio to the raw floor. --points runs one such
+// table per offered rate (deliveries/s) on the same connections; --ramp runs the capacity ramp (see
+// generator.ts) and prints each server's capacity. --json prints one JSON object per line, server and stage
 // instead. The full figures go to artifacts/bench.json either way.
 // `--servers chat-cluster` (not in the default list) runs two chat nodes with PostgreSQL and Redis
 // (scripts/cluster.ts), all pinned to CPU 0, the generator connecting through HAProxy; its CPU figure is
 // the sum over the nodes, Redis and PostgreSQL (every backend); HAProxy's CPU is printed apart.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { clusterPids, startCluster } from "../../scripts/cluster.ts";
 import { cpuSeconds } from "../src/proc.ts";
 import { chatServerArgv, loadServerFlags, repoRoot, type RunningServer, startProcess, wrapCommand } from "../src/server-process.ts";
-import type { BenchResult, ServerKind } from "./generator.ts";
+import { type BenchResult, RAMP_P99_LIMIT_MS, type RampResult, type ServerKind } from "./generator.ts";
 
-/** The servers the bench can run: the three of the table, and the chat server with its database in memory
- * (/dev/shm), which shows what the fsync before each delivery costs. */
+/** The servers the bench can run: the four of the table (centrifugo opt in), and the chat server with its
+ * database in memory (/dev/shm), which shows what the fsync before each delivery costs. */
 type BenchKind = ServerKind | "chat-tmpfs" | "chat-cluster";
+const KINDS: ReadonlyArray<BenchKind> = ["chat", "chat-tmpfs", "chat-cluster", "raw-ws", "socket.io", "centrifugo"];
 
-const GENERATOR_OPTIONS = ["rooms", "members", "senders", "rate", "warmup", "duration", "idle", "text-bytes", "users"] as const;
+const GENERATOR_OPTIONS = ["rooms", "members", "senders", "rate", "points", "ramp-from", "ramp-steps", "ramp-seconds", "warmup", "duration", "idle", "text-bytes", "users"] as const;
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -30,6 +34,7 @@ const { values } = parseArgs({
     json: { type: "boolean", default: false },
     servers: { type: "string", default: "chat,raw-ws,socket.io" },
     "cpu-prof": { type: "boolean", default: false },
+    ramp: { type: "boolean", default: false },
     ...Object.fromEntries(GENERATOR_OPTIONS.map((k) => [k, { type: "string" as const }])),
   },
 });
@@ -46,6 +51,43 @@ const nodeFlags = (kind: BenchKind): string[] =>
 
 const CHAT_BENCH_FLAGS = ["--rate-limit-per-sec", "1000", "--rate-limit-burst", "2000", "--outbox-frames", "8192"];
 
+/**
+ * Centrifugo's configuration for the bench (v6 layout): memory engine, anonymous clients may connect, subscribe
+ * and publish in any channel, history of 100 publications for 300 s with positioning and recovery forced (so
+ * each publication is numbered and kept, its nearest analogue of the chat server's store; in memory, no
+ * fsync). The port comes from CENTRIFUGO_HTTP_SERVER_PORT; /health is the readiness check.
+ */
+const CENTRIFUGO_CONFIG = {
+  log: { level: "error" },
+  http_server: { address: "127.0.0.1" },
+  health: { enabled: true },
+  engine: { type: "memory" },
+  client: { allow_anonymous_connect_without_token: true },
+  channel: {
+    without_namespace: {
+      allow_subscribe_for_anonymous: true,
+      allow_subscribe_for_client: true,
+      allow_publish_for_subscriber: true,
+      allow_publish_for_anonymous: true,
+      history_size: 100,
+      history_ttl: "300s",
+      force_positioning: true,
+      force_recovery: true,
+    },
+  },
+};
+const centrifugoConfigFile = join(repoRoot, "artifacts/bench-centrifugo-config.json");
+let centrifugoBinary = "";
+
+/** Builds (once, cached under .cache/centrifugo/) and locates the Centrifugo binary; only when it is asked for. */
+const prepareCentrifugo = () => {
+  const built = spawnSync(join(repoRoot, "load/bench/centrifugo-install.sh"), { cwd: repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  if (built.status !== 0) throw new Error("could not build Centrifugo (load/bench/centrifugo-install.sh); leave it out of --servers");
+  centrifugoBinary = built.stdout.trim();
+  mkdirSync(join(repoRoot, "artifacts"), { recursive: true });
+  writeFileSync(centrifugoConfigFile, `${JSON.stringify(CENTRIFUGO_CONFIG, null, 2)}\n`);
+};
+
 const serverArgv = (kind: Exclude<BenchKind, "chat-cluster">): string[] => {
   switch (kind) {
     case "chat":
@@ -55,8 +97,16 @@ const serverArgv = (kind: Exclude<BenchKind, "chat-cluster">): string[] => {
       return [process.execPath, ...nodeFlags(kind), "load/bench/raw-ws-server.ts", "--port", "{port}"];
     case "socket.io":
       return [process.execPath, ...nodeFlags(kind), "load/bench/socketio-server.ts", "--port", "{port}"];
+    case "centrifugo":
+      return [centrifugoBinary, "--config", centrifugoConfigFile];
   }
 };
+
+/** Per-kind readiness path, WebSocket path and environment (Centrifugo: one Go thread on its one CPU). */
+const serverShape = (kind: Exclude<BenchKind, "chat-cluster">) =>
+  kind === "centrifugo"
+    ? { healthPath: "/health", wsPath: "/connection/websocket", env: { GOMAXPROCS: "1", CENTRIFUGO_HTTP_SERVER_PORT: "{port}" } }
+    : { healthPath: "/healthz", wsPath: "/ws", env: undefined };
 
 /** Every thread of the processes and their descendants onto `cpus`, at nice -20 when root and REALTIME. */
 const pinTree = (pids: ReadonlyArray<number>, cpus: string) => {
@@ -102,7 +152,9 @@ const startChatCluster = async (): Promise<Measured> => {
   };
 };
 
-const runOne = async (kind: BenchKind): Promise<BenchResult> => {
+type StageLine = BenchResult | RampResult;
+
+const runOne = async (kind: BenchKind): Promise<StageLine[]> => {
   let server: Measured | undefined;
   try {
     server = kind === "chat-cluster" ? await startChatCluster() : await startProcess({
@@ -110,8 +162,7 @@ const runOne = async (kind: BenchKind): Promise<BenchResult> => {
       cpus: "0",
       fileLimit: FILES,
       realtime: REALTIME,
-      healthPath: "/healthz",
-      wsPath: "/ws",
+      ...serverShape(kind),
       logFile: join(repoRoot, `artifacts/bench-${kind.replace(".", "")}-server.log`),
       dataParent: kind === "chat-tmpfs" ? "/dev/shm" : undefined,
     });
@@ -120,6 +171,7 @@ const runOne = async (kind: BenchKind): Promise<BenchResult> => {
       const v = passThrough[k];
       if (typeof v === "string") genArgs.push(`--${k}`, v);
     }
+    if (values.ramp) genArgs.push("--ramp");
     const argv = wrapCommand([process.execPath, "load/bench/generator.ts", ...genArgs], { cpus: "1", fileLimit: FILES, realtime: REALTIME });
     process.stderr.write(`bench: ${kind} (server pid${server.pids ? `s ${server.pids.join(",")}` : ` ${server.pid}`} on CPU 0, generator on CPU 1)\n`);
     const haproxyCpu0 = server.haproxyPid !== undefined ? cpuSeconds(server.haproxyPid) : 0;
@@ -127,47 +179,99 @@ const runOne = async (kind: BenchKind): Promise<BenchResult> => {
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-    const line = out.trim().split("\n").at(-1);
-    if (code !== 0 || !line) throw new Error(`generator for ${kind} exited with ${code}`);
+    const lines = out.trim().split("\n").filter((l) => l.startsWith("{"));
+    if (code !== 0 || lines.length === 0) throw new Error(`generator for ${kind} exited with ${code}`);
     if (server.haproxyPid !== undefined) process.stderr.write(`bench: ${kind}: HAProxy used ${(cpuSeconds(server.haproxyPid) - haproxyCpu0).toFixed(2)} CPU-s over the whole run (not in the figures)\n`);
-    return JSON.parse(line) as BenchResult;
+    return lines.map((l) => JSON.parse(l) as StageLine);
   } finally {
     await server?.stop();
   }
 };
 
 const kinds = values.servers.split(",").map((s) => s.trim()) as BenchKind[];
-const results: BenchResult[] = [];
-for (const kind of kinds) results.push(await runOne(kind));
+const unknown = kinds.filter((k) => !KINDS.includes(k));
+if (unknown.length > 0) throw new Error(`unknown --servers ${unknown.join(",")} (known: ${KINDS.join(", ")})`);
+if (kinds.includes("centrifugo")) prepareCentrifugo();
+const loadAtStart = loadAverage();
+process.stderr.write(`bench: load average at the start ${loadAtStart}\n`);
+const lines: StageLine[] = [];
+for (const kind of kinds) lines.push(...(await runOne(kind)));
+const points = lines.filter((r): r is BenchResult => r.stage === "point");
+const rampSteps = lines.filter((r): r is BenchResult => r.stage === "ramp");
+const capacities = lines.filter((r): r is RampResult => r.stage === "capacity");
 
 mkdirSync(join(repoRoot, "artifacts"), { recursive: true });
-writeFileSync(join(repoRoot, "artifacts/bench.json"), `${JSON.stringify({ options: Object.fromEntries(GENERATOR_OPTIONS.map((k) => [k, passThrough[k]])), results }, null, 2)}\n`);
+writeFileSync(
+  join(repoRoot, "artifacts/bench.json"),
+  `${JSON.stringify({ options: { ...Object.fromEntries(GENERATOR_OPTIONS.map((k) => [k, passThrough[k]])), ramp: values.ramp }, loadAverage: { start: loadAtStart, end: loadAverage() }, results: points, ramp: rampSteps, capacity: capacities }, null, 2)}\n`,
+);
 
-if (values.json) {
-  for (const r of results) {
-    const { server, cpuUsPerDelivery, p50Ms, p99Ms, p999Ms, deliveredRatio, rssBytesPerConn } = r;
-    process.stdout.write(`${JSON.stringify({ server, cpuUsPerDelivery, p50Ms, p99Ms, p999Ms, deliveredRatio, rssBytesPerConn })}\n`);
-  }
-} else {
-  const floor = results.find((r) => r.server === "raw-ws");
-  const cell = (v: number, base: number | undefined, digits: number) =>
-    `${v.toFixed(digits)}${base !== undefined && base !== 0 && Number.isFinite(base) ? ` (${(v / base).toFixed(2)}x)` : ""}`;
-  const rows: string[][] = [["server", "CPU µs/delivery", "deliveries/CPU-s", "p50 ms", "p99 ms", "p99.9 ms", "delivered", "RSS B/idle conn", "server CPU %"]];
-  for (const r of results) {
-    rows.push([
-      r.server,
-      cell(r.cpuUsPerDelivery, floor?.cpuUsPerDelivery, 2),
-      cell(r.deliveriesPerCpuSec, floor?.deliveriesPerCpuSec, 0),
-      cell(r.p50Ms, floor?.p50Ms, 2),
-      cell(r.p99Ms, floor?.p99Ms, 2),
-      cell(r.p999Ms, floor?.p999Ms, 2),
-      r.deliveredRatio.toFixed(5),
-      cell(r.rssBytesPerConn, floor?.rssBytesPerConn, 0),
-      r.serverCpuPercent.toFixed(1),
-    ]);
-  }
+/** What each server does and does not do, printed beside its figures so the comparison is read fairly. */
+const DOES: Record<string, string> = {
+  chat: "protobuf protocol, auth, seq, SQLite fsync before delivery",
+  "chat-tmpfs": "as chat, database in /dev/shm",
+  "chat-cluster": "2 nodes, PostgreSQL, Redis",
+  "raw-ws": "floor: echo to room, no protocol/auth/storage",
+  "socket.io": "Socket.IO 4.8 rooms, no auth/storage",
+  centrifugo: "Go, JSON, history in memory (offsets), no fsync, no auth",
+};
+
+/** 1, 5 and 15 minute load averages: on a shared machine, the context every latency figure needs. */
+function loadAverage(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
+
+const table = (rows: string[][]) => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const fmtRow = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
-  process.stdout.write(`${fmtRow(rows[0]!)}\n|${widths.map((w) => "-".repeat(w + 2)).join("|")}|\n${rows.slice(1).map(fmtRow).join("\n")}\n`);
-  process.stdout.write("(ratios are to raw-ws, the floor; latency from the scheduled send time; figures in artifacts/bench.json)\n");
+  return `${fmtRow(rows[0]!)}\n|${widths.map((w) => "-".repeat(w + 2)).join("|")}|\n${rows.slice(1).map(fmtRow).join("\n")}\n`;
+};
+
+if (values.json) {
+  for (const r of points) {
+    const { server, offeredDeliveriesPerSec, cpuUsPerDelivery, p50Ms, p99Ms, p999Ms, deliveredRatio, rssBytesPerConn } = r;
+    process.stdout.write(`${JSON.stringify({ server, offeredDeliveriesPerSec, cpuUsPerDelivery, p50Ms, p99Ms, p999Ms, deliveredRatio, rssBytesPerConn })}\n`);
+  }
+  for (const c of capacities) process.stdout.write(`${JSON.stringify(c)}\n`);
+} else {
+  const cell = (v: number, base: number | undefined, digits: number) =>
+    `${v.toFixed(digits)}${base !== undefined && base !== 0 && Number.isFinite(base) ? ` (${(v / base).toFixed(2)}x)` : ""}`;
+  for (const offered of new Set(points.map((r) => r.offeredDeliveriesPerSec))) {
+    const here = points.filter((r) => r.offeredDeliveriesPerSec === offered);
+    const floor = here.find((r) => r.server === "raw-ws");
+    const rows: string[][] = [["server", "CPU µs/delivery", "deliveries/CPU-s", "p50 ms", "p99 ms", "p99.9 ms", "delivered", "RSS B/idle conn", "server CPU %", "gen CPU %", "does"]];
+    for (const r of here) {
+      rows.push([
+        r.server,
+        cell(r.cpuUsPerDelivery, floor?.cpuUsPerDelivery, 2),
+        cell(r.deliveriesPerCpuSec, floor?.deliveriesPerCpuSec, 0),
+        cell(r.p50Ms, floor?.p50Ms, 2),
+        cell(r.p99Ms, floor?.p99Ms, 2),
+        cell(r.p999Ms, floor?.p999Ms, 2),
+        r.deliveredRatio.toFixed(5),
+        cell(r.rssBytesPerConn, floor?.rssBytesPerConn, 0),
+        r.serverCpuPercent.toFixed(1),
+        r.generatorCpuPercent.toFixed(0),
+        DOES[r.server] ?? "",
+      ]);
+    }
+    process.stdout.write(`\n${offered} deliveries/s offered:\n${table(rows)}`);
+  }
+  if (points.length > 0) process.stdout.write("(ratios are to raw-ws, the floor; latency from the scheduled send time; figures in artifacts/bench.json)\n");
+  if (capacities.length > 0) {
+    const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
+    const rows: string[][] = [["server", "capacity deliveries/s", "first failure", "steps (offered: p99 ms, pass)", "does"]];
+    for (const c of capacities) {
+      const steps = rampSteps.filter((r) => r.server === c.server).map((r) => `${k(r.offeredDeliveriesPerSec)}: ${r.p99Ms.toFixed(1)}${r.pass ? "" : " ✗"}`);
+      rows.push([
+        c.server,
+        `${c.firstFailDeliveriesPerSec === undefined ? "≥ " : ""}${c.capacityDeliveriesPerSec}`,
+        c.firstFailDeliveriesPerSec === undefined ? "none" : `${c.firstFailDeliveriesPerSec}: ${c.failedOn}${c.generatorBound ? " (generator ≥ 90% CPU: may be the generator's limit)" : ""}`,
+        steps.join(", "),
+        DOES[c.server] ?? "",
+      ]);
+    }
+    process.stdout.write(`\ncapacity (highest offered rate with p99 < ${RAMP_P99_LIMIT_MS} ms and every message delivered):\n${table(rows)}`);
+  }
+  process.stdout.write(`load average (1/5/15 min) at the start ${loadAtStart}, at the end ${loadAverage()}\n`);
 }

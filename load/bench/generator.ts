@@ -1,12 +1,17 @@
-// The benchmark's load generator, one design for all three servers (run by bench.ts, pinned to CPU 1):
+// The benchmark's load generator, one design for every server (run by bench.ts, pinned to CPU 1):
 //  1. idle phase: open N idle connections (chat: authenticated with a session token at the upgrade, and
 //     pinging every heartbeat interval), read the server's RSS before and after: bytes per connection;
 //  2. load phase: R rooms x M members, S senders per room, a fixed offered rate (open model: message j is
 //     scheduled at t0 + j/rate and carries that time in its text; latency = receipt − scheduled time, so a
 //     server that falls behind cannot hide it). After a warm-up, a measured window: the server's CPU time
 //     from /proc/<pid>/stat over the window, latencies of messages scheduled in it, and deliveries of those
-//     messages against members × sent (after a drain).
-// Prints one JSON line with the figures.
+//     messages against members × sent (after a drain). --points runs one such stage per offered rate
+//     (deliveries/s), with the same connections;
+//  3. --ramp: the capacity ramp, stages of --ramp-seconds from --ramp-from deliveries/s up by 1.5x each, at
+//     most --ramp-steps, stopping at the first that fails (p99 ≥ 50 ms, a message not delivered or a seq
+//     gap; a failing step is run a second time and fails only if that fails too), then two refining steps
+//     between the last pass and that failure (geometric middle). The capacity is the highest rate that passed.
+// Prints one JSON line per stage (a BenchResult), and with --ramp a last line with the capacity (RampResult).
 //   node load/bench/generator.ts --server chat --url http://127.0.0.1:PORT --pid PID[,PID…] [--rate 200 …]
 // Several pids (a cluster: nodes, Redis, PostgreSQL) are measured together, each with its descendants;
 // --rss-pid PID[,PID…] names the processes whose memory holds the connections (default: --pid).
@@ -22,14 +27,16 @@ import { Samples } from "../src/samples.ts";
 
 const DEBUG = process.env.BENCH_DEBUG === "1";
 const slow: Array<[number, number]> = [];
-export type ServerKind = "chat" | "raw-ws" | "socket.io";
+export type ServerKind = "chat" | "raw-ws" | "socket.io" | "centrifugo";
 
 export interface GeneratorOptions {
   readonly rooms: number;
   readonly members: number;
   readonly senders: number;
-  /** Messages per second over all rooms. */
-  readonly rate: number;
+  /** Messages per second over all rooms, one stage each (--rate, or --points ÷ members). */
+  readonly rates: ReadonlyArray<number>;
+  /** The capacity ramp, when asked for. */
+  readonly ramp?: RampOptions | undefined;
   readonly warmupSec: number;
   readonly durationSec: number;
   readonly idle: number;
@@ -38,9 +45,29 @@ export interface GeneratorOptions {
   readonly users: number;
 }
 
+export interface RampOptions {
+  /** Offered deliveries/s of the first step. */
+  readonly fromDeliveries: number;
+  /** Upward steps at most (each 1.5x the last), before the two refining ones. */
+  readonly steps: number;
+  readonly warmupSec: number;
+  readonly durationSec: number;
+}
+
+/** A ramp step passes when p99 stays under this and every message of its window is delivered. */
+export const RAMP_P99_LIMIT_MS = 50;
+const RAMP_FACTOR = 1.5;
+const RAMP_REFINE_STEPS = 2;
+
 export interface BenchResult {
   /** The server kind, or the bench's label for a variant (chat-tmpfs). */
   readonly server: string;
+  /** "point": a --rate/--points stage; "ramp": a step of the capacity ramp. */
+  readonly stage: "point" | "ramp";
+  /** Deliveries per second offered (messages/s × members). */
+  readonly offeredDeliveriesPerSec: number;
+  /** Ramp steps: whether it held (p99 under the limit, every message delivered, no seq gap). */
+  readonly pass?: boolean;
   readonly cpuUsPerDelivery: number;
   readonly deliveriesPerCpuSec: number;
   readonly p50Ms: number;
@@ -57,6 +84,22 @@ export interface BenchResult {
   readonly seqGaps: number;
   readonly generatorLoopDelayP99Ms: number;
   readonly generatorCpuPercent: number;
+  /** Publishes the server answered with an error (Centrifugo), or sends that failed: none expected. */
+  readonly sendErrors: number;
+}
+
+/** The capacity figure: the highest offered deliveries/s whose ramp step passed. */
+export interface RampResult {
+  readonly server: string;
+  readonly stage: "capacity";
+  /** 0 when even the first step failed. */
+  readonly capacityDeliveriesPerSec: number;
+  /** The lowest offered rate that failed (undefined: every step passed, so the capacity is a lower bound). */
+  readonly firstFailDeliveriesPerSec: number | undefined;
+  /** Why that step failed. */
+  readonly failedOn: string | undefined;
+  /** The generator's CPU at the failing step was ≥ 90% of its core: it, not the server, may have been the limit. */
+  readonly generatorBound: boolean;
 }
 
 interface BenchClient {
@@ -71,6 +114,7 @@ interface Adapter {
   rooms(n: number): Promise<string[]>;
   connect(room: string | undefined, index: number, onText: OnText): Promise<BenchClient>;
   readonly seqGaps: number;
+  readonly sendErrors: number;
   teardown(): void;
 }
 
@@ -124,6 +168,7 @@ const chatAdapter = (baseUrl: string, o: GeneratorOptions): Adapter => {
     get seqGaps() {
       return gaps;
     },
+    sendErrors: 0,
     teardown() {
       for (const o of owners) o.close();
     },
@@ -149,6 +194,7 @@ const rawAdapter = (baseUrl: string): Adapter => ({
     });
   },
   seqGaps: 0,
+  sendErrors: 0,
   teardown() {},
 });
 
@@ -166,8 +212,101 @@ const socketIoAdapter = (baseUrl: string): Adapter => ({
     });
   },
   seqGaps: 0,
+  sendErrors: 0,
   teardown() {},
 });
+
+/**
+ * Centrifugo's JSON protocol over its bidirectional WebSocket (/connection/websocket): `{"id":1,"connect":{}}`
+ * (anonymous), `{"id":2,"subscribe":{"channel":…}}`, then `{"id":n,"publish":{"channel":…,"data":"<text>"}}`
+ * (the publisher is a subscriber, so it gets its own message back, as on the other servers). Pushes arrive as
+ * `{"push":{"channel":…,"pub":{"data":…,"offset":n}}}`; several replies and pushes can share one WebSocket
+ * message, one JSON object per line. The server's ping is `{}` and wants `{}` back. Offsets (positioning is
+ * forced) must go up by exactly 1 per channel, as the chat server's seqs.
+ */
+const centrifugoAdapter = (baseUrl: string): Adapter => {
+  const wsUrl = `${baseUrl.replace(/^http/, "ws")}/connection/websocket`;
+  let gaps = 0;
+  let errors = 0;
+  let errorLogged = false;
+  return {
+    async setup() {},
+    async rooms(n) {
+      return Array.from({ length: n }, (_, i) => `room${i}`);
+    },
+    connect(room, _index, onText) {
+      const ws = new WebSocket(wsUrl, { perMessageDeflate: false });
+      const replies = new Map<number, (reply: CentrifugoReply) => void>();
+      let nextId = 1;
+      let lastOffset = 0;
+      const call = (body: Record<string, unknown>): Promise<CentrifugoReply> =>
+        new Promise((resolve, reject) => {
+          const id = nextId++;
+          replies.set(id, (reply) => (reply.error ? reject(new Error(`centrifugo: ${JSON.stringify(reply.error)}`)) : resolve(reply)));
+          ws.send(JSON.stringify({ id, ...body }));
+        });
+      ws.on("message", (data: Buffer) => {
+        const at = nowMs();
+        for (const line of data.toString("utf8").split("\n")) {
+          if (line === "") continue;
+          if (line === "{}") {
+            ws.send("{}");
+            continue;
+          }
+          const frame = JSON.parse(line) as CentrifugoReply;
+          const pub = frame.push?.pub;
+          if (pub) {
+            const offset = pub.offset ?? 0;
+            if (offset !== lastOffset + 1) gaps++;
+            lastOffset = Math.max(lastOffset, offset);
+            if (typeof pub.data === "string") onText(pub.data, at);
+          } else if (frame.id !== undefined) {
+            const waiting = replies.get(frame.id);
+            if (waiting) {
+              replies.delete(frame.id);
+              waiting(frame);
+            } else if (frame.error) {
+              errors++;
+              if (!errorLogged) process.stderr.write(`  [centrifugo] publish refused: ${JSON.stringify(frame.error)}\n`);
+              errorLogged = true;
+            }
+          }
+        }
+      });
+      ws.on("error", () => {});
+      return new Promise((resolve, reject) => {
+        ws.once("error", reject);
+        ws.once("open", () => {
+          void (async () => {
+            await call({ connect: {} });
+            if (room) {
+              const sub = await call({ subscribe: { channel: room } });
+              lastOffset = sub.subscribe?.offset ?? 0;
+            }
+            // Publishes are fire-and-forget (their replies are only checked for errors), as the other
+            // adapters' sends.
+            resolve({ send: (text) => ws.send(JSON.stringify({ id: nextId++, publish: { channel: room, data: text } })), close: () => ws.close() });
+          })().catch(reject);
+        });
+      });
+    },
+    get seqGaps() {
+      return gaps;
+    },
+    get sendErrors() {
+      return errors;
+    },
+    teardown() {},
+  };
+};
+
+/** The parts of a Centrifugo JSON reply or push the generator reads. */
+interface CentrifugoReply {
+  readonly id?: number;
+  readonly error?: { code: number; message: string };
+  readonly subscribe?: { offset?: number };
+  readonly push?: { channel?: string; pub?: { data?: unknown; offset?: number } };
+}
 
 /** The given processes and all their descendants (PostgreSQL forks a backend per connection). */
 const processTree = (roots: ReadonlyArray<number>): number[] => {
@@ -231,18 +370,21 @@ const cpuBetween = (a: CpuSample, b: CpuSample): { user: number; system: number 
 /**
  * `pids`: the processes whose CPU counts (with their descendants); `rssPids`: those whose memory holds the
  * connections (default the same; a cluster's nodes only, as PostgreSQL's shared buffers would count per backend).
+ * `emit` gets each stage's result (and the ramp's capacity) as soon as it is measured.
  */
 export const runGenerator = async (
   server: ServerKind,
   baseUrl: string,
   pids: ReadonlyArray<number>,
   o: GeneratorOptions,
+  emit: (r: BenchResult | RampResult) => void,
   label: string = server,
   rssPids: ReadonlyArray<number> = pids,
-): Promise<BenchResult> => {
-  const adapter = server === "chat" ? chatAdapter(baseUrl, o) : server === "raw-ws" ? rawAdapter(baseUrl) : socketIoAdapter(baseUrl);
+): Promise<void> => {
+  const adapter =
+    server === "chat" ? chatAdapter(baseUrl, o) : server === "raw-ws" ? rawAdapter(baseUrl) : server === "centrifugo" ? centrifugoAdapter(baseUrl) : socketIoAdapter(baseUrl);
   await adapter.setup();
-  const log = (s: string) => process.stderr.write(`  [${server}] ${s}\n`);
+  const log = (s: string) => process.stderr.write(`  [${label}] ${s}\n`);
 
   // --- idle connections: RSS per connection ---
   await sleep(2000);
@@ -255,9 +397,10 @@ export const runGenerator = async (
   for (const c of idle) c.close();
   await sleep(1500);
 
-  // --- load ---
+  // --- load: the same rooms and members for every stage ---
   const codes = await adapter.rooms(o.rooms);
-  const latency = new Samples();
+  // Per-stage state, reset by runStage; messages of an earlier stage that arrive late fall outside the window.
+  let latency = new Samples();
   let windowStart = Number.POSITIVE_INFINITY;
   let windowEnd = Number.POSITIVE_INFINITY;
   let receivedInWindow = 0;
@@ -273,90 +416,168 @@ export const runGenerator = async (
   };
   const members = await pool(Array.from({ length: o.rooms * o.members }, (_, i) => i), 50, (i) => adapter.connect(codes[Math.floor(i / o.members)], i, onText));
   const senders: BenchClient[][] = codes.map((_, r) => members.slice(r * o.members, r * o.members + o.senders));
-  log(`load: ${members.length} members in ${o.rooms} rooms, ${o.rate} msg/s offered (${o.rate * o.members} deliveries/s)`);
+  log(`load: ${members.length} members in ${o.rooms} rooms`);
   await sleep(1000);
 
-  const loop = monitorEventLoopDelay({ resolution: 5 });
   const pad = "x".repeat(o.textBytes);
-  const t0 = nowMs() + 20;
-  windowStart = t0 + o.warmupSec * 1000;
-  windowEnd = windowStart + o.durationSec * 1000;
-  let sentInWindow = 0;
-  let genCpuPercent = Number.NaN;
-  // One sample per given pid (with its descendants), so a cluster's CPU can be told apart by process.
-  let cpuStart: CpuSample[] = [];
-  let cpuEnd: CpuSample[] = [];
-  let syscwStart = Number.NaN;
-  let syscwEnd = Number.NaN;
-  let genCpu = process.cpuUsage();
-  // Rounded to the microseconds the text carries, so sender and receivers agree on which side of the
-  // window's edges a message falls.
-  const scheduledAt = (j: number) => Math.round((t0 + (j * 1000) / o.rate) * 1000) / 1000;
-  await new Promise<void>((resolve) => {
-    let j = 0;
-    let started = false;
-    const tick = () => {
-      const now = nowMs();
-      if (!started && now >= windowStart) {
-        cpuStart = pids.map((p) => sampleCpu([p]));
-        syscwStart = overTree(pids, writeSyscalls);
-        genCpu = process.cpuUsage();
-        started = true;
-        loop.enable();
-      }
-      for (let at = scheduledAt(j); at <= now && at < windowEnd; at = scheduledAt(j)) {
-        const room = j % o.rooms;
-        const roomSenders = senders[room]!;
-        roomSenders[Math.floor(j / o.rooms) % roomSenders.length]!.send(`${at.toFixed(3)} ${j} ${pad}`.slice(0, Math.max(24, o.textBytes)));
-        if (at >= windowStart) sentInWindow++;
-        j++;
-      }
-      const next = scheduledAt(j);
-      if (next >= windowEnd) {
-        const left = windowEnd - nowMs();
-        if (left > 0) return void setTimeout(tick, left);
-        cpuEnd = pids.map((p) => sampleCpu([p]));
-        syscwEnd = overTree(pids, writeSyscalls);
-        const g = process.cpuUsage(genCpu);
-        genCpuPercent = (g.user + g.system) / 1e4 / o.durationSec;
-        loop.disable();
-        return resolve();
-      }
-      setTimeout(tick, Math.max(0, Math.min(next, started ? next : windowStart) - nowMs()));
+  /** One open-model stage at `rate` messages/s: warm-up, measured window, drain. */
+  const runStage = async (stage: "point" | "ramp", rate: number, warmupSec: number, durationSec: number): Promise<BenchResult> => {
+    log(`${stage}: ${rate.toFixed(1)} msg/s offered (${Math.round(rate * o.members)} deliveries/s), ${warmupSec} s warm-up + ${durationSec} s measured`);
+    latency = new Samples();
+    receivedInWindow = 0;
+    deliveriesDuringWindow = 0;
+    const gaps0 = adapter.seqGaps;
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    const t0 = nowMs() + 20;
+    windowStart = t0 + warmupSec * 1000;
+    windowEnd = windowStart + durationSec * 1000;
+    let sentInWindow = 0;
+    let genCpuPercent = Number.NaN;
+    // One sample per given pid (with its descendants), so a cluster's CPU can be told apart by process.
+    let cpuStart: CpuSample[] = [];
+    let cpuEnd: CpuSample[] = [];
+    let syscwStart = Number.NaN;
+    let syscwEnd = Number.NaN;
+    let genCpu = process.cpuUsage();
+    // Rounded to the microseconds the text carries, so sender and receivers agree on which side of the
+    // window's edges a message falls.
+    const scheduledAt = (j: number) => Math.round((t0 + (j * 1000) / rate) * 1000) / 1000;
+    await new Promise<void>((resolve) => {
+      let j = 0;
+      let started = false;
+      const tick = () => {
+        const now = nowMs();
+        if (!started && now >= windowStart) {
+          cpuStart = pids.map((p) => sampleCpu([p]));
+          syscwStart = overTree(pids, writeSyscalls);
+          genCpu = process.cpuUsage();
+          started = true;
+          loop.enable();
+        }
+        for (let at = scheduledAt(j); at <= now && at < windowEnd; at = scheduledAt(j)) {
+          const room = j % o.rooms;
+          const roomSenders = senders[room]!;
+          roomSenders[Math.floor(j / o.rooms) % roomSenders.length]!.send(`${at.toFixed(3)} ${j} ${pad}`.slice(0, Math.max(24, o.textBytes)));
+          if (at >= windowStart) sentInWindow++;
+          j++;
+        }
+        const next = scheduledAt(j);
+        if (next >= windowEnd) {
+          const left = windowEnd - nowMs();
+          if (left > 0) return void setTimeout(tick, left);
+          cpuEnd = pids.map((p) => sampleCpu([p]));
+          syscwEnd = overTree(pids, writeSyscalls);
+          const g = process.cpuUsage(genCpu);
+          genCpuPercent = (g.user + g.system) / 1e4 / durationSec;
+          loop.disable();
+          return resolve();
+        }
+        setTimeout(tick, Math.max(0, Math.min(next, started ? next : windowStart) - nowMs()));
+      };
+      setTimeout(tick, Math.max(0, t0 - nowMs()));
+    });
+    const expected = sentInWindow * o.members;
+    await waitUntil(() => receivedInWindow >= expected, 5000);
+    const perPid = pids.map((_, i) => cpuBetween(cpuStart[i] ?? new Map(), cpuEnd[i] ?? new Map()));
+    const cpuUser = perPid.reduce((n, t) => n + t.user, 0);
+    const cpuSystem = perPid.reduce((n, t) => n + t.system, 0);
+    if (pids.length > 1) log(`CPU by process over the window: ${pids.map((p, i) => `${p} ${(perPid[i]!.user + perPid[i]!.system).toFixed(2)} s`).join(", ")}`);
+    const cpu = cpuUser + cpuSystem;
+    if (DEBUG) process.stderr.write(`slow (t since window, ms): ${JSON.stringify(slow.filter((_, i) => i % 50 === 0).slice(0, 200))}\n`);
+    const seqGaps = adapter.seqGaps - gaps0;
+    const deliveredRatio = expected === 0 ? Number.NaN : receivedInWindow / expected;
+    const p99Ms = latency.quantile(0.99);
+    const result: BenchResult = {
+      server: label,
+      stage,
+      offeredDeliveriesPerSec: Math.round(rate * o.members),
+      ...(stage === "ramp" ? { pass: p99Ms < RAMP_P99_LIMIT_MS && deliveredRatio >= 1 && seqGaps === 0 } : {}),
+      cpuUsPerDelivery: (cpu * 1e6) / deliveriesDuringWindow,
+      deliveriesPerCpuSec: deliveriesDuringWindow / cpu,
+      p50Ms: latency.quantile(0.5),
+      p99Ms,
+      p999Ms: latency.quantile(0.999),
+      maxMs: latency.quantile(1),
+      deliveredRatio,
+      rssBytesPerConn,
+      serverCpuPercent: (100 * cpu) / durationSec,
+      serverUserPercent: (100 * cpuUser) / durationSec,
+      writeSyscallsPerDelivery: (syscwEnd - syscwStart) / deliveriesDuringWindow,
+      serverSystemPercent: (100 * cpuSystem) / durationSec,
+      deliveriesPerSec: deliveriesDuringWindow / durationSec,
+      seqGaps,
+      generatorLoopDelayP99Ms: loop.percentile(99) / 1e6,
+      generatorCpuPercent: genCpuPercent,
+      sendErrors: adapter.sendErrors,
     };
-    setTimeout(tick, Math.max(0, t0 - nowMs()));
-  });
-  const expected = sentInWindow * o.members;
-  await waitUntil(() => receivedInWindow >= expected, 5000);
-  const perPid = pids.map((_, i) => cpuBetween(cpuStart[i] ?? new Map(), cpuEnd[i] ?? new Map()));
-  const cpuUser = perPid.reduce((n, t) => n + t.user, 0);
-  const cpuSystem = perPid.reduce((n, t) => n + t.system, 0);
-  if (pids.length > 1) log(`CPU by process over the window: ${pids.map((p, i) => `${p} ${(perPid[i]!.user + perPid[i]!.system).toFixed(2)} s`).join(", ")}`);
-  const cpu = cpuUser + cpuSystem;
-  if (DEBUG) process.stderr.write(`slow (t since window, ms): ${JSON.stringify(slow.filter((_, i) => i % 50 === 0).slice(0, 200))}\n`);
-  const result: BenchResult = {
-    server: label,
-    cpuUsPerDelivery: (cpu * 1e6) / deliveriesDuringWindow,
-    deliveriesPerCpuSec: deliveriesDuringWindow / cpu,
-    p50Ms: latency.quantile(0.5),
-    p99Ms: latency.quantile(0.99),
-    p999Ms: latency.quantile(0.999),
-    maxMs: latency.quantile(1),
-    deliveredRatio: expected === 0 ? Number.NaN : receivedInWindow / expected,
-    rssBytesPerConn,
-    serverCpuPercent: (100 * cpu) / o.durationSec,
-    serverUserPercent: (100 * cpuUser) / o.durationSec,
-    writeSyscallsPerDelivery: (syscwEnd - syscwStart) / deliveriesDuringWindow,
-    serverSystemPercent: (100 * cpuSystem) / o.durationSec,
-    deliveriesPerSec: deliveriesDuringWindow / o.durationSec,
-    seqGaps: adapter.seqGaps,
-    generatorLoopDelayP99Ms: loop.percentile(99) / 1e6,
-    generatorCpuPercent: genCpuPercent,
+    // Let a backlog left by this stage clear before the next one starts.
+    windowStart = windowEnd = Number.POSITIVE_INFINITY;
+    await sleep(1000);
+    return result;
   };
+
+  for (const rate of o.rates) emit(await runStage("point", rate, o.warmupSec, o.durationSec));
+
+  if (o.ramp) {
+    const r = o.ramp;
+    const why = (s: BenchResult) =>
+      [s.p99Ms >= RAMP_P99_LIMIT_MS ? `p99 ${s.p99Ms.toFixed(1)} ms` : "", s.deliveredRatio < 1 ? `delivered ${s.deliveredRatio.toFixed(5)}` : "", s.seqGaps > 0 ? `${s.seqGaps} seq gaps` : ""]
+        .filter(Boolean)
+        .join(", ");
+    /** A step that fails is run once more (after a pause: a failed step can leave the server backed up) and
+     * fails only if that fails too, so one stall of the shared machine does not set the capacity. */
+    const step = async (rate: number): Promise<BenchResult> => {
+      const first = await runStage("ramp", rate, r.warmupSec, r.durationSec);
+      emit(first);
+      if (first.pass) return first;
+      await sleep(3000);
+      const again = await runStage("ramp", rate, r.warmupSec, r.durationSec);
+      emit(again);
+      return again;
+    };
+    let passed: number | undefined;
+    let failed: BenchResult | undefined;
+    let rate = r.fromDeliveries / o.members;
+    for (let k = 0; k < r.steps && !failed; k++, rate *= RAMP_FACTOR) {
+      const s = await step(rate);
+      if (s.pass) passed = rate;
+      else failed = s;
+    }
+    if (failed && passed !== undefined) {
+      let fail = failed.offeredDeliveriesPerSec / o.members;
+      for (let k = 0; k < RAMP_REFINE_STEPS; k++) {
+        await sleep(3000);
+        const mid = Math.sqrt(passed * fail);
+        const s = await step(mid);
+        if (s.pass) passed = mid;
+        else {
+          fail = mid;
+          failed = s;
+        }
+      }
+    }
+    const capacity: RampResult = {
+      server: label,
+      stage: "capacity",
+      capacityDeliveriesPerSec: passed === undefined ? 0 : Math.round(passed * o.members),
+      firstFailDeliveriesPerSec: failed?.offeredDeliveriesPerSec,
+      failedOn: failed ? why(failed) : undefined,
+      generatorBound: (failed?.generatorCpuPercent ?? 0) >= 90,
+    };
+    log(`capacity: ${capacity.capacityDeliveriesPerSec} deliveries/s${failed ? ` (failed at ${failed.offeredDeliveriesPerSec}: ${capacity.failedOn})` : " (every step passed: a lower bound)"}`);
+    emit(capacity);
+  }
+
   for (const m of members) m.close();
   adapter.teardown();
   await sleep(300);
-  return result;
+};
+
+/** "20000", "40k" → 20000, 40000 (deliveries/s). */
+export const parseDeliveries = (s: string): number => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(k?)\s*$/i.exec(s);
+  if (!m) throw new Error(`not a rate in deliveries/s: ${JSON.stringify(s)} (e.g. 40000 or 40k)`);
+  return Number(m[1]) * (m[2] ? 1000 : 1);
 };
 
 if (import.meta.main) {
@@ -371,6 +592,11 @@ if (import.meta.main) {
       members: { type: "string", default: "100" },
       senders: { type: "string", default: "5" },
       rate: { type: "string", default: "200" },
+      points: { type: "string" },
+      ramp: { type: "boolean", default: false },
+      "ramp-from": { type: "string", default: "10k" },
+      "ramp-steps": { type: "string", default: "8" },
+      "ramp-seconds": { type: "string", default: "10" },
       warmup: { type: "string", default: "5" },
       duration: { type: "string", default: "20" },
       idle: { type: "string", default: "2000" },
@@ -379,17 +605,32 @@ if (import.meta.main) {
     },
   });
   const server = values.server as ServerKind;
-  const result = await runGenerator(server, values.url!, values.pid!.split(",").map(Number), {
-    rooms: Number(values.rooms),
-    members: Number(values.members),
-    senders: Number(values.senders),
-    rate: Number(values.rate),
-    warmupSec: Number(values.warmup),
-    durationSec: Number(values.duration),
-    idle: Number(values.idle),
-    textBytes: Number(values["text-bytes"]),
-    users: Number(values.users),
-  }, values.label ?? server, (values["rss-pid"] ?? values.pid!).split(",").map(Number));
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  const members = Number(values.members);
+  // --points: offered deliveries/s, one stage each; --ramp alone: no fixed stage; otherwise the one --rate.
+  const rates = values.points !== undefined ? values.points.split(",").map((p) => parseDeliveries(p) / members) : values.ramp ? [] : [Number(values.rate)];
+  const rampSteps = Number(values["ramp-steps"]);
+  const rampSeconds = Number(values["ramp-seconds"]);
+  if (!(rampSteps >= 1 && rampSteps <= 20)) throw new Error("--ramp-steps must be 1..20");
+  if (!(rampSeconds >= 2 && rampSeconds <= 120)) throw new Error("--ramp-seconds must be 2..120");
+  await runGenerator(
+    server,
+    values.url!,
+    values.pid!.split(",").map(Number),
+    {
+      rooms: Number(values.rooms),
+      members,
+      senders: Number(values.senders),
+      rates,
+      ramp: values.ramp ? { fromDeliveries: parseDeliveries(values["ramp-from"]), steps: rampSteps, warmupSec: 3, durationSec: rampSeconds } : undefined,
+      warmupSec: Number(values.warmup),
+      durationSec: Number(values.duration),
+      idle: Number(values.idle),
+      textBytes: Number(values["text-bytes"]),
+      users: Number(values.users),
+    },
+    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+    values.label ?? server,
+    (values["rss-pid"] ?? values.pid!).split(",").map(Number),
+  );
   process.exit(0);
 }

@@ -59,6 +59,7 @@ export interface StartOptions {
   readonly healthPath: string;
   readonly wsPath: string;
   readonly logFile: string;
+  /** Extra environment; `{port}` and `{dataDir}` are substituted in the values too. */
   readonly env?: Record<string, string>;
   /** Where the temp data dir is made (default the OS temp dir; /dev/shm puts it in memory). */
   readonly dataParent?: string | undefined;
@@ -67,13 +68,15 @@ export interface StartOptions {
 export const startProcess = async (o: StartOptions): Promise<RunningServer> => {
   const port = await freePort();
   const dataDir = mkdtempSync(join(o.dataParent ?? tmpdir(), "protochat-load-"));
+  const fill = (a: string) => a.replaceAll("{port}", String(port)).replaceAll("{dataDir}", dataDir);
+  const substitute = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, fill(v)]));
   const argv = wrapCommand(
-    o.argv.map((a) => a.replaceAll("{port}", String(port)).replaceAll("{dataDir}", dataDir)),
+    o.argv.map(fill),
     { cpus: o.cpus, fileLimit: o.fileLimit, realtime: o.realtime },
   );
   mkdirSync(dirname(o.logFile), { recursive: true });
   const log = createWriteStream(o.logFile);
-  const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...o.env } });
+  const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...substitute(o.env ?? {}) } });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   let exited: number | null | undefined;
