@@ -1,12 +1,14 @@
-// One WebSocket connection: the supervised fibers around the pure state machine. A processor fiber takes
-// frames in order and executes requests; a writer fiber drains the bounded outbox as the socket drains; a
-// heartbeat fiber closes a silent connection; an auth-deadline fiber closes one that never authenticates.
-// They live in a FiberSet in the connection's scope: the first to fail ends the connection, and the
-// scope's finalizer takes the connection out of every room and of presence, whatever ended it (a peer the
-// server gives up on, 4000 or 4001, is taken out at once, before its close handshake; the others hear of it
-// after the presence grace, as for any close the user did not ask for).
+// One WebSocket connection: the supervised fibers around the pure state machine. A heartbeat fiber lives as
+// long as the connection: it closes a silent connection, and one that never authenticates. The others exist
+// only while there is work, so an idle connection holds one fiber (memory per connection is a scale target):
+// a processor fiber takes frames in order and executes requests, started by the frame that finds none
+// running (it runs synchronously up to the first request that waits); a writer fiber drains the bounded
+// outbox while the socket is backed up. A defect in any of them closes the connection (1011). The scope's
+// finalizer stops them and takes the connection out of every room and of presence, whatever ended it (a peer
+// the server gives up on, 4000 or 4001, is taken out at once, before its close handshake; the others hear of
+// it after the presence grace, as for any close the user did not ask for).
 import { create, fromBinary } from "@bufbuild/protobuf";
-import { Deferred, Effect, Exit, FiberSet } from "effect";
+import { Cause, Effect, Fiber } from "effect";
 import type { RawData, WebSocket } from "ws";
 import { ClientFrameSchema, type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
 import { CloseCode } from "../../../proto/gen/es/chat/v1/error_pb.js";
@@ -47,6 +49,7 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
       const hub = yield* Hub;
       const handlers = yield* Handlers;
       const metrics = yield* Metrics;
+      const context = yield* Effect.context<never>();
       const { ws, ip } = info;
       const limits: Limits = {
         ratePerSec: config.rateLimitPerSec,
@@ -55,12 +58,14 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
         maxRateStrikes: config.rateLimitBurst,
       };
 
-      let state: SessionState = initialState(Date.now(), limits);
-      let lastSeen = Date.now();
+      const startedAt = Date.now();
+      let state: SessionState = initialState(startedAt, limits);
+      let lastSeen = startedAt;
       let peer: Peer | undefined;
       let closeRequested: Extract<Action, { _tag: "Close" }> | undefined;
       const rooms = new Set<string>();
-      const closed = yield* Deferred.make<void>();
+      let socketClosed = false;
+      let onSocketClosed: (() => void) | undefined;
 
       // Called both where the close is decided and by the writer once the queue is flushed: only the call
       // that actually starts the close handshake counts it.
@@ -90,10 +95,50 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
         closeDeadline ??= setTimeout(() => ws.terminate(), config.heartbeatTimeoutMs);
       };
 
+      /** A defect in one of the connection's fibers: logged, and the connection closes with 1011. */
+      const supervised = <A>(fiber: Effect.Effect<A>): Effect.Effect<unknown> =>
+        Effect.catchCause(fiber, (cause) =>
+          Cause.hasInterruptsOnly(cause)
+            ? Effect.void
+            : Effect.logError("connection fiber failed", { cause: String(cause) }).pipe(
+                Effect.andThen(
+                  Effect.sync(() => {
+                    closeSocket(CloseCode.INTERNAL_ERROR, "internal error");
+                    armCloseDeadline();
+                  }),
+                ),
+              ),
+        );
+      /** Starts a fiber at once (it runs synchronously up to its first wait); the finalizer interrupts it. */
+      const start = (effect: Effect.Effect<unknown>) => Effect.runForkWith(context)(supervised(effect));
+
+      // --- outbound: frames go straight to the socket; a writer fiber exists only while it is backed up ---
+      let writing = false;
+      let writer: Fiber.Fiber<unknown> | undefined;
+      const drained = Effect.callback<void>((resume) => {
+        const cancel = outbox.whenDrained(() => resume(Effect.void));
+        return Effect.sync(cancel);
+      });
+      // Started by the first frame that queues, i.e. when the socket is backed up: it waits for the socket to
+      // drain first. It ends once the queue is empty (closing the socket if a close waited for the queue).
+      const writeBacklog = Effect.gen(function* () {
+        do yield* drained;
+        while (outbox.flush() === "blocked");
+        writing = false;
+        writer = undefined;
+        if (outbox.isClosed && closeRequested) closeSocket(closeRequested.code, closeRequested.reason);
+      });
+
       const outbox: Outbox = new Outbox(
         sinkOf(ws),
         { maxBytes: config.outboxBytes, maxFrames: config.outboxFrames, lowWaterBytes: lowWaterFor(config.outboxBytes) },
         () => applyNow({ _tag: "SlowConsumer" }),
+        () => {
+          if (writing) return;
+          writing = true;
+          const fiber = start(writeBacklog);
+          if (writing) writer = fiber;
+        },
       );
       const send = (frame: ServerFrame) => outbox.push(encode(frame));
 
@@ -148,57 +193,30 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
       // --- inbound: every message counts as liveness; frames queue for the processor in order ---
       const inbox: Input[] = [];
       let inboxHead = 0;
-      let wakeProcessor: (() => void) | undefined;
+      // A fiber may finish while it is being started: only a running one is kept (for the finalizer).
+      let processing = false;
+      let processor: Fiber.Fiber<unknown> | undefined;
       let paused = false;
       const socket = (ws as unknown as { _socket?: { pause(): void; resume(): void } })._socket;
 
-      ws.on("message", (data: RawData, isBinary: boolean) => {
-        lastSeen = Date.now();
-        if (state._tag === "Closing") return;
-        if (!isBinary) {
-          metrics.frameIn("text");
-          return applyNow({ _tag: "Text" });
+      const take = (): Input => {
+        const input = inbox[inboxHead++]!;
+        if (inboxHead === inbox.length) {
+          inbox.length = 0;
+          inboxHead = 0;
         }
-        let input: Input;
-        try {
-          input = { _tag: "Frame", frame: fromBinary(ClientFrameSchema, toBytes(data)) };
-        } catch {
-          input = { _tag: "Malformed" };
+        if (paused && inbox.length - inboxHead <= INBOX_RESUME) {
+          paused = false;
+          socket?.resume();
         }
-        metrics.frameIn(input._tag === "Frame" ? (input.frame.kind.case ?? "unknown") : "malformed");
-        inbox.push(input);
-        if (!paused && inbox.length - inboxHead >= INBOX_PAUSE && socket) {
-          paused = true;
-          socket.pause();
-        }
-        wakeProcessor?.();
-      });
-      ws.on("close", () => Deferred.doneUnsafe(closed, Exit.void));
-      ws.on("error", () => Deferred.doneUnsafe(closed, Exit.void));
+        return input;
+      };
 
-      const nextInput = Effect.callback<Input>((resume) => {
-        const take = () => {
-          const input = inbox[inboxHead++]!;
-          if (inboxHead === inbox.length) {
-            inbox.length = 0;
-            inboxHead = 0;
-          }
-          if (paused && inbox.length - inboxHead <= INBOX_RESUME) {
-            paused = false;
-            socket?.resume();
-          }
-          resume(Effect.succeed(input));
-        };
-        if (inbox.length > inboxHead) return take();
-        wakeProcessor = () => {
-          wakeProcessor = undefined;
-          take();
-        };
-      });
-
-      const processor = Effect.gen(function* () {
-        while (true) {
-          const input = yield* nextInput;
+      // Runs until the inbox is empty, then ends (the next frame starts another): frames are stepped and
+      // executed strictly in arrival order, one request at a time.
+      const processInbox = Effect.gen(function* () {
+        while (inboxHead < inbox.length) {
+          const input = take();
           if (state._tag === "Closing") continue;
           const result = step(state, input, Date.now(), limits, outbox.congested);
           state = result.state;
@@ -229,36 +247,63 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
             }
           }
         }
+        processing = false;
+        processor = undefined;
       });
 
-      const drained = Effect.callback<void>((resume) => {
-        const cancel = outbox.whenDrained(() => resume(Effect.void));
-        return Effect.sync(cancel);
-      });
-
-      const writer = Effect.gen(function* () {
-        while (true) {
-          yield* Effect.promise(() => outbox.waitForWork());
-          while (outbox.flush() === "blocked") yield* drained;
-          if (outbox.isClosed && outbox.pending === 0) {
-            if (closeRequested) closeSocket(closeRequested.code, closeRequested.reason);
-            return;
-          }
+      ws.on("message", (data: RawData, isBinary: boolean) => {
+        lastSeen = Date.now();
+        if (state._tag === "Closing") return;
+        if (!isBinary) {
+          metrics.frameIn("text");
+          return applyNow({ _tag: "Text" });
         }
+        let input: Input;
+        try {
+          input = { _tag: "Frame", frame: fromBinary(ClientFrameSchema, toBytes(data)) };
+        } catch {
+          input = { _tag: "Malformed" };
+        }
+        metrics.frameIn(input._tag === "Frame" ? (input.frame.kind.case ?? "unknown") : "malformed");
+        inbox.push(input);
+        if (!paused && inbox.length - inboxHead >= INBOX_PAUSE && socket) {
+          paused = true;
+          socket.pause();
+        }
+        if (processing) return;
+        processing = true;
+        const fiber = start(processInbox);
+        if (processing) processor = fiber;
       });
+      const socketGone = () => {
+        socketClosed = true;
+        onSocketClosed?.();
+      };
+      ws.on("close", socketGone);
+      ws.on("error", socketGone);
 
+      // Closes a connection that goes silent for the heartbeat timeout, and one that has not authenticated
+      // by the auth deadline (counted from the upgrade).
+      const authDeadlineAt = startedAt + config.authTimeoutMs;
+      let heartbeatFiber: Fiber.Fiber<unknown> | undefined;
       const heartbeat = Effect.gen(function* () {
         while (state._tag !== "Closing") {
-          const remaining = lastSeen + config.heartbeatTimeoutMs - Date.now();
+          const now = Date.now();
+          if (state._tag === "AwaitingAuth" && now >= authDeadlineAt) {
+            applyNow({ _tag: "AuthDeadline" });
+            continue;
+          }
+          const remaining = lastSeen + config.heartbeatTimeoutMs - now;
           if (remaining <= 0) return applyNow({ _tag: "HeartbeatTimeout" });
-          yield* Effect.sleep(remaining);
+          yield* Effect.sleep(state._tag === "AwaitingAuth" ? Math.min(remaining, authDeadlineAt - now) : remaining);
         }
       });
 
-      const authDeadline = Effect.sleep(config.authTimeoutMs).pipe(Effect.andThen(Effect.sync(() => applyNow({ _tag: "AuthDeadline" }))));
-
       yield* Effect.addFinalizer(() =>
-        Effect.sync(() => {
+        Effect.gen(function* () {
+          if (heartbeatFiber) yield* Fiber.interrupt(heartbeatFiber);
+          if (processor) yield* Fiber.interrupt(processor);
+          if (writer) yield* Fiber.interrupt(writer);
           clearTimeout(closeDeadline);
           outbox.close(true);
           leaveEverything();
@@ -277,29 +322,12 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
         becomeReady(info.preauth);
       }
 
-      const fibers = yield* FiberSet.make<unknown, never>();
-      yield* FiberSet.run(fibers, processor);
-      yield* FiberSet.run(fibers, writer);
-      yield* FiberSet.run(fibers, heartbeat);
-      if (!info.preauth) yield* FiberSet.run(fibers, authDeadline);
+      heartbeatFiber = yield* Effect.forkChild(supervised(heartbeat));
 
-      // The connection lives until the socket closes; a fiber's defect closes it with 1011.
-      yield* Effect.raceFirst(
-        Deferred.await(closed),
-        FiberSet.join(fibers).pipe(
-          Effect.andThen(Deferred.await(closed)),
-          Effect.catchCause((cause) =>
-            Effect.logError("connection fiber failed", { cause: String(cause) }).pipe(
-              Effect.andThen(
-                Effect.sync(() => {
-                  closeSocket(CloseCode.INTERNAL_ERROR, "internal error");
-                  armCloseDeadline();
-                }),
-              ),
-              Effect.andThen(Deferred.await(closed)),
-            ),
-          ),
-        ),
-      );
+      // The connection lives until the socket closes.
+      yield* Effect.callback<void>((resume) => {
+        if (socketClosed) return resume(Effect.void);
+        onSocketClosed = () => resume(Effect.void);
+      });
     }),
   );
