@@ -1,12 +1,12 @@
-// One WebSocket connection: the supervised fibers around the pure state machine. A heartbeat fiber lives as
-// long as the connection: it closes a silent connection, and one that never authenticates. The others exist
-// only while there is work, so an idle connection holds one fiber (memory per connection is a scale target):
-// a processor fiber takes frames in order and executes requests, started by the frame that finds none
-// running (it runs synchronously up to the first request that waits); a writer fiber drains the bounded
-// outbox while the socket is backed up. A defect in any of them closes the connection (1011). The scope's
-// finalizer stops them and takes the connection out of every room and of presence, whatever ended it (a peer
-// the server gives up on, 4000 or 4001, is taken out at once, before its close handshake; the others hear of
-// it after the presence grace, as for any close the user did not ask for).
+// One WebSocket connection: the supervised fibers around the pure state machine. The connection's own fiber
+// is its heartbeat: it lives as long as the socket and closes a silent connection, and one that never
+// authenticates. The others exist only while there is work, so an idle connection holds one fiber (memory
+// per connection is a scale target): a processor fiber takes frames in order and executes requests, started
+// by the frame that finds none running (it runs synchronously up to the first request that waits); a writer
+// fiber drains the bounded outbox while the socket is backed up. A defect in any of them closes the
+// connection (1011). The scope's finalizer stops them and takes the connection out of every room and of
+// presence, whatever ended it (a peer the server gives up on, 4000 or 4001, is taken out at once, before its
+// close handshake; the others hear of it after the presence grace, as for any close the user did not ask for).
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { Cause, type Context, Effect, Fiber } from "effect";
 import type { RawData, WebSocket } from "ws";
@@ -78,7 +78,6 @@ class Connection implements Peer, ConnectionView, ConnectionHandle {
   writer: Fiber.Fiber<unknown> | undefined;
   private processing = false;
   processor: Fiber.Fiber<unknown> | undefined;
-  heartbeatFiber: Fiber.Fiber<unknown> | undefined;
   // Inbound frames not yet processed, in order.
   private inbox: Input[] = [];
   private inboxHead = 0;
@@ -365,22 +364,41 @@ const writeBacklog = (c: Connection) => {
   });
 };
 
+/** Resumes when the socket has closed, or after `ms` (never, if undefined). */
+const socketClosedOr = (c: Connection, ms: number | undefined) =>
+  Effect.callback<void>((resume) => {
+    if (c.socketClosed) return resume(Effect.void);
+    const timer = ms === undefined ? undefined : setTimeout(() => resume(Effect.void), ms);
+    c.onSocketClosed = () => {
+      clearTimeout(timer);
+      resume(Effect.void);
+    };
+    return Effect.sync(() => clearTimeout(timer));
+  });
+
 /**
- * Lives as long as the connection: closes it when it goes silent for the heartbeat timeout, or has not
- * authenticated by the auth deadline (counted from the upgrade).
+ * The connection's own fiber runs its heartbeat until the socket closes: it closes a connection that goes
+ * silent for the heartbeat timeout, or has not authenticated by the auth deadline (counted from the upgrade).
  */
 const heartbeat = (c: Connection) =>
   Effect.gen(function* () {
     const authDeadlineAt = c.startedAt + c.config.authTimeoutMs;
-    while (c.state._tag !== "Closing") {
+    while (!c.socketClosed) {
+      if (c.state._tag === "Closing") {
+        yield* socketClosedOr(c, undefined);
+        continue;
+      }
       const now = Date.now();
       if (c.state._tag === "AwaitingAuth" && now >= authDeadlineAt) {
         c.applyNow({ _tag: "AuthDeadline" });
         continue;
       }
       const remaining = c.lastSeen + c.config.heartbeatTimeoutMs - now;
-      if (remaining <= 0) return c.applyNow({ _tag: "HeartbeatTimeout" });
-      yield* Effect.sleep(c.state._tag === "AwaitingAuth" ? Math.min(remaining, authDeadlineAt - now) : remaining);
+      if (remaining <= 0) {
+        c.applyNow({ _tag: "HeartbeatTimeout" });
+        continue;
+      }
+      yield* socketClosedOr(c, c.state._tag === "AwaitingAuth" ? Math.min(remaining, authDeadlineAt - now) : remaining);
     }
   });
 
@@ -398,7 +416,6 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
       yield* Effect.addFinalizer(() =>
         Effect.gen(function* () {
           unregister();
-          if (c.heartbeatFiber) yield* Fiber.interrupt(c.heartbeatFiber);
           if (c.processor) yield* Fiber.interrupt(c.processor);
           if (c.writer) yield* Fiber.interrupt(c.writer);
           c.clearCloseDeadline();
@@ -417,12 +434,8 @@ export const runConnection = (info: ConnectionInfo, register: (handle: Connectio
         c.becomeReady(info.preauth);
       }
 
-      c.heartbeatFiber = yield* Effect.forkChild(c.supervised(heartbeat(c)));
-
-      // The connection lives until the socket closes.
-      yield* Effect.callback<void>((resume) => {
-        if (c.socketClosed) return resume(Effect.void);
-        c.onSocketClosed = () => resume(Effect.void);
-      });
+      // The connection lives until the socket closes (after a defect in the heartbeat too).
+      yield* c.supervised(heartbeat(c));
+      yield* socketClosedOr(c, undefined);
     }),
   );
