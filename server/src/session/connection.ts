@@ -1,22 +1,24 @@
-// One WebSocket connection: the supervised fibers around the pure state machine. A processor fiber takes
-// frames in order and executes requests; a writer fiber drains the bounded outbox as the socket drains; a
-// heartbeat fiber closes a silent connection; an auth-deadline fiber closes one that never authenticates.
-// They live in a FiberSet in the connection's scope: the first to fail ends the connection, and the
-// scope's finalizer takes the connection out of every room and of presence, whatever ended it (a peer the
-// server gives up on, 4000 or 4001, is taken out at once, before its close handshake; the others hear of it
-// after the presence grace, as for any close the user did not ask for).
+// One WebSocket connection: the supervised fibers around the pure state machine. The connection's own fiber
+// is its heartbeat: it lives as long as the socket and closes a silent connection, and one that never
+// authenticates. The others exist only while there is work, so an idle connection holds one fiber (memory
+// per connection is a scale target): a processor fiber takes frames in order and executes requests, started
+// by the frame that finds none running (it runs synchronously up to the first request that waits); a writer
+// fiber drains the bounded outbox while the socket is backed up. A defect in any of them closes the
+// connection (1011). The scope's finalizer stops them and takes the connection out of every room and of
+// presence, whatever ended it (a peer the server gives up on, 4000 or 4001, is taken out at once, before its
+// close handshake; the others hear of it after the presence grace, as for any close the user did not ask for).
 import { create, fromBinary } from "@bufbuild/protobuf";
-import { Deferred, Effect, Exit, FiberSet } from "effect";
+import { Cause, type Context, Effect, Fiber } from "effect";
 import type { RawData, WebSocket } from "ws";
 import { ClientFrameSchema, type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
 import { CloseCode } from "../../../proto/gen/es/chat/v1/error_pb.js";
-import { ServerConfig } from "../config.ts";
-import { encode, Hub, type Peer } from "../hub/hub.ts";
-import { Metrics } from "../metrics.ts";
+import { type Config, ServerConfig } from "../config.ts";
+import { encode, Hub, type HubCore, type Peer } from "../hub/hub.ts";
+import { Metrics, type MetricsShape } from "../metrics.ts";
 import { type Authenticated, authOkKind, type ConnectionView, Handlers } from "./handlers.ts";
 import { type Input, initialState, type Limits, type SessionState, step, type Action } from "./machine.ts";
 import { lowWaterFor, Outbox } from "./outbox.ts";
-import { sinkOf } from "../transport/wire.ts";
+import { sinkOf, type Wire } from "../transport/wire.ts";
 
 /** Inbound frames buffered before the socket stops reading (TCP backpressure on the client). */
 const INBOX_PAUSE = 256;
@@ -40,266 +42,400 @@ export interface ConnectionHandle {
 const toBytes = (data: RawData): Uint8Array =>
   Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 
+/** The connection a socket belongs to, for the socket's listeners (plain functions, not closures per socket). */
+const OWNER = Symbol("protochat.connection");
+type OwnedSocket = WebSocket & { [OWNER]: Connection };
+function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  (this as OwnedSocket)[OWNER].receive(data, isBinary);
+}
+function onSocketGone(this: WebSocket): void {
+  (this as OwnedSocket)[OWNER].socketGone();
+}
+
+/**
+ * The state of one connection, as fields of one object: a connection that does nothing costs this object, its
+ * outbox, and its heartbeat fiber (no closure per callback). It is also what the hub sees (Peer, once
+ * authenticated), what the handlers see (ConnectionView) and what the transport keeps (ConnectionHandle).
+ */
+class Connection implements Peer, ConnectionView, ConnectionHandle {
+  readonly id: number;
+  readonly ip: string;
+  username = "";
+  token = "";
+  readonly rooms = new Set<string>();
+  readonly outbox: Outbox;
+  readonly startedAt = Date.now();
+  state: SessionState;
+  lastSeen = this.startedAt;
+  private authenticated = false;
+  closeRequested: Extract<Action, { _tag: "Close" }> | undefined;
+  socketClosed = false;
+  onSocketClosed: (() => void) | undefined;
+  private closeDeadline: ReturnType<typeof setTimeout> | undefined;
+  // Fibers that exist only while there is work. A fiber may finish while it is being started: only a
+  // running one is kept (for the finalizer).
+  private writing = false;
+  writer: Fiber.Fiber<unknown> | undefined;
+  private processing = false;
+  processor: Fiber.Fiber<unknown> | undefined;
+  // Inbound frames not yet processed, in order.
+  private inbox: Input[] = [];
+  private inboxHead = 0;
+  private paused = false;
+  private readonly socket: { pause(): void; resume(): void } | undefined;
+
+  readonly info: ConnectionInfo;
+  readonly ws: WebSocket;
+  readonly config: Config;
+  readonly hub: HubCore;
+  readonly handlers: Handlers["Service"];
+  readonly metrics: MetricsShape;
+  readonly context: Context.Context<never>;
+  readonly limits: Limits;
+
+  constructor(
+    info: ConnectionInfo,
+    ws: WebSocket,
+    config: Config,
+    hub: HubCore,
+    handlers: Handlers["Service"],
+    metrics: MetricsShape,
+    context: Context.Context<never>,
+    limits: Limits,
+  ) {
+    this.info = info;
+    this.ws = ws;
+    this.config = config;
+    this.hub = hub;
+    this.handlers = handlers;
+    this.metrics = metrics;
+    this.context = context;
+    this.limits = limits;
+    this.id = info.id;
+    this.ip = info.ip;
+    this.state = initialState(this.startedAt, limits);
+    this.socket = (ws as unknown as { _socket?: { pause(): void; resume(): void } })._socket;
+    this.outbox = new Outbox(
+      sinkOf(ws),
+      { maxBytes: config.outboxBytes, maxFrames: config.outboxFrames, lowWaterBytes: lowWaterFor(config.outboxBytes) },
+      () => this.applyNow({ _tag: "SlowConsumer" }),
+      () => this.startWriter(),
+    );
+    (ws as OwnedSocket)[OWNER] = this;
+    ws.on("message", onSocketMessage);
+    ws.on("close", onSocketGone);
+    ws.on("error", onSocketGone);
+  }
+
+  get peer(): Peer | undefined {
+    return this.authenticated ? this : undefined;
+  }
+
+  /** Peer: bytes from the hub (a broadcast's shared buffer). */
+  send(bytes: Wire, droppable?: boolean): void {
+    this.outbox.push(bytes, droppable);
+  }
+
+  /** ConnectionView: queues a frame now, ahead of anything pushed later. */
+  sendNow(frame: ServerFrame): void {
+    this.outbox.push(encode(frame));
+  }
+
+  /** Peer: closed from outside (logout elsewhere, shutdown). */
+  terminate(reason: "SessionRevoked" | "Shutdown"): void {
+    this.applyNow({ _tag: reason });
+  }
+
+  /** ConnectionHandle: the server is shutting down. */
+  shutdown(): void {
+    this.applyNow({ _tag: "Shutdown" });
+  }
+
+  // Called both where the close is decided and by the writer once the queue is flushed: only the call
+  // that actually starts the close handshake counts it.
+  closeSocket(code: CloseCode, reason: string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.metrics.closes.inc({ code: String(code) });
+    this.ws.close(code, reason);
+  }
+
+  /**
+   * Takes the connection out of every room and of presence; safe to repeat. The others see the user leave
+   * after the presence grace (a reload or a blip shows nothing), except after a logout (1000) or a revoked
+   * session (4104): the user asked to go, so they leave at once.
+   */
+  leaveEverything(): void {
+    const asked = this.closeRequested?.code === CloseCode.NORMAL || this.closeRequested?.code === CloseCode.SESSION_REVOKED;
+    if (this.authenticated) this.hub.removePeer(this, this.rooms, !asked);
+    this.rooms.clear();
+  }
+
+  // The goodbye is bounded: a peer that neither drains the queued replies nor answers the close frame
+  // (a stuck reader, a dead network) is cut off after the heartbeat timeout instead of lingering (ws
+  // alone waits 30 s for the close handshake, and a blocked outbox never reaches it), so the
+  // connection leaves its rooms and presence promptly.
+  armCloseDeadline(): void {
+    const ws = this.ws;
+    this.closeDeadline ??= setTimeout(() => ws.terminate(), this.config.heartbeatTimeoutMs);
+  }
+
+  clearCloseDeadline(): void {
+    clearTimeout(this.closeDeadline);
+  }
+
+  /** A defect in one of the connection's fibers: logged, and the connection closes with 1011. */
+  supervised(fiber: Effect.Effect<unknown>): Effect.Effect<unknown> {
+    return Effect.catchCause(fiber, (cause) =>
+      Cause.hasInterruptsOnly(cause)
+        ? Effect.void
+        : Effect.logError("connection fiber failed", { cause: String(cause) }).pipe(
+            Effect.andThen(
+              Effect.sync(() => {
+                this.closeSocket(CloseCode.INTERNAL_ERROR, "internal error");
+                this.armCloseDeadline();
+              }),
+            ),
+          ),
+    );
+  }
+
+  /** Starts a fiber at once (it runs synchronously up to its first wait); the finalizer interrupts it. */
+  private start(effect: Effect.Effect<unknown>): Fiber.Fiber<unknown> {
+    return Effect.runForkWith(this.context)(this.supervised(effect));
+  }
+
+  // --- outbound: frames go straight to the socket; a writer fiber exists only while it is backed up ---
+
+  // Started by the first frame that queues, i.e. when the socket is backed up: it waits for the socket to
+  // drain first. It ends once the queue is empty (closing the socket if a close waited for the queue).
+  private startWriter(): void {
+    if (this.writing) return;
+    this.writing = true;
+    const fiber = this.start(writeBacklog(this));
+    if (this.writing) this.writer = fiber;
+  }
+
+  writerDone(): void {
+    this.writing = false;
+    this.writer = undefined;
+    if (this.outbox.isClosed && this.closeRequested) this.closeSocket(this.closeRequested.code, this.closeRequested.reason);
+  }
+
+  perform(action: Action): void {
+    if (action._tag === "Send") {
+      if (action.frame.kind.case === "error") this.metrics.errors.inc({ code: String(action.frame.kind.value.code) });
+      this.sendNow(action.frame);
+    } else if (action._tag === "Close") {
+      this.closeRequested = action;
+      // A slow consumer's backlog is dropped; otherwise queued replies (e.g. the error that explains the
+      // close) go out first and the writer closes after them.
+      this.outbox.close(action.code === CloseCode.SLOW_CONSUMER);
+      if (this.outbox.pending === 0) this.closeSocket(action.code, action.reason);
+      this.armCloseDeadline();
+      // A peer that stopped reading (4001) or went silent (4000, e.g. a frozen process) will likely not
+      // answer the close either: the others should not wait for the cutoff to see it leave.
+      // (After the current synchronous work: an overflow can happen in the middle of the hub's fan-out.)
+      if (action.code === CloseCode.HEARTBEAT_TIMEOUT || action.code === CloseCode.SLOW_CONSUMER)
+        queueMicrotask(() => this.leaveEverything());
+    }
+  }
+
+  /** Applies an input that needs no request execution, synchronously (timers, socket events, outside closes). */
+  applyNow(input: Input): void {
+    const result = step(this.state, input, Date.now(), this.limits);
+    this.state = result.state;
+    for (const action of result.actions) this.perform(action);
+  }
+
+  becomeReady(auth: Authenticated): void {
+    this.applyNow({ _tag: "Authenticated", username: auth.username, token: auth.token });
+    if (this.state._tag !== "Ready" || this.authenticated) return;
+    this.username = auth.username;
+    this.token = auth.token;
+    this.authenticated = true;
+    this.hub.addPeer(this);
+    this.info.onAuthenticated();
+  }
+
+  // --- inbound: every message counts as liveness; frames queue for the processor in order ---
+
+  receive(data: RawData, isBinary: boolean): void {
+    this.lastSeen = Date.now();
+    if (this.state._tag === "Closing") return;
+    if (!isBinary) {
+      this.metrics.frameIn("text");
+      return this.applyNow({ _tag: "Text" });
+    }
+    let input: Input;
+    try {
+      input = { _tag: "Frame", frame: fromBinary(ClientFrameSchema, toBytes(data)) };
+    } catch {
+      input = { _tag: "Malformed" };
+    }
+    this.metrics.frameIn(input._tag === "Frame" ? (input.frame.kind.case ?? "unknown") : "malformed");
+    this.inbox.push(input);
+    if (!this.paused && this.inbox.length - this.inboxHead >= INBOX_PAUSE && this.socket) {
+      this.paused = true;
+      this.socket.pause();
+    }
+    if (this.processing) return;
+    this.processing = true;
+    const fiber = this.start(processInbox(this));
+    if (this.processing) this.processor = fiber;
+  }
+
+  /** The next queued input, if any. */
+  take(): Input | undefined {
+    if (this.inboxHead === this.inbox.length) return undefined;
+    const input = this.inbox[this.inboxHead++]!;
+    if (this.inboxHead === this.inbox.length) {
+      this.inbox.length = 0;
+      this.inboxHead = 0;
+    }
+    if (this.paused && this.inbox.length - this.inboxHead <= INBOX_RESUME) {
+      this.paused = false;
+      this.socket?.resume();
+    }
+    return input;
+  }
+
+  processorDone(): void {
+    this.processing = false;
+    this.processor = undefined;
+  }
+
+  socketGone(): void {
+    this.socketClosed = true;
+    this.onSocketClosed?.();
+  }
+}
+
+// The connection's fibers. Each is made when it starts (a processor per burst of frames, a writer per backlog).
+
+/**
+ * Runs until the inbox is empty, then ends (the next frame starts another): frames are stepped and executed
+ * strictly in arrival order, one request at a time.
+ */
+const processInbox = (c: Connection) =>
+  Effect.gen(function* () {
+    for (let input = c.take(); input !== undefined; input = c.take()) {
+      if (c.state._tag === "Closing") continue;
+      const result = step(c.state, input, Date.now(), c.limits, c.outbox.congested);
+      c.state = result.state;
+      for (const action of result.actions) {
+        if (action._tag !== "Execute") {
+          c.perform(action);
+          continue;
+        }
+        const started = performance.now();
+        const outcome = yield* c.handlers.handle(c, action.id, action.request);
+        c.metrics.requestTime(action.request.case, (performance.now() - started) / 1000);
+        if (c.state._tag === "Closing") break;
+        switch (outcome._tag) {
+          case "Reply":
+            if (outcome.frame.kind.case === "error") c.metrics.errors.inc({ code: String(outcome.frame.kind.value.code) });
+            c.sendNow(outcome.frame);
+            break;
+          case "Sent":
+            break;
+          case "Authenticated":
+            c.sendNow(outcome.frame);
+            c.becomeReady(outcome.auth);
+            break;
+          case "LoggedOut":
+            c.sendNow(outcome.frame);
+            c.applyNow({ _tag: "LoggedOut" });
+            break;
+        }
+      }
+    }
+    c.processorDone();
+  });
+
+const writeBacklog = (c: Connection) => {
+  const drained = Effect.callback<void>((resume) => {
+    const cancel = c.outbox.whenDrained(() => resume(Effect.void));
+    return Effect.sync(cancel);
+  });
+  return Effect.gen(function* () {
+    do yield* drained;
+    while (c.outbox.flush() === "blocked");
+    c.writerDone();
+  });
+};
+
+/** Resumes when the socket has closed, or after `ms` (never, if undefined). */
+const socketClosedOr = (c: Connection, ms: number | undefined) =>
+  Effect.callback<void>((resume) => {
+    if (c.socketClosed) return resume(Effect.void);
+    const timer = ms === undefined ? undefined : setTimeout(() => resume(Effect.void), ms);
+    c.onSocketClosed = () => {
+      clearTimeout(timer);
+      resume(Effect.void);
+    };
+    return Effect.sync(() => clearTimeout(timer));
+  });
+
+/**
+ * The connection's own fiber runs its heartbeat until the socket closes: it closes a connection that goes
+ * silent for the heartbeat timeout, or has not authenticated by the auth deadline (counted from the upgrade).
+ */
+const heartbeat = (c: Connection) =>
+  Effect.gen(function* () {
+    const authDeadlineAt = c.startedAt + c.config.authTimeoutMs;
+    while (!c.socketClosed) {
+      if (c.state._tag === "Closing") {
+        yield* socketClosedOr(c, undefined);
+        continue;
+      }
+      const now = Date.now();
+      if (c.state._tag === "AwaitingAuth" && now >= authDeadlineAt) {
+        c.applyNow({ _tag: "AuthDeadline" });
+        continue;
+      }
+      const remaining = c.lastSeen + c.config.heartbeatTimeoutMs - now;
+      if (remaining <= 0) {
+        c.applyNow({ _tag: "HeartbeatTimeout" });
+        continue;
+      }
+      yield* socketClosedOr(c, c.state._tag === "AwaitingAuth" ? Math.min(remaining, authDeadlineAt - now) : remaining);
+    }
+  });
+
 export const runConnection = (info: ConnectionInfo, register: (handle: ConnectionHandle) => () => void) =>
   Effect.scoped(
     Effect.gen(function* () {
       const config = yield* ServerConfig;
-      const hub = yield* Hub;
-      const handlers = yield* Handlers;
-      const metrics = yield* Metrics;
-      const { ws, ip } = info;
-      const limits: Limits = {
+      const c = new Connection(info, info.ws, config, yield* Hub, yield* Handlers, yield* Metrics, yield* Effect.context<never>(), {
         ratePerSec: config.rateLimitPerSec,
         burst: config.rateLimitBurst,
         maxViolations: config.maxViolations,
         maxRateStrikes: config.rateLimitBurst,
-      };
-
-      let state: SessionState = initialState(Date.now(), limits);
-      let lastSeen = Date.now();
-      let peer: Peer | undefined;
-      let closeRequested: Extract<Action, { _tag: "Close" }> | undefined;
-      const rooms = new Set<string>();
-      const closed = yield* Deferred.make<void>();
-
-      // Called both where the close is decided and by the writer once the queue is flushed: only the call
-      // that actually starts the close handshake counts it.
-      const closeSocket = (code: CloseCode, reason: string) => {
-        if (ws.readyState !== ws.OPEN) return;
-        metrics.closes.inc({ code: String(code) });
-        ws.close(code, reason);
-      };
-
-      /**
-       * Takes the connection out of every room and of presence; safe to repeat. The others see the user leave
-       * after the presence grace (a reload or a blip shows nothing), except after a logout (1000) or a revoked
-       * session (4104): the user asked to go, so they leave at once.
-       */
-      const leaveEverything = () => {
-        const asked = closeRequested?.code === CloseCode.NORMAL || closeRequested?.code === CloseCode.SESSION_REVOKED;
-        if (peer) hub.removePeer(peer, rooms, !asked);
-        rooms.clear();
-      };
-
-      // The goodbye is bounded: a peer that neither drains the queued replies nor answers the close frame
-      // (a stuck reader, a dead network) is cut off after the heartbeat timeout instead of lingering (ws
-      // alone waits 30 s for the close handshake, and a blocked outbox never reaches it), so the
-      // connection leaves its rooms and presence promptly.
-      let closeDeadline: ReturnType<typeof setTimeout> | undefined;
-      const armCloseDeadline = () => {
-        closeDeadline ??= setTimeout(() => ws.terminate(), config.heartbeatTimeoutMs);
-      };
-
-      const outbox: Outbox = new Outbox(
-        sinkOf(ws),
-        { maxBytes: config.outboxBytes, maxFrames: config.outboxFrames, lowWaterBytes: lowWaterFor(config.outboxBytes) },
-        () => applyNow({ _tag: "SlowConsumer" }),
-      );
-      const send = (frame: ServerFrame) => outbox.push(encode(frame));
-
-      const perform = (action: Action) => {
-        if (action._tag === "Send") {
-          if (action.frame.kind.case === "error") metrics.errors.inc({ code: String(action.frame.kind.value.code) });
-          send(action.frame);
-        } else if (action._tag === "Close") {
-          closeRequested = action;
-          // A slow consumer's backlog is dropped; otherwise queued replies (e.g. the error that explains the
-          // close) go out first and the writer closes after them.
-          outbox.close(action.code === CloseCode.SLOW_CONSUMER);
-          if (outbox.pending === 0) closeSocket(action.code, action.reason);
-          armCloseDeadline();
-          // A peer that stopped reading (4001) or went silent (4000, e.g. a frozen process) will likely not
-          // answer the close either: the others should not wait for the cutoff to see it leave.
-          // (After the current synchronous work: an overflow can happen in the middle of the hub's fan-out.)
-          if (action.code === CloseCode.HEARTBEAT_TIMEOUT || action.code === CloseCode.SLOW_CONSUMER) queueMicrotask(leaveEverything);
-        }
-      };
-
-      /** Applies an input that needs no request execution, synchronously (timers, socket events, outside closes). */
-      const applyNow = (input: Input) => {
-        const result = step(state, input, Date.now(), limits);
-        state = result.state;
-        for (const action of result.actions) perform(action);
-      };
-
-      const becomeReady = (auth: Authenticated) => {
-        applyNow({ _tag: "Authenticated", username: auth.username, token: auth.token });
-        if (state._tag !== "Ready" || peer) return;
-        peer = {
-          id: info.id,
-          username: auth.username,
-          token: auth.token,
-          send: (bytes, droppable) => outbox.push(bytes, droppable),
-          terminate: (reason) => applyNow({ _tag: reason }),
-        };
-        hub.addPeer(peer);
-        info.onAuthenticated();
-      };
-
-      const view: ConnectionView = {
-        ip,
-        get peer() {
-          return peer;
-        },
-        rooms,
-        sendNow: send,
-      };
-
-      // --- inbound: every message counts as liveness; frames queue for the processor in order ---
-      const inbox: Input[] = [];
-      let inboxHead = 0;
-      let wakeProcessor: (() => void) | undefined;
-      let paused = false;
-      const socket = (ws as unknown as { _socket?: { pause(): void; resume(): void } })._socket;
-
-      ws.on("message", (data: RawData, isBinary: boolean) => {
-        lastSeen = Date.now();
-        if (state._tag === "Closing") return;
-        if (!isBinary) {
-          metrics.frameIn("text");
-          return applyNow({ _tag: "Text" });
-        }
-        let input: Input;
-        try {
-          input = { _tag: "Frame", frame: fromBinary(ClientFrameSchema, toBytes(data)) };
-        } catch {
-          input = { _tag: "Malformed" };
-        }
-        metrics.frameIn(input._tag === "Frame" ? (input.frame.kind.case ?? "unknown") : "malformed");
-        inbox.push(input);
-        if (!paused && inbox.length - inboxHead >= INBOX_PAUSE && socket) {
-          paused = true;
-          socket.pause();
-        }
-        wakeProcessor?.();
       });
-      ws.on("close", () => Deferred.doneUnsafe(closed, Exit.void));
-      ws.on("error", () => Deferred.doneUnsafe(closed, Exit.void));
-
-      const nextInput = Effect.callback<Input>((resume) => {
-        const take = () => {
-          const input = inbox[inboxHead++]!;
-          if (inboxHead === inbox.length) {
-            inbox.length = 0;
-            inboxHead = 0;
-          }
-          if (paused && inbox.length - inboxHead <= INBOX_RESUME) {
-            paused = false;
-            socket?.resume();
-          }
-          resume(Effect.succeed(input));
-        };
-        if (inbox.length > inboxHead) return take();
-        wakeProcessor = () => {
-          wakeProcessor = undefined;
-          take();
-        };
-      });
-
-      const processor = Effect.gen(function* () {
-        while (true) {
-          const input = yield* nextInput;
-          if (state._tag === "Closing") continue;
-          const result = step(state, input, Date.now(), limits, outbox.congested);
-          state = result.state;
-          for (const action of result.actions) {
-            if (action._tag !== "Execute") {
-              perform(action);
-              continue;
-            }
-            const started = performance.now();
-            const outcome = yield* handlers.handle(view, action.id, action.request);
-            metrics.requestTime(action.request.case, (performance.now() - started) / 1000);
-            if (state._tag === "Closing") break;
-            switch (outcome._tag) {
-              case "Reply":
-                if (outcome.frame.kind.case === "error") metrics.errors.inc({ code: String(outcome.frame.kind.value.code) });
-                send(outcome.frame);
-                break;
-              case "Sent":
-                break;
-              case "Authenticated":
-                send(outcome.frame);
-                becomeReady(outcome.auth);
-                break;
-              case "LoggedOut":
-                send(outcome.frame);
-                applyNow({ _tag: "LoggedOut" });
-                break;
-            }
-          }
-        }
-      });
-
-      const drained = Effect.callback<void>((resume) => {
-        const cancel = outbox.whenDrained(() => resume(Effect.void));
-        return Effect.sync(cancel);
-      });
-
-      const writer = Effect.gen(function* () {
-        while (true) {
-          yield* Effect.promise(() => outbox.waitForWork());
-          while (outbox.flush() === "blocked") yield* drained;
-          if (outbox.isClosed && outbox.pending === 0) {
-            if (closeRequested) closeSocket(closeRequested.code, closeRequested.reason);
-            return;
-          }
-        }
-      });
-
-      const heartbeat = Effect.gen(function* () {
-        while (state._tag !== "Closing") {
-          const remaining = lastSeen + config.heartbeatTimeoutMs - Date.now();
-          if (remaining <= 0) return applyNow({ _tag: "HeartbeatTimeout" });
-          yield* Effect.sleep(remaining);
-        }
-      });
-
-      const authDeadline = Effect.sleep(config.authTimeoutMs).pipe(Effect.andThen(Effect.sync(() => applyNow({ _tag: "AuthDeadline" }))));
-
+      const unregister = register(c);
       yield* Effect.addFinalizer(() =>
-        Effect.sync(() => {
-          clearTimeout(closeDeadline);
-          outbox.close(true);
-          leaveEverything();
-          metrics.framesOut.inc(outbox.sent);
-          metrics.framesDropped.inc(outbox.dropped);
-          metrics.outboxPeakBytes.observe(outbox.peakBytes);
-          if (ws.readyState !== ws.CLOSED) ws.terminate();
+        Effect.gen(function* () {
+          unregister();
+          if (c.processor) yield* Fiber.interrupt(c.processor);
+          if (c.writer) yield* Fiber.interrupt(c.writer);
+          c.clearCloseDeadline();
+          c.outbox.close(true);
+          c.leaveEverything();
+          c.metrics.framesOut.inc(c.outbox.sent);
+          c.metrics.framesDropped.inc(c.outbox.dropped);
+          c.metrics.outboxPeakBytes.observe(c.outbox.peakBytes);
+          if (c.ws.readyState !== c.ws.CLOSED) c.ws.terminate();
         }),
       );
-      const unregister = register({ shutdown: () => applyNow({ _tag: "Shutdown" }) });
-      yield* Effect.addFinalizer(() => Effect.sync(unregister));
 
       if (info.preauth) {
         // Authenticated at the upgrade: the first frame announces the session and heartbeat, as a push.
-        send(create(ServerFrameSchema, { id: 0, kind: authOkKind(info.preauth, config) }));
-        becomeReady(info.preauth);
+        c.sendNow(create(ServerFrameSchema, { id: 0, kind: authOkKind(info.preauth, config) }));
+        c.becomeReady(info.preauth);
       }
 
-      const fibers = yield* FiberSet.make<unknown, never>();
-      yield* FiberSet.run(fibers, processor);
-      yield* FiberSet.run(fibers, writer);
-      yield* FiberSet.run(fibers, heartbeat);
-      if (!info.preauth) yield* FiberSet.run(fibers, authDeadline);
-
-      // The connection lives until the socket closes; a fiber's defect closes it with 1011.
-      yield* Effect.raceFirst(
-        Deferred.await(closed),
-        FiberSet.join(fibers).pipe(
-          Effect.andThen(Deferred.await(closed)),
-          Effect.catchCause((cause) =>
-            Effect.logError("connection fiber failed", { cause: String(cause) }).pipe(
-              Effect.andThen(
-                Effect.sync(() => {
-                  closeSocket(CloseCode.INTERNAL_ERROR, "internal error");
-                  armCloseDeadline();
-                }),
-              ),
-              Effect.andThen(Deferred.await(closed)),
-            ),
-          ),
-        ),
-      );
+      // The connection lives until the socket closes (after a defect in the heartbeat too).
+      yield* c.supervised(heartbeat(c));
+      yield* socketClosedOr(c, undefined);
     }),
   );

@@ -1,6 +1,6 @@
 // A connection's bounded outbox. The hot path writes straight to the socket when nothing is queued and the
-// socket is not backed up; otherwise frames queue for the writer fiber, which sends them as the socket drains
-// (`whenDrained`). The outbox is bounded in bytes, counting everything not yet handed to the kernel (queued
+// socket is not backed up; otherwise frames queue, and the first one to queue calls `onBacklog` so the
+// connection starts a writer that sends them as the socket drains (`whenDrained`, `flush`). The outbox is bounded in bytes, counting everything not yet handed to the kernel (queued
 // frames, frames held for this tick, the socket's own buffer), and in frames; over either bound the client is
 // a slow consumer. Above a lower watermark it is "congested": droppable frames (typing) are shed and the
 // connection stops executing requests with large replies (see machine.ts).
@@ -32,10 +32,10 @@ export class Outbox {
   private head = 0;
   private queuedBytes = 0;
   private closed = false;
-  private wake: (() => void) | undefined;
   private readonly sink: Sink;
   private readonly limits: OutboxLimits;
   private readonly onOverflow: () => void;
+  private readonly onBacklog: () => void;
   /** Frames handed to the socket, for metrics. */
   sent = 0;
   /** Droppable frames shed because the client was slow. */
@@ -46,12 +46,18 @@ export class Outbox {
    */
   peakBytes = 0;
 
-  constructor(sink: Sink, limits: OutboxLimits, onOverflow: () => void) {
+  /**
+   * `onOverflow`: the budget was exceeded (the outbox is closed and emptied). `onBacklog`: a frame queued
+   * while nothing was queued; someone must `flush` once the socket drains, until it reports "idle".
+   */
+  constructor(sink: Sink, limits: OutboxLimits, onOverflow: () => void, onBacklog: () => void = () => {}) {
     this.sink = sink;
     this.limits = limits;
     this.onOverflow = onOverflow;
+    this.onBacklog = onBacklog;
     // The hot path relies on this (see `push`); config.ts asks for at least 1 MiB.
-    if (limits.maxBytes < HIGH_WATER_BYTES + SMALL_FRAME_BYTES) throw new Error(`outbox budget below ${HIGH_WATER_BYTES + SMALL_FRAME_BYTES} bytes`);
+    if (limits.maxBytes < HIGH_WATER_BYTES + SMALL_FRAME_BYTES)
+      throw new Error(`outbox budget below ${HIGH_WATER_BYTES + SMALL_FRAME_BYTES} bytes`);
   }
 
   get pending(): number {
@@ -98,7 +104,7 @@ export class Outbox {
     if (total > this.peakBytes) this.peakBytes = total;
     this.queue.push(bytes);
     this.queuedBytes += bytes.length;
-    this.wake?.();
+    if (this.pending === 1) this.onBacklog();
   }
 
   /** Over budget: the backlog is discarded at once (its memory is what the budget protects). */
@@ -115,7 +121,6 @@ export class Outbox {
       this.head = 0;
       this.queuedBytes = 0;
     }
-    this.wake?.();
   }
 
   /**
@@ -139,17 +144,6 @@ export class Outbox {
   /** Calls `ready` once the socket has drained (or closed); returns a function that cancels the wait. */
   whenDrained(ready: () => void): () => void {
     return this.sink.whenDrained(ready);
-  }
-
-  /** Resolves when something is queued (or the outbox closes). */
-  waitForWork(): Promise<void> {
-    if (this.pending > 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.wake = () => {
-        this.wake = undefined;
-        resolve();
-      };
-    });
   }
 
   get isClosed(): boolean {

@@ -21,6 +21,10 @@ import { StorageHealth } from "../store/store.ts";
 import { acceptProxied, clientAddress, peerAddress, TrustedProxies } from "./client-address.ts";
 import { type Asset, choose, StaticFile } from "./static-assets.ts";
 
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
 /** Where the server listens, once it does. */
 export class Listening extends Context.Service<Listening, { readonly port: number; readonly url: string }>()("protochat/transport/Listening") {}
 
@@ -148,7 +152,9 @@ export const layer = Layer.effect(
     };
 
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      socket.on("error", () => socket.destroy());
+      // Not a closure: this listener lives as long as the socket, and a closure here would keep this
+      // function's scope (the upgrade request, its headers and `head`) alive for the connection's life.
+      socket.on("error", destroySocket);
       const url = new URL(req.url ?? "/", "http://localhost");
       const reject = (status: number, text: string) => {
         metrics.upgradesRejected.inc({ status: String(status) });
