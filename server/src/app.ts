@@ -13,6 +13,9 @@ import { Bus, type MemoryNetwork } from "./bus/bus.ts";
 import { RedisBus } from "./bus/redis.ts";
 import { layer as relayLayer } from "./bus/relay.ts";
 import { Chat } from "./chat/chat.ts";
+import { layerFs as blobStoreFs } from "./files/blob-store-fs.ts";
+import { layerPg as blobStorePg } from "./files/blob-store-pg.ts";
+import { Files } from "./files/files.ts";
 import { type Config, ServerConfig } from "./config.ts";
 import { Hub } from "./hub/hub.ts";
 import { Metrics } from "./metrics.ts";
@@ -49,6 +52,12 @@ const storeLayer = (config: Config) => {
   );
 };
 
+/** Uploaded files beside the Store: under --data-dir/files, or in the same PostgreSQL database. */
+const blobStoreLayer = (config: Config) =>
+  config.databaseUrl === ""
+    ? blobStoreFs(join(config.dataDir, "files"))
+    : blobStorePg({ url: config.databaseUrl, poolSize: Math.max(2, Math.ceil(config.databasePoolSize / 2)) });
+
 export interface AppOptions {
   readonly defaultMetrics: boolean;
   /** Tests: a Store shared by several in-process nodes (built once), instead of the one the configuration names. */
@@ -80,16 +89,22 @@ export const appLayer = (config: Config, options: AppOptions) => {
     loginPerAccountAddress: { limit: config.loginFailuresPerAccountIp, windowMs: 15 * minute },
     loginPerAccount: { limit: config.loginFailuresPerAccount, windowMs: 15 * minute, maxDebt: config.loginFailuresPerAccount },
     unknownUserHashes: { limit: config.unknownUserHashesPerMin, windowMs: minute },
-  }).pipe(Layer.provide(Layer.mergeAll(store, throttles, PasswordHasher.layer({ concurrency: config.hashConcurrency, queue: config.hashQueue }))));
+  }).pipe(
+    Layer.provide(Layer.mergeAll(store, throttles, PasswordHasher.layer({ concurrency: config.hashConcurrency, queue: config.hashQueue }))),
+  );
   const joinThrottle = JoinThrottle.layerWith({
     perUser: { limit: config.joinFailuresPerMin, windowMs: minute },
     perIp: { limit: config.joinFailuresPerMin * 3, windowMs: minute },
   }).pipe(Layer.provide(throttles));
   const cluster = redis
     ? Layer.mergeAll(RedisBus.layer, RedisPresence.layer).pipe(Layer.provide(Layer.merge(redis, configLayer)))
-    : Layer.mergeAll(Bus.layerMemory(options.memory?.network), Presence.layerMemory(options.memory?.table)).pipe(Layer.provide(configLayer));
+    : Layer.mergeAll(Bus.layerMemory(options.memory?.network), Presence.layerMemory(options.memory?.table)).pipe(
+        Layer.provide(configLayer),
+      );
   const hub = Hub.layer.pipe(Layer.provide(configLayer));
-  const base = Layer.mergeAll(configLayer, store, accounts, hub, cluster, joinThrottle, Metrics.layer(options));
+  const blobs = blobStoreLayer(config);
+  const files = Files.layer.pipe(Layer.provide(Layer.merge(blobs, configLayer)));
+  const base = Layer.mergeAll(configLayer, store, accounts, hub, cluster, joinThrottle, Metrics.layer(options), blobs, files);
   const rooms = Rooms.layer.pipe(Layer.provide(base));
   const chat = Chat.layer.pipe(Layer.provide(base));
   const relay = relayLayer.pipe(Layer.provide(Layer.mergeAll(base, rooms)));

@@ -11,6 +11,7 @@ import { Bus } from "../bus/bus.ts";
 import { Hub, type Peer } from "../hub/hub.ts";
 import { type Appended, freshState, Store, type StoredMessage } from "../store/store.ts";
 import { payloadOf } from "../transport/wire.ts";
+import { Files } from "../files/files.ts";
 import { Chat } from "./chat.ts";
 
 /** Room appends only; the first append of `lostOnce` is stored but answered with StorageUnavailable. */
@@ -53,7 +54,10 @@ describe("Chat", () => {
         hub.join("ROOM01", false, 0n, peer);
       }
       const send = (clientMessageId: string, text: string) =>
-        chat.send({ peer: sender, rooms: new Set(["ROOM01"]) }, create(SendMessageRequestSchema, { roomCode: "ROOM01", clientMessageId, text }));
+        chat.send(
+          { peer: sender, rooms: new Set(["ROOM01"]) },
+          create(SendMessageRequestSchema, { roomCode: "ROOM01", clientMessageId, text }),
+        );
 
       const first = yield* Effect.flip(send("a", "one"));
       assert.strictEqual(first._tag, "StorageUnavailable");
@@ -74,9 +78,16 @@ describe("Chat", () => {
       Effect.provide(
         Chat.layer.pipe(
           Layer.provideMerge(Hub.layer),
-          Layer.provideMerge(Layer.mergeAll(Layer.succeed(Store, storeLosingOneAck("a")), Bus.layerMemory())),
+          Layer.provideMerge(
+            Layer.mergeAll(
+              Layer.succeed(Store, storeLosingOneAck("a")),
+              Bus.layerMemory(),
+              Layer.succeed(Files, Files.of({ attach: () => Effect.succeed([]), of: () => Effect.succeed(new Map()) })),
+            ),
+          ),
           Layer.provideMerge(Layer.succeed(ServerConfig, testConfig())),
         ),
       ),
-    ));
+    ),
+  );
 });

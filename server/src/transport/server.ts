@@ -1,7 +1,7 @@
 // The one place that imports the WebSocket server. One HTTP server serves the WebSocket endpoint /ws (token,
 // Origin, Host and per-address caps checked before the upgrade, with the client's own address behind trusted
 // proxies), the web client at / and /chat.js (compressed, with ETags; the page names /chat.<hash>.js, cached
-// for a year), /livez, /readyz, /healthz and /metrics. Each accepted socket runs
+// for a year), /livez, /readyz, /healthz, /metrics, and the file endpoints (files/http.ts). Each accepted socket runs
 // as a connection program in this server's scope; closing the scope tells every client to reconnect (1001) and
 // waits briefly for them to go.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import { Cause, Context, Deferred, Effect, Exit, FiberSet, Layer } from "effect";
 import { WebSocketServer } from "ws";
 import { Accounts } from "../auth/accounts.ts";
+import { makeFileRoutes } from "../files/http.ts";
 import { addressKey } from "../auth/throttle.ts";
 import { ServerConfig } from "../config.ts";
 import { Hub } from "../hub/hub.ts";
@@ -22,7 +23,9 @@ import { acceptProxied, clientAddress, peerAddress, TrustedProxies } from "./cli
 import { type Asset, choose, StaticFile } from "./static-assets.ts";
 
 /** Where the server listens, once it does. */
-export class Listening extends Context.Service<Listening, { readonly port: number; readonly url: string }>()("protochat/transport/Listening") {}
+export class Listening extends Context.Service<Listening, { readonly port: number; readonly url: string }>()(
+  "protochat/transport/Listening",
+) {}
 
 /**
  * The token an upgrade carries: `Authorization: Bearer <token>` (the scheme matched case-insensitively, RFC
@@ -47,7 +50,11 @@ export const tokenFrom = (authorization: string | undefined, url: URL): string |
  * literals and localhost names cannot be rebound; other names must be listed in `allowedHosts` (or be the
  * host of an allowed origin); `*` allows any.
  */
-export const hostAllowed = (host: string | undefined, allowedHosts: ReadonlyArray<string>, allowedOrigins: ReadonlyArray<string>): boolean => {
+export const hostAllowed = (
+  host: string | undefined,
+  allowedHosts: ReadonlyArray<string>,
+  allowedOrigins: ReadonlyArray<string>,
+): boolean => {
   if (host === undefined) return false;
   if (allowedHosts.includes("*")) return true;
   let hostname: string;
@@ -81,7 +88,9 @@ export const originAllowed = (origin: string | undefined, host: string | undefin
 };
 
 const refuse = (socket: Duplex, status: number, text: string) => {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`,
+  );
 };
 
 export const layer = Layer.effect(
@@ -92,6 +101,7 @@ export const layer = Layer.effect(
     const accounts = yield* Accounts;
     const metrics = yield* Metrics;
     const storage = yield* StorageHealth;
+    const files = yield* makeFileRoutes;
     const runConn = yield* FiberSet.makeRuntime<ServerConfig | Hub | Handlers | Metrics>();
     const context = yield* Effect.context<never>();
     const runPromise = Effect.runPromiseWith(context);
@@ -131,13 +141,10 @@ export const layer = Layer.effect(
           counted = false;
         };
         const fiber = runConn(
-          runConnection(
-            { id: nextId++, ws, ip, preauth, onAuthenticated: uncount },
-            (handle) => {
-              handles.add(handle);
-              return () => handles.delete(handle);
-            },
-          ),
+          runConnection({ id: nextId++, ws, ip, preauth, onAuthenticated: uncount }, (handle) => {
+            handles.add(handle);
+            return () => handles.delete(handle);
+          }),
         );
         fiber.addObserver(() => {
           open--;
@@ -228,12 +235,17 @@ export const layer = Layer.effect(
         res.writeHead(304, headers).end();
         return;
       }
-      res.writeHead(200, { ...headers, "Content-Length": v.body.length, ...(v.coding === "identity" ? {} : { "Content-Encoding": v.coding }) });
+      res.writeHead(200, {
+        ...headers,
+        "Content-Length": v.body.length,
+        ...(v.coding === "identity" ? {} : { "Content-Encoding": v.coding }),
+      });
       res.end(req.method === "HEAD" ? undefined : v.body);
     };
     const revalidate = () => "no-cache";
     const pageHeaders = {
-      "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+      "Content-Security-Policy":
+        "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
       "Referrer-Policy": "no-referrer",
     };
     // Served cross-origin on purpose: any page may drop the component in with a module script tag.
@@ -243,6 +255,7 @@ export const layer = Layer.effect(
 
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? "/", "http://localhost");
+      if (url.pathname.startsWith("/v1/") && files.handle(req, res, url)) return;
       if (req.method !== "GET" && req.method !== "HEAD") {
         res.writeHead(405, { Allow: "GET, HEAD" }).end();
         return;
@@ -272,7 +285,9 @@ export const layer = Layer.effect(
               ? { status: "storage-unavailable", reason: stored.reason, since: new Date(stored.sinceMs).toISOString() }
               : { status: "ok" };
           if (url.pathname === "/healthz") body.connections = open;
-          res.writeHead(body.status === "ok" ? 200 : 503, { "Content-Type": "application/json", "Cache-Control": "no-store" }).end(JSON.stringify(body));
+          res
+            .writeHead(body.status === "ok" ? 200 : 503, { "Content-Type": "application/json", "Cache-Control": "no-store" })
+            .end(JSON.stringify(body));
           return;
         }
         case "/metrics":
@@ -298,7 +313,8 @@ export const layer = Layer.effect(
       }
     };
 
-    const http = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, maxHeaderSize: 16 * 1024 }, onRequest);
+    // requestTimeout bounds a whole request, an upload's body included (a stalled upload ends sooner: --upload-idle-ms).
+    const http = createServer({ headersTimeout: 10_000, requestTimeout: 600_000, maxHeaderSize: 16 * 1024 }, onRequest);
     http.keepAliveTimeout = 5_000;
     http.on("upgrade", onUpgrade);
     http.on("clientError", (_err, socket) => socket.destroy());

@@ -43,7 +43,17 @@ export const toWireError = (id: number, error: DomainError): ServerFrame => {
     case "RateLimited":
       return errorFrame(id, ErrorCode.RATE_LIMITED, "too many attempts, retry later", error.retryAfterMs);
     case "NotFound":
-      return errorFrame(id, ErrorCode.NOT_FOUND, error.what === "room" ? "no such room" : error.what === "user" ? "no such user" : "no such message (or it was deleted)");
+      return errorFrame(
+        id,
+        ErrorCode.NOT_FOUND,
+        error.what === "room"
+          ? "no such room"
+          : error.what === "user"
+            ? "no such user"
+            : error.what === "attachment"
+              ? "no such upload to attach (unknown, not yours, attached elsewhere or too old)"
+              : "no such message (or it was deleted)",
+      );
     case "PermissionDenied":
       return errorFrame(id, ErrorCode.PERMISSION_DENIED, error.message);
     case "NotMember":
@@ -62,7 +72,11 @@ export const toWireError = (id: number, error: DomainError): ServerFrame => {
  * Runs a request handler; failures become the matching Error reply, defects are logged and become INTERNAL.
  * `asReply` wraps that Error frame in the caller's result type, so success and failure stay told apart by tag.
  */
-export const replyOrError = <A, B>(id: number, handler: Effect.Effect<A, DomainError>, asReply: (error: ServerFrame) => B): Effect.Effect<A | B> =>
+export const replyOrError = <A, B>(
+  id: number,
+  handler: Effect.Effect<A, DomainError>,
+  asReply: (error: ServerFrame) => B,
+): Effect.Effect<A | B> =>
   handler.pipe(
     Effect.catchCause((cause) => {
       const failure = Cause.findErrorOption(cause);
