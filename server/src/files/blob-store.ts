@@ -20,13 +20,16 @@ export const directConversation = (userA: string, userB: string): Conversation =
   return { _tag: "direct", a, b };
 };
 
-/** The conversation as one stored string: "room:<code>" or "direct:<keyA> <keyB>" (usernames hold no white space at the ends, keys are sorted). */
-export const conversationKey = (c: Conversation): string => (c._tag === "room" ? `room:${c.code}` : `direct:${c.a}\u0000${c.b}`);
+/**
+ * The conversation as one stored string: "room:<code>" or "direct:<keyA>\n<keyB>" (keys sorted; a username holds no
+ * control character, and PostgreSQL text cannot hold U+0000).
+ */
+export const conversationKey = (c: Conversation): string => (c._tag === "room" ? `room:${c.code}` : `direct:${c.a}\n${c.b}`);
 
 export const parseConversation = (key: string): Conversation | undefined => {
   if (key.startsWith("room:")) return { _tag: "room", code: key.slice(5) };
   if (!key.startsWith("direct:")) return undefined;
-  const [a, b] = key.slice(7).split("\u0000");
+  const [a, b] = key.slice(7).split("\n");
   return a === undefined || b === undefined ? undefined : { _tag: "direct", a, b };
 };
 
