@@ -55,10 +55,10 @@ const StepList = Schema.declare((u: unknown): u is readonly [unknown, ...unknown
 /** A list, or a placeholder that holds one when the step runs. */
 export type ListParam = string | ReadonlyArray<unknown>;
 const listParam = (min: number) =>
-  Schema.declare(
-    (u: unknown): u is ListParam => (typeof u === "string" && hasPlaceholder(u)) || (Array.isArray(u) && u.length >= min),
-    { expected: min > 0 ? `a list of at least ${min} values (or a \${...} placeholder holding one)` : "a list (or a ${...} placeholder holding one)" },
-  );
+  Schema.declare((u: unknown): u is ListParam => (typeof u === "string" && hasPlaceholder(u)) || (Array.isArray(u) && u.length >= min), {
+    expected:
+      min > 0 ? `a list of at least ${min} values (or a \${...} placeholder holding one)` : "a list (or a ${...} placeholder holding one)",
+  });
 
 const Mapping = Schema.Record(Schema.String, Schema.Unknown).annotate({ expected: "a mapping such as {ping: {}}" });
 
@@ -140,7 +140,9 @@ export const StepSchemas = {
   ),
   expect: Schema.Struct({ ...expectation, id: opt(Int), next: opt(Flag), timeout_ms: opt(Int), ...repeatable }).check(
     Schema.makeFilter((p) =>
-      p.frame === undefined && p.reply_to === undefined && p.id === undefined && p.push === undefined ? "give at least one of frame, reply_to, id, push" : undefined,
+      p.frame === undefined && p.reply_to === undefined && p.id === undefined && p.push === undefined
+        ? "give at least one of frame, reply_to, id, push"
+        : undefined,
     ),
   ),
   expect_none: Schema.Struct({ ...expectation, within_ms: Int, ...repeatable }),
@@ -164,7 +166,8 @@ export const StepSchemas = {
     ...repeatable,
   }).check(
     Schema.makeFilter((p) => {
-      if (p.equal === undefined && p.match === undefined && p.sorted === undefined) return `give "equal: [a, b, ...]", "value" and "match", or "sorted: list"`;
+      if (p.equal === undefined && p.match === undefined && p.sorted === undefined)
+        return `give "equal: [a, b, ...]", "value" and "match", or "sorted: list"`;
       if (p.match !== undefined && !Object.hasOwn(p, "value")) return { path: ["value"], issue: "match needs the value to compare" };
       if (p.by !== undefined && p.sorted === undefined) return { path: ["by"], issue: "by goes with sorted" };
       return undefined;
@@ -184,12 +187,55 @@ export const StepSchemas = {
     origin: opt(Text),
     ...repeatable,
   }),
+  /**
+   * POST a file to /v1/uploads: the body is `text`, `base64` or `size` zero bytes (exactly one); `token` is sent
+   * as `Authorization: Bearer` (none when absent). `json` is matched against the JSON answer ($save captures).
+   */
+  upload: Schema.Struct({
+    token: opt(Text),
+    name: opt(Text),
+    text: opt(Text),
+    base64: opt(Text),
+    size: opt(Int),
+    content_type: opt(Text),
+    status: opt(IntOrList),
+    json: opt(Matcher),
+    headers: opt(HeaderMatchers),
+    ...repeatable,
+  }).check(
+    Schema.makeFilter((p) => {
+      const given = (["text", "base64", "size"] as const).filter((k) => p[k] !== undefined);
+      return given.length === 1
+        ? undefined
+        : `give exactly one of text, base64, size${given.length > 1 ? ` (got ${given.join(", ")})` : ""}`;
+    }),
+  ),
+  /**
+   * GET (or HEAD) a file path with the bearer `token` (none when absent). The body is checked as bytes: `body_base64`
+   * equal to them, `size` their count, `body_contains` / `body_not_contains` strings in their Latin-1 reading
+   * (so byte markers such as "Exif" can be looked for in binary files).
+   */
+  download: Schema.Struct({
+    path: NonEmptyText,
+    token: opt(Text),
+    method: opt(Text.check(Schema.isPattern(/^(GET|HEAD|get|head)$/, { message: "must be GET or HEAD" }))),
+    range: opt(Text),
+    status: opt(IntOrList),
+    headers: opt(HeaderMatchers),
+    body_base64: opt(Text),
+    size: opt(Int),
+    body_contains: opt(TextOrList),
+    body_not_contains: opt(TextOrList),
+    ...repeatable,
+  }),
   /** Variable names to values; a value may hold placeholders. */
   set: Schema.Record(Schema.String, Schema.Unknown).check(
     Schema.makeFilter((vars: Record<string, unknown>) =>
       Object.keys(vars).flatMap((k) => {
         if (k === "repeat" || k === "interval_ms") return [{ path: [k], issue: "set cannot repeat: put it in a group" }];
-        return VARIABLE_PATTERN.test(k) ? [] : [{ path: [k], issue: "not a variable name (letters, digits, _ . -; not starting with a digit)" }];
+        return VARIABLE_PATTERN.test(k)
+          ? []
+          : [{ path: [k], issue: "not a variable name (letters, digits, _ . -; not starting with a digit)" }];
       }),
     ),
   ),
