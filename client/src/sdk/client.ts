@@ -16,6 +16,7 @@ import { PageVisibility } from "./page-visibility.ts";
 import { type AppRequest, type ChatEvents, type ClientState, type Effect, type Event, initialState, step } from "./machine.ts";
 import type { ClientKind, ReplyCase } from "./requests.ts";
 
+import { downloadFile, FileError, httpBase, type UploadedFile, uploadFile, type UploadOptions } from "./files.ts";
 export type { ChatEvents } from "./machine.ts";
 export type { ConnectionState, SessionInfo } from "./connection.ts";
 
@@ -76,6 +77,8 @@ export interface PendingAction {
 export interface SendOptions {
   /** Reply to the plain message with this seq in the same room or conversation. */
   replyTo?: bigint;
+  /** Ids of uploads (uploadFile()) to attach, at most 10; the text may then be empty. */
+  attachments?: ReadonlyArray<string>;
 }
 
 export interface HistoryOptions {
@@ -278,7 +281,13 @@ export class ChatClient {
     const clientMessageId = newMessageId();
     const kind: ClientKind = {
       case: "sendMessage",
-      value: { roomCode: normalizeCode(roomCode), clientMessageId, text, replyToSeq: options.replyTo ?? 0n },
+      value: {
+        roomCode: normalizeCode(roomCode),
+        clientMessageId,
+        text,
+        replyToSeq: options.replyTo ?? 0n,
+        attachmentIds: [...(options.attachments ?? [])],
+      },
     };
     return { clientMessageId, acked: this.#send<SendAck>(kind, "sendAck", text) };
   }
@@ -302,8 +311,37 @@ export class ChatClient {
   /** Sends a direct message; retried like send(). This client gets the ack, not a `direct` event. */
   sendDirect(username: string, text: string, options: SendOptions = {}): PendingDirect {
     const clientMessageId = newMessageId();
-    const kind: ClientKind = { case: "sendDirect", value: { recipient: username.trim(), clientMessageId, text, replyToSeq: options.replyTo ?? 0n } };
+    const kind: ClientKind = {
+      case: "sendDirect",
+      value: {
+        recipient: username.trim(),
+        clientMessageId,
+        text,
+        replyToSeq: options.replyTo ?? 0n,
+        attachmentIds: [...(options.attachments ?? [])],
+      },
+    };
     return { clientMessageId, acked: this.#send<DirectAck>(kind, "directAck", text) };
+  }
+
+  // ---------------------------------------------------------------- files
+
+  /**
+   * Uploads a file over HTTP (POST /v1/uploads on the server of `url`) with this session's token; attach the
+   * result by id with send()/sendDirect() `attachments`. `onProgress` reports bytes sent, `signal` cancels (the
+   * server keeps nothing). Rejects with FileError (file-too-large, rate-limited, …); describeFileError() words it.
+   */
+  uploadFile(file: Blob, options: UploadOptions = {}): Promise<UploadedFile> {
+    const token = this.token;
+    if (token === undefined) return Promise.reject(new FileError("unauthenticated", 0, "log in first"));
+    return uploadFile(httpBase(this.#url), token, file, options);
+  }
+
+  /** Downloads an attachment (`/v1/files/{id}`, or an Attachment's thumbnailUrl) with the token in the header. */
+  downloadFile(path: string, signal?: AbortSignal): Promise<Blob> {
+    const token = this.token;
+    if (token === undefined) return Promise.reject(new FileError("unauthenticated", 0, "log in first"));
+    return downloadFile(httpBase(this.#url), token, path.startsWith("/") ? path : `/v1/files/${encodeURIComponent(path)}`, signal);
   }
 
   // ---------------------------------------------------------------- message actions
@@ -314,12 +352,18 @@ export class ChatClient {
    * else's message, NOT_FOUND for a missing or deleted one; retried across reconnects like send().
    */
   editMessage(where: Conversation, targetSeq: bigint, text: string): PendingAction {
-    return this.#action(where, (conversation, clientMessageId) => ({ case: "editMessage", value: { conversation, targetSeq, clientMessageId, text } }));
+    return this.#action(where, (conversation, clientMessageId) => ({
+      case: "editMessage",
+      value: { conversation, targetSeq, clientMessageId, text },
+    }));
   }
 
   /** Deletes your own message: it stays as a tombstone. Refused as editMessage(). */
   deleteMessage(where: Conversation, targetSeq: bigint): PendingAction {
-    return this.#action(where, (conversation, clientMessageId) => ({ case: "deleteMessage", value: { conversation, targetSeq, clientMessageId } }));
+    return this.#action(where, (conversation, clientMessageId) => ({
+      case: "deleteMessage",
+      value: { conversation, targetSeq, clientMessageId },
+    }));
   }
 
   /**
@@ -332,7 +376,10 @@ export class ChatClient {
       acked.catch(() => {});
       return { clientMessageId: "", acked };
     }
-    return this.#action(where, (conversation, clientMessageId) => ({ case: "react", value: { conversation, targetSeq, clientMessageId, emoji, add } }));
+    return this.#action(where, (conversation, clientMessageId) => ({
+      case: "react",
+      value: { conversation, targetSeq, clientMessageId, emoji, add },
+    }));
   }
 
   /** Toggles your reaction on a message as shown: removes it if you reacted with `emoji`, adds it otherwise. */
@@ -346,7 +393,10 @@ export class ChatClient {
     build: (conversation: { case: "roomCode"; value: string } | { case: "peer"; value: string }, clientMessageId: string) => ClientKind,
   ): PendingAction {
     const clientMessageId = newMessageId();
-    const conversation = "room" in where ? { case: "roomCode" as const, value: normalizeCode(where.room) } : { case: "peer" as const, value: where.peer.trim() };
+    const conversation =
+      "room" in where
+        ? { case: "roomCode" as const, value: normalizeCode(where.room) }
+        : { case: "peer" as const, value: where.peer.trim() };
     const expect = "room" in where ? "sendAck" : "directAck";
     return { clientMessageId, acked: this.#send<SendAck | DirectAck>(build(conversation, clientMessageId), expect, "") };
   }
