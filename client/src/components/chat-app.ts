@@ -4,6 +4,7 @@
 // rendered through Lit text bindings by those elements: nothing from the server is parsed as HTML.
 // A little over 400 lines: about 90 of them are the class JSDoc that lists the public parts and CSS properties.
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
+import type { UploadedFile, UploadOptions } from "../sdk/index.ts";
 import { styles } from "./chat-app.styles.ts";
 import { ChatBanner } from "./chat-banner.ts";
 import { ChatComposer } from "./chat-composer.ts";
@@ -81,11 +82,17 @@ export const defaultServerUrl = (): string => {
  * @csspart reaction - one reaction chip (emoji and count; pressed when the user reacted)
  * @csspart actions-button - a message's "Message actions" button
  * @csspart actions-menu - a message's actions (reply, react, edit, delete)
+ * @csspart attachments - the files under a message
+ * @csspart attachment-image - an image's thumbnail (a button that opens the full image)
+ * @csspart attachment-file - a file's chip with its name, size and Download
+ * @csspart image-dialog - the dialog showing a full image
  * @csspart reply-bar - "Replying to X: …" above the message field
  * @csspart typing - the "X is typing…" line
  * @csspart composer - the message form
  * @csspart composer-input - the message field
  * @csspart send-button - the Send button
+ * @csspart attach-button - the Attach files button
+ * @csspart uploads - the files waiting to be sent, with progress and Cancel
  * @csspart members - the member list
  * @csspart toast - an error notice
  * @csspart button - every button
@@ -147,12 +154,12 @@ export class ChatApp extends ChatElement {
 
   /** WebSocket URL of the chat server; default: /ws on the page's own host. */
   declare server: string;
-  private declare _authMode: "login" | "register";
-  private declare _sidebarOpen: boolean;
-  private declare _membersOpen: boolean;
-  private declare _createError: string;
-  private declare _joinError: string;
-  private declare _sendError: string;
+  declare private _authMode: "login" | "register";
+  declare private _sidebarOpen: boolean;
+  declare private _membersOpen: boolean;
+  declare private _createError: string;
+  declare private _joinError: string;
+  declare private _sendError: string;
 
   /** The state this element renders, and the calls that change it. */
   readonly chat: ChatController;
@@ -216,14 +223,20 @@ export class ChatApp extends ChatElement {
           : this.#renderApp();
     // One polite live region announces new messages from others, join/leave and connection notices; the
     // timeline itself is a log that is not live, so switching rooms does not read out a whole history.
-    return html`${body}<div class="sr-only" role="status" aria-live="polite" aria-atomic="true" data-announcement>${c.announcement}</div>`;
+    return html`${body}
+      <div class="sr-only" role="status" aria-live="polite" aria-atomic="true" data-announcement>${c.announcement}</div>`;
   }
 
   #renderApp(): TemplateResult {
     const c = this.chat;
     const room = c.activeRoom;
     const dm = c.activeDirect;
-    const classes = ["app", room !== undefined ? "with-members" : "", this._sidebarOpen ? "sidebar-open" : "", this._membersOpen && room !== undefined ? "members-open" : ""];
+    const classes = [
+      "app",
+      room !== undefined ? "with-members" : "",
+      this._sidebarOpen ? "sidebar-open" : "",
+      this._membersOpen && room !== undefined ? "members-open" : "",
+    ];
     const inLobby = c.active.kind === "lobby" || (room === undefined && dm === undefined);
     return html`<div class=${classes.join(" ")} part="app" @keydown=${this.#onAppKeydown}>
       <button class="scrim" tabindex="-1" aria-hidden="true" @click=${this.#closePanels}></button>
@@ -270,18 +283,24 @@ export class ChatApp extends ChatElement {
         ></chat-banner>
         ${inLobby ? this.#renderLobby() : this.#renderConversation()}
       </main>
-      ${room !== undefined
-        ? html`<chat-member-list
-            exportparts=${EXPORT.members}
-            .members=${room.members}
-            .memberCount=${room.memberCount}
-            .roomTitle=${roomTitle(room)}
-            .me=${c.me ?? ""}
-            .stale=${c.connection !== "connected"}
-            @chat-members-close=${() => (this._membersOpen = false)}
-          ></chat-member-list>`
-        : nothing}
-      <chat-toasts exportparts=${EXPORT.toasts} .toasts=${c.toasts} @chat-toast-dismiss=${(e: ChatEvent<"chat-toast-dismiss">) => c.dismissToast(e.detail.id)}></chat-toasts>
+      ${
+        room !== undefined
+          ? html`<chat-member-list
+              exportparts=${EXPORT.members}
+              .members=${room.members}
+              .memberCount=${room.memberCount}
+              .roomTitle=${roomTitle(room)}
+              .me=${c.me ?? ""}
+              .stale=${c.connection !== "connected"}
+              @chat-members-close=${() => (this._membersOpen = false)}
+            ></chat-member-list>`
+          : nothing
+      }
+      <chat-toasts
+        exportparts=${EXPORT.toasts}
+        .toasts=${c.toasts}
+        @chat-toast-dismiss=${(e: ChatEvent<"chat-toast-dismiss">) => c.dismissToast(e.detail.id)}
+      ></chat-toasts>
     </div>`;
   }
 
@@ -319,6 +338,7 @@ export class ChatApp extends ChatElement {
         .conversation=${conversationKey(c.active)}
         .loadingOlder=${conv.loadingOlder}
         .me=${c.me ?? ""}
+        .fetchFile=${this.#fetchFile}
         @chat-load-older=${() => void this.chat.loadOlder()}
         @chat-message-retry=${(e: ChatEvent<"chat-message-retry">) => void this.chat.retry(e.detail.clientMessageId, e.detail.text)}
         @chat-message-reply=${this.#onReply}
@@ -326,18 +346,20 @@ export class ChatApp extends ChatElement {
         @chat-message-delete=${(e: ChatEvent<"chat-message-delete">) => this.chat.deleteMessage(e.detail.seq)}
         @chat-message-react=${(e: ChatEvent<"chat-message-react">) => this.chat.react(e.detail.seq, e.detail.emoji, e.detail.add)}
       >
-        ${empty
-          ? html`<chat-conversation-start
-              exportparts=${EXPORT.start}
-              .code=${room?.code ?? ""}
-              .peer=${dm?.peer ?? ""}
-              .fresh=${room !== undefined && c.justCreated === room.code}
-              .copied=${copied}
-              .inviteCopied=${this.#copy.outcome(room?.code, "link") === "copied"}
-              @chat-invite-copy=${(e: ChatEvent<"chat-invite-copy">) => void this.#onCopyInvite(e.detail.code)}
-              @chat-code-copy=${(e: ChatEvent<"chat-code-copy">) => void this.#onCopy(e.detail.code)}
-            ></chat-conversation-start>`
-          : nothing}
+        ${
+          empty
+            ? html`<chat-conversation-start
+                exportparts=${EXPORT.start}
+                .code=${room?.code ?? ""}
+                .peer=${dm?.peer ?? ""}
+                .fresh=${room !== undefined && c.justCreated === room.code}
+                .copied=${copied}
+                .inviteCopied=${this.#copy.outcome(room?.code, "link") === "copied"}
+                @chat-invite-copy=${(e: ChatEvent<"chat-invite-copy">) => void this.#onCopyInvite(e.detail.code)}
+                @chat-code-copy=${(e: ChatEvent<"chat-code-copy">) => void this.#onCopy(e.detail.code)}
+              ></chat-conversation-start>`
+            : nothing
+        }
       </chat-timeline>
       <chat-composer
         exportparts=${EXPORT.composer}
@@ -345,6 +367,7 @@ export class ChatApp extends ChatElement {
         .typing=${room !== undefined ? typingLine(room.typing) : ""}
         .error=${this._sendError}
         .replyTo=${t.replyTo}
+        .uploader=${this.#uploader}
         @chat-reply-cancel=${() => this.chat.replyTo(undefined)}
         @chat-composer-submit=${this.#onComposerSubmit}
         @chat-composer-input=${(e: ChatEvent<"chat-composer-input">) => {
@@ -412,8 +435,12 @@ export class ChatApp extends ChatElement {
     void this.updateComplete.then(() => this.renderRoot.querySelector<ChatComposer>("chat-composer")?.focus());
   };
 
+  // Stable functions, so the elements given them do not re-render (or refetch) on every update.
+  readonly #fetchFile = (path: string): Promise<Blob> => this.chat.download(path);
+  readonly #uploader = (file: Blob, options: UploadOptions): Promise<UploadedFile> => this.chat.upload(file, options);
+
   #onComposerSubmit = (e: ChatEvent<"chat-composer-submit">): void => {
-    const error = this.chat.send(e.detail.text);
+    const error = this.chat.send(e.detail.text, e.detail.attachments);
     if (error !== undefined) {
       // Cancelled: the composer keeps the text.
       e.preventDefault();

@@ -17,6 +17,39 @@ export interface QuoteView {
   readonly deleted: boolean;
 }
 
+/** A file a message carries (the wire's Attachment, with the size as a number). */
+export interface AttachmentView {
+  readonly id: string;
+  readonly fileName: string;
+  readonly mediaType: string;
+  readonly sizeBytes: number;
+  readonly width: number;
+  readonly height: number;
+  /** "" for a file that is not an image. */
+  readonly thumbnailUrl: string;
+}
+
+export const attachmentViews = (
+  list: ReadonlyArray<{
+    readonly id: string;
+    readonly fileName: string;
+    readonly mediaType: string;
+    readonly sizeBytes: bigint | number;
+    readonly width: number;
+    readonly height: number;
+    readonly thumbnailUrl: string;
+  }>,
+): AttachmentView[] =>
+  list.map((a) => ({
+    id: a.id,
+    fileName: a.fileName,
+    mediaType: a.mediaType,
+    sizeBytes: Number(a.sizeBytes),
+    width: a.width,
+    height: a.height,
+    thumbnailUrl: a.thumbnailUrl,
+  }));
+
 export interface MessageEntry {
   readonly kind: "message";
   /** Stable key for keyed rendering: the client message id when known, else the seq. */
@@ -43,6 +76,8 @@ export interface MessageEntry {
   replyQuote: QuoteView | undefined;
   /** The seq of the newest action reflected in this entry. */
   stateSeq: bigint;
+  /** The files it carries, in order (none once deleted). */
+  attachments: ReadonlyArray<AttachmentView>;
 }
 
 export interface NoticeEntry {
@@ -85,16 +120,30 @@ const viewOfEntry = (e: MessageEntry): MessageView => ({
 });
 
 /** Copies the state of a stored message (or an updated view) onto an entry. */
-const takeState = (e: MessageEntry, m: { readonly text: string; readonly editedAtMs: bigint; readonly deleted: boolean; readonly reactions: ReadonlyArray<ReactionView>; readonly stateSeq: bigint }): void => {
+const takeState = (
+  e: MessageEntry,
+  m: {
+    readonly text: string;
+    readonly editedAtMs: bigint;
+    readonly deleted: boolean;
+    readonly reactions: ReadonlyArray<ReactionView>;
+    readonly stateSeq: bigint;
+  },
+): void => {
   e.text = m.deleted ? "" : m.text;
   e.editedAtMs = Number(m.editedAtMs);
   e.deleted = m.deleted;
   e.reactions = m.deleted ? [] : m.reactions.map((r) => ({ emoji: r.emoji, users: [...r.users] }));
   e.stateSeq = m.stateSeq;
+  if (m.deleted) e.attachments = [];
 };
 
 const QUOTE_CHARS = 200;
-const quoteOf = (e: MessageEntry): QuoteView => ({ sender: e.sender, text: Array.from(e.text).slice(0, QUOTE_CHARS).join(""), deleted: e.deleted });
+const quoteOf = (e: MessageEntry): QuoteView => ({
+  sender: e.sender,
+  text: Array.from(e.text).slice(0, QUOTE_CHARS).join(""),
+  deleted: e.deleted,
+});
 
 // Pending messages have no seq yet and stay at the end, in the order they were typed.
 const PENDING = 1n << 64n;
@@ -148,7 +197,14 @@ export const dayOf = (ms: number): number => new Date(ms).setHours(0, 0, 0, 0);
  */
 export const layoutEntries = (entries: ReadonlyArray<Entry>, newFrom?: bigint): Layout => {
   const n = entries.length;
-  const rows: Array<{ entry: Entry; grouped: boolean; lastOfGroup: boolean; lastOwn: boolean; day: number | undefined; firstNew: boolean }> = [];
+  const rows: Array<{
+    entry: Entry;
+    grouped: boolean;
+    lastOfGroup: boolean;
+    lastOwn: boolean;
+    day: number | undefined;
+    firstNew: boolean;
+  }> = [];
   let messageCount = 0;
   let lastOwn = -1;
   let prev: Entry | undefined;
@@ -168,7 +224,14 @@ export const layoutEntries = (entries: ReadonlyArray<Entry>, newFrom?: bigint): 
       const run = sameRun(prev, entry) && !newDay && !firstNew;
       // The previous message ends its run unless this one continues it.
       if (run) rows[i - 1]!.lastOfGroup = false;
-      rows.push({ entry, grouped: run && entry.sentAtMs - (prev as MessageEntry).sentAtMs < GROUP_WINDOW_MS, lastOfGroup: true, lastOwn: false, day: newDay ? day : undefined, firstNew });
+      rows.push({
+        entry,
+        grouped: run && entry.sentAtMs - (prev as MessageEntry).sentAtMs < GROUP_WINDOW_MS,
+        lastOfGroup: true,
+        lastOwn: false,
+        day: newDay ? day : undefined,
+        firstNew,
+      });
     } else {
       rows.push({ entry, grouped: false, lastOfGroup: true, lastOwn: false, day: undefined, firstNew: false });
     }
@@ -243,7 +306,8 @@ export class Timeline {
 
   /** The rows to render, worked out once per revision. */
   get layout(): Layout {
-    if (this.#layout?.revision !== this.#revision) this.#layout = { revision: this.#revision, layout: layoutEntries(this.#entries, this.#newFrom) };
+    if (this.#layout?.revision !== this.#revision)
+      this.#layout = { revision: this.#revision, layout: layoutEntries(this.#entries, this.#newFrom) };
     return this.#layout.layout;
   }
 
@@ -277,8 +341,10 @@ export class Timeline {
       this.#remove(pending);
       pending.seq = m.seq;
       pending.sentAtMs = Number(m.sentAtMs);
+      pending.attachments = attachmentViews(m.attachments);
       takeState(pending, m);
-      if (m.replyQuote !== undefined) pending.replyQuote = { sender: m.replyQuote.sender, text: m.replyQuote.text, deleted: m.replyQuote.deleted };
+      if (m.replyQuote !== undefined)
+        pending.replyQuote = { sender: m.replyQuote.sender, text: m.replyQuote.text, deleted: m.replyQuote.deleted };
       this.#revision++;
       this.#bySeq.set(m.seq, pending);
       this.#insert(pending);
@@ -300,8 +366,12 @@ export class Timeline {
       deleted: false,
       reactions: [],
       replyToSeq: m.replyToSeq,
-      replyQuote: m.replyToSeq > 0n && m.replyQuote !== undefined ? { sender: m.replyQuote.sender, text: m.replyQuote.text, deleted: m.replyQuote.deleted } : undefined,
+      replyQuote:
+        m.replyToSeq > 0n && m.replyQuote !== undefined
+          ? { sender: m.replyQuote.sender, text: m.replyQuote.text, deleted: m.replyQuote.deleted }
+          : undefined,
       stateSeq: 0n,
+      attachments: attachmentViews(m.attachments),
     };
     takeState(entry, m);
     this.#bySeq.set(m.seq, entry);
@@ -324,12 +394,20 @@ export class Timeline {
       const quote = quoteOf(target);
       for (const e of this.#bySeq.values()) if (e.replyToSeq === target.seq) e.replyQuote = quote;
       const reply = this.replyTo;
-      if (reply !== undefined && reply.seq === target.seq) this.replyTo = target.deleted ? undefined : { seq: reply.seq, sender: reply.sender, text: target.text };
+      if (reply !== undefined && reply.seq === target.seq)
+        this.replyTo = target.deleted ? undefined : { seq: reply.seq, sender: reply.sender, text: target.text };
     }
   }
 
   /** Adds our own message as pending, before the server has stored it (`reply`: the message it answers). */
-  addPending(clientMessageId: string, sender: string, text: string, nowMs = Date.now(), reply?: ReplyTarget): MessageEntry {
+  addPending(
+    clientMessageId: string,
+    sender: string,
+    text: string,
+    nowMs = Date.now(),
+    reply?: ReplyTarget,
+    attachments: ReadonlyArray<AttachmentView> = [],
+  ): MessageEntry {
     const entry: MessageEntry = {
       kind: "message",
       key: `c:${clientMessageId}`,
@@ -346,8 +424,12 @@ export class Timeline {
       deleted: false,
       reactions: [],
       replyToSeq: reply?.seq ?? 0n,
-      replyQuote: reply === undefined ? undefined : { sender: reply.sender, text: Array.from(reply.text).slice(0, QUOTE_CHARS).join(""), deleted: false },
+      replyQuote:
+        reply === undefined
+          ? undefined
+          : { sender: reply.sender, text: Array.from(reply.text).slice(0, QUOTE_CHARS).join(""), deleted: false },
       stateSeq: 0n,
+      attachments,
     };
     this.#byClientId.set(clientMessageId, entry);
     this.#insert(entry);
