@@ -474,9 +474,7 @@ export class ChatController extends ChatViewState implements ReactiveController 
     if (room !== undefined) {
       // The SDK could not rejoin it after a reconnect (a temporary room expired meanwhile): drop it here too.
       this.#conv.dropRoom(room.code);
-      this.#notices.toast(
-        e.code === ErrorCode.NOT_FOUND ? `${roomTitle(room)} no longer exists.` : `Left ${roomTitle(room)}: ${describeError(e)}`,
-      );
+      this.#notices.toast(e.code === ErrorCode.NOT_FOUND ? `${roomTitle(room)} no longer exists.` : `Left ${roomTitle(room)}: ${describeError(e)}`);
       return;
     }
     // A close that ends the session is already shown in the banner (#onClosed).

@@ -85,4 +85,5 @@ export class ChatViewState {
   dismissBanner(): void {
     this.notices.dismissBanner();
   }
+
 }

@@ -291,10 +291,7 @@ export class Conversations {
   async #loadHistory(
     view: RoomView | DirectView,
     older: boolean,
-    fetchPage: (
-      client: ChatClient,
-      opts: HistoryOptions,
-    ) => Promise<{ readonly messages: readonly StoredMessage[]; readonly hasMore: boolean }>,
+    fetchPage: (client: ChatClient, opts: HistoryOptions) => Promise<{ readonly messages: readonly StoredMessage[]; readonly hasMore: boolean }>,
   ): Promise<void> {
     const client = this.#host.client();
     if (client === undefined || view.loadingOlder) return;
@@ -302,10 +299,7 @@ export class Conversations {
     this.#host.changed();
     try {
       const anchor = older ? view.timeline.firstSeq : undefined;
-      const page = await fetchPage(
-        client,
-        anchor === undefined ? { limit: HISTORY_PAGE } : { anchorSeq: anchor, direction: "backward", limit: HISTORY_PAGE },
-      );
+      const page = await fetchPage(client, anchor === undefined ? { limit: HISTORY_PAGE } : { anchorSeq: anchor, direction: "backward", limit: HISTORY_PAGE });
       for (const m of page.messages) view.timeline.addStored(m);
       view.timeline.hasMore = page.hasMore;
       view.timeline.loaded = true;
@@ -356,9 +350,7 @@ export class Conversations {
       const open = this.active.kind === "room" && this.active.code === room.code;
       if (!open || pageHidden()) this.#countUnread(room, m);
       if (open) this.#host.announce(`${m.sender}: ${m.text}`);
-      this.#host.notify(`${m.sender} in #${room.name || room.code}`, m.text, `r:${room.code}`, () =>
-        this.#openFromNotification({ kind: "room", code: room.code }),
-      );
+      this.#host.notify(`${m.sender} in #${room.name || room.code}`, m.text, `r:${room.code}`, () => this.#openFromNotification({ kind: "room", code: room.code }));
     }
     this.#host.changed();
   }
@@ -401,9 +393,7 @@ export class Conversations {
       const open = this.active.kind === "dm" && nameKey(this.active.peer) === nameKey(dm.peer);
       if (!open || pageHidden()) this.#countUnread(dm, m);
       if (open) this.#host.announce(`${m.sender} (direct): ${m.text}`);
-      this.#host.notify(`${m.sender} (direct message)`, m.text, `d:${dm.peer}`, () =>
-        this.#openFromNotification({ kind: "dm", peer: dm.peer }),
-      );
+      this.#host.notify(`${m.sender} (direct message)`, m.text, `d:${dm.peer}`, () => this.#openFromNotification({ kind: "dm", peer: dm.peer }));
     }
   }
 

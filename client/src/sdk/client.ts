@@ -352,18 +352,12 @@ export class ChatClient {
    * else's message, NOT_FOUND for a missing or deleted one; retried across reconnects like send().
    */
   editMessage(where: Conversation, targetSeq: bigint, text: string): PendingAction {
-    return this.#action(where, (conversation, clientMessageId) => ({
-      case: "editMessage",
-      value: { conversation, targetSeq, clientMessageId, text },
-    }));
+    return this.#action(where, (conversation, clientMessageId) => ({ case: "editMessage", value: { conversation, targetSeq, clientMessageId, text } }));
   }
 
   /** Deletes your own message: it stays as a tombstone. Refused as editMessage(). */
   deleteMessage(where: Conversation, targetSeq: bigint): PendingAction {
-    return this.#action(where, (conversation, clientMessageId) => ({
-      case: "deleteMessage",
-      value: { conversation, targetSeq, clientMessageId },
-    }));
+    return this.#action(where, (conversation, clientMessageId) => ({ case: "deleteMessage", value: { conversation, targetSeq, clientMessageId } }));
   }
 
   /**
@@ -376,10 +370,7 @@ export class ChatClient {
       acked.catch(() => {});
       return { clientMessageId: "", acked };
     }
-    return this.#action(where, (conversation, clientMessageId) => ({
-      case: "react",
-      value: { conversation, targetSeq, clientMessageId, emoji, add },
-    }));
+    return this.#action(where, (conversation, clientMessageId) => ({ case: "react", value: { conversation, targetSeq, clientMessageId, emoji, add } }));
   }
 
   /** Toggles your reaction on a message as shown: removes it if you reacted with `emoji`, adds it otherwise. */
@@ -393,10 +384,7 @@ export class ChatClient {
     build: (conversation: { case: "roomCode"; value: string } | { case: "peer"; value: string }, clientMessageId: string) => ClientKind,
   ): PendingAction {
     const clientMessageId = newMessageId();
-    const conversation =
-      "room" in where
-        ? { case: "roomCode" as const, value: normalizeCode(where.room) }
-        : { case: "peer" as const, value: where.peer.trim() };
+    const conversation = "room" in where ? { case: "roomCode" as const, value: normalizeCode(where.room) } : { case: "peer" as const, value: where.peer.trim() };
     const expect = "room" in where ? "sendAck" : "directAck";
     return { clientMessageId, acked: this.#send<SendAck | DirectAck>(build(conversation, clientMessageId), expect, "") };
   }

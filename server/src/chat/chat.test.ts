@@ -54,10 +54,7 @@ describe("Chat", () => {
         hub.join("ROOM01", false, 0n, peer);
       }
       const send = (clientMessageId: string, text: string) =>
-        chat.send(
-          { peer: sender, rooms: new Set(["ROOM01"]) },
-          create(SendMessageRequestSchema, { roomCode: "ROOM01", clientMessageId, text }),
-        );
+        chat.send({ peer: sender, rooms: new Set(["ROOM01"]) }, create(SendMessageRequestSchema, { roomCode: "ROOM01", clientMessageId, text }));
 
       const first = yield* Effect.flip(send("a", "one"));
       assert.strictEqual(first._tag, "StorageUnavailable");
@@ -88,6 +85,5 @@ describe("Chat", () => {
           Layer.provideMerge(Layer.succeed(ServerConfig, testConfig())),
         ),
       ),
-    ),
-  );
+    ));
 });

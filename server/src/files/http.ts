@@ -3,7 +3,8 @@
 // session token as `Authorization: Bearer`; see docs/protocol.md "Files" for every status and header.
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { Cause, Effect } from "effect";
@@ -74,12 +75,18 @@ export const makeFileRoutes = Effect.gen(function* () {
   const presence = yield* Presence;
   const context = yield* Effect.context<never>();
   const run = Effect.runPromiseExitWith(context);
-  const tmp = join(config.dataDir, "files", "tmp");
-  // Left by a process that was killed mid-upload: never served (only finished uploads get a record), removed here.
+  // Uploads in progress. Embedded: <data-dir>/files/tmp, where what a killed process left (never served: only a
+  // finished upload gets a record) is removed at the next start. With --database-url nothing is written to the data
+  // dir: a directory of this process under the OS temp dir, removed when the server stops.
+  const tmp =
+    config.databaseUrl === ""
+      ? join(config.dataDir, "files", "tmp")
+      : yield* Effect.promise(() => mkdtemp(join(tmpdir(), "protochat-uploads-")));
   yield* Effect.promise(async () => {
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp, { recursive: true });
   });
+  if (config.databaseUrl !== "") yield* Effect.addFinalizer(() => Effect.promise(() => rm(tmp, { recursive: true, force: true })));
 
   /** The user behind the request's bearer token; else the response is sent and undefined returned. */
   const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<string | undefined> => {
