@@ -204,6 +204,28 @@ describe("attachments in a room", () => {
     ).toBe(ErrorCode.INVALID_ARGUMENT);
   });
 
+  it("deleting a message deletes its files: the members get 404 and the bytes are gone", async () => {
+    const image = await png(31, 17);
+    const { json } = await upload(alice.auth.sessionToken, image, "gone.png");
+    const id = cmid();
+    const ack = await sendWith(alice.client, [json.id], "soon deleted", id);
+    expect((await get(bob.auth.sessionToken, `/v1/files/${json.id}`)).status).toBe(200);
+    const blobs = () =>
+      readdirSync(join(server.dataDir, "files", "blobs")).flatMap((d) => readdirSync(join(server.dataDir, "files", "blobs", d))).length;
+    const before = blobs();
+    const seq = ack.kind.case === "sendAck" ? ack.kind.value.seq : 0n;
+    const deleted = await alice.client.request({
+      case: "deleteMessage",
+      value: { conversation: { case: "roomCode", value: code }, targetSeq: seq, clientMessageId: cmid() },
+    });
+    expect(deleted.kind.case).toBe("sendAck");
+    expect((await get(bob.auth.sessionToken, `/v1/files/${json.id}`)).status).toBe(404);
+    expect((await get(alice.auth.sessionToken, json.thumbnailUrl)).status).toBe(404);
+    expect(blobs()).toBe(before - 2); // the image and its thumbnail
+    const page = await bob.client.call({ case: "history", value: { roomCode: code, direction: HistoryDirection.BACKWARD } }, "historyPage");
+    expect(page.messages.find((m) => m.seq === seq)?.attachments).toEqual([]);
+  });
+
   it("an upload past the size limit is refused with 413 and leaves nothing", async () => {
     const before = readdirSync(join(server.dataDir, "files", "uploads")).length;
     const { res, json } = await upload(alice.auth.sessionToken, Buffer.alloc(MAX + 1, 7), "big.bin");

@@ -1,6 +1,6 @@
 // Attachments in the multi-node mode (--database-url): the bytes and records live in PostgreSQL, so a file
-// uploaded through one node is attached there and downloaded through another, with the same checks; and an
-// unattached upload is swept with its chunks.
+// uploaded through one node is attached there and downloaded through another, with the same checks, and gone
+// everywhere once its message is deleted; and an unattached upload is swept with its chunks.
 import { randomBytes } from "node:crypto";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -71,6 +71,16 @@ describe("attachments on PostgreSQL", () => {
 
     const page = await bob.client.call({ case: "directHistory", value: { peer: alice.username } }, "directHistoryPage");
     expect(page.messages.at(-1)!.attachments.map((x) => x.id)).toEqual([up.id]);
+
+    // Deleting the message deletes the file, on every node.
+    const seq = ack.kind.case === "directAck" ? ack.kind.value.seq : 0n;
+    const deleted = await alice.client.request({
+      case: "deleteMessage",
+      value: { conversation: { case: "peer", value: bob.username }, targetSeq: seq, clientMessageId: "pg1-del" },
+    });
+    expect(deleted.kind.case).toBe("directAck");
+    expect((await get(b.httpUrl, bob.auth.sessionToken, `/v1/files/${up.id}`)).status).toBe(404);
+    expect((await get(a.httpUrl, alice.auth.sessionToken, up.thumbnailUrl)).status).toBe(404);
     [alice, bob, eve].forEach((u) => u.client.close());
   });
 

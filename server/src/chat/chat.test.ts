@@ -79,7 +79,7 @@ describe("Chat", () => {
             Layer.mergeAll(
               Layer.succeed(Store, storeLosingOneAck("a")),
               Bus.layerMemory(),
-              Layer.succeed(Files, Files.of({ attach: () => Effect.succeed([]), of: () => Effect.succeed(new Map()) })),
+              Layer.succeed(Files, Files.of({ attach: () => Effect.succeed([]), release: () => Effect.void, of: () => Effect.succeed(new Map()) })),
             ),
           ),
           Layer.provideMerge(Layer.succeed(ServerConfig, testConfig())),

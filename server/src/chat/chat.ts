@@ -172,6 +172,20 @@ export class Chat extends Context.Service<
       const directQuote = (a: string, b: string, seq: bigint) =>
         Effect.flatMap(store.readDirect(a, b, { anchorSeq: seq - 1n, direction: "forward", limit: 1 }), (page) => quoteOf(page, seq));
 
+      /**
+       * After a delete committed: the deleted message's files go too (their records and, once unreferenced, their
+       * bytes). The delete already stands, so a failure here is logged, not answered; the files then stay stored
+       * (unreachable through the message, which shows no attachments once deleted).
+       */
+      const releaseFiles = (conversation: Parameters<typeof files.release>[0], read: Effect.Effect<{ readonly messages: ReadonlyArray<StoredMessage | StoredDirect> }, StoreError | StorageUnavailable>) =>
+        read.pipe(
+          Effect.flatMap((page) => {
+            const target = page.messages[0];
+            return target === undefined || target.action !== undefined ? Effect.void : files.release(conversation, target.sender, target.clientMessageId);
+          }),
+          Effect.catchCause((cause) => Effect.logWarning("deleting a message's files failed", { cause: String(cause) })),
+        );
+
       const act = Effect.fn("Chat.act")(function* (s: Sender, action: ActionRequest) {
         const { req } = action;
         const cmid = yield* clientMessageId(req.clientMessageId);
@@ -195,12 +209,16 @@ export class Chat extends Context.Service<
           const { message, duplicate } = yield* Effect.uninterruptible(
             store.appendRoomAction({ ...input, roomCode }).pipe(Effect.tap(({ message }) => Effect.sync(() => deliverRoom(message)))),
           );
+          if (input.kind === "delete") yield* releaseFiles({ _tag: "room", code: roomCode }, store.readMessages(roomCode, { anchorSeq: input.targetSeq - 1n, direction: "forward", limit: 1 }));
           return { case: "sendAck", value: { roomCode, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate } } as const;
         }
         if (conversation.case === "peer") {
           const recipient = yield* recipientOf(s, conversation.value);
           const { message, duplicate } = yield* store.appendDirectAction({ ...input, recipient });
           if (!duplicate) deliverDirect(message, s.peer);
+          if (input.kind === "delete") {
+            yield* releaseFiles(directConversation(s.peer.username, recipient), store.readDirect(s.peer.username, recipient, { anchorSeq: input.targetSeq - 1n, direction: "forward", limit: 1 }));
+          }
           return { case: "directAck", value: { recipient, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate } } as const;
         }
         return yield* new InvalidArgument({ message: "room_code or peer is required" });

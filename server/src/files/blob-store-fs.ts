@@ -96,6 +96,20 @@ export const makeFsBlobStore = async (root: string): Promise<BlobStore["Service"
     await mkdir(dir, { recursive: true });
     await writeAtomic(path, dir, data);
   };
+  /** Deletes these records, then the blobs no remaining record references (inside `exclusive`). */
+  const remove = async (gone: ReadonlyArray<UploadRecord>): Promise<number> => {
+    for (const r of gone) {
+      await rm(join(uploads, `${r.id}.json`), { force: true });
+      records.delete(r.id);
+    }
+    const referenced = new Set<string>();
+    for (const r of records.values()) referenced.add(r.sha256).add(r.thumbSha256);
+    for (const r of gone) {
+      for (const sha of [r.sha256, r.thumbSha256]) if (sha !== "" && !referenced.has(sha)) await rm(blobPath(sha).path, { force: true });
+    }
+    if (gone.length > 0) await fsyncDir(uploads);
+    return gone.length;
+  };
   const writeRecord = (record: UploadRecord) =>
     writeAtomic(join(uploads, `${record.id}.json`), uploads, Buffer.from(JSON.stringify(record)));
 
@@ -183,24 +197,21 @@ export const makeFsBlobStore = async (root: string): Promise<BlobStore["Service"
         for (const r of records.values()) if (r.ownerKey === ownerKey && r.createdAtMs >= sinceMs) n++;
         return n;
       }),
-    sweep: (beforeMs) =>
+    release: (conversation, key) =>
       Effect.tryPromise({
         try: () =>
-          exclusive(async () => {
-            const stale = [...records.values()].filter((r) => r.conversation === null && r.createdAtMs < beforeMs);
-            for (const r of stale) {
-              await rm(join(uploads, `${r.id}.json`), { force: true });
-              records.delete(r.id);
-            }
-            const referenced = new Set<string>();
-            for (const r of records.values()) referenced.add(r.sha256).add(r.thumbSha256);
-            for (const r of stale) {
-              for (const sha of [r.sha256, r.thumbSha256])
-                if (sha !== "" && !referenced.has(sha)) await rm(blobPath(sha).path, { force: true });
-            }
-            if (stale.length > 0) await fsyncDir(uploads);
-            return stale.length;
-          }),
+          exclusive(() =>
+            remove(
+              [...records.values()].filter(
+                (r) => r.conversation === conversation && r.ownerKey === key.ownerKey && r.clientMessageId === key.clientMessageId,
+              ),
+            ),
+          ),
+        catch: unavailable("release"),
+      }),
+    sweep: (beforeMs) =>
+      Effect.tryPromise({
+        try: () => exclusive(() => remove([...records.values()].filter((r) => r.conversation === null && r.createdAtMs < beforeMs))),
         catch: unavailable("sweep"),
       }),
   });

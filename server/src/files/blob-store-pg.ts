@@ -92,6 +92,22 @@ export const layerPg = (options: { readonly url: string; readonly poolSize?: num
           }
         };
 
+      /** Deletes the blobs of these deleted uploads that no remaining upload references; returns how many uploads. */
+      const dropBlobs = (gone: ReadonlyArray<Row>) =>
+        Effect.gen(function* () {
+          const shas = new Set(gone.flatMap((r) => [str(r.sha256), str(r.thumb_sha256)]).filter((sha) => sha !== ""));
+          for (const sha of shas) {
+            yield* sql.withTransaction(
+              Effect.gen(function* () {
+                yield* lockBlob(sha);
+                yield* sql`DELETE FROM blob_chunks WHERE sha256 = ${sha}
+                  AND NOT EXISTS (SELECT 1 FROM uploads WHERE sha256 = ${sha} OR thumb_sha256 = ${sha})`;
+              }),
+            );
+          }
+          return gone.length;
+        });
+
       return BlobStore.of({
         put: (record, contentPath, thumbnail) =>
           sql
@@ -185,22 +201,14 @@ export const layerPg = (options: { readonly url: string; readonly poolSize?: num
             Effect.map((rows) => Number(rows[0]?.n ?? 0)),
             Effect.mapError(unavailable("countSince")),
           ),
+        release: (conversation, key) =>
+          sql<Row>`DELETE FROM uploads WHERE conversation = ${conversation} AND owner_key = ${key.ownerKey} AND client_message_id = ${key.clientMessageId}
+            RETURNING sha256, thumb_sha256`.pipe(Effect.flatMap(dropBlobs), Effect.mapError(unavailable("release"))),
         sweep: (beforeMs) =>
-          Effect.gen(function* () {
-            const gone =
-              yield* sql<Row>`DELETE FROM uploads WHERE conversation IS NULL AND created_at_ms < ${beforeMs} RETURNING sha256, thumb_sha256`;
-            const shas = new Set(gone.flatMap((r) => [String(r.sha256), String(r.thumb_sha256)]).filter((s) => s !== ""));
-            for (const sha of shas) {
-              yield* sql.withTransaction(
-                Effect.gen(function* () {
-                  yield* lockBlob(sha);
-                  yield* sql`DELETE FROM blob_chunks WHERE sha256 = ${sha}
-                    AND NOT EXISTS (SELECT 1 FROM uploads WHERE sha256 = ${sha} OR thumb_sha256 = ${sha})`;
-                }),
-              );
-            }
-            return gone.length;
-          }).pipe(Effect.mapError(unavailable("sweep"))),
+          sql<Row>`DELETE FROM uploads WHERE conversation IS NULL AND created_at_ms < ${beforeMs} RETURNING sha256, thumb_sha256`.pipe(
+            Effect.flatMap(dropBlobs),
+            Effect.mapError(unavailable("sweep")),
+          ),
       });
     }),
   );

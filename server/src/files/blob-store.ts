@@ -105,6 +105,11 @@ export class BlobStore extends Context.Service<
     usage(ownerKey: string): Effect.Effect<number, StorageUnavailable>;
     /** Uploads created by `ownerKey` at or after `sinceMs`, for the rate limit (several nodes share it). */
     countSince(ownerKey: string, sinceMs: number): Effect.Effect<number, StorageUnavailable>;
+    /**
+     * Deletes the uploads attached to one message (its conversation, sender and client_message_id: the message was
+     * deleted), and their blobs once no other upload references them; returns how many uploads.
+     */
+    release(conversation: string, key: MessageKey): Effect.Effect<number, StorageUnavailable>;
     /** Deletes the uploads still unattached that were created before `beforeMs`, and any blob nothing references; returns how many uploads. */
     sweep(beforeMs: number): Effect.Effect<number, StorageUnavailable>;
   }

@@ -38,6 +38,8 @@ export class Files extends Context.Service<
       clientMessageId: string,
       ids: ReadonlyArray<string>,
     ): Effect.Effect<ReadonlyArray<AttachmentInit>, NotFound | StorageUnavailable>;
+    /** Deletes the files of a deleted message (its sender and client_message_id), and their bytes once unreferenced. */
+    release(conversation: Conversation, sender: string, clientMessageId: string): Effect.Effect<void, StorageUnavailable>;
     /** The attachments of these messages of one conversation, by messageKeyString({ownerKey: usernameKey(sender), clientMessageId}). */
     of(
       conversation: Conversation,
@@ -71,6 +73,8 @@ export class Files extends Context.Service<
                   nowMs: Date.now(),
                 }),
               ).pipe(Effect.map((records) => records.map(attachmentInit))),
+        release: (conversation, sender, clientMessageId) =>
+          blobs.release(conversationKey(conversation), { ownerKey: usernameKey(sender), clientMessageId }).pipe(Effect.asVoid),
         of: (conversation, keys) => {
           const wanted: MessageKey[] = keys.map((k) => ({ ownerKey: usernameKey(k.sender), clientMessageId: k.clientMessageId }));
           if (wanted.length === 0) return Effect.succeed(new Map());
