@@ -214,7 +214,8 @@ export class ChatController extends ChatViewState implements ReactiveController 
   /** An attachment's bytes (or its thumbnail's), fetched with the session token. */
   download(path: string): Promise<Blob> {
     const client = this.#client;
-    return client === undefined ? Promise.reject(new FileError("unauthenticated", 0, "not connected")) : client.downloadFile(path);
+    // In a browser the SDK's DownloadedBlob is a Blob.
+    return client === undefined ? Promise.reject(new FileError("unauthenticated", 0, "not connected")) : (client.downloadFile(path) as Promise<unknown> as Promise<Blob>);
   }
 
   /** Sends a failed message again. Returns an error in words, or undefined. */

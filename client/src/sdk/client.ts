@@ -16,7 +16,7 @@ import { PageVisibility } from "./page-visibility.ts";
 import { type AppRequest, type ChatEvents, type ClientState, type Effect, type Event, initialState, step } from "./machine.ts";
 import type { ClientKind, ReplyCase } from "./requests.ts";
 
-import { downloadFile, FileError, httpBase, type UploadedFile, uploadFile, type UploadOptions } from "./files.ts";
+import { type AbortSignalLike, type BlobLike, type DownloadedBlob, downloadFile, FileError, httpBase, type UploadedFile, uploadFile, type UploadOptions } from "./files.ts";
 export type { ChatEvents } from "./machine.ts";
 export type { ConnectionState, SessionInfo } from "./connection.ts";
 
@@ -331,14 +331,14 @@ export class ChatClient {
    * result by id with send()/sendDirect() `attachments`. `onProgress` reports bytes sent, `signal` cancels (the
    * server keeps nothing). Rejects with FileError (file-too-large, rate-limited, …); describeFileError() words it.
    */
-  uploadFile(file: Blob, options: UploadOptions = {}): Promise<UploadedFile> {
+  uploadFile(file: BlobLike, options: UploadOptions = {}): Promise<UploadedFile> {
     const token = this.token;
     if (token === undefined) return Promise.reject(new FileError("unauthenticated", 0, "log in first"));
     return uploadFile(httpBase(this.#url), token, file, options);
   }
 
   /** Downloads an attachment (`/v1/files/{id}`, or an Attachment's thumbnailUrl) with the token in the header. */
-  downloadFile(path: string, signal?: AbortSignal): Promise<Blob> {
+  downloadFile(path: string, signal?: AbortSignalLike): Promise<DownloadedBlob> {
     const token = this.token;
     if (token === undefined) return Promise.reject(new FileError("unauthenticated", 0, "log in first"));
     return downloadFile(httpBase(this.#url), token, path.startsWith("/") ? path : `/v1/files/${encodeURIComponent(path)}`, signal);

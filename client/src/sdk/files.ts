@@ -1,6 +1,31 @@
 // Files over HTTP beside the WebSocket (docs/protocol.md 3.13): upload with progress and cancel, download with the
 // session token in the Authorization header (never in the URL), and the server's refusals as typed errors.
 
+/**
+ * A file to upload: a browser Blob or File, or Node's Blob. Only what is used here is named, so the SDK's types
+ * need neither the DOM nor Node's type definitions.
+ */
+export interface BlobLike {
+  readonly size: number;
+  /** A File's name (the default upload name). */
+  readonly name?: string;
+}
+
+/** A downloaded file: a Blob (in a browser, hand it to URL.createObjectURL). */
+export interface DownloadedBlob {
+  readonly size: number;
+  readonly type: string;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  text(): Promise<string>;
+}
+
+/** An AbortSignal (the part used here). */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 /** An upload as the server stored it (the JSON answer of POST /v1/uploads). */
 export interface UploadedFile {
   readonly id: string;
@@ -47,7 +72,7 @@ export class FileError extends Error {
 interface Xhr {
   open(method: string, url: string): void;
   setRequestHeader(name: string, value: string): void;
-  send(body: Blob): void;
+  send(body: BlobLike): void;
   abort(): void;
   readonly status: number;
   readonly responseText: string;
@@ -124,15 +149,15 @@ export interface UploadOptions {
   /** Called with bytes sent so far and the total as the body goes out. */
   readonly onProgress?: (sent: number, total: number) => void;
   /** Aborts the upload; the promise then rejects with FileError "aborted" and the server keeps nothing. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignalLike;
 }
 
 /**
  * POSTs `file` to `${base}/v1/uploads` with the bearer token. Uses XMLHttpRequest where there is one (a
  * browser: upload progress), else fetch (progress only at the end).
  */
-export const uploadFile = (base: string, token: string, file: Blob, options: UploadOptions = {}): Promise<UploadedFile> => {
-  const name = options.name ?? (typeof File !== "undefined" && file instanceof File ? file.name : "file");
+export const uploadFile = (base: string, token: string, file: BlobLike, options: UploadOptions = {}): Promise<UploadedFile> => {
+  const name = options.name ?? (typeof file.name === "string" && file.name !== "" ? file.name : "file");
   const url = `${base}/v1/uploads?name=${encodeURIComponent(name)}`;
   if (options.signal?.aborted) return Promise.reject(new FileError("aborted", 0, "cancelled"));
   if (XhrClass !== undefined) {
@@ -166,8 +191,8 @@ export const uploadFile = (base: string, token: string, file: Blob, options: Upl
   return fetch(url, {
     method: "POST",
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/octet-stream" },
-    body: file,
-    ...(options.signal ? { signal: options.signal } : {}),
+    body: file as unknown as Blob,
+    ...(options.signal ? { signal: options.signal as unknown as AbortSignal } : {}),
   }).then(
     async (res) => {
       const text = await res.text();
@@ -184,10 +209,10 @@ export const uploadFile = (base: string, token: string, file: Blob, options: Upl
 };
 
 /** GETs `path` (/v1/files/{id} or its thumbnail) from `base` with the bearer token, as a Blob. */
-export const downloadFile = async (base: string, token: string, path: string, signal?: AbortSignal): Promise<Blob> => {
+export const downloadFile = async (base: string, token: string, path: string, signal?: AbortSignalLike): Promise<DownloadedBlob> => {
   let res: Response;
   try {
-    res = await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${token}` }, ...(signal ? { signal } : {}) });
+    res = await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${token}` }, ...(signal ? { signal: signal as unknown as AbortSignal } : {}) });
   } catch (e) {
     throw signal?.aborted
       ? new FileError("aborted", 0, "cancelled")
