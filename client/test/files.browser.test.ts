@@ -86,6 +86,37 @@ describe("<chat-app> files", () => {
     expect((await download).suggestedFilename()).toBe("report.pdf");
   });
 
+  it("an upload in progress shows a progress bar and can be cancelled; nothing is sent", async () => {
+    // Hold the upload at the network layer so it stays in progress while the user looks at it.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await a.page.route("**/v1/uploads*", async (route) => {
+      await held;
+      await route.continue().catch(() => undefined);
+    });
+    try {
+      const before = await b.app.locator("li.msg").count();
+      await a.app
+        .locator('input[type="file"]')
+        .setInputFiles({ name: "slow.bin", mimeType: "application/octet-stream", buffer: Buffer.alloc(1000, 7) });
+      const row = a.app.locator('[data-upload][data-state="uploading"]', { hasText: "slow.bin" });
+      await row.waitFor();
+      expect(await row.getByRole("progressbar", { name: "Uploading slow.bin" }).count()).toBe(1);
+      await composer(a).fill("");
+      await composer(a).press("Enter");
+      expect(await a.app.getByRole("alert").filter({ hasText: "Wait for the files to finish uploading." }).count()).toBe(1);
+      await row.getByRole("button", { name: "Cancel upload of slow.bin" }).click();
+      await expect.poll(() => a.app.locator("[data-upload]").count()).toBe(0);
+      expect(await a.app.getByRole("alert").filter({ hasText: "Wait for the files" }).count()).toBe(0);
+      release();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await b.app.locator("li.msg").count()).toBe(before);
+    } finally {
+      release();
+      await a.page.unroute("**/v1/uploads*");
+    }
+  });
+
   it("a file over the limit is refused with a clear error and nothing is sent", async () => {
     const before = await b.app.locator("li.msg").count();
     await a.app

@@ -108,7 +108,10 @@ export class ChatComposer extends ChatElement {
         signal: controller.signal,
         onProgress: (sent) => this.#update(upload.key, { sent }),
       }).then(
-        (result) => this.#update(upload.key, { result, sent: upload.size }),
+        (result) => {
+          this.#update(upload.key, { result, sent: upload.size });
+          if (this._uploads.every((u) => u.result !== undefined || u.error !== "")) this._tooLong = "";
+        },
         (e: unknown) => {
           if (e instanceof FileError && e.code === "aborted") return;
           this.#update(upload.key, { error: `${upload.name}: ${describeFileError(e)}` });
@@ -124,6 +127,7 @@ export class ChatComposer extends ChatElement {
   #cancelUpload(key: number): void {
     this._uploads.find((u) => u.key === key)?.controller.abort();
     this._uploads = this._uploads.filter((u) => u.key !== key);
+    this._tooLong = "";
     this.focus();
   }
 
