@@ -235,8 +235,7 @@ export const layer = Layer.effect(
     };
     const revalidate = () => "no-cache";
     const pageHeaders = {
-      "Content-Security-Policy":
-        "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+      "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
       "Referrer-Policy": "no-referrer",
     };
     // Served cross-origin on purpose: any page may drop the component in with a module script tag.
