@@ -278,6 +278,28 @@ describe("attachments in a room", () => {
     expect(readdirSync(join(server.dataDir, "files", "uploads")).length).toBe(before);
   });
 
+  it("at most 4 uploads of one user at a time: a fifth is refused with 429", async () => {
+    const erin = await registered(server.wsUrl);
+    const held = Array.from({ length: 4 }, (_, i) => {
+      const r = request(`${server.httpUrl}/v1/uploads?name=h${i}.bin`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${erin.auth.sessionToken}`, "Content-Length": "10000" },
+      });
+      r.on("error", () => undefined);
+      r.on("response", (res) => res.resume());
+      r.write(Buffer.alloc(100, 1));
+      return r;
+    });
+    await sleep(100);
+    const fifth = await upload(erin.auth.sessionToken, Buffer.from("one more"), "fifth.txt");
+    expect(fifth.res.status).toBe(429);
+    expect(fifth.res.headers.get("retry-after")).toBe("1");
+    for (const r of held) r.destroy();
+    await sleep(100);
+    expect((await upload(erin.auth.sessionToken, Buffer.from("now fine"), "ok.txt")).res.status).toBe(201);
+    erin.client.close();
+  });
+
   it("uploads per user per minute are limited with 429", async () => {
     const dave = await registered(server.wsUrl);
     const statuses: number[] = [];

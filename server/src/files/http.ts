@@ -17,6 +17,9 @@ import { BlobStore, parseConversation, type UploadRecord } from "./blob-store.ts
 import { attachmentInit } from "./files.ts";
 import { INLINE_IMAGE_TYPES, inspect } from "./inspect.ts";
 
+/** Uploads one user may have in progress at once on one node (429 beyond). */
+export const MAX_PARALLEL_PER_USER = 4;
+
 /** Bytes per read from the blob store while a download is streamed. */
 const SLICE = 1 << 20;
 
@@ -87,6 +90,9 @@ export const makeFileRoutes = Effect.gen(function* () {
     await mkdir(tmp, { recursive: true });
   });
   if (config.databaseUrl !== "") yield* Effect.addFinalizer(() => Effect.promise(() => rm(tmp, { recursive: true, force: true })));
+
+  /** Uploads in progress on this node, per user (username key). */
+  const inFlight = new Map<string, number>();
 
   /** The user behind the request's bearer token; else the response is sent and undefined returned. */
   const authenticate = async (req: IncomingMessage, res: ServerResponse): Promise<string | undefined> => {
@@ -165,6 +171,30 @@ export const makeFileRoutes = Effect.gen(function* () {
       req.resume();
       return;
     }
+    // At most a few uploads of one user at a time on this node (each holds a connection, a temp file, maybe an image decode).
+    if ((inFlight.get(ownerKey) ?? 0) >= MAX_PARALLEL_PER_USER) {
+      fail(res, 429, "rate-limited", `at most ${MAX_PARALLEL_PER_USER} uploads at a time`, { "Retry-After": "1", Connection: "close" });
+      return req.resume();
+    }
+    inFlight.set(ownerKey, (inFlight.get(ownerKey) ?? 0) + 1);
+    try {
+      await receiveAndStore(req, res, url, username, ownerKey, declared, tooLarge);
+    } finally {
+      const left = (inFlight.get(ownerKey) ?? 1) - 1;
+      if (left > 0) inFlight.set(ownerKey, left);
+      else inFlight.delete(ownerKey);
+    }
+  };
+
+  const receiveAndStore = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    username: string,
+    ownerKey: string,
+    declared: number | undefined,
+    tooLarge: () => void,
+  ) => {
     const now = Date.now();
     const counts = await storageOrFail(res, Effect.all([blobs.countSince(ownerKey, now - 60_000), blobs.usage(ownerKey)]));
     if (counts === undefined) return req.resume();

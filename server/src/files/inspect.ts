@@ -34,6 +34,22 @@ const head = async (path: string): Promise<Buffer> => {
   }
 };
 
+/** Images decoded at once on this node (each may take up to MAX_IMAGE_PIXELS x 4 bytes); later ones wait. */
+export const IMAGE_CONCURRENCY = 2;
+let running = 0;
+const waiting: Array<() => void> = [];
+const slot = async <A>(f: () => Promise<A>): Promise<A> => {
+  if (running >= IMAGE_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running++;
+  try {
+    return await f();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
+};
+
 /**
  * Inspects the finished upload at `path`. An image sharp cannot decode (damaged, too many pixels) is kept as a
  * download of its detected type, without dimensions or thumbnail; this never fails for bad content.
@@ -43,6 +59,10 @@ export const inspect = async (path: string): Promise<Inspected> => {
   const mediaType = detected?.mime ?? "application/octet-stream";
   const plain: Inspected = { mediaType, width: 0, height: 0, image: undefined, thumbnail: undefined };
   if (!INLINE_IMAGE_TYPES.has(mediaType)) return plain;
+  return slot(() => processImage(path, mediaType, plain));
+};
+
+const processImage = async (path: string, mediaType: string, plain: Inspected): Promise<Inspected> => {
   try {
     const animated = mediaType === "image/gif" || mediaType === "image/webp";
     const input = sharp(path, { animated, limitInputPixels: MAX_IMAGE_PIXELS, failOn: "error" });
