@@ -21,6 +21,7 @@ const scenarios: Record<string, () => Promise<{ scenario: Scenario }>> = {
   fanout: () => import("./scenarios/fanout.ts"),
   rooms: () => import("./scenarios/rooms.ts"),
   connections: () => import("./scenarios/connections.ts"),
+  attachments: () => import("./scenarios/attachments.ts"),
 };
 
 const main = async (): Promise<number> => {

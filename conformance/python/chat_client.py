@@ -10,15 +10,22 @@ connection is dead). asyncio + websockets.
         room = await chat.join_room("K7QX2M")
         await chat.send_message(room.code, "hello")
         message = await chat.next_message(room.code)
+        upload = await chat.upload_file(b"%PDF-1.4 ...", "report.pdf")   # POST /v1/uploads
+        await chat.send_message(room.code, "", attachment_ids=[upload["id"]])
+        data = await chat.download(message.attachments[0].id)          # GET /v1/files/{id}
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from typing import Any
 
@@ -50,9 +57,20 @@ class ConnectionClosed(Exception):
         super().__init__(f"connection closed ({code} {reason})".strip())
 
 
+class HttpError(Exception):
+    """A file endpoint answered with an error status (the JSON body's `error` code, e.g. file-too-large)."""
+
+    def __init__(self, status: int, error: str, message: str = "") -> None:
+        super().__init__(f"HTTP {status} {error}: {message}")
+        self.status = status
+        self.error = error
+
+
 class ChatClient:
-    def __init__(self, ws: ClientConnection) -> None:
+    def __init__(self, ws: ClientConnection, http_url: str = "") -> None:
         self._ws = ws
+        # The HTTP origin of the WebSocket URL: files are uploaded and downloaded there (docs/protocol.md 3.13).
+        self.http_url = http_url
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[envelope_pb2.ServerFrame]] = {}
         self._pushes: asyncio.Queue[envelope_pb2.ServerFrame] = asyncio.Queue()
@@ -73,7 +91,8 @@ class ChatClient:
             ping_interval=None,  # liveness is the protocol's own Ping, not WebSocket pings
             proxy=None,
         )
-        return cls(ws)
+        parts = urllib.parse.urlsplit(url)
+        return cls(ws, f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}")
 
     @classmethod
     def connect(cls, url: str, token: str | None = None) -> "_Connecting":
@@ -177,11 +196,53 @@ class ChatClient:
     async def join_room(self, code: str) -> Any:
         return await self.call("join_room", code=code)
 
-    async def send_message(self, room_code: str, text: str, client_message_id: str | None = None, reply_to_seq: int = 0) -> Any:
-        """Sends a room message (a reply when reply_to_seq names an earlier message); returns the SendAck."""
+    async def send_message(
+        self, room_code: str, text: str, client_message_id: str | None = None, reply_to_seq: int = 0, attachment_ids: list[str] | None = None
+    ) -> Any:
+        """Sends a room message (a reply when reply_to_seq names an earlier message, with the uploads
+        `attachment_ids`; text may then be empty); returns the SendAck."""
         return await self.call(
-            "send_message", room_code=room_code, client_message_id=client_message_id or str(uuid.uuid4()), text=text, reply_to_seq=reply_to_seq
+            "send_message",
+            room_code=room_code,
+            client_message_id=client_message_id or str(uuid.uuid4()),
+            text=text,
+            reply_to_seq=reply_to_seq,
+            attachment_ids=attachment_ids or [],
         )
+
+    # --- files: HTTP with the session token as a bearer token ----------------------------------------------
+
+    def _token(self) -> str:
+        if self.auth is None:
+            raise RuntimeError("register or log in first: files need the session token")
+        return self.auth.session_token
+
+    def _http(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(
+            self.http_url + path, data=body, method=method, headers={"Authorization": f"Bearer {self._token()}", **(headers or {})}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the server's own URL
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as e:
+            data = e.read()
+            try:
+                info = json.loads(data)
+            except ValueError:
+                info = {}
+            raise HttpError(e.code, str(info.get("error", "")), str(info.get("message", ""))) from None
+
+    async def upload_file(self, data: bytes, name: str) -> dict[str, Any]:
+        """Uploads `data` (POST /v1/uploads); returns the JSON answer: id, fileName, mediaType, sizeBytes,
+        width, height, thumbnailUrl, expiresAtMs. Attach it by id within the server's upload TTL."""
+        _, _, body = await asyncio.to_thread(self._http, "POST", "/v1/uploads?name=" + urllib.parse.quote(name), data, {"Content-Type": "application/octet-stream"})
+        return json.loads(body)
+
+    async def download(self, file_id: str, thumbnail: bool = False) -> bytes:
+        """The bytes of an attachment (GET /v1/files/{id}, or its thumbnail); HttpError 404 when not yours to read."""
+        path = f"/v1/files/{urllib.parse.quote(file_id)}" + ("/thumbnail" if thumbnail else "")
+        _, _, body = await asyncio.to_thread(self._http, "GET", path)
+        return body
 
     # --- message actions: each is an event with its own seq, pushed as a message whose `action` is set ------
 

@@ -1,7 +1,8 @@
 """The Python half of the interop test (conformance/src/interop.ts drives it and plays the TypeScript half).
 
 Registers a user, joins the room whose code it is given, says hello, waits for the TypeScript client's
-reply, then acts on messages (edits its hello, reacts to the reply, replies to it with a quote), stays connected for --stay-ms on nothing but its own heartbeat and finally says it is still
+reply, then acts on messages (edits its hello, reacts to the reply, replies to it with a quote), exchanges files
+(uploads one and sends it attached, downloads the one the TypeScript client attaches), stays connected for --stay-ms on nothing but its own heartbeat and finally says it is still
 there. Every step is printed as one JSON line on stdout for the driver; exit status 0 means every step
 worked.
 
@@ -46,6 +47,15 @@ async def run(args: argparse.Namespace) -> int:
         reaction = await chat.react(joined.room.code, reply.seq, "👍")
         answer = await chat.send_message(joined.room.code, "a reply from python", reply_to_seq=reply.seq)
         emit("acted", edit_seq=edit.seq, reaction_seq=reaction.seq, reply_seq=answer.seq, target_seq=hello_seq, replied_to=reply.seq)
+
+        # Files: upload one and attach it (no text), then download the one the TypeScript client attaches.
+        upload = await chat.upload_file(b"a file from python\n", "from-python.txt")
+        sent = await chat.send_message(joined.room.code, "", attachment_ids=[upload["id"]])
+        emit("attached", id=upload["id"], seq=sent.seq, size=upload["sizeBytes"], media_type=upload["mediaType"])
+        incoming = await chat.next_message(joined.room.code, timeout=10, sender=args.peer)
+        files = list(incoming.attachments)
+        data = await chat.download(files[0].id) if files else b""
+        emit("downloaded", name=files[0].file_name if files else "", text=data.decode("utf-8", "replace"))
 
         # Nothing but the heartbeat task talks to the server now, for several heartbeat timeouts.
         started = time.monotonic()

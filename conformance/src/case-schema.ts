@@ -184,6 +184,47 @@ export const StepSchemas = {
     origin: opt(Text),
     ...repeatable,
   }),
+  /**
+   * POST a file to /v1/uploads: the body is `text`, `base64` or `size` zero bytes (exactly one); `token` is sent
+   * as `Authorization: Bearer` (none when absent). `json` is matched against the JSON answer ($save captures).
+   */
+  upload: Schema.Struct({
+    token: opt(Text),
+    name: opt(Text),
+    text: opt(Text),
+    base64: opt(Text),
+    size: opt(Int),
+    content_type: opt(Text),
+    status: opt(IntOrList),
+    json: opt(Matcher),
+    headers: opt(HeaderMatchers),
+    ...repeatable,
+  }).check(
+    Schema.makeFilter((p) => {
+      const given = (["text", "base64", "size"] as const).filter((k) => p[k] !== undefined);
+      return given.length === 1
+        ? undefined
+        : `give exactly one of text, base64, size${given.length > 1 ? ` (got ${given.join(", ")})` : ""}`;
+    }),
+  ),
+  /**
+   * GET (or HEAD) a file path with the bearer `token` (none when absent). The body is checked as bytes: `body_base64`
+   * equal to them, `size` their count, `body_contains` / `body_not_contains` strings in their Latin-1 reading
+   * (so byte markers such as "Exif" can be looked for in binary files).
+   */
+  download: Schema.Struct({
+    path: NonEmptyText,
+    token: opt(Text),
+    method: opt(Text.check(Schema.isPattern(/^(GET|HEAD|get|head)$/, { message: "must be GET or HEAD" }))),
+    range: opt(Text),
+    status: opt(IntOrList),
+    headers: opt(HeaderMatchers),
+    body_base64: opt(Text),
+    size: opt(Int),
+    body_contains: opt(TextOrList),
+    body_not_contains: opt(TextOrList),
+    ...repeatable,
+  }),
   /** Variable names to values; a value may hold placeholders. */
   set: Schema.Record(Schema.String, Schema.Unknown).check(
     Schema.makeFilter((vars: Record<string, unknown>) =>

@@ -35,6 +35,8 @@ const runners: { readonly [K in LeafKind]: (ctx: CaseContext, params: Params<K>)
   pause: steps.pause,
   resume: steps.resume,
   http: steps.http,
+  upload: steps.upload,
+  download: steps.download,
   set: steps.set,
   shutdown: steps.shutdown,
 };

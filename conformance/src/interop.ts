@@ -1,5 +1,6 @@
 // Interop between the Python client (conformance/python/) and a TypeScript client through a running server:
-// TypeScript creates a room, Python joins it by code, both exchange messages, and Python stays connected
+// TypeScript creates a room, Python joins it by code, both exchange messages and files (HTTP upload, attached by
+// id, downloaded by the other), and Python stays connected
 // past several heartbeat timeouts on its own Pings. Run against a server started with short timers:
 //   node conformance/src/interop.ts --url ws://127.0.0.1:8080/ws [--python .cache/venv/bin/python]
 // With --url given twice (two nodes of one cluster) the TypeScript client uses the first, Python the second.
@@ -163,6 +164,48 @@ const main = async () => {
       "typescript client receives python's reply with a quote of its message",
       Number(answer.reply_to_seq) === Number(acted?.replied_to) && (answer.reply_quote as { text?: string } | undefined)?.text === "hello from typescript",
       JSON.stringify(answer),
+    );
+
+    // 4c. Files both ways: Python uploads and attaches one, TypeScript downloads it; then the other way round.
+    const http = `${new URL(url).protocol === "wss:" ? "https:" : "http:"}//${new URL(url).host}`;
+    const token = String(auth.session_token ?? "");
+    const attached = await py.next("attached", 10_000);
+    check("python client uploads a file and sends it attached", typeof attached?.id === "string", JSON.stringify(attached) + py.stderr());
+    const fileMessage = body(
+      await waitFrame(
+        ts,
+        (f) =>
+          f.kind === "message" && body(f, "message").sender === pyName && ((body(f, "message").attachments ?? []) as unknown[]).length > 0,
+        5000,
+      ),
+      "message",
+    );
+    const attachment = ((fileMessage.attachments ?? []) as Array<Record<string, unknown>>)[0];
+    let downloaded = "";
+    if (attachment !== undefined) {
+      const res = await fetch(`${http}/v1/files/${String(attachment.id)}`, { headers: { Authorization: `Bearer ${token}` } });
+      downloaded = res.ok ? await res.text() : `HTTP ${res.status}`;
+    }
+    check(
+      "typescript client receives python's attachment and downloads it",
+      attachment?.file_name === "from-python.txt" && downloaded === "a file from python\n",
+      JSON.stringify(fileMessage) + ` body: ${JSON.stringify(downloaded)}`,
+    );
+    const up = await fetch(`${http}/v1/uploads?name=from-typescript.txt`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}` },
+      body: "a file from typescript",
+    });
+    const upJson = (await up.json()) as { id?: string };
+    send(ts, {
+      case: "sendMessage",
+      value: { roomCode: code, clientMessageId: `ts-${run}-file`, text: "a file", attachmentIds: [String(upJson.id)] },
+    });
+    const pyDownloaded = await py.next("downloaded", 10_000);
+    check(
+      "python client receives typescript's attachment and downloads it",
+      pyDownloaded?.name === "from-typescript.txt" && pyDownloaded?.text === "a file from typescript",
+      JSON.stringify(pyDownloaded) + py.stderr(),
     );
 
     // 5. Python stays connected past several heartbeat timeouts on its own Pings.

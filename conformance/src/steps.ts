@@ -246,6 +246,87 @@ export const http = async (ctx: CaseContext, p: Params<"http">): Promise<void> =
   }
 };
 
+const bearer = (ctx: CaseContext, token: string | undefined): Record<string, string> =>
+  token === undefined ? {} : { authorization: `Bearer ${ctx.text(token)}` };
+
+const checkHeaders = (ctx: CaseContext, what: string, wanted: Params<"download">["headers"], res: Response) => {
+  if (wanted === undefined) return;
+  const got = Object.fromEntries(res.headers.entries());
+  const r = match(Object.fromEntries(Object.entries(wanted).map(([k, v]) => [k.toLowerCase(), ctx.fill(v)])), got);
+  if (!r.ok) throw new StepFailure(`${what}: headers ${r.reason}`);
+  ctx.save(r.captures);
+};
+
+export const upload = async (ctx: CaseContext, p: Params<"upload">): Promise<void> => {
+  const url = new URL("/v1/uploads", ctx.run.httpUrl);
+  if (p.name !== undefined) url.searchParams.set("name", ctx.text(p.name));
+  const body =
+    p.text !== undefined
+      ? Buffer.from(ctx.text(p.text))
+      : p.base64 !== undefined
+        ? Buffer.from(ctx.text(p.base64), "base64")
+        : Buffer.alloc(ctx.int(p.size!, "size"));
+  const wanted = statuses(ctx, p.status, 201);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: "POST",
+      headers: {
+        ...bearer(ctx, p.token),
+        "content-type": p.content_type === undefined ? "application/octet-stream" : ctx.text(p.content_type),
+      },
+      body,
+      signal: AbortSignal.timeout(ctx.timeout(undefined, 10_000)),
+    });
+  } catch (e) {
+    throw new StepFailure(`POST /v1/uploads: ${(e as Error).message}`);
+  }
+  const text = await res.text();
+  if (!wanted.includes(res.status))
+    throw new StepFailure(`POST /v1/uploads: HTTP ${res.status}, expected ${wanted.join(" or ")}: ${show(text.slice(0, 300))}`);
+  // The body first: its captures (the id) may be used by the header expectations (Location).
+  if (p.json !== undefined) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new StepFailure(`POST /v1/uploads: the answer is not JSON: ${show(text.slice(0, 300))}`);
+    }
+    const r = match(ctx.fill(p.json), json);
+    if (!r.ok) throw new StepFailure(`POST /v1/uploads: answer ${r.reason}`);
+    ctx.save(r.captures);
+  }
+  checkHeaders(ctx, "POST /v1/uploads", p.headers, res);
+};
+
+export const download = async (ctx: CaseContext, p: Params<"download">): Promise<void> => {
+  const url = new URL(ctx.text(p.path), ctx.run.httpUrl);
+  const method = (p.method === undefined ? "GET" : ctx.text(p.method)).toUpperCase();
+  const what = `${method} ${url.pathname}`;
+  const wanted = statuses(ctx, p.status, 200);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: { ...bearer(ctx, p.token), ...(p.range === undefined ? {} : { range: ctx.text(p.range) }) },
+      signal: AbortSignal.timeout(ctx.timeout(undefined, 10_000)),
+    });
+  } catch (e) {
+    throw new StepFailure(`${what}: ${(e as Error).message}`);
+  }
+  const bytes = Buffer.from(await res.arrayBuffer());
+  if (!wanted.includes(res.status)) throw new StepFailure(`${what}: HTTP ${res.status}, expected ${wanted.join(" or ")}`);
+  checkHeaders(ctx, what, p.headers, res);
+  if (p.size !== undefined && bytes.length !== ctx.int(p.size, "size"))
+    throw new StepFailure(`${what}: ${bytes.length} bytes, expected ${ctx.int(p.size, "size")}`);
+  if (p.body_base64 !== undefined && !bytes.equals(Buffer.from(ctx.text(p.body_base64), "base64"))) {
+    throw new StepFailure(`${what}: the ${bytes.length} bytes differ from the expected ones`);
+  }
+  const latin1 = bytes.toString("latin1");
+  for (const s of texts(ctx, p.body_contains)) if (!latin1.includes(s)) throw new StepFailure(`${what}: body does not contain ${show(s)}`);
+  for (const s of texts(ctx, p.body_not_contains)) if (latin1.includes(s)) throw new StepFailure(`${what}: body contains ${show(s)}`);
+};
+
 /** Sets variables in order, so a later value may use an earlier one. */
 export const set = async (ctx: CaseContext, p: Params<"set">): Promise<void> => {
   for (const [k, v] of Object.entries(p)) ctx.vars.set(k, ctx.fill(v));

@@ -13,6 +13,9 @@ import { Bus, type MemoryNetwork } from "./bus/bus.ts";
 import { RedisBus } from "./bus/redis.ts";
 import { layer as relayLayer } from "./bus/relay.ts";
 import { Chat } from "./chat/chat.ts";
+import { layerFs as blobStoreFs } from "./files/blob-store-fs.ts";
+import { layerPg as blobStorePg } from "./files/blob-store-pg.ts";
+import { Files } from "./files/files.ts";
 import { type Config, ServerConfig } from "./config.ts";
 import { Hub } from "./hub/hub.ts";
 import { Metrics } from "./metrics.ts";
@@ -48,6 +51,12 @@ const storeLayer = (config: Config) => {
     Layer.provideMerge(PostgresStore.layer({ url: config.databaseUrl, poolSize: config.databasePoolSize })),
   );
 };
+
+/** Uploaded files beside the Store: under --data-dir/files, or in the same PostgreSQL database. */
+const blobStoreLayer = (config: Config) =>
+  config.databaseUrl === ""
+    ? blobStoreFs(join(config.dataDir, "files"))
+    : blobStorePg({ url: config.databaseUrl, poolSize: Math.max(2, Math.ceil(config.databasePoolSize / 2)) });
 
 export interface AppOptions {
   readonly defaultMetrics: boolean;
@@ -89,7 +98,9 @@ export const appLayer = (config: Config, options: AppOptions) => {
     ? Layer.mergeAll(RedisBus.layer, RedisPresence.layer).pipe(Layer.provide(Layer.merge(redis, configLayer)))
     : Layer.mergeAll(Bus.layerMemory(options.memory?.network), Presence.layerMemory(options.memory?.table)).pipe(Layer.provide(configLayer));
   const hub = Hub.layer.pipe(Layer.provide(configLayer));
-  const base = Layer.mergeAll(configLayer, store, accounts, hub, cluster, joinThrottle, Metrics.layer(options));
+  const blobs = blobStoreLayer(config);
+  const files = Files.layer.pipe(Layer.provide(Layer.merge(blobs, configLayer)));
+  const base = Layer.mergeAll(configLayer, store, accounts, hub, cluster, joinThrottle, Metrics.layer(options), blobs, files);
   const rooms = Rooms.layer.pipe(Layer.provide(base));
   const chat = Chat.layer.pipe(Layer.provide(base));
   const relay = relayLayer.pipe(Layer.provide(Layer.mergeAll(base, rooms)));

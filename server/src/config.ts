@@ -51,6 +51,16 @@ export interface Config {
   readonly hashQueue: number;
   readonly joinFailuresPerMin: number;
   readonly shutdownGraceMs: number;
+  /** Largest file one upload may carry (413 beyond). */
+  readonly maxUploadBytes: number;
+  /** Uploads one user may start per minute (429 beyond). */
+  readonly uploadsPerMin: number;
+  /** Bytes one user's uploads may hold in total (413 beyond). */
+  readonly uploadQuotaBytes: number;
+  /** An upload must be attached within this long; unattached ones are deleted after it. */
+  readonly uploadTtlMs: number;
+  /** An upload that sends nothing for this long is aborted and leaves nothing behind. */
+  readonly uploadIdleMs: number;
   readonly logLevel: "debug" | "info" | "warn" | "error";
   readonly clientDir: string;
   /** redis://… : run as one node of a cluster (Redis bus and presence); "" = embedded (in-process). */
@@ -75,7 +85,7 @@ interface FlagSpec {
 const flags: ReadonlyArray<FlagSpec> = [
   { key: "host", env: "HOST", kind: "string", default: "127.0.0.1", help: "address to listen on (0.0.0.0 for every interface)" },
   { key: "port", env: "PORT", kind: "int", default: "8080", help: "HTTP and WebSocket port (0 = any free port)" },
-  { key: "dataDir", env: "DATA_DIR", kind: "string", default: "./data", help: "directory of the SQLite database chat.db" },
+  { key: "dataDir", env: "DATA_DIR", kind: "string", default: "./data", help: "directory of the SQLite database chat.db and of uploaded files (files/); unused with --database-url" },
   { key: "databaseUrl", env: "DATABASE_URL", kind: "string", default: "", help: "postgres://user:password@host:port/database: store everything in PostgreSQL (shared by every node) instead of SQLite in --data-dir" },
   { key: "databasePoolSize", env: "DATABASE_POOL_SIZE", kind: "int", default: "10", help: "most PostgreSQL connections this node opens" },
   { key: "heartbeatIntervalMs", env: "HEARTBEAT_INTERVAL_MS", kind: "int", default: "5000", help: "Ping interval announced to clients" },
@@ -111,6 +121,11 @@ const flags: ReadonlyArray<FlagSpec> = [
   { key: "hashConcurrency", env: "HASH_CONCURRENCY", kind: "int", default: "2", help: "password hashes (argon2id, ~30 ms of a core each) run at once on this node" },
   { key: "hashQueue", env: "HASH_QUEUE", kind: "int", default: "32", help: "password hashes waiting for a slot; beyond it register/login get RATE_LIMITED at once" },
   { key: "joinFailuresPerMin", env: "JOIN_FAILURES_PER_MIN", kind: "int", default: "10", help: "failed joins by code per user per minute (x3 per address)" },
+  { key: "maxUploadBytes", env: "MAX_UPLOAD_BYTES", kind: "int", default: String(25 * 1024 * 1024), help: "largest file POST /v1/uploads accepts, in bytes (HTTP 413 beyond)" },
+  { key: "uploadsPerMin", env: "UPLOADS_PER_MIN", kind: "int", default: "30", help: "uploads per user per minute, all nodes together (HTTP 429 beyond)" },
+  { key: "uploadQuotaBytes", env: "UPLOAD_QUOTA_BYTES", kind: "int", default: String(1024 * 1024 * 1024), help: "total bytes of one user's stored uploads (HTTP 413 beyond)" },
+  { key: "uploadTtlMs", env: "UPLOAD_TTL_MS", kind: "int", default: "3600000", help: "an upload must be attached to a message within this long; unattached uploads are deleted after it" },
+  { key: "uploadIdleMs", env: "UPLOAD_IDLE_MS", kind: "int", default: "15000", help: "an upload that sends no bytes for this long is aborted (nothing is kept)" },
   { key: "shutdownGraceMs", env: "SHUTDOWN_GRACE_MS", kind: "int", default: "2000", help: "on SIGTERM/SIGINT, the longest wait for clients to close (ends early when all have gone)" },
   { key: "logLevel", env: "LOG_LEVEL", kind: "string", default: "info", help: "debug | info | warn | error" },
   { key: "redisUrl", env: "REDIS_URL", kind: "string", default: "", help: "redis://host:port: run as one node of a cluster (messages, presence, logout and the login, registration and join throttles shared through Redis 7). Without it, one process" },

@@ -27,7 +27,7 @@ export class RateLimited extends Data.TaggedError("RateLimited")<{
 }> {}
 
 /** No such room or user (or not allowed: indistinguishable on purpose). */
-export class NotFound extends Data.TaggedError("NotFound")<{ readonly what: "room" | "user" | "message" }> {}
+export class NotFound extends Data.TaggedError("NotFound")<{ readonly what: "room" | "user" | "message" | "attachment" }> {}
 
 /** An action on something that is not the user's (editing or deleting another user's message). */
 export class PermissionDenied extends Data.TaggedError("PermissionDenied")<{ readonly message: string }> {}

@@ -4,6 +4,7 @@
 // rendered through Lit text bindings by those elements: nothing from the server is parsed as HTML.
 // A little over 400 lines: about 90 of them are the class JSDoc that lists the public parts and CSS properties.
 import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
+import type { UploadedFile, UploadOptions } from "../sdk/index.ts";
 import { styles } from "./chat-app.styles.ts";
 import { ChatBanner } from "./chat-banner.ts";
 import { ChatComposer } from "./chat-composer.ts";
@@ -81,11 +82,17 @@ export const defaultServerUrl = (): string => {
  * @csspart reaction - one reaction chip (emoji and count; pressed when the user reacted)
  * @csspart actions-button - a message's "Message actions" button
  * @csspart actions-menu - a message's actions (reply, react, edit, delete)
+ * @csspart attachments - the files under a message
+ * @csspart attachment-image - an image's thumbnail (a button that opens the full image)
+ * @csspart attachment-file - a file's chip with its name, size and Download
+ * @csspart image-dialog - the dialog showing a full image
  * @csspart reply-bar - "Replying to X: …" above the message field
  * @csspart typing - the "X is typing…" line
  * @csspart composer - the message form
  * @csspart composer-input - the message field
  * @csspart send-button - the Send button
+ * @csspart attach-button - the Attach files button
+ * @csspart uploads - the files waiting to be sent, with progress and Cancel
  * @csspart members - the member list
  * @csspart toast - an error notice
  * @csspart button - every button
@@ -319,6 +326,7 @@ export class ChatApp extends ChatElement {
         .conversation=${conversationKey(c.active)}
         .loadingOlder=${conv.loadingOlder}
         .me=${c.me ?? ""}
+        .fetchFile=${this.#fetchFile}
         @chat-load-older=${() => void this.chat.loadOlder()}
         @chat-message-retry=${(e: ChatEvent<"chat-message-retry">) => void this.chat.retry(e.detail.clientMessageId, e.detail.text)}
         @chat-message-reply=${this.#onReply}
@@ -345,6 +353,7 @@ export class ChatApp extends ChatElement {
         .typing=${room !== undefined ? typingLine(room.typing) : ""}
         .error=${this._sendError}
         .replyTo=${t.replyTo}
+        .uploader=${this.#uploader}
         @chat-reply-cancel=${() => this.chat.replyTo(undefined)}
         @chat-composer-submit=${this.#onComposerSubmit}
         @chat-composer-input=${(e: ChatEvent<"chat-composer-input">) => {
@@ -412,8 +421,12 @@ export class ChatApp extends ChatElement {
     void this.updateComplete.then(() => this.renderRoot.querySelector<ChatComposer>("chat-composer")?.focus());
   };
 
+  // Stable functions, so the elements given them do not re-render (or refetch) on every update.
+  readonly #fetchFile = (path: string): Promise<Blob> => this.chat.download(path);
+  readonly #uploader = (file: Blob, options: UploadOptions): Promise<UploadedFile> => this.chat.upload(file, options);
+
   #onComposerSubmit = (e: ChatEvent<"chat-composer-submit">): void => {
-    const error = this.chat.send(e.detail.text);
+    const error = this.chat.send(e.detail.text, e.detail.attachments);
     if (error !== undefined) {
       // Cancelled: the composer keeps the text.
       e.preventDefault();

@@ -73,5 +73,42 @@ export const styles = [
         margin: 0 10px 10px;
       }
     }
+    .uploads {
+      display: flex;
+      flex-direction: column;
+      gap: 4px;
+      margin: 0 16px 6px;
+      padding: 0;
+      list-style: none;
+      font-size: 13px;
+    }
+    .upload {
+      display: flex;
+      align-items: center;
+      gap: 8px;
+      padding: 4px 4px 4px 12px;
+      border-radius: var(--_radius);
+      background: var(--_raised);
+    }
+    .upload-name {
+      font-weight: 600;
+      overflow-wrap: anywhere;
+    }
+    .upload-size {
+      color: var(--_muted);
+      white-space: nowrap;
+    }
+    .upload progress {
+      flex: 1;
+      min-inline-size: 60px;
+    }
+    .upload .error {
+      flex: 1;
+      margin: 0;
+    }
+    .composer.dragging {
+      outline: 2px dashed var(--_accent);
+      outline-offset: 2px;
+    }
   `,
 ];

@@ -6,7 +6,17 @@
 // close codes) meets the view; what could stand alone already does (ChatViewState, Conversations, Notices,
 // SavedSession, Attention).
 import type { ReactiveController, ReactiveControllerHost } from "lit";
-import { ChatClient, type ChatError, type ConnectionState, CloseCode, describeError, ErrorCode } from "../sdk/index.ts";
+import {
+  ChatClient,
+  type ChatError,
+  type ConnectionState,
+  CloseCode,
+  describeError,
+  ErrorCode,
+  FileError,
+  type UploadedFile,
+  type UploadOptions,
+} from "../sdk/index.ts";
 import { type Active, nameKey, type RoomView, roomTitle } from "./chat-state.ts";
 import { ChatViewState } from "./chat-view-state.ts";
 import { Notices } from "./notices.ts";
@@ -190,9 +200,22 @@ export class ChatController extends ChatViewState implements ReactiveController 
     this.#changed();
   }
 
-  /** Sends `text` to the open room or DM (and fires chat-message-send). Returns an error in words, or undefined. */
-  send(text: string): string | undefined {
-    return this.#conv.send(text);
+  /** Sends `text` and uploaded `files` to the open room or DM (and fires chat-message-send). Returns an error in words, or undefined. */
+  send(text: string, files: ReadonlyArray<UploadedFile> = []): string | undefined {
+    return this.#conv.send(text, files);
+  }
+
+  /** Uploads a file for the next message (docs/protocol.md 3.13); rejects with a FileError. */
+  upload(file: Blob, options: UploadOptions): Promise<UploadedFile> {
+    const client = this.#client;
+    return client === undefined ? Promise.reject(new FileError("unauthenticated", 0, "not connected")) : client.uploadFile(file, options);
+  }
+
+  /** An attachment's bytes (or its thumbnail's), fetched with the session token. */
+  download(path: string): Promise<Blob> {
+    const client = this.#client;
+    // In a browser the SDK's DownloadedBlob is a Blob.
+    return client === undefined ? Promise.reject(new FileError("unauthenticated", 0, "not connected")) : (client.downloadFile(path) as Promise<unknown> as Promise<Blob>);
   }
 
   /** Sends a failed message again. Returns an error in words, or undefined. */

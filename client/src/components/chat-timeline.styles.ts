@@ -323,5 +323,14 @@ export const styles = [
         max-inline-size: 92%;
       }
     }
+    .attachments {
+      display: flex;
+      flex-wrap: wrap;
+      gap: 6px;
+      margin-block: 4px;
+    }
+    .msg.own .attachments {
+      justify-content: flex-end;
+    }
   `,
 ];

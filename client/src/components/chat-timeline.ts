@@ -9,6 +9,7 @@ import { html, nothing, type PropertyValues, type TemplateResult } from "lit";
 import { isSingleEmoji, QUICK_REACTIONS } from "../sdk/index.ts";
 import { repeat } from "lit/directives/repeat.js";
 import { avatar } from "./avatar.ts";
+import { ChatAttachment, type FileFetcher } from "./chat-attachment.ts";
 import { ChatElement } from "./chat-element.ts";
 import { styles } from "./chat-timeline.styles.ts";
 import { dayLabel, fullTime, plural, shortTime } from "./format.ts";
@@ -41,6 +42,10 @@ import type { MessageEntry, Row, Timeline } from "./timeline.ts";
  * @csspart edited - the "(edited)" mark of an edited message
  * @csspart tombstone - "Message deleted" in place of a deleted message's text
  * @csspart reactions - the reaction chips under a message
+ * @csspart attachments - the files under a message (each a <chat-attachment>)
+ * @csspart attachment-image - an image's thumbnail button
+ * @csspart attachment-file - a file's chip (name, size, Download)
+ * @csspart image-dialog - the dialog with a full image
  * @csspart reaction - one reaction chip (emoji and count; pressed when the reader reacted)
  * @csspart actions-button - the "Message actions" button of a message
  * @csspart actions-menu - the actions of a message (reply, react, edit, delete)
@@ -57,6 +62,8 @@ import type { MessageEntry, Row, Timeline } from "./timeline.ts";
  * @tagname chat-timeline
  */
 export class ChatTimeline extends ChatElement {
+  static override dependencies = { "chat-attachment": ChatAttachment };
+
   static override properties = {
     timeline: { attribute: false },
     revision: { type: Number },
@@ -64,6 +71,7 @@ export class ChatTimeline extends ChatElement {
     conversation: { type: String },
     loadingOlder: { type: Boolean, attribute: "loading-older" },
     me: { type: String },
+    fetchFile: { attribute: false },
     _atEnd: { state: true, attribute: false },
     _menu: { state: true, attribute: false },
     _editing: { state: true, attribute: false },
@@ -84,6 +92,8 @@ export class ChatTimeline extends ChatElement {
   declare loadingOlder: boolean;
   /** The reader's username: their @mentions are highlighted. */
   declare me: string;
+  /** Fetches an attachment's bytes with the session token (for thumbnails and downloads). */
+  declare fetchFile: FileFetcher | undefined;
   /** The reader is at the newest message (no jump button). */
   private declare _atEnd: boolean;
   /** The key of the message whose actions are open, if any. */
@@ -108,6 +118,7 @@ export class ChatTimeline extends ChatElement {
     this.label = "";
     this.conversation = "";
     this.loadingOlder = false;
+    this.fetchFile = undefined;
     this.me = "";
     this._atEnd = true;
     this._menu = undefined;
@@ -239,6 +250,7 @@ export class ChatTimeline extends ChatElement {
             </div>`}
         ${e.replyToSeq > 0n ? this.#renderQuote(e) : nothing}
         ${this._editing === e.key && !e.deleted ? this.#renderEdit(e) : this.#renderBubble(e)}
+        ${e.attachments.length > 0 && !e.deleted ? this.#renderAttachments(e) : nothing}
         ${e.reactions.length > 0 ? this.#renderReactions(e) : nothing}
         ${this._menu === e.key && e.seq !== undefined && !e.deleted ? this.#renderMenu(e) : nothing}
         ${e.own ? this.#renderDelivery(e, r.lastOwn) : nothing}
@@ -249,9 +261,18 @@ export class ChatTimeline extends ChatElement {
 
   #renderBubble(e: MessageEntry): TemplateResult {
     if (e.deleted) return html`<div class="bubble tombstone" part="bubble tombstone" data-tombstone>Message deleted</div>`;
+    if (e.text === "" && e.attachments.length > 0) return html``;
     return html`<div class="bubble" part="bubble" data-text>${richText(e.text, e.own ? "" : this.me)}</div>${e.editedAtMs > 0
         ? html`<span class="edited" part="edited" data-edited title=${`Edited ${fullTime(e.editedAtMs)}`}>(edited)</span>`
         : nothing}`;
+  }
+
+  #renderAttachments(e: MessageEntry): TemplateResult {
+    return html`<div class="attachments" part="attachments" data-attachments>
+      ${e.attachments.map(
+        (a) => html`<chat-attachment exportparts="attachment-image, attachment-file, image-dialog, button" .attachment=${a} .fetchFile=${this.fetchFile}></chat-attachment>`,
+      )}
+    </div>`;
   }
 
   #renderQuote(e: MessageEntry): TemplateResult {

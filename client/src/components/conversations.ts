@@ -1,13 +1,13 @@
 // The conversations half of <chat-app>'s controller: joined rooms, DMs, who is online and which view is
 // open; the SDK's pushes that change them (messages, presence, typing, DMs), history pages, and sending.
 // ChatController owns one and gives it the client and the notices through ConversationsHost.
-import type { ChatClient, ChatMessage, Conversation, DirectMessage, HistoryOptions, RoomJoined } from "../sdk/index.ts";
+import type { ChatClient, ChatMessage, Conversation, DirectMessage, HistoryOptions, RoomJoined, UploadedFile } from "../sdk/index.ts";
 import { describeError, PresenceChange } from "../sdk/index.ts";
 import { type Active, type DirectView, nameKey, type RoomView } from "./chat-state.ts";
 import type { ChatMessageSendDetail } from "./events.ts";
 import { pageHidden } from "./attention.ts";
 import { mentions } from "./markup.ts";
-import { type ReplyTarget, type StoredMessage, Timeline } from "./timeline.ts";
+import { type AttachmentView, attachmentViews, type ReplyTarget, type StoredMessage, Timeline } from "./timeline.ts";
 import { TypingSender } from "./typing-sender.ts";
 
 export interface ConversationsHost {
@@ -178,12 +178,14 @@ export class Conversations {
 
   // ---- sending ------------------------------------------------------------------------------------------
 
-  /** Sends `text` to the open room or DM. Returns an error in words, or undefined. */
-  send(text: string): string | undefined {
+  /** Sends `text` (and the uploaded `files`) to the open room or DM. Returns an error in words, or undefined. */
+  send(text: string, files: ReadonlyArray<UploadedFile> = []): string | undefined {
     const client = this.#host.client();
     const me = this.#host.me();
     if (client === undefined || me === undefined) return "Not connected.";
-    if (text.trim() === "") return undefined;
+    if (text.trim() === "" && files.length === 0) return undefined;
+    const attachments = files.map((f) => f.id);
+    const views = attachmentViews(files);
     const room = this.activeRoom;
     const dm = this.activeDirect;
     let detail: ChatMessageSendDetail;
@@ -191,13 +193,21 @@ export class Conversations {
       if (room !== undefined) {
         this.typing.stop();
         const reply = room.timeline.replyTo;
-        const { clientMessageId, acked } = client.send(room.code, text, reply === undefined ? {} : { replyTo: reply.seq });
-        this.#track(room.timeline, clientMessageId, me, text, acked, reply);
+        const { clientMessageId, acked } = client.send(
+          room.code,
+          text,
+          reply === undefined ? { attachments } : { replyTo: reply.seq, attachments },
+        );
+        this.#track(room.timeline, clientMessageId, me, text, acked, reply, views);
         detail = { room: room.code, clientMessageId };
       } else if (dm !== undefined) {
         const reply = dm.timeline.replyTo;
-        const { clientMessageId, acked } = client.sendDirect(dm.peer, text, reply === undefined ? {} : { replyTo: reply.seq });
-        this.#track(dm.timeline, clientMessageId, me, text, acked, reply);
+        const { clientMessageId, acked } = client.sendDirect(
+          dm.peer,
+          text,
+          reply === undefined ? { attachments } : { replyTo: reply.seq, attachments },
+        );
+        this.#track(dm.timeline, clientMessageId, me, text, acked, reply, views);
         detail = { peer: dm.peer, clientMessageId };
       } else {
         return "Open a room or a conversation first.";
@@ -217,8 +227,16 @@ export class Conversations {
     return this.send(text);
   }
 
-  #track(t: Timeline, clientMessageId: string, me: string, text: string, acked: Promise<{ readonly seq: bigint; readonly sentAtMs: bigint }>, reply?: ReplyTarget): void {
-    t.addPending(clientMessageId, me, text, Date.now(), reply);
+  #track(
+    t: Timeline,
+    clientMessageId: string,
+    me: string,
+    text: string,
+    acked: Promise<{ readonly seq: bigint; readonly sentAtMs: bigint }>,
+    reply?: ReplyTarget,
+    attachments: ReadonlyArray<AttachmentView> = [],
+  ): void {
+    t.addPending(clientMessageId, me, text, Date.now(), reply, attachments);
     t.replyTo = undefined;
     acked.then(
       (ack) => this.#update(() => t.markSent(clientMessageId, ack.seq, ack.sentAtMs)),

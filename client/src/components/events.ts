@@ -2,7 +2,7 @@
 // HTMLElementEventMap entries, so `el.addEventListener("chat-login", (e) => e.detail.username)` type-checks.
 // Public events of <chat-app> bubble and are composed (they leave its shadow root); the events its inner
 // elements send up to it bubble but are not composed, so they stay inside <chat-app>'s shadow root.
-import type { ConnectionState } from "../sdk/index.ts";
+import type { ConnectionState, UploadedFile } from "../sdk/index.ts";
 import type { Active } from "./chat-state.ts";
 
 /** `chat-login`: a sign-in, registration or resumed session finished; the user is signed in. */
@@ -57,7 +57,7 @@ export interface ChatEventDetails {
   // <chat-composer>: the "Replying to …" bar's cancel
   "chat-reply-cancel": Record<string, never>;
   // <chat-composer>: submit is cancelable; a cancelled submit keeps the text in the field
-  "chat-composer-submit": { readonly text: string };
+  "chat-composer-submit": { readonly text: string; readonly attachments: ReadonlyArray<UploadedFile> };
   "chat-composer-input": { readonly text: string };
   "chat-composer-blur": Record<string, never>;
   // <chat-member-list>

@@ -6,9 +6,10 @@ export const EXPORT = {
   header: "conversation-header, room-code, copy-button, temporary-note, invite-button, members-button, leave-button, button",
   banner: "banner, button",
   lobby: "lobby, public-rooms, button, input",
-  timeline: "timeline, message, message-own, bubble, message-status, notice, day-separator, new-divider, mention, jump-button, reply-quote, edited, tombstone, reactions, reaction, actions-button, actions-menu, button",
+  timeline:
+    "timeline, message, message-own, bubble, message-status, notice, day-separator, new-divider, mention, jump-button, reply-quote, edited, tombstone, reactions, reaction, actions-button, actions-menu, attachments, attachment-image, attachment-file, image-dialog, button",
   start: "share, room-code, copy-button, invite-button, button",
-  composer: "typing, reply-bar, composer, composer-input, send-button, button, input",
+  composer: "typing, reply-bar, composer, composer-input, send-button, attach-button, uploads, button, input",
   members: "members, button",
   toasts: "toast, button",
 };

@@ -12,6 +12,9 @@ export const sendIcon = icon(svg`<path d="m22 2-7 20-4-9-9-4Z"/><path d="M22 2 1
 export const usersIcon = icon(svg`<path d="M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2"/><circle cx="9" cy="7" r="4"/><path d="M22 21v-2a4 4 0 0 0-3-3.87M16 3.13a4 4 0 0 1 0 7.75"/>`);
 export const menuIcon = icon(svg`<path d="M3 6h18M3 12h18M3 18h18"/>`);
 export const closeIcon = icon(svg`<path d="M18 6 6 18M6 6l12 12"/>`);
+export const attachIcon = icon(
+  svg`<path d="m21.44 11.05-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48"/>`,
+);
 export const plusIcon = icon(svg`<path d="M12 5v14M5 12h14"/>`);
 export const refreshIcon = icon(svg`<path d="M21 12a9 9 0 1 1-2.64-6.36L21 8"/><path d="M21 3v5h-5"/>`);
 export const logoutIcon = icon(svg`<path d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4"/><path d="m16 17 5-5-5-5M21 12H9"/>`);

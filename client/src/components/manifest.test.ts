@@ -65,6 +65,7 @@ describe("custom-elements manifest", () => {
 
     expect([...elements.keys()].sort()).toEqual([
       "chat-app",
+      "chat-attachment",
       "chat-banner",
       "chat-composer",
       "chat-conversation-header",
@@ -84,6 +85,8 @@ describe("custom-elements manifest", () => {
       "chat-banner": EXPORT.banner,
       "chat-lobby": EXPORT.lobby,
       "chat-timeline": EXPORT.timeline,
+      // Inside <chat-timeline>, which passes its parts on.
+      "chat-attachment": EXPORT.timeline,
       "chat-conversation-start": EXPORT.start,
       "chat-composer": EXPORT.composer,
       "chat-member-list": EXPORT.members,

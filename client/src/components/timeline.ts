@@ -17,6 +17,39 @@ export interface QuoteView {
   readonly deleted: boolean;
 }
 
+/** A file a message carries (the wire's Attachment, with the size as a number). */
+export interface AttachmentView {
+  readonly id: string;
+  readonly fileName: string;
+  readonly mediaType: string;
+  readonly sizeBytes: number;
+  readonly width: number;
+  readonly height: number;
+  /** "" for a file that is not an image. */
+  readonly thumbnailUrl: string;
+}
+
+export const attachmentViews = (
+  list: ReadonlyArray<{
+    readonly id: string;
+    readonly fileName: string;
+    readonly mediaType: string;
+    readonly sizeBytes: bigint | number;
+    readonly width: number;
+    readonly height: number;
+    readonly thumbnailUrl: string;
+  }>,
+): AttachmentView[] =>
+  list.map((a) => ({
+    id: a.id,
+    fileName: a.fileName,
+    mediaType: a.mediaType,
+    sizeBytes: Number(a.sizeBytes),
+    width: a.width,
+    height: a.height,
+    thumbnailUrl: a.thumbnailUrl,
+  }));
+
 export interface MessageEntry {
   readonly kind: "message";
   /** Stable key for keyed rendering: the client message id when known, else the seq. */
@@ -43,6 +76,8 @@ export interface MessageEntry {
   replyQuote: QuoteView | undefined;
   /** The seq of the newest action reflected in this entry. */
   stateSeq: bigint;
+  /** The files it carries, in order (none once deleted). */
+  attachments: ReadonlyArray<AttachmentView>;
 }
 
 export interface NoticeEntry {
@@ -91,6 +126,7 @@ const takeState = (e: MessageEntry, m: { readonly text: string; readonly editedA
   e.deleted = m.deleted;
   e.reactions = m.deleted ? [] : m.reactions.map((r) => ({ emoji: r.emoji, users: [...r.users] }));
   e.stateSeq = m.stateSeq;
+  if (m.deleted) e.attachments = [];
 };
 
 const QUOTE_CHARS = 200;
@@ -277,6 +313,7 @@ export class Timeline {
       this.#remove(pending);
       pending.seq = m.seq;
       pending.sentAtMs = Number(m.sentAtMs);
+      pending.attachments = attachmentViews(m.attachments);
       takeState(pending, m);
       if (m.replyQuote !== undefined) pending.replyQuote = { sender: m.replyQuote.sender, text: m.replyQuote.text, deleted: m.replyQuote.deleted };
       this.#revision++;
@@ -302,6 +339,7 @@ export class Timeline {
       replyToSeq: m.replyToSeq,
       replyQuote: m.replyToSeq > 0n && m.replyQuote !== undefined ? { sender: m.replyQuote.sender, text: m.replyQuote.text, deleted: m.replyQuote.deleted } : undefined,
       stateSeq: 0n,
+      attachments: attachmentViews(m.attachments),
     };
     takeState(entry, m);
     this.#bySeq.set(m.seq, entry);
@@ -329,7 +367,14 @@ export class Timeline {
   }
 
   /** Adds our own message as pending, before the server has stored it (`reply`: the message it answers). */
-  addPending(clientMessageId: string, sender: string, text: string, nowMs = Date.now(), reply?: ReplyTarget): MessageEntry {
+  addPending(
+    clientMessageId: string,
+    sender: string,
+    text: string,
+    nowMs = Date.now(),
+    reply?: ReplyTarget,
+    attachments: ReadonlyArray<AttachmentView> = [],
+  ): MessageEntry {
     const entry: MessageEntry = {
       kind: "message",
       key: `c:${clientMessageId}`,
@@ -348,6 +393,7 @@ export class Timeline {
       replyToSeq: reply?.seq ?? 0n,
       replyQuote: reply === undefined ? undefined : { sender: reply.sender, text: Array.from(reply.text).slice(0, QUOTE_CHARS).join(""), deleted: false },
       stateSeq: 0n,
+      attachments,
     };
     this.#byClientId.set(clientMessageId, entry);
     this.#insert(entry);

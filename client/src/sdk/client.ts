@@ -16,6 +16,7 @@ import { PageVisibility } from "./page-visibility.ts";
 import { type AppRequest, type ChatEvents, type ClientState, type Effect, type Event, initialState, step } from "./machine.ts";
 import type { ClientKind, ReplyCase } from "./requests.ts";
 
+import { type AbortSignalLike, type BlobLike, type DownloadedBlob, downloadFile, FileError, httpBase, type UploadedFile, uploadFile, type UploadOptions } from "./files.ts";
 export type { ChatEvents } from "./machine.ts";
 export type { ConnectionState, SessionInfo } from "./connection.ts";
 
@@ -76,6 +77,8 @@ export interface PendingAction {
 export interface SendOptions {
   /** Reply to the plain message with this seq in the same room or conversation. */
   replyTo?: bigint;
+  /** Ids of uploads (uploadFile()) to attach, at most 10; the text may then be empty. */
+  attachments?: ReadonlyArray<string>;
 }
 
 export interface HistoryOptions {
@@ -278,7 +281,13 @@ export class ChatClient {
     const clientMessageId = newMessageId();
     const kind: ClientKind = {
       case: "sendMessage",
-      value: { roomCode: normalizeCode(roomCode), clientMessageId, text, replyToSeq: options.replyTo ?? 0n },
+      value: {
+        roomCode: normalizeCode(roomCode),
+        clientMessageId,
+        text,
+        replyToSeq: options.replyTo ?? 0n,
+        attachmentIds: [...(options.attachments ?? [])],
+      },
     };
     return { clientMessageId, acked: this.#send<SendAck>(kind, "sendAck", text) };
   }
@@ -302,8 +311,37 @@ export class ChatClient {
   /** Sends a direct message; retried like send(). This client gets the ack, not a `direct` event. */
   sendDirect(username: string, text: string, options: SendOptions = {}): PendingDirect {
     const clientMessageId = newMessageId();
-    const kind: ClientKind = { case: "sendDirect", value: { recipient: username.trim(), clientMessageId, text, replyToSeq: options.replyTo ?? 0n } };
+    const kind: ClientKind = {
+      case: "sendDirect",
+      value: {
+        recipient: username.trim(),
+        clientMessageId,
+        text,
+        replyToSeq: options.replyTo ?? 0n,
+        attachmentIds: [...(options.attachments ?? [])],
+      },
+    };
     return { clientMessageId, acked: this.#send<DirectAck>(kind, "directAck", text) };
+  }
+
+  // ---------------------------------------------------------------- files
+
+  /**
+   * Uploads a file over HTTP (POST /v1/uploads on the server of `url`) with this session's token; attach the
+   * result by id with send()/sendDirect() `attachments`. `onProgress` reports bytes sent, `signal` cancels (the
+   * server keeps nothing). Rejects with FileError (file-too-large, rate-limited, …); describeFileError() words it.
+   */
+  uploadFile(file: BlobLike, options: UploadOptions = {}): Promise<UploadedFile> {
+    const token = this.token;
+    if (token === undefined) return Promise.reject(new FileError("unauthenticated", 0, "log in first"));
+    return uploadFile(httpBase(this.#url), token, file, options);
+  }
+
+  /** Downloads an attachment (`/v1/files/{id}`, or an Attachment's thumbnailUrl) with the token in the header. */
+  downloadFile(path: string, signal?: AbortSignalLike): Promise<DownloadedBlob> {
+    const token = this.token;
+    if (token === undefined) return Promise.reject(new FileError("unauthenticated", 0, "log in first"));
+    return downloadFile(httpBase(this.#url), token, path.startsWith("/") ? path : `/v1/files/${encodeURIComponent(path)}`, signal);
   }
 
   // ---------------------------------------------------------------- message actions

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ClientFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";
 import { SendMessageRequestSchema } from "../../../proto/gen/es/chat/v1/message_pb.js";
-import { contractViolation, limitsOf, maxBytesOf } from "./contract-rules.ts";
+import { contractViolation, limitsOf, maxBytesOf, messageRulesOf } from "./contract-rules.ts";
 
 const requestSchemas: DescMessage[] = ClientFrameSchema.oneofs[0]!.fields.flatMap((f) => (f.message ? [f.message] : []));
 
@@ -14,6 +14,13 @@ describe("contract rules in the SDK", () => {
     const all = requestSchemas.flatMap((s) => limitsOf(s).map((l) => ({ message: s.typeName, ...l })));
     expect(all.length).toBeGreaterThan(15);
     expect(all.filter((l) => l.unsupported.length > 0)).toEqual([]);
+    expect(
+      requestSchemas.flatMap((s) =>
+        messageRulesOf(s)
+          .filter((r) => !r.known)
+          .map((r) => `${s.typeName}: ${r.id}`),
+      ),
+    ).toEqual([]);
   });
 
   it("reads the text limit from the schema", () => {

@@ -5,6 +5,7 @@
 import { type DescMessage, getOption, hasOption, isFieldSet, type Message } from "@bufbuild/protobuf";
 import {
   field as fieldRules,
+  message as messageRules,
   oneof as oneofRules,
   StringRulesSchema,
   UInt32RulesSchema,
@@ -26,6 +27,11 @@ export interface FieldLimit {
   /** uint64 bounds (`uint64.gte`, `uint64.lte`), e.g. a seq from 1 to 2^63 - 1. */
   readonly gte?: bigint;
   readonly lte64?: bigint;
+  /** A repeated field: at most this many items, no repeats, each string of this many characters. */
+  readonly maxItems?: number;
+  readonly unique?: boolean;
+  readonly itemMinLen?: number;
+  readonly itemMaxLen?: number;
   /** Set for a member of a oneof: the oneof's property name; the field is checked only when it is the chosen case. */
   readonly oneof?: string;
   /** Rule kinds this module does not check, by name (empty for every rule the contract uses today). */
@@ -73,6 +79,21 @@ export const limitsOf = (schema: DescMessage): ReadonlyArray<FieldLimit> => {
       for (const field of UInt64RulesSchema.fields) {
         if (field.oneof === undefined && isFieldSet(u, field)) unsupported.push(`uint64.${field.name}`);
       }
+    } else if (rules.type.case === "repeated") {
+      const r = rules.type.value;
+      if (r.maxItems !== undefined && Number(r.maxItems) > 0) limit.maxItems = Number(r.maxItems);
+      if (r.unique === true) limit.unique = true;
+      if (r.minItems !== undefined && Number(r.minItems) > 0) unsupported.push("repeated.min_items");
+      const items = r.items?.type;
+      if (items?.case === "string") {
+        for (const field of StringRulesSchema.fields) {
+          if (!isFieldSet(items.value, field)) continue;
+          const value = Number((items.value as unknown as Record<string, bigint>)[field.localName]);
+          if (field.localName === "minLen") limit.itemMinLen = value;
+          else if (field.localName === "maxLen") limit.itemMaxLen = value;
+          else unsupported.push(`repeated.items.string.${field.name}`);
+        }
+      } else if (items?.case !== undefined) unsupported.push(`repeated.items.${items.case}`);
     } else if (rules.type.case !== undefined) {
       unsupported.push(rules.type.case);
     }
@@ -84,6 +105,24 @@ export const limitsOf = (schema: DescMessage): ReadonlyArray<FieldLimit> => {
 };
 
 const encoder = new TextEncoder();
+
+/**
+ * The message-level (CEL) rules the SDK knows, by id: a CEL runtime is too large for the browser bundle, so each
+ * rule the contract adds is written here once (messageRulesOf lists any it does not know, and a test fails).
+ */
+const KNOWN_MESSAGE_RULES: Record<string, (fields: Record<string, unknown>) => boolean> = {
+  // "this.text != '' || size(this.attachment_ids) > 0"
+  text_or_attachments: (f) =>
+    (typeof f.text === "string" && f.text !== "") || (Array.isArray(f.attachmentIds) && f.attachmentIds.length > 0),
+};
+
+/** The CEL rules stated on `schema` itself: id, message, and whether the SDK can check it. */
+export const messageRulesOf = (
+  schema: DescMessage,
+): ReadonlyArray<{ readonly id: string; readonly message: string; readonly known: boolean }> =>
+  hasOption(schema, messageRules)
+    ? getOption(schema, messageRules).cel.map((r) => ({ id: r.id, message: r.message, known: Object.hasOwn(KNOWN_MESSAGE_RULES, r.id) }))
+    : [];
 
 /**
  * The first limit of the contract that `message` breaks, worded as the server words it
@@ -123,7 +162,19 @@ export const contractViolation = (schema: DescMessage, message: Message): string
       }
       if (l.gte !== undefined && value < l.gte) return `${l.name}: must be greater than or equal to ${l.gte}`;
       if (l.lte64 !== undefined && value > l.lte64) return `${l.name}: must be less than or equal to ${l.lte64}`;
+    } else if (Array.isArray(value)) {
+      if (l.maxItems !== undefined && value.length > l.maxItems) return `${l.name}: must contain no more than ${l.maxItems} item(s)`;
+      if (l.unique === true && new Set(value).size !== value.length) return `${l.name}: repeated value must contain unique items`;
+      for (const item of value) {
+        const chars = typeof item === "string" ? [...item].length : 0;
+        if (l.itemMinLen !== undefined && chars < l.itemMinLen) return `${l.name}: must be at least ${l.itemMinLen} characters`;
+        if (l.itemMaxLen !== undefined && chars > l.itemMaxLen) return `${l.name}: must be at most ${l.itemMaxLen} characters`;
+      }
     }
+  }
+  for (const rule of messageRulesOf(schema)) {
+    const holds = KNOWN_MESSAGE_RULES[rule.id];
+    if (holds !== undefined && !holds(fields)) return rule.message;
   }
   return undefined;
 };

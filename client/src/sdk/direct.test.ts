@@ -16,11 +16,18 @@ const send: Send = {
   call: 3,
 };
 
-it("requests are checked against the contract's limits: text 1 to 4096 bytes of UTF-8, counted in bytes", () => {
+it("requests are checked against the contract's limits: text up to 4096 bytes of UTF-8, counted in bytes, not empty without attachments", () => {
   const text = (t: string) => requestError({ case: "sendMessage", value: { roomCode: "K7QX2M", clientMessageId: "m1", text: t } });
   expect(MAX_TEXT_BYTES).toBe(4096);
   expect(text("hi")).toBeUndefined();
   expect(text("")?.code).toBe(ErrorCode.INVALID_ARGUMENT);
+  expect(
+    requestError({ case: "sendMessage", value: { roomCode: "K7QX2M", clientMessageId: "m1", text: "", attachmentIds: ["f1"] } }),
+  ).toBeUndefined();
+  const many = Array.from({ length: 11 }, (_, i) => `f${i}`);
+  expect(
+    requestError({ case: "sendMessage", value: { roomCode: "K7QX2M", clientMessageId: "m1", text: "", attachmentIds: many } })?.message,
+  ).toBe("attachment_ids: must contain no more than 10 item(s)");
   expect(text("x".repeat(MAX_TEXT_BYTES))).toBeUndefined();
   expect(text("é".repeat(2049))?.message).toBe("text: must be at most 4096 bytes");
   expect(requestError({ case: "register", value: { username: "bob", password: "short" } })?.message).toBe("password: must be at least 8 bytes");

@@ -19,6 +19,9 @@ export type { ConversationEvent, MessageView, ReactionView } from "./actions.ts"
 export { SESSION_DEFAULTS } from "./connection.ts";
 export { MAX_TEXT_BYTES } from "./direct.ts";
 export { ChatError, describeClose, describeError } from "./errors.ts";
+export { describeFileError, downloadFile, FileError, formatBytes, httpBase, uploadFile } from "./files.ts";
+export type { AbortSignalLike, BlobLike, DownloadedBlob, FileErrorCode, UploadedFile, UploadOptions } from "./files.ts";
+export type { Attachment } from "../../../proto/gen/es/chat/v1/attachment_pb.js";
 export type { ChatErrorInit } from "./errors.ts";
 export { backoffDelay, closePolicy, VISIBLE_MAX_MS } from "./backoff.ts";
 export type { BackoffOptions, ClosePolicy } from "./backoff.ts";

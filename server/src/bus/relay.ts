@@ -7,10 +7,11 @@ import { Effect, FiberMap, FiberSet, Layer, Option, Schedule } from "effect";
 import { hashToken } from "../auth/tokens.ts";
 import { encodeMessage } from "../chat/chat.ts";
 import { ServerConfig } from "../config.ts";
+import { Files, messageKeyString } from "../files/files.ts";
 import { encodePush, Hub } from "../hub/hub.ts";
 import { Presence, type Reaped } from "../presence/presence.ts";
 import { Rooms } from "../rooms/rooms.ts";
-import { Store } from "../store/store.ts";
+import { Store, usernameKey } from "../store/store.ts";
 import { frameBinary, payloadOf } from "../transport/wire.ts";
 import { Bus, type BusEvent } from "./bus.ts";
 
@@ -27,6 +28,7 @@ export const layer = Layer.effectDiscard(
     const store = yield* Store;
     const rooms = yield* Rooms;
     const config = yield* ServerConfig;
+    const files = yield* Files;
     const run = yield* FiberSet.makeRuntime<never>();
     const fills = yield* FiberMap.make<string>();
     const runFill = yield* FiberMap.runtime(fills)<never>();
@@ -54,11 +56,20 @@ export const layer = Layer.effectDiscard(
         for (;;) {
           const at = hub.position(code);
           if (!at) return;
-          const page = yield* store
-            .readMessages(code, { anchorSeq: at.nextSeq - 1n, direction: "forward", limit: FILL_PAGE })
-            .pipe(Effect.catchCause((cause) => Effect.logWarning("gap fill failed, retrying", { room: code, cause: String(cause) }).pipe(Effect.as(undefined))));
-          if (page) {
-            for (const m of page.messages) hub.deliver(code, m.seq, encodeMessage(m));
+          // A filled message carries its attachments as the original push did.
+          const read = store.readMessages(code, { anchorSeq: at.nextSeq - 1n, direction: "forward", limit: FILL_PAGE }).pipe(
+            Effect.flatMap((page) =>
+              files.of({ _tag: "room", code }, page.messages.filter((m) => m.action === undefined && !m.deleted)).pipe(Effect.map((attached) => ({ page, attached }))),
+            ),
+          );
+          const filled = yield* read.pipe(
+            Effect.catchCause((cause) => Effect.logWarning("gap fill failed, retrying", { room: code, cause: String(cause) }).pipe(Effect.as(undefined))),
+          );
+          const page = filled?.page;
+          if (filled && page) {
+            for (const m of page.messages) {
+              hub.deliver(code, m.seq, encodeMessage(m, filled.attached.get(messageKeyString({ ownerKey: usernameKey(m.sender), clientMessageId: m.clientMessageId }))));
+            }
             if (page.hasMore) continue;
             if (!hub.position(code)?.waiting) return;
           }

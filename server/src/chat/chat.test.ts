@@ -11,6 +11,7 @@ import { Bus } from "../bus/bus.ts";
 import { Hub, type Peer } from "../hub/hub.ts";
 import { type Appended, freshState, Store, type StoredMessage } from "../store/store.ts";
 import { payloadOf } from "../transport/wire.ts";
+import { Files } from "../files/files.ts";
 import { Chat } from "./chat.ts";
 
 /** Room appends only; the first append of `lostOnce` is stored but answered with StorageUnavailable. */
@@ -74,7 +75,13 @@ describe("Chat", () => {
       Effect.provide(
         Chat.layer.pipe(
           Layer.provideMerge(Hub.layer),
-          Layer.provideMerge(Layer.mergeAll(Layer.succeed(Store, storeLosingOneAck("a")), Bus.layerMemory())),
+          Layer.provideMerge(
+            Layer.mergeAll(
+              Layer.succeed(Store, storeLosingOneAck("a")),
+              Bus.layerMemory(),
+              Layer.succeed(Files, Files.of({ attach: () => Effect.succeed([]), release: () => Effect.void, of: () => Effect.succeed(new Map()) })),
+            ),
+          ),
           Layer.provideMerge(Layer.succeed(ServerConfig, testConfig())),
         ),
       ),

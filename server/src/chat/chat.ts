@@ -9,12 +9,14 @@ import type { DirectAckSchema, DirectHistoryPageSchema, DirectHistoryRequest, Di
 import { ActionKind, type DeleteMessageRequest, type EditMessageRequest, type ReactRequest } from "../../../proto/gen/es/chat/v1/action_pb.js";
 import { Bus } from "../bus/bus.ts";
 import { ServerConfig } from "../config.ts";
+import { directConversation } from "../files/blob-store.ts";
+import { type AttachmentInit, Files, messageKeyString } from "../files/files.ts";
 import { InvalidArgument, type LimitExceeded, NotFound, NotMember, type PermissionDenied, type StorageUnavailable, type StoreError } from "../errors.ts";
 import { encodePush, Hub, type Peer } from "../hub/hub.ts";
 import { normalizeCode } from "../rooms/codes.ts";
 import { type ActionKind as StoredActionKind, type EventState, type NewAction, type Quote, quoteText, Store, type StoredDirect, type StoredMessage, usernameKey } from "../store/store.ts";
 import { payloadOf } from "../transport/wire.ts";
-import { clientMessageId, emoji, messageText, pageQuery } from "./validate.ts";
+import { bodyText, clientMessageId, emoji, messageText, pageQuery } from "./validate.ts";
 
 const WIRE_ACTION: Record<StoredActionKind, ActionKind> = {
   edit: ActionKind.EDIT,
@@ -34,7 +36,11 @@ const stateInit = (m: EventState) => ({
   stateSeq: m.stateSeq,
 });
 
-export const messageInit = (m: StoredMessage): MessageInitShape<typeof ChatMessageSchema> => ({
+/** `attachments`: the plain message's files (files/files.ts); a deleted message shows none. */
+export const messageInit = (
+  m: StoredMessage,
+  attachments: ReadonlyArray<AttachmentInit> = [],
+): MessageInitShape<typeof ChatMessageSchema> => ({
   roomCode: m.roomCode,
   seq: m.seq,
   sender: m.sender,
@@ -42,9 +48,13 @@ export const messageInit = (m: StoredMessage): MessageInitShape<typeof ChatMessa
   text: m.text,
   clientMessageId: m.clientMessageId,
   ...stateInit(m),
+  attachments: m.deleted ? [] : [...attachments],
 });
 
-export const directInit = (m: StoredDirect): MessageInitShape<typeof DirectMessageSchema> => ({
+export const directInit = (
+  m: StoredDirect,
+  attachments: ReadonlyArray<AttachmentInit> = [],
+): MessageInitShape<typeof DirectMessageSchema> => ({
   sender: m.sender,
   recipient: m.recipient,
   seq: m.seq,
@@ -52,6 +62,7 @@ export const directInit = (m: StoredDirect): MessageInitShape<typeof DirectMessa
   text: m.text,
   clientMessageId: m.clientMessageId,
   ...stateInit(m),
+  attachments: m.deleted ? [] : [...attachments],
 });
 
 /** An action request as the store takes it: kind, target, key, and the edit's text or the reaction's emoji. */
@@ -68,7 +79,8 @@ export type ActionAck =
 type ActionError = InvalidArgument | NotMember | NotFound | PermissionDenied | LimitExceeded | StoreError | StorageUnavailable;
 
 /** A stored message as its push, encoded once. */
-export const encodeMessage = (m: StoredMessage) => encodePush({ case: "message", value: messageInit(m) });
+export const encodeMessage = (m: StoredMessage, attachments: ReadonlyArray<AttachmentInit> = []) =>
+  encodePush({ case: "message", value: messageInit(m, attachments) });
 
 /** The connection's view needed to authorize a request: who, and which rooms it joined. */
 export interface Sender {
@@ -101,13 +113,25 @@ export class Chat extends Context.Service<
       const hub = yield* Hub;
       const bus = yield* Bus;
       const config = yield* ServerConfig;
+      const files = yield* Files;
+
+      /** The attachments of a page's plain messages, by messageKeyString (one read per page, none without plain messages). */
+      const attachmentsOf = (conversation: Parameters<typeof files.of>[0], messages: ReadonlyArray<StoredMessage | StoredDirect>) => {
+        const plain = messages.filter((m) => m.action === undefined && !m.deleted);
+        return files.of(conversation, plain);
+      };
+      const keyOf = (m: StoredMessage | StoredDirect) =>
+        messageKeyString({ ownerKey: usernameKey(m.sender), clientMessageId: m.clientMessageId });
 
       // The hot path: untraced (a traced Effect.fn captures a stack trace and opens a span on every call).
       const send = Effect.fnUntraced(function* (s: Sender, req: SendMessageRequest) {
         const roomCode = yield* memberRoom(s, req.roomCode);
-        const text = yield* messageText(req.text);
+        const text = yield* bodyText(req.text, req.attachmentIds.length);
         const cmid = yield* clientMessageId(req.clientMessageId);
         const quote = req.replyToSeq === 0n ? undefined : yield* roomQuote(roomCode, req.replyToSeq);
+        // Claimed before the message is stored: its files are durable already (an upload is answered only once
+        // stored), and a claim that fails stores nothing.
+        const attachments = yield* files.attach({ _tag: "room", code: roomCode }, s.peer.username, cmid, req.attachmentIds);
         // Storing and delivering are one uninterruptible step: a stored seq is always handed to the hub,
         // otherwise later seqs would wait for it forever. A duplicate is handed over too: its first attempt may
         // have been stored without an answer (a lost COMMIT reply), and a hub drops a seq it already passed.
@@ -116,22 +140,22 @@ export class Chat extends Context.Service<
         const { message, duplicate } = yield* Effect.uninterruptible(
           store
             .appendMessage({ roomCode, sender: s.peer.username, clientMessageId: cmid, text, sentAtMs: Date.now(), replyToSeq: req.replyToSeq })
-            .pipe(Effect.tap(({ message }) => Effect.sync(() => deliverRoom({ ...message, replyQuote: message.replyToSeq > 0n ? quote : undefined })))),
+            .pipe(Effect.tap(({ message }) => Effect.sync(() => deliverRoom({ ...message, replyQuote: message.replyToSeq > 0n ? quote : undefined }, attachments)))),
         );
         if (!duplicate) hub.setTyping(roomCode, s.peer.username, false);
         return { roomCode, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate };
       });
 
       /** Hands a stored room event to this node's hub (in seq order) and to the other nodes. */
-      const deliverRoom = (message: StoredMessage) => {
-        const bytes = encodeMessage(message);
+      const deliverRoom = (message: StoredMessage, attachments: ReadonlyArray<AttachmentInit> = []) => {
+        const bytes = encodeMessage(message, attachments);
         hub.deliver(message.roomCode, message.seq, bytes);
         if (!bus.standalone) bus.publish({ _tag: "RoomMessage", room: message.roomCode, seq: message.seq, payload: payloadOf(bytes) });
       };
 
       /** Pushes a stored direct event to both users' connections, here and on the other nodes (not to `except`). */
-      const deliverDirect = (message: StoredDirect, except: Peer) => {
-        const bytes = encodePush({ case: "directMessage", value: directInit(message) });
+      const deliverDirect = (message: StoredDirect, except: Peer, attachments: ReadonlyArray<AttachmentInit> = []) => {
+        const bytes = encodePush({ case: "directMessage", value: directInit(message, attachments) });
         hub.sendToUser(message.recipient, bytes);
         hub.sendToUser(message.sender, bytes, except);
         if (!bus.standalone) bus.publish({ _tag: "UserPush", usernames: [message.recipient, message.sender], payload: payloadOf(bytes) });
@@ -147,6 +171,20 @@ export class Chat extends Context.Service<
         Effect.flatMap(store.readMessages(roomCode, { anchorSeq: seq - 1n, direction: "forward", limit: 1 }), (page) => quoteOf(page, seq));
       const directQuote = (a: string, b: string, seq: bigint) =>
         Effect.flatMap(store.readDirect(a, b, { anchorSeq: seq - 1n, direction: "forward", limit: 1 }), (page) => quoteOf(page, seq));
+
+      /**
+       * After a delete committed: the deleted message's files go too (their records and, once unreferenced, their
+       * bytes). The delete already stands, so a failure here is logged, not answered; the files then stay stored
+       * (unreachable through the message, which shows no attachments once deleted).
+       */
+      const releaseFiles = (conversation: Parameters<typeof files.release>[0], read: Effect.Effect<{ readonly messages: ReadonlyArray<StoredMessage | StoredDirect> }, StoreError | StorageUnavailable>) =>
+        read.pipe(
+          Effect.flatMap((page) => {
+            const target = page.messages[0];
+            return target === undefined || target.action !== undefined ? Effect.void : files.release(conversation, target.sender, target.clientMessageId);
+          }),
+          Effect.catchCause((cause) => Effect.logWarning("deleting a message's files failed", { cause: String(cause) })),
+        );
 
       const act = Effect.fn("Chat.act")(function* (s: Sender, action: ActionRequest) {
         const { req } = action;
@@ -171,12 +209,16 @@ export class Chat extends Context.Service<
           const { message, duplicate } = yield* Effect.uninterruptible(
             store.appendRoomAction({ ...input, roomCode }).pipe(Effect.tap(({ message }) => Effect.sync(() => deliverRoom(message)))),
           );
+          if (input.kind === "delete") yield* releaseFiles({ _tag: "room", code: roomCode }, store.readMessages(roomCode, { anchorSeq: input.targetSeq - 1n, direction: "forward", limit: 1 }));
           return { case: "sendAck", value: { roomCode, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate } } as const;
         }
         if (conversation.case === "peer") {
           const recipient = yield* recipientOf(s, conversation.value);
           const { message, duplicate } = yield* store.appendDirectAction({ ...input, recipient });
           if (!duplicate) deliverDirect(message, s.peer);
+          if (input.kind === "delete") {
+            yield* releaseFiles(directConversation(s.peer.username, recipient), store.readDirect(s.peer.username, recipient, { anchorSeq: input.targetSeq - 1n, direction: "forward", limit: 1 }));
+          }
           return { case: "directAck", value: { recipient, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate } } as const;
         }
         return yield* new InvalidArgument({ message: "room_code or peer is required" });
@@ -186,7 +228,8 @@ export class Chat extends Context.Service<
         const roomCode = yield* memberRoom(s, req.roomCode);
         const query = yield* pageQuery(req.anchorSeq, req.direction, req.limit);
         const page = yield* store.readMessages(roomCode, query);
-        return { roomCode, messages: page.messages.map(messageInit), hasMore: page.hasMore };
+        const attached = yield* attachmentsOf({ _tag: "room", code: roomCode }, page.messages);
+        return { roomCode, messages: page.messages.map((m) => messageInit(m, attached.get(keyOf(m)))), hasMore: page.hasMore };
       });
 
       const recover = Effect.fn("Chat.recover")(function* (s: Sender, req: RecoverRequest) {
@@ -205,7 +248,8 @@ export class Chat extends Context.Service<
           const roomLast = newest.messages.at(-1)?.seq ?? 0n;
           return { roomCode, recovered: req.afterSeq <= roomLast, messages: [], lastSeq: roomLast };
         }
-        return { roomCode, recovered: true, messages: page.messages.map(messageInit), lastSeq };
+        const attached = yield* attachmentsOf({ _tag: "room", code: roomCode }, page.messages);
+        return { roomCode, recovered: true, messages: page.messages.map((m) => messageInit(m, attached.get(keyOf(m)))), lastSeq };
       });
 
       const recipientOf = (s: Sender, name: string) =>
@@ -217,10 +261,12 @@ export class Chat extends Context.Service<
         });
 
       const sendDirect = Effect.fn("Chat.sendDirect")(function* (s: Sender, req: SendDirectRequest) {
-        const text = yield* messageText(req.text);
+        const text = yield* bodyText(req.text, req.attachmentIds.length);
         const cmid = yield* clientMessageId(req.clientMessageId);
         const recipient = yield* recipientOf(s, req.recipient);
         const quote = req.replyToSeq === 0n ? undefined : yield* directQuote(s.peer.username, recipient, req.replyToSeq);
+        // As in send: claimed (durable) before the message is stored.
+        const attachments = yield* files.attach(directConversation(s.peer.username, recipient), s.peer.username, cmid, req.attachmentIds);
         const { message, duplicate } = yield* store.appendDirect({
           sender: s.peer.username,
           recipient,
@@ -229,7 +275,7 @@ export class Chat extends Context.Service<
           sentAtMs: Date.now(),
           replyToSeq: req.replyToSeq,
         });
-        if (!duplicate) deliverDirect({ ...message, replyQuote: message.replyToSeq > 0n ? quote : undefined }, s.peer);
+        if (!duplicate) deliverDirect({ ...message, replyQuote: message.replyToSeq > 0n ? quote : undefined }, s.peer, attachments);
         return { recipient, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate };
       });
 
@@ -238,7 +284,8 @@ export class Chat extends Context.Service<
         const peer = yield* store.findUser(usernameKey(req.peer.trim()));
         if (!peer) return yield* new NotFound({ what: "user" });
         const page = yield* store.readDirect(s.peer.username, peer.username, query);
-        return { peer: peer.username, messages: page.messages.map(directInit), hasMore: page.hasMore };
+        const attached = yield* attachmentsOf(directConversation(s.peer.username, peer.username), page.messages);
+        return { peer: peer.username, messages: page.messages.map((m) => directInit(m, attached.get(keyOf(m)))), hasMore: page.hasMore };
       });
 
       const typing = (s: Sender, req: TypingRequest) =>

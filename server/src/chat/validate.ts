@@ -18,6 +18,16 @@ export const messageText = (text: string): Effect.Effect<string, InvalidArgument
   return Effect.succeed(text);
 };
 
+/** A message's text: as messageText, except that a message carrying attachments may have none (""). */
+export const bodyText = (text: string, attachments: number): Effect.Effect<string, InvalidArgument> =>
+  attachments > 0 && text.trim().length === 0
+    ? Effect.succeed("")
+    : messageText(text).pipe(
+        Effect.mapError((e) =>
+          attachments === 0 && text.trim().length === 0 ? new InvalidArgument({ message: "a message needs text or attachments" }) : e,
+        ),
+      );
+
 /** A client message id (its length is a contract rule) that every store can hold: no U+0000, as for text. */
 export const clientMessageId = (id: string): Effect.Effect<string, InvalidArgument> =>
   id.includes("\u0000")

@@ -37,6 +37,21 @@ export const presenceContract = (name: string, make: () => Promise<Nodes>, timeo
       }
     });
 
+    it("isMember: a user held in a room by any node is a member (who may read its files), until the last node lets go", { timeout: timeoutMs }, async () => {
+      const n = await make();
+      try {
+        expect(await run(n.a.isMember("R9", "ann"))).toBe(false);
+        await run(n.b.join("R9", "ann"));
+        expect(await run(n.a.isMember("R9", "ann"))).toBe(true);
+        expect(await run(n.a.isMember("R9", "bob"))).toBe(false);
+        expect(await run(n.a.isMember("OTHER", "ann"))).toBe(false);
+        await run(n.b.leave("R9", "ann"));
+        expect(await run(n.a.isMember("R9", "ann"))).toBe(false);
+      } finally {
+        await n.close();
+      }
+    });
+
     it("online: first device anywhere and last device anywhere change the state; the list names users once", { timeout: timeoutMs }, async () => {
       const n = await make();
       try {

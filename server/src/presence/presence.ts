@@ -25,6 +25,8 @@ export interface PresenceShape {
   join(code: string, username: string): Effect.Effect<{ readonly changed: boolean; readonly members: ReadonlyArray<string> }>;
   /** This node no longer holds `username` in `code`. `changed`: no node holds them now. `count`: members after. */
   leave(code: string, username: string): Effect.Effect<{ readonly changed: boolean; readonly count: number }>;
+  /** Whether `username` is in room `code` on any node (file downloads are for the room's members). */
+  isMember(code: string, username: string): Effect.Effect<boolean>;
   /** Members of each room, in the same order (one round trip for a room list). */
   counts(codes: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<number>>;
   /** This node has (true) or no longer has (false) a connection of `username`; true when that changed the user's state anywhere. */
@@ -120,6 +122,7 @@ export class PresenceTable {
           if (count === 0) this.rooms.delete(code);
           return { changed, count };
         }),
+      isMember: (code, username) => Effect.sync(() => this.rooms.get(code)?.has(username) ?? false),
       counts: (codes) => Effect.sync(() => codes.map((c) => this.rooms.get(c)?.size ?? 0)),
       setOnline: (username, online) =>
         Effect.sync(() => (online ? addTo(this.onlineUsers, username, nodeId) : removeFrom(this.onlineUsers, username, nodeId))),

@@ -188,6 +188,14 @@ export class RedisPresence {
               Effect.catchCause(degraded("counts", () => rooms.map((r) => held.get(r)?.size ?? 0))),
             );
 
+      const isMember: PresenceShape["isMember"] = (room, username) =>
+        Effect.tryPromise(() => client.sendCommand(["HEXISTS", key.members(room), username]) as Promise<number>).pipe(
+          Effect.map((n) => Number(n) === 1),
+          Effect.timeout(CALL_TIMEOUT_MS),
+          // Unreachable Redis: this node's own view (a member on another node is refused until it answers again).
+          Effect.catchCause(() => Effect.succeed(held.get(room)?.has(username) ?? false)),
+        );
+
       const setOnline: PresenceShape["setOnline"] = (username, online) =>
         Effect.suspend(() => {
           if (online) onlineHere.add(username);
@@ -320,7 +328,7 @@ export class RedisPresence {
       client.on("ready", onReady);
       yield* Effect.addFinalizer(() => Effect.sync(() => client.off("ready", onReady)));
 
-      return Presence.of({ join, leave, counts, setOnline, online, reapDead, leaveAll, release });
+      return Presence.of({ join, leave, isMember, counts, setOnline, online, reapDead, leaveAll, release });
     }),
   );
 }

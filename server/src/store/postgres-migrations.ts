@@ -113,6 +113,37 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>>
       FOREIGN KEY (user_a, user_b, target_seq) REFERENCES direct_messages (user_a, user_b, seq)
     )`;
   }),
+  // 3: uploaded files (files/blob-store-pg.ts): one row per upload, the bytes in 1 MiB chunks per SHA-256.
+  "3_files": Effect.gen(function* () {
+    const sql = yield* SqlClient;
+    yield* sql`CREATE TABLE uploads (
+      id text COLLATE "C" PRIMARY KEY,
+      owner text NOT NULL,
+      owner_key text COLLATE "C" NOT NULL,
+      file_name text NOT NULL,
+      media_type text NOT NULL,
+      size_bytes bigint NOT NULL,
+      width integer NOT NULL,
+      height integer NOT NULL,
+      sha256 text COLLATE "C" NOT NULL,
+      thumb_sha256 text COLLATE "C" NOT NULL,
+      created_at_ms bigint NOT NULL,
+      conversation text COLLATE "C",
+      client_message_id text COLLATE "C",
+      position integer NOT NULL DEFAULT 0
+    )`;
+    yield* sql`CREATE INDEX uploads_by_owner ON uploads (owner_key, created_at_ms)`;
+    yield* sql`CREATE INDEX uploads_by_message ON uploads (conversation, owner_key, client_message_id) WHERE conversation IS NOT NULL`;
+    yield* sql`CREATE INDEX uploads_unattached ON uploads (created_at_ms) WHERE conversation IS NULL`;
+    yield* sql`CREATE INDEX uploads_by_blob ON uploads (sha256)`;
+    yield* sql`CREATE INDEX uploads_by_thumb ON uploads (thumb_sha256)`;
+    yield* sql`CREATE TABLE blob_chunks (
+      sha256 text COLLATE "C" NOT NULL,
+      idx integer NOT NULL,
+      data bytea NOT NULL,
+      PRIMARY KEY (sha256, idx)
+    )`;
+  }),
 };
 
 /** Applies the pending migrations; returns the ones that ran ([id, name]). */

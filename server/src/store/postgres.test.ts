@@ -97,7 +97,7 @@ describe("PostgresStore", () => {
         const sql = yield* SqlClient;
         return yield* sql<{ migration_id: number; name: string }>`SELECT migration_id, name FROM effect_sql_migrations ORDER BY migration_id`;
       }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url) })));
-      assert.deepStrictEqual(rows.map((r) => [r.migration_id, r.name]), [[1, "init"], [2, "message_actions"]]);
+      assert.deepStrictEqual(rows.map((r) => [r.migration_id, r.name]), [[1, "init"], [2, "message_actions"], [3, "files"]]);
       assert.strictEqual((yield* stores[2]!.store.findRoom("MIGRAT"))?.code, "MIGRAT");
     }).pipe(Effect.scoped));
 

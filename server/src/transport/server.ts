@@ -1,7 +1,7 @@
 // The one place that imports the WebSocket server. One HTTP server serves the WebSocket endpoint /ws (token,
 // Origin, Host and per-address caps checked before the upgrade, with the client's own address behind trusted
 // proxies), the web client at / and /chat.js (compressed, with ETags; the page names /chat.<hash>.js, cached
-// for a year), /livez, /readyz, /healthz and /metrics. Each accepted socket runs
+// for a year), /livez, /readyz, /healthz, /metrics, and the file endpoints (files/http.ts). Each accepted socket runs
 // as a connection program in this server's scope; closing the scope tells every client to reconnect (1001) and
 // waits briefly for them to go.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import { Cause, Context, Deferred, Effect, Exit, FiberSet, Layer } from "effect";
 import { WebSocketServer } from "ws";
 import { Accounts } from "../auth/accounts.ts";
+import { makeFileRoutes } from "../files/http.ts";
 import { addressKey } from "../auth/throttle.ts";
 import { ServerConfig } from "../config.ts";
 import { Hub } from "../hub/hub.ts";
@@ -96,6 +97,7 @@ export const layer = Layer.effect(
     const accounts = yield* Accounts;
     const metrics = yield* Metrics;
     const storage = yield* StorageHealth;
+    const files = yield* makeFileRoutes;
     const runConn = yield* FiberSet.makeRuntime<ServerConfig | Hub | Handlers | Metrics>();
     const context = yield* Effect.context<never>();
     const runPromise = Effect.runPromiseWith(context);
@@ -239,7 +241,7 @@ export const layer = Layer.effect(
     };
     const revalidate = () => "no-cache";
     const pageHeaders = {
-      "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+      "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
       "Referrer-Policy": "no-referrer",
     };
     // Served cross-origin on purpose: any page may drop the component in with a module script tag.
@@ -249,6 +251,7 @@ export const layer = Layer.effect(
 
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       const url = new URL(req.url ?? "/", "http://localhost");
+      if (url.pathname.startsWith("/v1/") && files.handle(req, res, url)) return;
       if (req.method !== "GET" && req.method !== "HEAD") {
         res.writeHead(405, { Allow: "GET, HEAD" }).end();
         return;
@@ -304,7 +307,8 @@ export const layer = Layer.effect(
       }
     };
 
-    const http = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, maxHeaderSize: 16 * 1024 }, onRequest);
+    // requestTimeout bounds a whole request, an upload's body included (a stalled upload ends sooner: --upload-idle-ms).
+    const http = createServer({ headersTimeout: 10_000, requestTimeout: 600_000, maxHeaderSize: 16 * 1024 }, onRequest);
     http.keepAliveTimeout = 5_000;
     http.on("upgrade", onUpgrade);
     http.on("clientError", (_err, socket) => socket.destroy());

@@ -43,7 +43,17 @@ export const toWireError = (id: number, error: DomainError): ServerFrame => {
     case "RateLimited":
       return errorFrame(id, ErrorCode.RATE_LIMITED, "too many attempts, retry later", error.retryAfterMs);
     case "NotFound":
-      return errorFrame(id, ErrorCode.NOT_FOUND, error.what === "room" ? "no such room" : error.what === "user" ? "no such user" : "no such message (or it was deleted)");
+      return errorFrame(
+        id,
+        ErrorCode.NOT_FOUND,
+        error.what === "room"
+          ? "no such room"
+          : error.what === "user"
+            ? "no such user"
+            : error.what === "attachment"
+              ? "no such upload to attach (unknown, not yours, attached elsewhere or too old)"
+              : "no such message (or it was deleted)",
+      );
     case "PermissionDenied":
       return errorFrame(id, ErrorCode.PERMISSION_DENIED, error.message);
     case "NotMember":

@@ -7,6 +7,7 @@
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { MessageAction, MessageQuote, Reaction } from "./action_pb.js";
+import type { Attachment } from "./attachment_pb.js";
 import type { HistoryDirection } from "./message_pb.js";
 
 /**
@@ -50,7 +51,7 @@ export declare type DirectMessage = Message<"chat.v1.DirectMessage"> & {
   sentAtMs: bigint;
 
   /**
-   * 1-4096 bytes of UTF-8. Untrusted: render as text.
+   * 0-4096 bytes of UTF-8 (empty only with attachments). Untrusted: render as text.
    *
    * @generated from field: string text = 5;
    */
@@ -111,6 +112,13 @@ export declare type DirectMessage = Message<"chat.v1.DirectMessage"> & {
    * @generated from field: uint64 state_seq = 13;
    */
   stateSeq: bigint;
+
+  /**
+   * See ChatMessage.attachments.
+   *
+   * @generated from field: repeated chat.v1.Attachment attachments = 14;
+   */
+  attachments: Attachment[];
 };
 
 /**
@@ -141,7 +149,7 @@ export declare type SendDirectRequest = Message<"chat.v1.SendDirectRequest"> & {
   clientMessageId: string;
 
   /**
-   * 1-4096 bytes of UTF-8, not only white space.
+   * As SendMessageRequest.text: may be empty when attachment_ids is not.
    *
    * @generated from field: string text = 3;
    */
@@ -153,6 +161,13 @@ export declare type SendDirectRequest = Message<"chat.v1.SendDirectRequest"> & {
    * @generated from field: uint64 reply_to_seq = 4;
    */
   replyToSeq: bigint;
+
+  /**
+   * As SendMessageRequest.attachment_ids; the recipient (and only the two of you) may then download them.
+   *
+   * @generated from field: repeated string attachment_ids = 5;
+   */
+  attachmentIds: string[];
 };
 
 /**

@@ -7,6 +7,7 @@
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 import type { MessageAction, MessageQuote, Reaction } from "./action_pb.js";
+import type { Attachment } from "./attachment_pb.js";
 
 /**
  * Describes the file chat/v1/message.proto.
@@ -50,7 +51,8 @@ export declare type ChatMessage = Message<"chat.v1.ChatMessage"> & {
   sentAtMs: bigint;
 
   /**
-   * The text as sent: 1-4096 bytes of UTF-8. Untrusted: render as text, never as HTML.
+   * The text as sent: 0-4096 bytes of UTF-8 (empty only when the message has attachments). Untrusted: render as
+   * text, never as HTML.
    *
    * @generated from field: string text = 5;
    */
@@ -114,6 +116,13 @@ export declare type ChatMessage = Message<"chat.v1.ChatMessage"> & {
    * @generated from field: uint64 state_seq = 13;
    */
   stateSeq: bigint;
+
+  /**
+   * The files the message carries, in the order sent (at most 10). Set on a plain message only.
+   *
+   * @generated from field: repeated chat.v1.Attachment attachments = 14;
+   */
+  attachments: Attachment[];
 };
 
 /**
@@ -145,7 +154,8 @@ export declare type SendMessageRequest = Message<"chat.v1.SendMessageRequest"> &
   clientMessageId: string;
 
   /**
-   * 1-4096 bytes of UTF-8, not only white space.
+   * At most 4096 bytes of UTF-8, not only white space; may be empty when attachment_ids is not (checked by the
+   * server: INVALID_ARGUMENT when both are empty).
    *
    * @generated from field: string text = 3;
    */
@@ -158,6 +168,15 @@ export declare type SendMessageRequest = Message<"chat.v1.SendMessageRequest"> &
    * @generated from field: uint64 reply_to_seq = 4;
    */
   replyToSeq: bigint;
+
+  /**
+   * Uploads to attach (ids from POST /v1/uploads), at most 10, no repeats. Each must have been uploaded by the
+   * sender within the attach window (1 hour) and not be attached to any other message: else NOT_FOUND.
+   * A retry with the same client_message_id may name them again.
+   *
+   * @generated from field: repeated string attachment_ids = 5;
+   */
+  attachmentIds: string[];
 };
 
 /**
