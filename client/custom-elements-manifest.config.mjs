@@ -18,7 +18,9 @@ export default {
           // ChatElement.define registers `class extends elementConstructor {}` under a name given at run time:
           // not an element of its own.
           mod.declarations = (mod.declarations ?? []).filter((d) => !d.name?.startsWith("anonymous_"));
-          mod.exports = (mod.exports ?? []).filter((e) => !(e.kind === "custom-element-definition" && e.declaration?.name?.startsWith("anonymous_")));
+          mod.exports = (mod.exports ?? []).filter(
+            (e) => !(e.kind === "custom-element-definition" && e.declaration?.name?.startsWith("anonymous_")),
+          );
           for (const decl of mod.declarations) {
             if (decl.members) decl.members = decl.members.filter((m) => !(m.name?.startsWith("_") || m.privacy === "private"));
             if (decl.attributes) decl.attributes = decl.attributes.filter((a) => !a.fieldName?.startsWith("_"));

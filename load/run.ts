@@ -29,7 +29,9 @@ const main = async (): Promise<number> => {
   const name = positionals[0];
   const load = name ? scenarios[name] : undefined;
   if (!load) {
-    process.stderr.write(`usage: node load/run.ts <${Object.keys(scenarios).join("|")}> [--url ws://…] [--pin] [--cpu-prof] [--option value …]\n`);
+    process.stderr.write(
+      `usage: node load/run.ts <${Object.keys(scenarios).join("|")}> [--url ws://…] [--pin] [--cpu-prof] [--option value …]\n`,
+    );
     return 2;
   }
   const { scenario } = await load();
@@ -49,7 +51,10 @@ const main = async (): Promise<number> => {
   const server = external
     ? undefined
     : await startProcess({
-        argv: chatServerArgv(scenario.serverFlags, values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", join(repoRoot, "artifacts/profiles")] : []),
+        argv: chatServerArgv(
+          scenario.serverFlags,
+          values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", join(repoRoot, "artifacts/profiles")] : [],
+        ),
         cpus: pin ? "0" : undefined,
         fileLimit: scenario.fileLimit,
         healthPath: "/healthz",
@@ -61,18 +66,23 @@ const main = async (): Promise<number> => {
     const target = server
       ? { wsUrl: server.wsUrl, httpUrl: server.httpUrl, serverPid: server.pid }
       : { wsUrl: external!, httpUrl: external!.replace(/^ws/, "http").replace(/\/ws$/, ""), serverPid: undefined };
-    process.stderr.write(`load ${scenario.name}: ${scenario.description}\n  against ${target.wsUrl}${server ? ` (server pid ${server.pid})` : ""}\n`);
+    process.stderr.write(
+      `load ${scenario.name}: ${scenario.description}\n  against ${target.wsUrl}${server ? ` (server pid ${server.pid})` : ""}\n`,
+    );
     const outcome = await scenario.run(target, args);
     const results = evaluate(outcome.registry, outcome.thresholds, outcome.durationSec);
     const result = collect(scenario.name, outcome.registry, results, outcome.durationSec, outcome.options, outcome.notes, outcome.timeline);
     writeReports(result, join(repoRoot, `artifacts/load-${scenario.name}`));
     process.stdout.write(`${textSummary(result)}\n`);
-    process.stdout.write(`report: artifacts/load-${scenario.name}.html (and .json); wall time ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `report: artifacts/load-${scenario.name}.html (and .json); wall time ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
     failed = !result.passed;
   } finally {
     // The server exits 130 after a graceful SIGTERM (the Effect runtime reports the interruption).
     const code = await server?.stop();
-    if (server && code !== 0 && code !== 130) process.stderr.write(`server exited with ${code} (see artifacts/load-${scenario.name}-server.log)\n`);
+    if (server && code !== 0 && code !== 130)
+      process.stderr.write(`server exited with ${code} (see artifacts/load-${scenario.name}-server.log)\n`);
   }
   return failed ? 99 : 0;
 };

@@ -52,7 +52,9 @@ describe("npm run cluster: arguments", () => {
 
   it("names what a server without the cluster flags lacks", () => {
     const none = { databaseUrl: false, redisUrl: false, nodeId: false, trustedProxies: false, proxyProtocol: false };
-    expect(clusterUnsupported(none)).toBe("the server has no --database-url (PostgreSQL store), --redis-url (Redis bus and presence), --node-id");
+    expect(clusterUnsupported(none)).toBe(
+      "the server has no --database-url (PostgreSQL store), --redis-url (Redis bus and presence), --node-id",
+    );
     expect(clusterUnsupported({ ...none, databaseUrl: true, redisUrl: true, nodeId: true })).toBeUndefined();
   });
 
@@ -94,7 +96,10 @@ describe("startCluster", () => {
 const unsupported = clusterUnsupported();
 describe.skipIf(unsupported !== undefined)(`npm run cluster${unsupported ? ` (skipped: ${unsupported})` : ""}`, () => {
   it("starts two nodes behind the balancer, prints their URLs, and stops everything on SIGINT", async () => {
-    const child = spawn(process.execPath, ["scripts/cluster.ts", "--nodes", "2", "--port", "0", "--", "--log-level", "warn"], { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, ["scripts/cluster.ts", "--nodes", "2", "--port", "0", "--", "--log-level", "warn"], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const lines: string[] = [];
     const ready = new Promise<void>((resolve, reject) => {
       createInterface({ input: child.stdout }).on("line", (l) => {

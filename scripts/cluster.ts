@@ -144,7 +144,10 @@ interface NodeSpec {
   readonly logs: ClusterOptions["logs"];
 }
 
-const makeNode = (spec: NodeSpec, healthPath: () => string): ClusterNode & { ready(path: string): Promise<void>; launch(): void; closeLog(): void } => {
+const makeNode = (
+  spec: NodeSpec,
+  healthPath: () => string,
+): ClusterNode & { ready(path: string): Promise<void>; launch(): void; closeLog(): void } => {
   let child: ChildProcess | undefined;
   let exit: Promise<number | null> | undefined;
   let exitCode: number | null | undefined;
@@ -275,8 +278,10 @@ export const startCluster = async (o: ClusterOptions): Promise<Cluster> => {
         process.execPath,
         ...(o.nodeFlags ?? []),
         MAIN,
-        "--port", String(port),
-        "--data-dir", dataDir,
+        "--port",
+        String(port),
+        "--data-dir",
+        dataDir,
         ...(databaseUrl !== undefined ? ["--database-url", databaseUrl] : []),
         ...(redisUrl !== undefined ? ["--redis-url", redisUrl] : []),
         ...(features.nodeId ? ["--node-id", name] : []),
@@ -378,9 +383,13 @@ const main = async (): Promise<number> => {
   if (!Number.isSafeInteger(nodes) || nodes < 1 || nodes > 32) return fail(`--nodes must be an integer 1-32, got "${values.nodes}"`);
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) return fail(`--port must be 0-65535, got "${values.port}"`);
   if (values["proxy-protocol"] !== "on" && values["proxy-protocol"] !== "off") return fail(`--proxy-protocol must be on or off`);
-  for (const [flag, scheme] of [["database-url", /^postgres(ql)?:\/\//], ["redis-url", /^rediss?:\/\//]] as const) {
+  for (const [flag, scheme] of [
+    ["database-url", /^postgres(ql)?:\/\//],
+    ["redis-url", /^rediss?:\/\//],
+  ] as const) {
     const v = values[flag];
-    if (v !== undefined && !scheme.test(v)) return fail(`--${flag} must start with ${flag === "database-url" ? "postgres://" : "redis://"}`);
+    if (v !== undefined && !scheme.test(v))
+      return fail(`--${flag} must start with ${flag === "database-url" ? "postgres://" : "redis://"}`);
   }
 
   const cluster = await startCluster({
@@ -463,7 +472,9 @@ export const pidListeningOn = (port: number): number | undefined => {
 };
 
 /** The cluster's processes by role (PostgreSQL's is the postmaster; its backends are its children). */
-export const clusterPids = (c: Cluster): { nodes: number[]; redis: number | undefined; postgres: number | undefined; haproxy: number | undefined } => ({
+export const clusterPids = (
+  c: Cluster,
+): { nodes: number[]; redis: number | undefined; postgres: number | undefined; haproxy: number | undefined } => ({
   nodes: c.nodes.map((n) => n.pid).filter((p): p is number => p !== undefined),
   redis: c.redis ? pidListeningOn(c.redis.port) : undefined,
   postgres: c.postgres ? pidListeningOn(c.postgres.port) : undefined,

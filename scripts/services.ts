@@ -101,8 +101,17 @@ export const startPostgres = async (opts: { port?: number } = {}): Promise<Postg
   }
   run(
     pgCommand(join(bin, "initdb"), [
-      "-D", data, "-U", "postgres", `--pwfile=${pwfile}`, "--auth-local=trust", "--auth-host=scram-sha-256",
-      "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+      "-D",
+      data,
+      "-U",
+      "postgres",
+      `--pwfile=${pwfile}`,
+      "--auth-local=trust",
+      "--auth-host=scram-sha-256",
+      "-E",
+      "UTF8",
+      "--locale=C.UTF-8",
+      "--no-sync",
     ]),
     "initdb",
   );
@@ -178,7 +187,22 @@ export const startRedis = async (opts: { port?: number } = {}): Promise<Redis> =
   const start = async () => {
     const child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--loglevel", "warning"],
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir,
+        "--daemonize",
+        "no",
+        "--loglevel",
+        "warning",
+      ],
       { stdio: ["ignore", "ignore", "inherit"] },
     );
     current = supervise(child);
@@ -223,7 +247,10 @@ export const startHaproxy = async (opts: {
   const dir = mkdtempSync(join(tmpdir(), "protochat-haproxy-"));
   const cfg = join(dir, "haproxy.cfg");
   const servers = opts.backends
-    .map((b) => `  server ${b.name} 127.0.0.1:${b.port} check inter 1s fall 2 rise 1${opts.sendProxy ? " send-proxy-v2 check-send-proxy" : ""}`)
+    .map(
+      (b) =>
+        `  server ${b.name} 127.0.0.1:${b.port} check inter 1s fall 2 rise 1${opts.sendProxy ? " send-proxy-v2 check-send-proxy" : ""}`,
+    )
     .join("\n");
   // HAProxy needs about two descriptors per connection and refuses to start when maxconn asks for more than
   // the hard open-file limit allows.

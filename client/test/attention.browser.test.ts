@@ -40,8 +40,10 @@ describe("<chat-app> unread counts, mentions and notifications", () => {
     await u.app.locator('[part~="message"][data-status="sent"] [data-text]', { hasText: text }).last().waitFor();
   };
   const roomItem = (u: User) => u.app.locator(`[part~="room-item"][data-code="${code}"]`);
-  const setHidden = (u: User, hidden: boolean) => u.page.evaluate((h) => (window as unknown as { __setHidden(h: boolean): void }).__setHidden(h), hidden);
-  const shown = (u: User) => u.page.evaluate(() => (window as unknown as { __notifications: Array<{ title: string; body: string }> }).__notifications);
+  const setHidden = (u: User, hidden: boolean) =>
+    u.page.evaluate((h) => (window as unknown as { __setHidden(h: boolean): void }).__setHidden(h), hidden);
+  const shown = (u: User) =>
+    u.page.evaluate(() => (window as unknown as { __notifications: Array<{ title: string; body: string }> }).__notifications);
 
   beforeAll(async () => {
     server = await startChatServer();
@@ -88,8 +90,16 @@ describe("<chat-app> unread counts, mentions and notifications", () => {
     await expect.poll(() => b.page.title()).toBe("protochat");
     expect(await roomItem(b).locator(".badge").count()).toBe(0);
     // The "New" divider sits right above the first message that came while away.
-    const rows = await b.app.locator("li.msg, li.new-divider").evaluateAll((els) => els.map((e) => (e.matches(".new-divider") ? "NEW" : (e.querySelector("[data-text]")?.textContent ?? ""))));
-    expect(rows).toEqual(["first, read by both", "NEW", `hey @${bName.toUpperCase()}, look at this`, "and a plain one", `@${bName}x is someone else`]);
+    const rows = await b.app
+      .locator("li.msg, li.new-divider")
+      .evaluateAll((els) => els.map((e) => (e.matches(".new-divider") ? "NEW" : (e.querySelector("[data-text]")?.textContent ?? ""))));
+    expect(rows).toEqual([
+      "first, read by both",
+      "NEW",
+      `hey @${bName.toUpperCase()}, look at this`,
+      "and a plain one",
+      `@${bName}x is someone else`,
+    ]);
     // The mention is highlighted in the message; the look-alike name is not.
     expect(await b.app.locator("[data-mention]").allTextContents()).toEqual([`@${bName.toUpperCase()}`]);
     await b.screenshot("31-new-divider-and-mention");
@@ -123,7 +133,9 @@ describe("<chat-app> unread counts, mentions and notifications", () => {
     expect(await shown(b)).toEqual([]);
     await setHidden(b, true);
     await say(a, "now you are away");
-    await expect.poll(() => shown(b)).toEqual([{ title: `${aName} (direct message)`, body: "now you are away", tag: `protochat:d:${aName.toLowerCase()}` }]);
+    await expect
+      .poll(() => shown(b))
+      .toEqual([{ title: `${aName} (direct message)`, body: "now you are away", tag: `protochat:d:${aName.toLowerCase()}` }]);
     await setHidden(b, false);
 
     // Remembered across a reload.

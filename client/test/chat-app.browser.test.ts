@@ -6,7 +6,8 @@ import type { TestServer } from "../../server/src/testing.ts";
 import { connected, openUser, signIn, startChatServer, uniqueName, type User } from "./harness.ts";
 
 /** Array.prototype.sort's default order (UTF-16 code units), spelled out. */
-const byCodeUnits = (a: string | null | undefined, b: string | null | undefined): number => ((a ?? "") < (b ?? "") ? -1 : (a ?? "") > (b ?? "") ? 1 : 0);
+const byCodeUnits = (a: string | null | undefined, b: string | null | undefined): number =>
+  (a ?? "") < (b ?? "") ? -1 : (a ?? "") > (b ?? "") ? 1 : 0;
 
 const ROOM_CODE = /^[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{6}$/;
 
@@ -46,7 +47,9 @@ describe("<chat-app>: two users in two browsers", () => {
     await Promise.all([connected(alice).waitFor(), connected(bob).waitFor()]);
     expect(await alice.app.locator("[data-me]").textContent()).toBe(aliceName);
     expect(await bob.app.locator("[data-me]").textContent()).toBe(bobName);
-    const stored = await alice.page.evaluate(() => Object.entries(localStorage).map(([k, v]) => [k, JSON.parse(v) as { token?: string }] as const));
+    const stored = await alice.page.evaluate(() =>
+      Object.entries(localStorage).map(([k, v]) => [k, JSON.parse(v) as { token?: string }] as const),
+    );
     expect(stored).toHaveLength(1);
     expect(stored[0]![0]).toBe(`protochat:${server.wsUrl}`);
     expect(stored[0]![1].token).toMatch(/^[A-Za-z0-9_-]{20,128}$/);
@@ -69,7 +72,10 @@ describe("<chat-app>: two users in two browsers", () => {
     // The copy button puts the code on the clipboard.
     await alice.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.httpUrl });
     await alice.app.getByRole("button", { name: `Copy room code ${code}` }).click();
-    await alice.app.getByRole("button", { name: `Copy room code ${code}` }).filter({ hasText: "Copied" }).waitFor();
+    await alice.app
+      .getByRole("button", { name: `Copy room code ${code}` })
+      .filter({ hasText: "Copied" })
+      .waitFor();
     expect(await alice.page.evaluate(() => navigator.clipboard.readText())).toBe(code);
 
     // B types the code as a person would read it: lower case, with spaces around.
@@ -82,7 +88,9 @@ describe("<chat-app>: two users in two browsers", () => {
   it("shows the member list and count on both sides and a join notice in A's timeline", async () => {
     for (const u of [alice, bob]) {
       await u.app.locator('[part~="members"] [data-member-count="2"]').waitFor();
-      const names = await u.app.locator('[part~="members"] [data-member]').evaluateAll((els) => els.map((e) => e.getAttribute("data-member")));
+      const names = await u.app
+        .locator('[part~="members"] [data-member]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute("data-member")));
       expect(names.sort(byCodeUnits)).toEqual([aliceName, bobName].sort(byCodeUnits));
     }
     await alice.app.locator('[part~="notice"]', { hasText: `${bobName} joined` }).waitFor();
@@ -99,7 +107,12 @@ describe("<chat-app>: two users in two browsers", () => {
           const nodes = r.type === "attributes" ? [r.target] : [...r.addedNodes];
           for (const n of nodes) if (n instanceof HTMLElement && n.dataset.status) seen.push(n.dataset.status);
         }
-      }).observe(el.shadowRoot!.querySelector("chat-timeline")!.shadowRoot!, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-status"] });
+      }).observe(el.shadowRoot!.querySelector("chat-timeline")!.shadowRoot!, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+        attributeFilter: ["data-status"],
+      });
     });
     await say(alice, "Hello! Welcome to the standup.");
     const mine = message(alice, "Hello! Welcome to the standup.");
@@ -140,7 +153,9 @@ describe("<chat-app>: two users in two browsers", () => {
   it("shows B that A is typing, and clears it when A sends and when A leaves the field", async () => {
     await composer(alice).click();
     await composer(alice).pressSequentially("I will take", { delay: 40 });
-    await typingLine(bob).filter({ hasText: `${aliceName} is typing…` }).waitFor();
+    await typingLine(bob)
+      .filter({ hasText: `${aliceName} is typing…` })
+      .waitFor();
     await bob.screenshot("05-typing");
     await composer(alice).pressSequentially(" it", { delay: 40 });
     await composer(alice).press("Enter");
@@ -159,7 +174,9 @@ describe("<chat-app>: two users in two browsers", () => {
     await bob.setOffline(true);
     // The SDK notices the dead connection (missed pongs) and starts reconnecting.
     await bob.app.locator('[part~="connection-status"][data-state="connecting"]').waitFor();
-    await banner(bob).filter({ hasText: /Connection lost\. Reconnecting/ }).waitFor();
+    await banner(bob)
+      .filter({ hasText: /Connection lost\. Reconnecting/ })
+      .waitFor();
     await bob.screenshot("06-offline");
 
     const missed = ["While you were away: 1", "While you were away: 2", "While you were away: 3"];
@@ -244,7 +261,9 @@ describe("<chat-app>: two users in two browsers", () => {
     await bob.app.locator(`[part~="room-item"][data-code="${code}"]`).waitFor({ state: "detached" });
     await expect.poll(() => leftNotices.count()).toBe(before + 1);
     await alice.app.locator('[part~="members"] [data-member-count="1"]').waitFor();
-    expect(await alice.app.locator('[part~="members"] [data-member]').evaluateAll((els) => els.map((e) => e.getAttribute("data-member")))).toEqual([aliceName]);
+    expect(
+      await alice.app.locator('[part~="members"] [data-member]').evaluateAll((els) => els.map((e) => e.getAttribute("data-member"))),
+    ).toEqual([aliceName]);
   });
 
   it("logs A out: back to the sign-in form, the token forgotten, B sees A go offline", async () => {

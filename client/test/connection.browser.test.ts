@@ -19,7 +19,11 @@ describe("<chat-app> while the server is down", () => {
   const banner = (u: User) => u.app.locator('[part~="banner"]');
   const connecting = (u: User) => u.app.locator('[part~="connection-status"][data-state="connecting"]');
   /** The colour of the online dot on the first online user in the sidebar. */
-  const dotColour = (u: User) => u.app.locator('[part~="online-item"] .avatar').first().evaluate((el) => getComputedStyle(el, "::after").backgroundColor);
+  const dotColour = (u: User) =>
+    u.app
+      .locator('[part~="online-item"] .avatar')
+      .first()
+      .evaluate((el) => getComputedStyle(el, "::after").backgroundColor);
 
   beforeAll(async () => {
     server = await startChatServer();
@@ -48,7 +52,11 @@ describe("<chat-app> while the server is down", () => {
     const seen: string[] = [];
     const until = Date.now() + 7000;
     while (Date.now() < until) {
-      seen.push((await banner(a).textContent().catch(() => "")) ?? "");
+      seen.push(
+        (await banner(a)
+          .textContent()
+          .catch(() => "")) ?? "",
+      );
       await new Promise((r) => setTimeout(r, 100));
     }
     const numbers = seen.map((t) => /in (\d+) s/.exec(t)?.[1]).map((n) => (n === undefined ? undefined : Number(n)));
@@ -73,7 +81,9 @@ describe("<chat-app> while the server is down", () => {
     await server.close({ keepData: true });
     await connecting(a).waitFor();
     // Wait for a wait of 2 s or more, then bring the server back and press Retry now.
-    await banner(a).filter({ hasText: /in [234] s/ }).waitFor({ timeout: 20_000 });
+    await banner(a)
+      .filter({ hasText: /in [234] s/ })
+      .waitFor({ timeout: 20_000 });
     server = await startChatServer({ port, dataDir });
     const text = (await banner(a).textContent()) ?? "";
     const left = Number(/in (\d+) s/.exec(text)?.[1] ?? "0");

@@ -36,14 +36,25 @@ describe("<chat-app> public events", () => {
       const log: Seen[] = [];
       (window as unknown as { __seen: Seen[] }).__seen = log;
       const app = document.querySelector("chat-app")!;
-      const record = (e: Event, extra: Partial<Seen> = {}) => log.push({ type: e.type, detail: (e as CustomEvent).detail, bubbles: e.bubbles, composed: e.composed, ...extra });
+      const record = (e: Event, extra: Partial<Seen> = {}) =>
+        log.push({ type: e.type, detail: (e as CustomEvent).detail, bubbles: e.bubbles, composed: e.composed, ...extra });
       // On the document: the public events reach it; the inner elements' requests must not.
-      for (const type of ["chat-login", "chat-logout", "chat-connection-change", "chat-navigate", "chat-composer-submit", "chat-login-submit", "chat-room-create-request"])
+      for (const type of [
+        "chat-login",
+        "chat-logout",
+        "chat-connection-change",
+        "chat-navigate",
+        "chat-composer-submit",
+        "chat-login-submit",
+        "chat-room-create-request",
+      ])
         document.addEventListener(type, (e) => record(e));
       // Typed through HTMLElementEventMap: e.detail is ChatMessageSendDetail.
       app.addEventListener("chat-message-send", (e) => {
         const id = e.detail.clientMessageId;
-        const shown = app.chat.activeRoom?.timeline.entries.some((x) => x.kind === "message" && x.clientMessageId === id && x.status === "pending") ?? false;
+        const shown =
+          app.chat.activeRoom?.timeline.entries.some((x) => x.kind === "message" && x.clientMessageId === id && x.status === "pending") ??
+          false;
         record(e, { pendingShown: shown });
       });
     });
@@ -65,8 +76,12 @@ describe("<chat-app> public events", () => {
     const login = events.findIndex((e) => e.type === "chat-login");
     expect(events[login]?.detail).toEqual({ username: name });
     // Connected before the sign-in finished.
-    expect(events.filter((e) => e.type === "chat-connection-change").map((e) => (e.detail as { state: string }).state)).toContain("connected");
-    expect(events.findIndex((e) => e.type === "chat-connection-change" && (e.detail as { state: string }).state === "connected")).toBeLessThan(login);
+    expect(events.filter((e) => e.type === "chat-connection-change").map((e) => (e.detail as { state: string }).state)).toContain(
+      "connected",
+    );
+    expect(
+      events.findIndex((e) => e.type === "chat-connection-change" && (e.detail as { state: string }).state === "connected"),
+    ).toBeLessThan(login);
     const send = events.filter((e) => e.type === "chat-message-send");
     expect(send).toHaveLength(1);
     expect(send[0]?.detail).toEqual({ room: code, clientMessageId: expect.stringMatching(/.+/) });
@@ -77,7 +92,9 @@ describe("<chat-app> public events", () => {
     // Logging out closes the connection: the last connection event says so.
     expect(events.filter((e) => e.type === "chat-connection-change").at(-1)?.detail).toEqual({ state: "disconnected" });
     // The inner elements' requests stayed inside the component.
-    expect(events.map((e) => e.type).filter((t) => !["chat-login", "chat-logout", "chat-connection-change", "chat-message-send"].includes(t))).toEqual([]);
+    expect(
+      events.map((e) => e.type).filter((t) => !["chat-login", "chat-logout", "chat-connection-change", "chat-message-send"].includes(t)),
+    ).toEqual([]);
     expect(u.errors).toEqual([]);
   });
 });

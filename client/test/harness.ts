@@ -10,7 +10,15 @@ import { startServer, type TestServer } from "../../server/src/testing.ts";
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const SCREENSHOTS = join(import.meta.dirname, "../../artifacts/screenshots");
 
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 /** A server with fast timers and throttles raised for tests; serves client/index.html and client/dist/chat.js. */
 export const startChatServer = (overrides: Partial<Config> = {}): Promise<TestServer> =>
@@ -85,7 +93,10 @@ export const PASSWORD = "correct horse battery";
 /** Fills the sign-in form in register or login mode and submits it with Enter. */
 export const signIn = async (user: User, mode: "register" | "login", username: string, password = PASSWORD): Promise<void> => {
   const app = user.app;
-  await app.getByRole("button", { name: mode === "register" ? "Register" : "Log in", exact: true }).first().click();
+  await app
+    .getByRole("button", { name: mode === "register" ? "Register" : "Log in", exact: true })
+    .first()
+    .click();
   await app.getByLabel("Username").fill(username);
   await app.getByLabel("Password").fill(password);
   await app.getByLabel("Password").press("Enter");

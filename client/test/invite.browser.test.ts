@@ -45,7 +45,13 @@ describe("<chat-app> invite links and leaving", () => {
     await b.page.goto(link);
     await b.app.locator("[data-invite-note]", { hasText: `You were invited to room ${code}` }).waitFor();
     // The cursor starts in Username.
-    await expect.poll(() => b.page.evaluate(() => document.querySelector("chat-app")?.shadowRoot?.querySelector("chat-login")?.shadowRoot?.activeElement?.getAttribute("name"))).toBe("username");
+    await expect
+      .poll(() =>
+        b.page.evaluate(() =>
+          document.querySelector("chat-app")?.shadowRoot?.querySelector("chat-login")?.shadowRoot?.activeElement?.getAttribute("name"),
+        ),
+      )
+      .toBe("username");
     await b.screenshot("36-invite-login");
     await signIn(b, "register", bName);
     await heading(b, /Launch/).waitFor();
@@ -65,7 +71,11 @@ describe("<chat-app> invite links and leaving", () => {
 
     await b.page.goto(`${server.httpUrl}?join=ZZZZZZ`);
     await connected(b).waitFor();
-    await b.app.locator('[part~="toast"]', { hasText: "Could not join the invited room ZZZZZZ: No room has that code. Check the code and try again." }).waitFor();
+    await b.app
+      .locator('[part~="toast"]', {
+        hasText: "Could not join the invited room ZZZZZZ: No room has that code. Check the code and try again.",
+      })
+      .waitFor();
     expect(new URL(b.page.url()).search).toBe("");
   });
 

@@ -89,7 +89,9 @@ describe("<chat-app> reading a conversation", () => {
       return {
         xss: (window as unknown as { __xss?: unknown }).__xss,
         tags: [...new Set(inBubbles.map((e) => e.tagName.toLowerCase()))].sort(),
-        hrefs: inBubbles.filter((e) => e.tagName === "A").map((e) => [e.getAttribute("href"), e.getAttribute("target"), e.getAttribute("rel")]),
+        hrefs: inBubbles
+          .filter((e) => e.tagName === "A")
+          .map((e) => [e.getAttribute("href"), e.getAttribute("target"), e.getAttribute("rel")]),
         handlers: inBubbles.flatMap((e) => e.getAttributeNames().filter((n) => n.startsWith("on"))),
         elsewhere: roots.reduce((n, root) => n + root.querySelectorAll("img, script, iframe, object, b").length, 0),
       };
@@ -106,7 +108,9 @@ describe("<chat-app> reading a conversation", () => {
     // Each hostile line still reads as typed (apart from the markers that paired).
     expect(await lastText(b, "javascript:window.__xss=1").textContent()).toBe("javascript:window.__xss=1");
     expect(await lastText(b, "<script>window.__xss=4</script>").textContent()).toBe("<script>window.__xss=4</script>");
-    expect(await lastText(b, "<img src=x onerror=window.__xss=5>").locator("code").textContent()).toBe("<img src=x onerror=window.__xss=5>");
+    expect(await lastText(b, "<img src=x onerror=window.__xss=5>").locator("code").textContent()).toBe(
+      "<img src=x onerror=window.__xss=5>",
+    );
     expect(await lastText(b, "https://example.com/").locator("a").getAttribute("href")).toBe("https://example.com/");
     await b.screenshot("33-hostile-markup");
   });

@@ -60,10 +60,18 @@ describe("<chat-app> across connection trouble", () => {
     const port = server.port;
     await server.close({ keepData: true });
     await Promise.all([a, b].map((u) => u.app.locator('[part~="connection-status"][data-state="connecting"]').waitFor()));
-    await banner(a).filter({ hasText: /Reconnecting/ }).waitFor();
+    await banner(a)
+      .filter({ hasText: /Reconnecting/ })
+      .waitFor();
     server = await startChatServer({ ...settings, port, dataDir });
     // Each page says it is back (the notice stays for a few seconds), then shows connected.
-    await Promise.all([a, b].map((u) => banner(u).filter({ hasText: /Reconnected/ }).waitFor({ timeout: 30_000 })));
+    await Promise.all(
+      [a, b].map((u) =>
+        banner(u)
+          .filter({ hasText: /Reconnected/ })
+          .waitFor({ timeout: 30_000 }),
+      ),
+    );
     await Promise.all([connected(a).waitFor(), connected(b).waitFor()]);
     await say(a, "after the restart");
     await b.app.locator("[data-text]", { hasText: "after the restart" }).waitFor();

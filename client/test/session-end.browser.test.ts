@@ -123,7 +123,9 @@ describe("<chat-app> after a close that does not reconnect by itself", () => {
       }
     });
     // First 4103: the page waits and retries by itself.
-    await banner().filter({ hasText: /Reconnecting/ }).waitFor();
+    await banner()
+      .filter({ hasText: /Reconnecting/ })
+      .waitFor();
     // Second 4103 in a row: it stops and says so.
     const stopped = banner().filter({ hasText: "Disconnected: Too much was sent too fast." });
     await stopped.waitFor({ timeout: 20_000 });

@@ -15,7 +15,12 @@ const unnamedControls = (u: User): Promise<string[]> =>
         const labelled = el.getAttribute("aria-labelledby");
         const name =
           el.getAttribute("aria-label") ??
-          (labelled ? labelled.split(" ").map((id) => root.getElementById(id)?.textContent ?? "").join(" ") : "") ??
+          (labelled
+            ? labelled
+                .split(" ")
+                .map((id) => root.getElementById(id)?.textContent ?? "")
+                .join(" ")
+            : "") ??
           "";
         const labels = "labels" in el ? [...((el as HTMLInputElement).labels ?? [])].map((l) => l.textContent ?? "").join(" ") : "";
         const text = el.tagName === "BUTTON" ? (el.textContent ?? "") : "";

@@ -39,7 +39,13 @@ describe("<chat-app> renders untrusted text as text", () => {
         scripts: [...document.scripts].map((s) => s.getAttribute("src")),
       };
     });
-    expect(state).toEqual({ xss: undefined, shadowRoots: true, inShadow: 0, inDocument: 0, scripts: [expect.stringMatching(/^\/chat\.[0-9a-f]{16}\.js$/)] });
+    expect(state).toEqual({
+      xss: undefined,
+      shadowRoots: true,
+      inShadow: 0,
+      inDocument: 0,
+      scripts: [expect.stringMatching(/^\/chat\.[0-9a-f]{16}\.js$/)],
+    });
   };
 
   beforeAll(async () => {

@@ -55,10 +55,10 @@ const StepList = Schema.declare((u: unknown): u is readonly [unknown, ...unknown
 /** A list, or a placeholder that holds one when the step runs. */
 export type ListParam = string | ReadonlyArray<unknown>;
 const listParam = (min: number) =>
-  Schema.declare(
-    (u: unknown): u is ListParam => (typeof u === "string" && hasPlaceholder(u)) || (Array.isArray(u) && u.length >= min),
-    { expected: min > 0 ? `a list of at least ${min} values (or a \${...} placeholder holding one)` : "a list (or a ${...} placeholder holding one)" },
-  );
+  Schema.declare((u: unknown): u is ListParam => (typeof u === "string" && hasPlaceholder(u)) || (Array.isArray(u) && u.length >= min), {
+    expected:
+      min > 0 ? `a list of at least ${min} values (or a \${...} placeholder holding one)` : "a list (or a ${...} placeholder holding one)",
+  });
 
 const Mapping = Schema.Record(Schema.String, Schema.Unknown).annotate({ expected: "a mapping such as {ping: {}}" });
 
@@ -140,7 +140,9 @@ export const StepSchemas = {
   ),
   expect: Schema.Struct({ ...expectation, id: opt(Int), next: opt(Flag), timeout_ms: opt(Int), ...repeatable }).check(
     Schema.makeFilter((p) =>
-      p.frame === undefined && p.reply_to === undefined && p.id === undefined && p.push === undefined ? "give at least one of frame, reply_to, id, push" : undefined,
+      p.frame === undefined && p.reply_to === undefined && p.id === undefined && p.push === undefined
+        ? "give at least one of frame, reply_to, id, push"
+        : undefined,
     ),
   ),
   expect_none: Schema.Struct({ ...expectation, within_ms: Int, ...repeatable }),
@@ -164,7 +166,8 @@ export const StepSchemas = {
     ...repeatable,
   }).check(
     Schema.makeFilter((p) => {
-      if (p.equal === undefined && p.match === undefined && p.sorted === undefined) return `give "equal: [a, b, ...]", "value" and "match", or "sorted: list"`;
+      if (p.equal === undefined && p.match === undefined && p.sorted === undefined)
+        return `give "equal: [a, b, ...]", "value" and "match", or "sorted: list"`;
       if (p.match !== undefined && !Object.hasOwn(p, "value")) return { path: ["value"], issue: "match needs the value to compare" };
       if (p.by !== undefined && p.sorted === undefined) return { path: ["by"], issue: "by goes with sorted" };
       return undefined;
@@ -230,7 +233,9 @@ export const StepSchemas = {
     Schema.makeFilter((vars: Record<string, unknown>) =>
       Object.keys(vars).flatMap((k) => {
         if (k === "repeat" || k === "interval_ms") return [{ path: [k], issue: "set cannot repeat: put it in a group" }];
-        return VARIABLE_PATTERN.test(k) ? [] : [{ path: [k], issue: "not a variable name (letters, digits, _ . -; not starting with a digit)" }];
+        return VARIABLE_PATTERN.test(k)
+          ? []
+          : [{ path: [k], issue: "not a variable name (letters, digits, _ . -; not starting with a digit)" }];
       }),
     ),
   ),

@@ -81,32 +81,50 @@ describe("the case schema", () => {
     expect(errorOf(one(`    - connect: {client: a, status: [101, "x"]}\n`))).toBe(
       "f.yaml: area/case > step 1 (connect): status: Expected a non-negative integer or a non-empty list of them",
     );
-    expect(errorOf(one(`    - connect: {client: a, token_in: body}\n`))).toBe(`f.yaml: area/case > step 1 (connect): token_in: Expected "header" | "query"`);
-    expect(errorOf(one(`    - send_raw: {client: a, hex: 00}\n`))).toBe("f.yaml: area/case > step 1 (send_raw): hex: Expected a string (quote it in YAML)");
-    expect(errorOf(one(`    - expect: {client: a, push: "yes"}\n`))).toBe("f.yaml: area/case > step 1 (expect): push: Expected true or false");
+    expect(errorOf(one(`    - connect: {client: a, token_in: body}\n`))).toBe(
+      `f.yaml: area/case > step 1 (connect): token_in: Expected "header" | "query"`,
+    );
+    expect(errorOf(one(`    - send_raw: {client: a, hex: 00}\n`))).toBe(
+      "f.yaml: area/case > step 1 (send_raw): hex: Expected a string (quote it in YAML)",
+    );
+    expect(errorOf(one(`    - expect: {client: a, push: "yes"}\n`))).toBe(
+      "f.yaml: area/case > step 1 (expect): push: Expected true or false",
+    );
     expect(errorOf(one(`    - send: a\n`))).toBe("f.yaml: area/case > step 1 (send): expected a mapping of parameters");
-    expect(errorOf(one(`    - connect: a\n      wait: 1\n`))).toMatch(/^f\.yaml: area\/case > step 1: a step is a mapping with exactly one action key/);
+    expect(errorOf(one(`    - connect: a\n      wait: 1\n`))).toMatch(
+      /^f\.yaml: area\/case > step 1: a step is a mapping with exactly one action key/,
+    );
   });
 
   it("reports every problem of a step, and the nested place of a step in a group", () => {
     expect(errorOf(one(`    - expect_close: {client: 1, code: {$foo: 1}, timeout: 5}\n`))).toBe(
       `f.yaml: area/case > step 1 (expect_close): unknown parameter "timeout" (known: client, code, timeout_ms, repeat, interval_ms); client: Expected a string (quote it in YAML); code: $: unknown operator $foo`,
     );
-    expect(errorOf(one(`    - wait: 1\n    - group: {repeat: 2, steps: [{wait: 1}, {conect: a}]}\n`))).toMatch(/^f\.yaml: area\/case > step 2 > 2: unknown action "conect" \(known: connect, send, /);
+    expect(errorOf(one(`    - wait: 1\n    - group: {repeat: 2, steps: [{wait: 1}, {conect: a}]}\n`))).toMatch(
+      /^f\.yaml: area\/case > step 2 > 2: unknown action "conect" \(known: connect, send, /,
+    );
     expect(errorOf(one(`    - group: {steps: [{group: {steps: [{wait: x}]}}]}\n`))).toBe(
       "f.yaml: area/case > step 1 > 1 > 1 (wait): ms: Expected a non-negative integer (or a ${...} placeholder)",
     );
-    expect(errorOf(one(`    - group: {steps: []}\n`))).toBe("f.yaml: area/case > step 1 (group): steps: Expected a non-empty list of steps");
+    expect(errorOf(one(`    - group: {steps: []}\n`))).toBe(
+      "f.yaml: area/case > step 1 (group): steps: Expected a non-empty list of steps",
+    );
   });
 
   it("checks the rules between parameters", () => {
     expect(errorOf(one(`    - send_raw: {client: a, hex: "00", text: "x"}\n`))).toBe(
       "f.yaml: area/case > step 1 (send_raw): give exactly one of hex, base64, text, size, frame, ws_ping (got hex, text)",
     );
-    expect(errorOf(one(`    - send_raw: {client: a, size: 3, truncate: 1}\n`))).toBe("f.yaml: area/case > step 1 (send_raw): truncate: truncate goes with frame");
-    expect(errorOf(one(`    - expect: {client: a, timeout_ms: 10}\n`))).toBe("f.yaml: area/case > step 1 (expect): give at least one of frame, reply_to, id, push");
+    expect(errorOf(one(`    - send_raw: {client: a, size: 3, truncate: 1}\n`))).toBe(
+      "f.yaml: area/case > step 1 (send_raw): truncate: truncate goes with frame",
+    );
+    expect(errorOf(one(`    - expect: {client: a, timeout_ms: 10}\n`))).toBe(
+      "f.yaml: area/case > step 1 (expect): give at least one of frame, reply_to, id, push",
+    );
     expect(errorOf(one(`    - assert: {match: 1}\n`))).toBe("f.yaml: area/case > step 1 (assert): value: match needs the value to compare");
-    expect(errorOf(one(`    - assert: {equal: [1]}\n`))).toBe("f.yaml: area/case > step 1 (assert): equal: Expected a list of at least 2 values (or a ${...} placeholder holding one)");
+    expect(errorOf(one(`    - assert: {equal: [1]}\n`))).toBe(
+      "f.yaml: area/case > step 1 (assert): equal: Expected a list of at least 2 values (or a ${...} placeholder holding one)",
+    );
     expect(errorOf(one(`    - set: {"1x": 1, repeat: 2}\n`))).toBe(
       "f.yaml: area/case > step 1 (set): 1x: not a variable name (letters, digits, _ . -; not starting with a digit); repeat: set cannot repeat: put it in a group",
     );
@@ -122,27 +140,38 @@ describe("the case schema", () => {
     expect(errorOf(one(`    - expect: {client: a, frame: {error: {code: NOT_FUOND}}}\n`))).toMatch(
       /^f\.yaml: area\/case > step 1 \(expect\): frame\.error\.code: not a value of chat\.v1\.ErrorCode \(ERROR_CODE_UNSPECIFIED, /,
     );
-    expect(errorOf(one(`    - expect: {client: a, frame: {roomjoined: {}}}\n`))).toMatch(/^f\.yaml: area\/case > step 1 \(expect\): frame\.roomjoined: not a field of chat\.v1\.ServerFrame \(id, /);
-    expect(errorOf(one(`    - expect: {client: a, frame: {pong: {nonce: {$gtt: 1}}}}\n`))).toBe("f.yaml: area/case > step 1 (expect): frame: $.pong.nonce: unknown operator $gtt");
+    expect(errorOf(one(`    - expect: {client: a, frame: {roomjoined: {}}}\n`))).toMatch(
+      /^f\.yaml: area\/case > step 1 \(expect\): frame\.roomjoined: not a field of chat\.v1\.ServerFrame \(id, /,
+    );
+    expect(errorOf(one(`    - expect: {client: a, frame: {pong: {nonce: {$gtt: 1}}}}\n`))).toBe(
+      "f.yaml: area/case > step 1 (expect): frame: $.pong.nonce: unknown operator $gtt",
+    );
     // Sent frames are protobuf JSON, where an enum is its full name.
     expect(errorOf(one(`    - send: {client: a, frame: {history: {room_code: x, direction: FORWARD}}}\n`))).toBe(
       "f.yaml: area/case > step 1 (send): frame.history.direction: not a value of chat.v1.HistoryDirection (HISTORY_DIRECTION_UNSPECIFIED, HISTORY_DIRECTION_BACKWARD, HISTORY_DIRECTION_FORWARD)",
     );
-    expect(errorOf(one(`    - send: {client: a, frame: {id: 3, ping: {}}}\n`))).toBe("f.yaml: area/case > step 1 (send): frame.id: the id is the step's id parameter, not part of frame");
+    expect(errorOf(one(`    - send: {client: a, frame: {id: 3, ping: {}}}\n`))).toBe(
+      "f.yaml: area/case > step 1 (send): frame.id: the id is the step's id parameter, not part of frame",
+    );
   });
 
   it("checks the case itself, naming it when it has a name", () => {
     expect(errorOf(`- name: a/b\n  timeout_ms: 0\n  steps: [{wait: 1}]\n  extra: 1\n`)).toBe(
       `f.yaml: a/b: unknown key "extra" (known: name, description, requires, timeout_ms, steps); timeout_ms: must be a positive number of milliseconds`,
     );
-    expect(errorOf(`- name: Not_Kebab\n  steps: [{wait: 1}]\n`)).toBe(`f.yaml: Not_Kebab: name: must be a kebab-case path like "auth/bad-password"`);
+    expect(errorOf(`- name: Not_Kebab\n  steps: [{wait: 1}]\n`)).toBe(
+      `f.yaml: Not_Kebab: name: must be a kebab-case path like "auth/bad-password"`,
+    );
     expect(errorOf(`- steps: [{wait: 1}]\n`)).toBe(`f.yaml: case #1: "name" is required`);
     expect(errorOf(`- name: a/b\n  requires: [cluster]\n  steps: [{wait: 1}]\n`)).toBe(`f.yaml: a/b: requires[0]: Expected "shutdown"`);
     expect(errorOf(`- name: a/b\n  steps: [{wait: 1}\n`)).toMatch(/^f\.yaml: /);
   });
 
   it("accepts placeholders and digit strings where integers go, and decodes shorthands", () => {
-    const [c] = parseCases(one(`    - set: {n: 2}\n    - wait: "5"\n    - connect: {client: "c\${n}", repeat: "\${n}", status: ["\${n}", 101]}\n`), "f.yaml");
+    const [c] = parseCases(
+      one(`    - set: {n: 2}\n    - wait: "5"\n    - connect: {client: "c\${n}", repeat: "\${n}", status: ["\${n}", 101]}\n`),
+      "f.yaml",
+    );
     expect(c!.steps.map((s) => s.kind)).toEqual(["set", "wait", "connect"]);
     expect(c!.steps[2]).toMatchObject({ kind: "connect", repeat: "${n}", params: { client: "c${n}", status: ["${n}", 101] } });
   });

@@ -29,14 +29,16 @@ export class CaseError extends Error {}
 const formatIssues = (issue: SchemaIssue.Issue, known: ReadonlyArray<string>, noun: string): string => {
   // Missing and unexpected keys are marked here and reworded below, where their field is known.
   const formatter = SchemaIssue.makeFormatterStandardSchemaV1({
-    leafHook: (leaf) => (leaf._tag === "MissingKey" ? "\0missing" : leaf._tag === "UnexpectedKey" ? "\0unknown" : SchemaIssue.defaultLeafHook(leaf)),
+    leafHook: (leaf) =>
+      leaf._tag === "MissingKey" ? "\0missing" : leaf._tag === "UnexpectedKey" ? "\0unknown" : SchemaIssue.defaultLeafHook(leaf),
   });
   const seen = new Set<string>();
   for (const { path, message } of formatter(issue).issues) {
     const keys = (path ?? []).map((p) => (typeof p === "object" ? p.key : p));
     const field = keys.map((k, i) => (typeof k === "number" ? `[${k}]` : `${i > 0 ? "." : ""}${String(k)}`)).join("");
     if (message === "\0missing") seen.add(`"${field}" is required`);
-    else if (message === "\0unknown") seen.add(`unknown ${noun} "${field}"${keys.length === 1 && known.length > 0 ? ` (known: ${known.join(", ")})` : ""}`);
+    else if (message === "\0unknown")
+      seen.add(`unknown ${noun} "${field}"${keys.length === 1 && known.length > 0 ? ` (known: ${known.join(", ")})` : ""}`);
     else seen.add(field === "" ? message : `${field}: ${message}`);
   }
   return [...seen].join("; ");
@@ -72,7 +74,8 @@ const leafStep = <K extends LeafKind>(kind: K, value: unknown, where: string): L
 
 /** A step is a mapping with one key, its kind; a scalar value fills the kind's shorthand parameter. */
 const parseStep = (raw: unknown, at: string): Step => {
-  if (!isObject(raw) || Object.keys(raw).length !== 1) throw new CaseError(`${at}: a step is a mapping with exactly one action key (${KINDS.join(", ")})`);
+  if (!isObject(raw) || Object.keys(raw).length !== 1)
+    throw new CaseError(`${at}: a step is a mapping with exactly one action key (${KINDS.join(", ")})`);
   const [kind, value] = Object.entries(raw)[0]!;
   if (!isKind(kind)) throw new CaseError(`${at}: unknown action "${kind}" (known: ${KINDS.join(", ")})`);
   const where = `${at} (${kind})`;
@@ -99,7 +102,8 @@ const parseCase = (raw: unknown, file: string, index: number): Case => {
   const where = `${file}: ${header.name}`;
   const steps = header.steps.map((s, i) => parseStep(s, `${where} > step ${i + 1}`));
   const requires = header.requires ?? [];
-  if (flatten(steps).some((s) => s.kind === "shutdown") && !requires.includes("shutdown")) throw new CaseError(`${where}: a shutdown step needs "requires: [shutdown]"`);
+  if (flatten(steps).some((s) => s.kind === "shutdown") && !requires.includes("shutdown"))
+    throw new CaseError(`${where}: a shutdown step needs "requires: [shutdown]"`);
   return {
     name: header.name,
     description: header.description?.trim() ?? "",
@@ -125,7 +129,9 @@ export const parseCases = (text: string, file: string): Case[] => {
 
 /** Loads every *.yaml file of `dir`, in name order; case names must be unique. */
 export const loadCases = (dir: string): Case[] => {
-  const files = readdirSync(dir).filter((f) => f.endsWith(".yaml") || f.endsWith(".yml")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
+    .sort();
   const cases = files.flatMap((f) => parseCases(readFileSync(join(dir, f), "utf8"), f));
   const seen = new Map<string, string>();
   for (const c of cases) {
@@ -138,7 +144,12 @@ export const loadCases = (dir: string): Case[] => {
 
 /** Glob over case names: `*` any run of characters (slashes included), `?` one character. */
 export const globToRegExp = (glob: string): RegExp =>
-  new RegExp(`^${glob.split("").map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("")}$`);
+  new RegExp(
+    `^${glob
+      .split("")
+      .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+      .join("")}$`,
+  );
 
 /** A named list file: one `name  # reason` per line; blank lines and lines starting with # are ignored. */
 export const parseReasonList = (text: string, file: string): Map<string, string> => {

@@ -80,17 +80,26 @@ const main = async () => {
     throw e;
   }
   const indexOf = new Map(cases.map((c, i) => [c.name, i]));
-  const runGlobs = (values.run ?? []).flatMap((g) => g.split(",")).filter(Boolean).map(globToRegExp);
-  const skipGlobs = (values.skip ?? []).flatMap((g) => g.split(",")).filter(Boolean).map(globToRegExp);
+  const runGlobs = (values.run ?? [])
+    .flatMap((g) => g.split(","))
+    .filter(Boolean)
+    .map(globToRegExp);
+  const skipGlobs = (values.skip ?? [])
+    .flatMap((g) => g.split(","))
+    .filter(Boolean)
+    .map(globToRegExp);
   const filtered = runGlobs.length > 0 || skipGlobs.length > 0;
-  let selected = cases.filter((c) => (runGlobs.length === 0 || runGlobs.some((r) => r.test(c.name))) && !skipGlobs.some((r) => r.test(c.name)));
+  let selected = cases.filter(
+    (c) => (runGlobs.length === 0 || runGlobs.some((r) => r.test(c.name))) && !skipGlobs.some((r) => r.test(c.name)),
+  );
   if (values.list) {
     for (const c of selected) process.stdout.write(`${c.name}${c.description ? `  — ${c.description.split("\n")[0]}` : ""}\n`);
     return 0;
   }
   const wsUrls = values.url ?? [];
   if (wsUrls.length === 0) return die(`--url is required\n${USAGE}`);
-  for (const u of wsUrls) if (!URL.canParse(u) || !/^wss?:$/.test(new URL(u).protocol)) die(`--url must be a ws:// or wss:// URL, got "${u}"`);
+  for (const u of wsUrls)
+    if (!URL.canParse(u) || !/^wss?:$/.test(new URL(u).protocol)) die(`--url must be a ws:// or wss:// URL, got "${u}"`);
   const wsUrl = wsUrls[0]!;
   let httpUrl = values.http;
   if (httpUrl === undefined) {
@@ -129,7 +138,9 @@ const main = async () => {
         })
     : undefined;
 
-  process.stdout.write(`conformance: ${selected.length} cases against ${wsUrls.join(", ")}${wsUrls.length > 1 ? " (client k of a case on URL k mod n)" : ""} (run ${runId})\n`);
+  process.stdout.write(
+    `conformance: ${selected.length} cases against ${wsUrls.join(", ")}${wsUrls.length > 1 ? " (client k of a case on URL k mod n)" : ""} (run ${runId})\n`,
+  );
   const total = emptyCoverage();
   let passed = 0;
   let failed = 0;
@@ -141,7 +152,15 @@ const main = async () => {
       process.stdout.write(`skip ${kase.name}: needs --shutdown-command\n`);
       continue;
     }
-    const result = await runCase(kase, { wsUrl, wsUrls, httpUrl, timeoutScale, runId, caseIndex: indexOf.get(kase.name)!, ...(shutdown ? { shutdown } : {}) });
+    const result = await runCase(kase, {
+      wsUrl,
+      wsUrls,
+      httpUrl,
+      timeoutScale,
+      runId,
+      caseIndex: indexOf.get(kase.name)!,
+      ...(shutdown ? { shutdown } : {}),
+    });
     const reason = known.get(kase.name);
     const ms = `(${result.durationMs} ms)`;
     if (result.ok) mergeCoverage(total, result.coverage);
@@ -166,7 +185,9 @@ const main = async () => {
     if (filtered) process.stdout.write(`(coverage not enforced: --run/--skip selected a subset)\n`);
     else {
       failed++;
-      process.stdout.write(`FAIL coverage: ${report.missing.join(", ")} neither exercised by a passing case nor listed in ${untestableFile}: add a case, or list the key with a reason\n`);
+      process.stdout.write(
+        `FAIL coverage: ${report.missing.join(", ")} neither exercised by a passing case nor listed in ${untestableFile}: add a case, or list the key with a reason\n`,
+      );
     }
   }
   const extra = [knownFailing > 0 ? `${knownFailing} known failing` : "", skipped > 0 ? `${skipped} skipped` : ""].filter(Boolean);

@@ -30,7 +30,9 @@ export interface ConnectOptions {
   readonly headers?: Record<string, string>;
 }
 
-export type ConnectOutcome = { readonly ok: true; readonly client: TestClient } | { readonly ok: false; readonly status: number | undefined; readonly error: string };
+export type ConnectOutcome =
+  | { readonly ok: true; readonly client: TestClient }
+  | { readonly ok: false; readonly status: number | undefined; readonly error: string };
 
 /** Largest server message accepted: the contract says server frames can reach 8 MiB. */
 const MAX_SERVER_MESSAGE = 16 * 1024 * 1024;
@@ -122,7 +124,10 @@ export class TestClient {
   }
 
   send(data: Uint8Array | string): void {
-    if (this.ws.readyState !== WebSocket.OPEN) throw new Error(`client ${this.name} is not open (${this.closed ? `closed with ${this.closed.code}` : "state " + this.ws.readyState})`);
+    if (this.ws.readyState !== WebSocket.OPEN)
+      throw new Error(
+        `client ${this.name} is not open (${this.closed ? `closed with ${this.closed.code}` : "state " + this.ws.readyState})`,
+      );
     this.ws.send(data, { binary: typeof data !== "string" });
   }
 

@@ -52,7 +52,8 @@ const isJsonObject = (v: unknown): v is JsonObject => isObject(v) && isJson(v);
 
 export const asInt = (v: unknown, what: string): number => {
   const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) throw new StepFailure(`${what} must be a non-negative integer, got ${show(v)}`);
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0)
+    throw new StepFailure(`${what} must be a non-negative integer, got ${show(v)}`);
   return n;
 };
 
@@ -118,7 +119,8 @@ export class CaseContext {
       vars: this.vars,
       unique(name) {
         const u = `${name}-${run.runId}${run.caseIndex.toString(36)}`;
-        if ([...u].length > MAX_UNIQUE_NAME) throw new TemplateError(`\${unique:${name}} is longer than ${MAX_UNIQUE_NAME} characters: use a shorter name`);
+        if ([...u].length > MAX_UNIQUE_NAME)
+          throw new TemplateError(`\${unique:${name}} is longer than ${MAX_UNIQUE_NAME} characters: use a shorter name`);
         return u;
       },
     };
@@ -161,7 +163,10 @@ export class CaseContext {
   client(param: string): TestClient {
     const name = this.text(param);
     const c = this.clients.get(name);
-    if (!c) throw new StepFailure(`client "${name}" is not connected${this.refused.has(name) ? " (its upgrade was refused)" : " (add a connect step first)"}`);
+    if (!c)
+      throw new StepFailure(
+        `client "${name}" is not connected${this.refused.has(name) ? " (its upgrade was refused)" : " (add a connect step first)"}`,
+      );
     return c;
   }
 

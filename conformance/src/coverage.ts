@@ -33,12 +33,16 @@ export const sections: ReadonlyArray<Section> = [
   },
   {
     title: "error codes",
-    items: ErrorCodeSchema.values.filter((v) => v.number !== 0).map((v) => ({ key: `error:${v.name}`, label: `${v.number} ${v.name.replace("ERROR_CODE_", "")}` })),
+    items: ErrorCodeSchema.values
+      .filter((v) => v.number !== 0)
+      .map((v) => ({ key: `error:${v.name}`, label: `${v.number} ${v.name.replace("ERROR_CODE_", "")}` })),
     covered: (c, i) => c.errors.has(i.key.slice("error:".length)),
   },
   {
     title: "close codes",
-    items: CloseCodeSchema.values.filter((v) => v.number !== 0).map((v) => ({ key: `close:${v.number}`, label: `${v.number} ${v.name.replace("CLOSE_CODE_", "")}` })),
+    items: CloseCodeSchema.values
+      .filter((v) => v.number !== 0)
+      .map((v) => ({ key: `close:${v.number}`, label: `${v.number} ${v.name.replace("CLOSE_CODE_", "")}` })),
     covered: (c, i) => c.closes.has(Number(i.key.slice("close:".length))),
   },
 ];

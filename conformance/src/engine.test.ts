@@ -13,7 +13,13 @@ import { runCase } from "./engine.ts";
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer({ heartbeatIntervalMs: 200, heartbeatTimeoutMs: 1000, authTimeoutMs: 800, maxViolations: 3, registerPerIpPerMin: 10_000 });
+  server = await startServer({
+    heartbeatIntervalMs: 200,
+    heartbeatTimeoutMs: 1000,
+    authTimeoutMs: 800,
+    maxViolations: 3,
+    registerPerIpPerMin: 10_000,
+  });
 });
 afterAll(async () => {
   await server?.close();
@@ -62,7 +68,9 @@ describe("runCase", () => {
     - expect: {client: a, reply_to: create, timeout_ms: 5000, frame: {room_joined: {member_count: 2}}}
 `);
     expect(r.ok).toBe(false);
-    expect(r.error).toMatch(/t\/wrong-reply > step 5 \(expect\): client a: the reply .* does not match: \$\.room_joined\.member_count: expected 2, got 1/);
+    expect(r.error).toMatch(
+      /t\/wrong-reply > step 5 \(expect\): client a: the reply .* does not match: \$\.room_joined\.member_count: expected 2, got 1/,
+    );
     expect(Date.now() - started).toBeLessThan(4000);
   });
 
@@ -179,7 +187,14 @@ describe("several endpoints", () => {
 `,
         "test.yaml",
       );
-      const r = await runCase(kase!, { wsUrl: server.wsUrl, wsUrls: [server.wsUrl, other.wsUrl], httpUrl: server.httpUrl, timeoutScale: 1, runId: "t", caseIndex: index++ });
+      const r = await runCase(kase!, {
+        wsUrl: server.wsUrl,
+        wsUrls: [server.wsUrl, other.wsUrl],
+        httpUrl: server.httpUrl,
+        timeoutScale: 1,
+        runId: "t",
+        caseIndex: index++,
+      });
       expect(r.error).toBeUndefined();
       expect(r.ok).toBe(true);
     } finally {
@@ -235,7 +250,10 @@ describe("the CLI", () => {
 
   it("--list prints every case of the suite, one per line", async () => {
     const { stdout } = await promisify(execFile)(node, [cli, "--list"]);
-    const listed = stdout.trimEnd().split("\n").map((l) => l.split("  — ")[0]);
+    const listed = stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => l.split("  — ")[0]);
     expect(listed).toEqual(loadCases(new URL("../cases", import.meta.url).pathname).map((c) => c.name));
   });
 
@@ -245,7 +263,9 @@ describe("the CLI", () => {
     expect(r.stdout).toBe("");
     const dir = mkdtempSync(join(tmpdir(), "conformance-bad-"));
     writeFileSync(join(dir, "t.yaml"), `- name: t/bad\n  steps: [{send: {client: a}}]\n`);
-    const err = await promisify(execFile)(node, [cli, "--url", server.wsUrl, "--cases", dir]).catch((e: { code: number; stderr: string }) => e);
+    const err = await promisify(execFile)(node, [cli, "--url", server.wsUrl, "--cases", dir]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(err).toMatchObject({ code: 2, stderr: `conformance: t.yaml: t/bad > step 1 (send): "frame" is required\n` });
   });
 });

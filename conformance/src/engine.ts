@@ -93,5 +93,11 @@ export const runCase = async (kase: Case, run: RunContext): Promise<CaseResult> 
     clearTimeout(timer);
     await Promise.all([...ctx.clients.values()].map((c) => c.close(!c.isOpen)));
   }
-  return { name: kase.name, ok: error === undefined, ...(error !== undefined ? { error } : {}), durationMs: Date.now() - started, coverage: ctx.coverage };
+  return {
+    name: kase.name,
+    ok: error === undefined,
+    ...(error !== undefined ? { error } : {}),
+    durationMs: Date.now() - started,
+    coverage: ctx.coverage,
+  };
 };

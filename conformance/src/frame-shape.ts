@@ -31,7 +31,10 @@ const shapeOf = (f: DescField): Shape => {
     case "enum":
       return { kind: "enum", desc: f.enum };
     case "list":
-      return { kind: "list", of: f.listKind === "message" ? messageShape(f.message) : f.listKind === "enum" ? { kind: "enum", desc: f.enum } : OTHER };
+      return {
+        kind: "list",
+        of: f.listKind === "message" ? messageShape(f.message) : f.listKind === "enum" ? { kind: "enum", desc: f.enum } : OTHER,
+      };
     default:
       return OTHER;
   }
@@ -55,7 +58,8 @@ const check = (shape: Shape, value: unknown, path: ReadonlyArray<PropertyKey>, o
       if (!op.startsWith("$")) plain[op] = arg;
       else if (op === "$ne" || op === "$not") check(shape, arg, [...path, op], options, out);
       else if (op === "$one_of" && Array.isArray(arg)) arg.forEach((a, i) => check(shape, a, [...path, op, i], options, out));
-      else if (op === "$contains" && shape.kind === "list" && Array.isArray(arg)) arg.forEach((a, i) => check(shape.of, a, [...path, op, i], options, out));
+      else if (op === "$contains" && shape.kind === "list" && Array.isArray(arg))
+        arg.forEach((a, i) => check(shape.of, a, [...path, op, i], options, out));
       else if (op === "$each" && shape.kind === "list") check(shape.of, arg, [...path, op], options, out);
     }
     if (Object.keys(plain).length > 0) check(shape, plain, path, options, out);
@@ -71,7 +75,11 @@ const check = (shape: Shape, value: unknown, path: ReadonlyArray<PropertyKey>, o
           continue;
         }
         const field = shape.desc.fields.find((f) => f.name === key || f.jsonName === key || f.name === snake(key));
-        if (field === undefined) out.push({ path: [...path, key], issue: `not a field of ${shape.desc.typeName} (${shape.desc.fields.map((f) => f.name).join(", ")})` });
+        if (field === undefined)
+          out.push({
+            path: [...path, key],
+            issue: `not a field of ${shape.desc.typeName} (${shape.desc.fields.map((f) => f.name).join(", ")})`,
+          });
         else check(shapeOf(field), v, [...path, key], options, out);
       }
       return;

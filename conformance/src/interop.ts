@@ -21,7 +21,9 @@ const root = join(here, "..", "..");
 type Kind = NonNullable<MessageInitShape<typeof ClientFrameSchema>["kind"]>;
 type PyEvent = { event: string } & Record<string, unknown>;
 
-const { values } = parseArgs({ options: { url: { type: "string", multiple: true }, python: { type: "string" }, "stay-ms": { type: "string" } } });
+const { values } = parseArgs({
+  options: { url: { type: "string", multiple: true }, python: { type: "string" }, "stay-ms": { type: "string" } },
+});
 const url = values.url?.[0] ?? "ws://127.0.0.1:8080/ws";
 const pyUrl = values.url?.[1] ?? url;
 const python = values.python ?? join(root, ".cache/venv/bin/python");
@@ -70,7 +72,12 @@ const runPython = (args: string[]) => {
     }
     wake?.();
   });
-  const exited = new Promise<number>((resolve) => child.on("close", (code) => { resolve(code ?? -1); wake?.(); }));
+  const exited = new Promise<number>((resolve) =>
+    child.on("close", (code) => {
+      resolve(code ?? -1);
+      wake?.();
+    }),
+  );
   let exitCode: number | undefined;
   void exited.then((c) => (exitCode = c));
   return {
@@ -90,7 +97,10 @@ const runPython = (args: string[]) => {
         if (exitCode !== undefined || Date.now() >= deadline) return undefined;
         await new Promise<void>((r) => {
           const t = setTimeout(r, Math.max(0, deadline - Date.now()));
-          wake = () => { clearTimeout(t); r(); };
+          wake = () => {
+            clearTimeout(t);
+            r();
+          };
         });
       }
     },
@@ -101,7 +111,11 @@ const main = async () => {
   // 1. The generated Python code encodes the documented example byte for byte.
   const self = runPython(["interop.py", "--selftest"]);
   const st = await self.next("selftest", 20_000);
-  check("python encodes the docs/protocol.md example frame byte for byte", st?.ok === true && (await self.exited) === 0, st ? String(st.bytes) : self.stderr());
+  check(
+    "python encodes the docs/protocol.md example frame byte for byte",
+    st?.ok === true && (await self.exited) === 0,
+    st ? String(st.bytes) : self.stderr(),
+  );
 
   // 2. The TypeScript side: register, create a room, keep its own heartbeat going.
   const run = randomBytes(3).toString("hex");
@@ -132,37 +146,61 @@ const main = async () => {
     check("python client registers", reg?.username === pyName, JSON.stringify(reg) + py.stderr());
     const joined = await py.next("joined", 5000);
     const members = (joined?.members ?? []) as string[];
-    check("python client joins the room by code and sees both members", joined?.room === code && members.includes(tsName) && members.includes(pyName), JSON.stringify(joined));
+    check(
+      "python client joins the room by code and sees both members",
+      joined?.room === code && members.includes(tsName) && members.includes(pyName),
+      JSON.stringify(joined),
+    );
     const presence = await waitFrame(ts, (f) => f.kind === "presence" && body(f, "presence").username === pyName, 5000);
-    check("typescript client sees python join (presence JOINED)", body(presence, "presence").change === "PRESENCE_CHANGE_JOINED", JSON.stringify(presence?.json));
+    check(
+      "typescript client sees python join (presence JOINED)",
+      body(presence, "presence").change === "PRESENCE_CHANGE_JOINED",
+      JSON.stringify(presence?.json),
+    );
 
     // 4. Messages both ways.
     const hello = await waitFrame(ts, (f) => f.kind === "message" && body(f, "message").sender === pyName, 5000);
     check("typescript client receives python's message", body(hello, "message").text === "hello from python", JSON.stringify(hello?.json));
     send(ts, { case: "sendMessage", value: { roomCode: code, clientMessageId: `ts-${run}-1`, text: "hello from typescript" } });
     const received = await py.next("received", 5000);
-    check("python client receives typescript's message", received?.text === "hello from typescript" && received?.sender === tsName, JSON.stringify(received));
+    check(
+      "python client receives typescript's message",
+      received?.text === "hello from typescript" && received?.sender === tsName,
+      JSON.stringify(received),
+    );
 
     // 4b. Message actions from Python: an edit of its hello, a reaction and a reply to the TypeScript message.
     const acted = await py.next("acted", 5000);
-    check("python client edits, reacts and replies", acted !== undefined && Number(acted.edit_seq) > 0, JSON.stringify(acted) + py.stderr());
-    const action = (f: Received, kind: string) => f.kind === "message" && (body(f, "message").action as { kind?: string } | undefined)?.kind === kind;
+    check(
+      "python client edits, reacts and replies",
+      acted !== undefined && Number(acted.edit_seq) > 0,
+      JSON.stringify(acted) + py.stderr(),
+    );
+    const action = (f: Received, kind: string) =>
+      f.kind === "message" && (body(f, "message").action as { kind?: string } | undefined)?.kind === kind;
     const edited = body(await waitFrame(ts, (f) => action(f, "ACTION_KIND_EDIT"), 5000), "message");
     check(
       "typescript client receives python's edit as an action event on python's message",
-      edited.sender === pyName && edited.text === "hello from python (edited)" && Number((edited.action as { target_seq?: unknown }).target_seq) === Number(acted?.target_seq),
+      edited.sender === pyName &&
+        edited.text === "hello from python (edited)" &&
+        Number((edited.action as { target_seq?: unknown }).target_seq) === Number(acted?.target_seq),
       JSON.stringify(edited),
     );
     const reacted = body(await waitFrame(ts, (f) => action(f, "ACTION_KIND_REACTION_ADD"), 5000), "message");
     check(
       "typescript client receives python's reaction on its message",
-      (reacted.action as { emoji?: string }).emoji === "👍" && Number((reacted.action as { target_seq?: unknown }).target_seq) === Number(acted?.replied_to),
+      (reacted.action as { emoji?: string }).emoji === "👍" &&
+        Number((reacted.action as { target_seq?: unknown }).target_seq) === Number(acted?.replied_to),
       JSON.stringify(reacted),
     );
-    const answer = body(await waitFrame(ts, (f) => f.kind === "message" && body(f, "message").text === "a reply from python", 5000), "message");
+    const answer = body(
+      await waitFrame(ts, (f) => f.kind === "message" && body(f, "message").text === "a reply from python", 5000),
+      "message",
+    );
     check(
       "typescript client receives python's reply with a quote of its message",
-      Number(answer.reply_to_seq) === Number(acted?.replied_to) && (answer.reply_quote as { text?: string } | undefined)?.text === "hello from typescript",
+      Number(answer.reply_to_seq) === Number(acted?.replied_to) &&
+        (answer.reply_quote as { text?: string } | undefined)?.text === "hello from typescript",
       JSON.stringify(answer),
     );
 
@@ -219,7 +257,11 @@ const main = async () => {
     const left = ts.buffer.find((f) => f.kind === "presence" && body(f, "presence").username === pyName);
     check("typescript client saw no LEFT for python meanwhile", left === undefined, JSON.stringify(left?.json));
     const still = await waitFrame(ts, (f) => f.kind === "message" && body(f, "message").text === "still here", 5000);
-    check("typescript client receives python's message after the wait", body(still, "message").sender === pyName, JSON.stringify(still?.json));
+    check(
+      "typescript client receives python's message after the wait",
+      body(still, "message").sender === pyName,
+      JSON.stringify(still?.json),
+    );
     const done = await py.next("done", 5000);
     const exit = await py.exited;
     check("python client closes cleanly", done !== undefined && exit === 0, `exit ${exit} ${py.stderr()}`);

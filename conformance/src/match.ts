@@ -19,7 +19,22 @@ export type MatchResult = { readonly ok: true; readonly captures: Map<string, un
 
 const ENUM_PREFIXES = ["ERROR_CODE_", "CLOSE_CODE_", "PRESENCE_CHANGE_", "HISTORY_DIRECTION_"];
 
-const OPERATORS = new Set(["$any", "$save", "$regex", "$gt", "$gte", "$lt", "$lte", "$ne", "$one_of", "$len", "$contains", "$each", "$not", "$absent"]);
+const OPERATORS = new Set([
+  "$any",
+  "$save",
+  "$regex",
+  "$gt",
+  "$gte",
+  "$lt",
+  "$lte",
+  "$ne",
+  "$one_of",
+  "$len",
+  "$contains",
+  "$each",
+  "$not",
+  "$absent",
+]);
 
 export class MatcherError extends Error {}
 
@@ -47,7 +62,14 @@ const lookup = (obj: Record<string, unknown>, key: string): { found: boolean; va
 };
 
 const isDefault = (v: unknown) =>
-  v === undefined || v === null || v === "" || v === 0 || v === "0" || v === false || (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.keys(v).length === 0);
+  v === undefined ||
+  v === null ||
+  v === "" ||
+  v === 0 ||
+  v === "0" ||
+  v === false ||
+  (Array.isArray(v) && v.length === 0) ||
+  (isObject(v) && Object.keys(v).length === 0);
 
 const scalarEqual = (expected: unknown, actual: unknown): boolean => {
   if (expected === actual) return true;
@@ -101,7 +123,10 @@ const matchOperators = (expected: Record<string, unknown>, actual: unknown, pres
         r = present ? { ok: true, captures: new Map([[arg, actual]]) } : fail(path, "missing (cannot save)");
         break;
       case "$regex":
-        r = typeof actual === "string" && new RegExp(String(arg), "u").test(actual) ? OK() : fail(path, `expected a string matching /${String(arg)}/, got ${show(actual)}`);
+        r =
+          typeof actual === "string" && new RegExp(String(arg), "u").test(actual)
+            ? OK()
+            : fail(path, `expected a string matching /${String(arg)}/, got ${show(actual)}`);
         break;
       case "$gt":
       case "$gte":

@@ -13,7 +13,12 @@ const canonical = (v: unknown): unknown => {
   if (typeof v === "number" && Number.isInteger(v)) return String(v);
   if (typeof v === "bigint") return v.toString();
   if (Array.isArray(v)) return v.map(canonical);
-  if (isObject(v)) return Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, canonical(x)]));
+  if (isObject(v))
+    return Object.fromEntries(
+      Object.entries(v)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, x]) => [k, canonical(x)]),
+    );
   return v;
 };
 
@@ -26,7 +31,8 @@ const hexBytes = (hex: string): Uint8Array => {
 const statuses = (ctx: CaseContext, p: IntOrList | undefined, fallback: number): number[] =>
   p === undefined ? [fallback] : (Array.isArray(p) ? p : [p]).map((s) => ctx.int(s, "status"));
 
-const texts = (ctx: CaseContext, p: TextOrList | undefined): string[] => (p === undefined ? [] : Array.isArray(p) ? p : [p]).map((s) => ctx.text(s));
+const texts = (ctx: CaseContext, p: TextOrList | undefined): string[] =>
+  (p === undefined ? [] : Array.isArray(p) ? p : [p]).map((s) => ctx.text(s));
 
 const httpOrigin = (ws: string) => {
   const u = new URL(ws);
@@ -39,22 +45,28 @@ export const connect = async (ctx: CaseContext, p: Params<"connect">): Promise<v
   const wanted = statuses(ctx, p.status, 101);
   const url = ctx.endpointFor(name);
   // `${origin}` means the server's own origin, which for a client on another endpoint is that endpoint's.
-  const origin = p.origin === "${origin}" && url !== ctx.run.wsUrl ? httpOrigin(url) : p.origin === undefined ? undefined : ctx.text(p.origin);
+  const origin =
+    p.origin === "${origin}" && url !== ctx.run.wsUrl ? httpOrigin(url) : p.origin === undefined ? undefined : ctx.text(p.origin);
   const outcome = await TestClient.connect(name, url, {
     ...(p.token !== undefined ? { token: ctx.text(p.token) } : {}),
     ...(p.token_in !== undefined ? { tokenIn: p.token_in } : {}),
     ...(origin !== undefined ? { origin } : {}),
     ...(p.path !== undefined ? { path: ctx.text(p.path) } : {}),
-    ...(p.headers !== undefined ? { headers: Object.fromEntries(Object.entries(p.headers).map(([k, v]) => [k, String(ctx.fill(v))])) } : {}),
+    ...(p.headers !== undefined
+      ? { headers: Object.fromEntries(Object.entries(p.headers).map(([k, v]) => [k, String(ctx.fill(v))])) }
+      : {}),
   });
   if (outcome.ok) {
     ctx.refused.delete(name);
     ctx.clients.set(name, outcome.client);
-    if (!wanted.includes(101)) throw new StepFailure(`expected the upgrade to be refused with HTTP ${wanted.join(" or ")}, but it succeeded`);
+    if (!wanted.includes(101))
+      throw new StepFailure(`expected the upgrade to be refused with HTTP ${wanted.join(" or ")}, but it succeeded`);
     return;
   }
   if (outcome.status === undefined || !wanted.includes(outcome.status)) {
-    throw new StepFailure(`expected HTTP ${wanted.join(" or ")}, got ${outcome.status === undefined ? outcome.error : `HTTP ${outcome.status}`}`);
+    throw new StepFailure(
+      `expected HTTP ${wanted.join(" or ")}, got ${outcome.status === undefined ? outcome.error : `HTTP ${outcome.status}`}`,
+    );
   }
   ctx.clients.delete(name);
   ctx.refused.add(name);
@@ -104,13 +116,20 @@ export const expect = async (ctx: CaseContext, p: Params<"expect">): Promise<voi
         return;
       }
       // Every request gets exactly one reply: a reply with the awaited id that does not match is final.
-      if (pred.id !== undefined && pred.id !== 0 && f.id === pred.id) throw new StepFailure(`client ${c.name}: the reply ${show(f.json)} does not match: ${r.reason}`);
+      if (pred.id !== undefined && pred.id !== 0 && f.id === pred.id)
+        throw new StepFailure(`client ${c.name}: the reply ${show(f.json)} does not match: ${r.reason}`);
       if (p.next === true) throw new StepFailure(`client ${c.name}: the next frame ${show(f.json)} does not match: ${r.reason}`);
       lastReason = r.reason;
     }
-    if (c.closed) throw new StepFailure(`client ${c.name}: connection closed (${c.closed.code} ${c.closed.reason}) before a matching frame arrived; ${summarize(c.buffer)}`);
+    if (c.closed)
+      throw new StepFailure(
+        `client ${c.name}: connection closed (${c.closed.code} ${c.closed.reason}) before a matching frame arrived; ${summarize(c.buffer)}`,
+      );
     const left = deadline - Date.now();
-    if (left <= 0) throw new StepFailure(`client ${c.name}: no matching frame within ${timeout} ms${lastReason ? ` (last mismatch: ${lastReason})` : ""}; ${summarize(c.buffer)}`);
+    if (left <= 0)
+      throw new StepFailure(
+        `client ${c.name}: no matching frame within ${timeout} ms${lastReason ? ` (last mismatch: ${lastReason})` : ""}; ${summarize(c.buffer)}`,
+      );
     await c.changed(left);
   }
 };
@@ -137,7 +156,9 @@ export const expectClose = async (ctx: CaseContext, p: Params<"expect_close">): 
   ctx.checkViolations(c);
   if (!closed) throw new StepFailure(`client ${c.name}: still open after ${timeout} ms; ${summarize(c.buffer)}`);
   if (code !== undefined && !match(code, closed.code).ok) {
-    throw new StepFailure(`client ${c.name}: closed with ${closed.code} (${closeCodeName(closed.code)}) "${closed.reason}", expected ${show(code)}`);
+    throw new StepFailure(
+      `client ${c.name}: closed with ${closed.code} (${closeCodeName(closed.code)}) "${closed.reason}", expected ${show(code)}`,
+    );
   }
   ctx.coverage.closes.add(closed.code);
 };
@@ -145,7 +166,10 @@ export const expectClose = async (ctx: CaseContext, p: Params<"expect_close">): 
 export const expectOpen = async (ctx: CaseContext, p: Params<"expect_open">): Promise<void> => {
   const c = ctx.client(p.client);
   ctx.checkViolations(c);
-  if (!c.isOpen) throw new StepFailure(`client ${c.name}: expected the connection open, it ${c.closed ? `closed with ${c.closed.code} (${closeCodeName(c.closed.code)})` : "is not open"}`);
+  if (!c.isOpen)
+    throw new StepFailure(
+      `client ${c.name}: expected the connection open, it ${c.closed ? `closed with ${c.closed.code} (${closeCodeName(c.closed.code)})` : "is not open"}`,
+    );
 };
 
 /** Takes `count` matching frames in arrival order and saves them (or their `pick` path) as a list. */
@@ -169,7 +193,8 @@ export const collect = async (ctx: CaseContext, p: Params<"collect">): Promise<v
     }
     if (c.closed) throw new StepFailure(`client ${c.name}: closed (${c.closed.code}) after ${out.length} of ${count} frames`);
     const left = deadline - Date.now();
-    if (left <= 0) throw new StepFailure(`client ${c.name}: collected ${out.length} of ${count} frames within ${timeout} ms; ${summarize(c.buffer)}`);
+    if (left <= 0)
+      throw new StepFailure(`client ${c.name}: collected ${out.length} of ${count} frames within ${timeout} ms; ${summarize(c.buffer)}`);
     await c.changed(left);
   }
   ctx.vars.set(save, out);
@@ -237,7 +262,9 @@ export const http = async (ctx: CaseContext, p: Params<"http">): Promise<void> =
   }
   const body = method === "HEAD" ? "" : await res.text();
   if (!wanted.includes(res.status)) throw new StepFailure(`${method} ${url.pathname}: HTTP ${res.status}, expected ${wanted.join(" or ")}`);
-  for (const s of contains) if (!body.includes(s)) throw new StepFailure(`${method} ${url.pathname}: body does not contain ${show(s)}: ${show(body.slice(0, 300))}`);
+  for (const s of contains)
+    if (!body.includes(s))
+      throw new StepFailure(`${method} ${url.pathname}: body does not contain ${show(s)}: ${show(body.slice(0, 300))}`);
   for (const s of without) if (body.includes(s)) throw new StepFailure(`${method} ${url.pathname}: body contains ${show(s)}`);
   if (p.headers !== undefined) {
     const got = Object.fromEntries(res.headers.entries());

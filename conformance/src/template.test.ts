@@ -44,7 +44,10 @@ describe("interpolate", () => {
 
   it("walks objects and lists but leaves keys alone", () => {
     const s = scope({ room: "ABC234" });
-    expect(interpolate({ "${room}": ["${room}", { code: "${room}" }], n: 1 }, s)).toEqual({ "${room}": ["ABC234", { code: "ABC234" }], n: 1 });
+    expect(interpolate({ "${room}": ["${room}", { code: "${room}" }], n: 1 }, s)).toEqual({
+      "${room}": ["ABC234", { code: "ABC234" }],
+      n: 1,
+    });
   });
 
   it("tells a placeholder (whose value comes when the step runs) from a literal $${", () => {

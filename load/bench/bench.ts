@@ -26,7 +26,21 @@ import { type BenchResult, RAMP_P99_LIMIT_MS, type RampResult, type ServerKind }
 type BenchKind = ServerKind | "chat-tmpfs" | "chat-cluster";
 const KINDS: ReadonlyArray<BenchKind> = ["chat", "chat-tmpfs", "chat-cluster", "raw-ws", "socket.io", "centrifugo"];
 
-const GENERATOR_OPTIONS = ["rooms", "members", "senders", "rate", "points", "ramp-from", "ramp-steps", "ramp-seconds", "warmup", "duration", "idle", "text-bytes", "users"] as const;
+const GENERATOR_OPTIONS = [
+  "rooms",
+  "members",
+  "senders",
+  "rate",
+  "points",
+  "ramp-from",
+  "ramp-steps",
+  "ramp-seconds",
+  "warmup",
+  "duration",
+  "idle",
+  "text-bytes",
+  "users",
+] as const;
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -47,7 +61,9 @@ const passThrough = values as Record<string, string | boolean | undefined>;
 
 /** --cpu-prof: each server writes a V8 CPU profile to artifacts/profiles/<server>-….cpuprofile when it stops. */
 const nodeFlags = (kind: BenchKind): string[] =>
-  values["cpu-prof"] ? ["--cpu-prof", "--cpu-prof-dir", join(repoRoot, "artifacts/profiles"), "--cpu-prof-name", `${kind}-\${pid}.cpuprofile`] : [];
+  values["cpu-prof"]
+    ? ["--cpu-prof", "--cpu-prof-dir", join(repoRoot, "artifacts/profiles"), "--cpu-prof-name", `${kind}-\${pid}.cpuprofile`]
+    : [];
 
 const CHAT_BENCH_FLAGS = ["--rate-limit-per-sec", "1000", "--rate-limit-burst", "2000", "--outbox-frames", "8192"];
 
@@ -81,7 +97,11 @@ let centrifugoBinary = "";
 
 /** Builds (once, cached under .cache/centrifugo/) and locates the Centrifugo binary; only when it is asked for. */
 const prepareCentrifugo = () => {
-  const built = spawnSync(join(repoRoot, "load/bench/centrifugo-install.sh"), { cwd: repoRoot, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const built = spawnSync(join(repoRoot, "load/bench/centrifugo-install.sh"), {
+    cwd: repoRoot,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   if (built.status !== 0) throw new Error("could not build Centrifugo (load/bench/centrifugo-install.sh); leave it out of --servers");
   centrifugoBinary = built.stdout.trim();
   mkdirSync(join(repoRoot, "artifacts"), { recursive: true });
@@ -111,10 +131,14 @@ const serverShape = (kind: Exclude<BenchKind, "chat-cluster">) =>
 /** Every thread of the processes and their descendants onto `cpus`, at nice -20 when root and REALTIME. */
 const pinTree = (pids: ReadonlyArray<number>, cpus: string) => {
   const all = new Set<number>(pids);
-  const pairs = spawnSync("ps", ["-e", "-o", "pid=,ppid="], { encoding: "utf8" }).stdout.trim().split("\n").map((l) => l.trim().split(/\s+/).map(Number));
-  for (let grew = true; grew; ) {
+  const pairs = spawnSync("ps", ["-e", "-o", "pid=,ppid="], { encoding: "utf8" })
+    .stdout.trim()
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/).map(Number));
+  for (let grew = true; grew;) {
     grew = false;
-    for (const [pid, ppid] of pairs) if (pid !== undefined && ppid !== undefined && all.has(ppid) && !all.has(pid)) grew = all.add(pid) !== undefined;
+    for (const [pid, ppid] of pairs)
+      if (pid !== undefined && ppid !== undefined && all.has(ppid) && !all.has(pid)) grew = all.add(pid) !== undefined;
   }
   for (const pid of all) {
     spawnSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { stdio: "ignore" });
@@ -137,7 +161,9 @@ const startChatCluster = async (): Promise<Measured> => {
   });
   const p = clusterPids(cluster);
   const pids = [...p.nodes, ...(p.redis !== undefined ? [p.redis] : []), ...(p.postgres !== undefined ? [p.postgres] : [])];
-  process.stderr.write(`bench: chat-cluster: nodes ${p.nodes.join(",")}, redis ${p.redis}, postgres ${p.postgres} (with its backends), haproxy ${p.haproxy}\n`);
+  process.stderr.write(
+    `bench: chat-cluster: nodes ${p.nodes.join(",")}, redis ${p.redis}, postgres ${p.postgres} (with its backends), haproxy ${p.haproxy}\n`,
+  );
   pinTree([...pids, ...(p.haproxy !== undefined ? [p.haproxy] : [])], "0");
   return {
     pid: p.nodes[0]!,
@@ -157,31 +183,57 @@ type StageLine = BenchResult | RampResult;
 const runOne = async (kind: BenchKind): Promise<StageLine[]> => {
   let server: Measured | undefined;
   try {
-    server = kind === "chat-cluster" ? await startChatCluster() : await startProcess({
-      argv: serverArgv(kind),
-      cpus: "0",
-      fileLimit: FILES,
-      realtime: REALTIME,
-      ...serverShape(kind),
-      logFile: join(repoRoot, `artifacts/bench-${kind.replace(".", "")}-server.log`),
-      dataParent: kind === "chat-tmpfs" ? "/dev/shm" : undefined,
-    });
-    const genArgs = ["--server", kind === "chat-tmpfs" || kind === "chat-cluster" ? "chat" : kind, "--label", kind, "--url", server.httpUrl, "--pid", (server.pids ?? [server.pid]).join(","), "--rss-pid", (server.rssPids ?? [server.pid]).join(",")];
+    server =
+      kind === "chat-cluster"
+        ? await startChatCluster()
+        : await startProcess({
+            argv: serverArgv(kind),
+            cpus: "0",
+            fileLimit: FILES,
+            realtime: REALTIME,
+            ...serverShape(kind),
+            logFile: join(repoRoot, `artifacts/bench-${kind.replace(".", "")}-server.log`),
+            dataParent: kind === "chat-tmpfs" ? "/dev/shm" : undefined,
+          });
+    const genArgs = [
+      "--server",
+      kind === "chat-tmpfs" || kind === "chat-cluster" ? "chat" : kind,
+      "--label",
+      kind,
+      "--url",
+      server.httpUrl,
+      "--pid",
+      (server.pids ?? [server.pid]).join(","),
+      "--rss-pid",
+      (server.rssPids ?? [server.pid]).join(","),
+    ];
     for (const k of GENERATOR_OPTIONS) {
       const v = passThrough[k];
       if (typeof v === "string") genArgs.push(`--${k}`, v);
     }
     if (values.ramp) genArgs.push("--ramp");
-    const argv = wrapCommand([process.execPath, "load/bench/generator.ts", ...genArgs], { cpus: "1", fileLimit: FILES, realtime: REALTIME });
-    process.stderr.write(`bench: ${kind} (server pid${server.pids ? `s ${server.pids.join(",")}` : ` ${server.pid}`} on CPU 0, generator on CPU 1)\n`);
+    const argv = wrapCommand([process.execPath, "load/bench/generator.ts", ...genArgs], {
+      cpus: "1",
+      fileLimit: FILES,
+      realtime: REALTIME,
+    });
+    process.stderr.write(
+      `bench: ${kind} (server pid${server.pids ? `s ${server.pids.join(",")}` : ` ${server.pid}`} on CPU 0, generator on CPU 1)\n`,
+    );
     const haproxyCpu0 = server.haproxyPid !== undefined ? cpuSeconds(server.haproxyPid) : 0;
     const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-    const lines = out.trim().split("\n").filter((l) => l.startsWith("{"));
+    const lines = out
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("{"));
     if (code !== 0 || lines.length === 0) throw new Error(`generator for ${kind} exited with ${code}`);
-    if (server.haproxyPid !== undefined) process.stderr.write(`bench: ${kind}: HAProxy used ${(cpuSeconds(server.haproxyPid) - haproxyCpu0).toFixed(2)} CPU-s over the whole run (not in the figures)\n`);
+    if (server.haproxyPid !== undefined)
+      process.stderr.write(
+        `bench: ${kind}: HAProxy used ${(cpuSeconds(server.haproxyPid) - haproxyCpu0).toFixed(2)} CPU-s over the whole run (not in the figures)\n`,
+      );
     return lines.map((l) => JSON.parse(l) as StageLine);
   } finally {
     await server?.stop();
@@ -230,7 +282,9 @@ const table = (rows: string[][]) => {
 if (values.json) {
   for (const r of points) {
     const { server, offeredDeliveriesPerSec, cpuUsPerDelivery, p50Ms, p99Ms, p999Ms, deliveredRatio, rssBytesPerConn } = r;
-    process.stdout.write(`${JSON.stringify({ server, offeredDeliveriesPerSec, cpuUsPerDelivery, p50Ms, p99Ms, p999Ms, deliveredRatio, rssBytesPerConn })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ server, offeredDeliveriesPerSec, cpuUsPerDelivery, p50Ms, p99Ms, p999Ms, deliveredRatio, rssBytesPerConn })}\n`,
+    );
   }
   for (const c of capacities) process.stdout.write(`${JSON.stringify(c)}\n`);
 } else {
@@ -239,7 +293,21 @@ if (values.json) {
   for (const offered of new Set(points.map((r) => r.offeredDeliveriesPerSec))) {
     const here = points.filter((r) => r.offeredDeliveriesPerSec === offered);
     const floor = here.find((r) => r.server === "raw-ws");
-    const rows: string[][] = [["server", "CPU µs/delivery", "deliveries/CPU-s", "p50 ms", "p99 ms", "p99.9 ms", "delivered", "RSS B/idle conn", "server CPU %", "gen CPU %", "does"]];
+    const rows: string[][] = [
+      [
+        "server",
+        "CPU µs/delivery",
+        "deliveries/CPU-s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "delivered",
+        "RSS B/idle conn",
+        "server CPU %",
+        "gen CPU %",
+        "does",
+      ],
+    ];
     for (const r of here) {
       rows.push([
         r.server,
@@ -257,21 +325,28 @@ if (values.json) {
     }
     process.stdout.write(`\n${offered} deliveries/s offered:\n${table(rows)}`);
   }
-  if (points.length > 0) process.stdout.write("(ratios are to raw-ws, the floor; latency from the scheduled send time; figures in artifacts/bench.json)\n");
+  if (points.length > 0)
+    process.stdout.write("(ratios are to raw-ws, the floor; latency from the scheduled send time; figures in artifacts/bench.json)\n");
   if (capacities.length > 0) {
     const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
     const rows: string[][] = [["server", "capacity deliveries/s", "first failure", "steps (offered: p99 ms, pass)", "does"]];
     for (const c of capacities) {
-      const steps = rampSteps.filter((r) => r.server === c.server).map((r) => `${k(r.offeredDeliveriesPerSec)}: ${r.p99Ms.toFixed(1)}${r.pass ? "" : " ✗"}`);
+      const steps = rampSteps
+        .filter((r) => r.server === c.server)
+        .map((r) => `${k(r.offeredDeliveriesPerSec)}: ${r.p99Ms.toFixed(1)}${r.pass ? "" : " ✗"}`);
       rows.push([
         c.server,
         `${c.firstFailDeliveriesPerSec === undefined ? "≥ " : ""}${c.capacityDeliveriesPerSec}`,
-        c.firstFailDeliveriesPerSec === undefined ? "none" : `${c.firstFailDeliveriesPerSec}: ${c.failedOn}${c.generatorBound ? " (generator ≥ 90% CPU: may be the generator's limit)" : ""}`,
+        c.firstFailDeliveriesPerSec === undefined
+          ? "none"
+          : `${c.firstFailDeliveriesPerSec}: ${c.failedOn}${c.generatorBound ? " (generator ≥ 90% CPU: may be the generator's limit)" : ""}`,
         steps.join(", "),
         DOES[c.server] ?? "",
       ]);
     }
-    process.stdout.write(`\ncapacity (highest offered rate with p99 < ${RAMP_P99_LIMIT_MS} ms and every message delivered):\n${table(rows)}`);
+    process.stdout.write(
+      `\ncapacity (highest offered rate with p99 < ${RAMP_P99_LIMIT_MS} ms and every message delivered):\n${table(rows)}`,
+    );
   }
   process.stdout.write(`load average (1/5/15 min) at the start ${loadAtStart}, at the end ${loadAverage()}\n`);
 }

@@ -7,7 +7,13 @@ import { encodePush, HubCore, type Peer, type Timers } from "../../server/src/hu
 import { Outbox } from "../../server/src/session/outbox.ts";
 import type { Sink, Wire } from "../../server/src/transport/wire.ts";
 
-const { values } = parseArgs({ options: { members: { type: "string", default: "100" }, messages: { type: "string", default: "200000" }, rounds: { type: "string", default: "5" } } });
+const { values } = parseArgs({
+  options: {
+    members: { type: "string", default: "100" },
+    messages: { type: "string", default: "200000" },
+    rounds: { type: "string", default: "5" },
+  },
+});
 const members = Number(values.members);
 const messages = Number(values.messages);
 const timers: Timers = { schedule() {}, cancel() {} };
@@ -31,7 +37,10 @@ for (let i = 0; i < members; i++) {
   hub.addPeer(peer);
   hub.join("ROOM01", false, 0n, peer);
 }
-const frame = encodePush({ case: "message", value: { roomCode: "ROOM01", seq: 1n, sender: "u0", sentAtMs: 1n, text: "x".repeat(64), clientMessageId: "m" } });
+const frame = encodePush({
+  case: "message",
+  value: { roomCode: "ROOM01", seq: 1n, sender: "u0", sentAtMs: 1n, text: "x".repeat(64), clientMessageId: "m" },
+});
 let seq = 1n;
 const results: number[] = [];
 for (let round = 0; round < Number(values.rounds); round++) {
@@ -41,4 +50,6 @@ for (let round = 0; round < Number(values.rounds); round++) {
   results.push(((used.user + used.system) * 1000) / messages);
 }
 results.sort((a, b) => a - b);
-process.stdout.write(`fan-out to ${members} members: ${results.map((r) => r.toFixed(1)).join(" ")} ns per delivery (median ${results[Math.floor(results.length / 2)]!.toFixed(1)}; ${bytes} bytes)\n`);
+process.stdout.write(
+  `fan-out to ${members} members: ${results.map((r) => r.toFixed(1)).join(" ")} ns per delivery (median ${results[Math.floor(results.length / 2)]!.toFixed(1)}; ${bytes} bytes)\n`,
+);

@@ -126,12 +126,16 @@ const chatAdapter = (baseUrl: string, o: GeneratorOptions): Adapter => {
   const owners: ChatConn[] = [];
   return {
     async setup() {
-      tokens = await pool(Array.from({ length: o.users }, (_, i) => i), 8, async (i) => {
-        const conn = await ChatConn.open(wsUrl);
-        const ok = await conn.call({ case: "register", value: { username: `b-${runId}-${i}`, password: "bench-password" } }, "authOk");
-        conn.close();
-        return ok.sessionToken;
-      });
+      tokens = await pool(
+        Array.from({ length: o.users }, (_, i) => i),
+        8,
+        async (i) => {
+          const conn = await ChatConn.open(wsUrl);
+          const ok = await conn.call({ case: "register", value: { username: `b-${runId}-${i}`, password: "bench-password" } }, "authOk");
+          conn.close();
+          return ok.sessionToken;
+        },
+      );
     },
     async rooms(n) {
       const owner = await ChatConn.open(wsUrl, { token: tokens[0]! });
@@ -204,7 +208,12 @@ const socketIoAdapter = (baseUrl: string): Adapter => ({
     return Array.from({ length: n }, (_, i) => `room${i}`);
   },
   connect(room, _index, onText) {
-    const socket: Socket = ioClient(baseUrl, { transports: ["websocket"], forceNew: true, reconnection: false, query: room ? { room } : {} });
+    const socket: Socket = ioClient(baseUrl, {
+      transports: ["websocket"],
+      forceNew: true,
+      reconnection: false,
+      query: room ? { room } : {},
+    });
     socket.on("m", (text: string) => onText(text, nowMs()));
     return new Promise((resolve, reject) => {
       socket.once("connect", () => resolve({ send: (text) => socket.emit("m", text), close: () => socket.close() }));
@@ -285,7 +294,10 @@ const centrifugoAdapter = (baseUrl: string): Adapter => {
             }
             // Publishes are fire-and-forget (their replies are only checked for errors), as the other
             // adapters' sends.
-            resolve({ send: (text) => ws.send(JSON.stringify({ id: nextId++, publish: { channel: room, data: text } })), close: () => ws.close() });
+            resolve({
+              send: (text) => ws.send(JSON.stringify({ id: nextId++, publish: { channel: room, data: text } })),
+              close: () => ws.close(),
+            });
           })().catch(reject);
         });
       });
@@ -382,18 +394,30 @@ export const runGenerator = async (
   rssPids: ReadonlyArray<number> = pids,
 ): Promise<void> => {
   const adapter =
-    server === "chat" ? chatAdapter(baseUrl, o) : server === "raw-ws" ? rawAdapter(baseUrl) : server === "centrifugo" ? centrifugoAdapter(baseUrl) : socketIoAdapter(baseUrl);
+    server === "chat"
+      ? chatAdapter(baseUrl, o)
+      : server === "raw-ws"
+        ? rawAdapter(baseUrl)
+        : server === "centrifugo"
+          ? centrifugoAdapter(baseUrl)
+          : socketIoAdapter(baseUrl);
   await adapter.setup();
   const log = (s: string) => process.stderr.write(`  [${label}] ${s}\n`);
 
   // --- idle connections: RSS per connection ---
   await sleep(2000);
   const rss0 = overTree(rssPids, rssBytes);
-  const idle = await pool(Array.from({ length: o.idle }, (_, i) => i), 100, (i) => adapter.connect(undefined, i, () => {}));
+  const idle = await pool(
+    Array.from({ length: o.idle }, (_, i) => i),
+    100,
+    (i) => adapter.connect(undefined, i, () => {}),
+  );
   await sleep(3000);
   const rss1 = overTree(rssPids, rssBytes);
   const rssBytesPerConn = (rss1 - rss0) / o.idle;
-  log(`idle: ${o.idle} connections, RSS ${(rss0 / 2 ** 20).toFixed(1)} -> ${(rss1 / 2 ** 20).toFixed(1)} MiB, ${Math.round(rssBytesPerConn)} B each`);
+  log(
+    `idle: ${o.idle} connections, RSS ${(rss0 / 2 ** 20).toFixed(1)} -> ${(rss1 / 2 ** 20).toFixed(1)} MiB, ${Math.round(rssBytesPerConn)} B each`,
+  );
   for (const c of idle) c.close();
   await sleep(1500);
 
@@ -414,7 +438,11 @@ export const runGenerator = async (
     }
     if (at >= windowStart && at < windowEnd) deliveriesDuringWindow++;
   };
-  const members = await pool(Array.from({ length: o.rooms * o.members }, (_, i) => i), 50, (i) => adapter.connect(codes[Math.floor(i / o.members)], i, onText));
+  const members = await pool(
+    Array.from({ length: o.rooms * o.members }, (_, i) => i),
+    50,
+    (i) => adapter.connect(codes[Math.floor(i / o.members)], i, onText),
+  );
   const senders: BenchClient[][] = codes.map((_, r) => members.slice(r * o.members, r * o.members + o.senders));
   log(`load: ${members.length} members in ${o.rooms} rooms`);
   await sleep(1000);
@@ -422,7 +450,9 @@ export const runGenerator = async (
   const pad = "x".repeat(o.textBytes);
   /** One open-model stage at `rate` messages/s: warm-up, measured window, drain. */
   const runStage = async (stage: "point" | "ramp", rate: number, warmupSec: number, durationSec: number): Promise<BenchResult> => {
-    log(`${stage}: ${rate.toFixed(1)} msg/s offered (${Math.round(rate * o.members)} deliveries/s), ${warmupSec} s warm-up + ${durationSec} s measured`);
+    log(
+      `${stage}: ${rate.toFixed(1)} msg/s offered (${Math.round(rate * o.members)} deliveries/s), ${warmupSec} s warm-up + ${durationSec} s measured`,
+    );
     latency = new Samples();
     receivedInWindow = 0;
     deliveriesDuringWindow = 0;
@@ -457,7 +487,9 @@ export const runGenerator = async (
         for (let at = scheduledAt(j); at <= now && at < windowEnd; at = scheduledAt(j)) {
           const room = j % o.rooms;
           const roomSenders = senders[room]!;
-          roomSenders[Math.floor(j / o.rooms) % roomSenders.length]!.send(`${at.toFixed(3)} ${j} ${pad}`.slice(0, Math.max(24, o.textBytes)));
+          roomSenders[Math.floor(j / o.rooms) % roomSenders.length]!.send(
+            `${at.toFixed(3)} ${j} ${pad}`.slice(0, Math.max(24, o.textBytes)),
+          );
           if (at >= windowStart) sentInWindow++;
           j++;
         }
@@ -481,7 +513,8 @@ export const runGenerator = async (
     const perPid = pids.map((_, i) => cpuBetween(cpuStart[i] ?? new Map(), cpuEnd[i] ?? new Map()));
     const cpuUser = perPid.reduce((n, t) => n + t.user, 0);
     const cpuSystem = perPid.reduce((n, t) => n + t.system, 0);
-    if (pids.length > 1) log(`CPU by process over the window: ${pids.map((p, i) => `${p} ${(perPid[i]!.user + perPid[i]!.system).toFixed(2)} s`).join(", ")}`);
+    if (pids.length > 1)
+      log(`CPU by process over the window: ${pids.map((p, i) => `${p} ${(perPid[i]!.user + perPid[i]!.system).toFixed(2)} s`).join(", ")}`);
     const cpu = cpuUser + cpuSystem;
     if (DEBUG) process.stderr.write(`slow (t since window, ms): ${JSON.stringify(slow.filter((_, i) => i % 50 === 0).slice(0, 200))}\n`);
     const seqGaps = adapter.seqGaps - gaps0;
@@ -521,7 +554,11 @@ export const runGenerator = async (
   if (o.ramp) {
     const r = o.ramp;
     const why = (s: BenchResult) =>
-      [s.p99Ms >= RAMP_P99_LIMIT_MS ? `p99 ${s.p99Ms.toFixed(1)} ms` : "", s.deliveredRatio < 1 ? `delivered ${s.deliveredRatio.toFixed(5)}` : "", s.seqGaps > 0 ? `${s.seqGaps} seq gaps` : ""]
+      [
+        s.p99Ms >= RAMP_P99_LIMIT_MS ? `p99 ${s.p99Ms.toFixed(1)} ms` : "",
+        s.deliveredRatio < 1 ? `delivered ${s.deliveredRatio.toFixed(5)}` : "",
+        s.seqGaps > 0 ? `${s.seqGaps} seq gaps` : "",
+      ]
         .filter(Boolean)
         .join(", ");
     /** A step that fails is run once more (after a pause: a failed step can leave the server backed up) and
@@ -564,7 +601,9 @@ export const runGenerator = async (
       failedOn: failed ? why(failed) : undefined,
       generatorBound: (failed?.generatorCpuPercent ?? 0) >= 90,
     };
-    log(`capacity: ${capacity.capacityDeliveriesPerSec} deliveries/s${failed ? ` (failed at ${failed.offeredDeliveriesPerSec}: ${capacity.failedOn})` : " (every step passed: a lower bound)"}`);
+    log(
+      `capacity: ${capacity.capacityDeliveriesPerSec} deliveries/s${failed ? ` (failed at ${failed.offeredDeliveriesPerSec}: ${capacity.failedOn})` : " (every step passed: a lower bound)"}`,
+    );
     emit(capacity);
   }
 
@@ -607,7 +646,12 @@ if (import.meta.main) {
   const server = values.server as ServerKind;
   const members = Number(values.members);
   // --points: offered deliveries/s, one stage each; --ramp alone: no fixed stage; otherwise the one --rate.
-  const rates = values.points !== undefined ? values.points.split(",").map((p) => parseDeliveries(p) / members) : values.ramp ? [] : [Number(values.rate)];
+  const rates =
+    values.points !== undefined
+      ? values.points.split(",").map((p) => parseDeliveries(p) / members)
+      : values.ramp
+        ? []
+        : [Number(values.rate)];
   const rampSteps = Number(values["ramp-steps"]);
   const rampSeconds = Number(values["ramp-seconds"]);
   if (!(rampSteps >= 1 && rampSteps <= 20)) throw new Error("--ramp-steps must be 1..20");
@@ -621,7 +665,9 @@ if (import.meta.main) {
       members,
       senders: Number(values.senders),
       rates,
-      ramp: values.ramp ? { fromDeliveries: parseDeliveries(values["ramp-from"]), steps: rampSteps, warmupSec: 3, durationSec: rampSeconds } : undefined,
+      ramp: values.ramp
+        ? { fromDeliveries: parseDeliveries(values["ramp-from"]), steps: rampSteps, warmupSec: 3, durationSec: rampSeconds }
+        : undefined,
       warmupSec: Number(values.warmup),
       durationSec: Number(values.duration),
       idle: Number(values.idle),

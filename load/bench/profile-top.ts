@@ -43,7 +43,8 @@ for (const [id, count] of selfCount) {
 }
 const print = (title: string, m: Map<string, number>) => {
   process.stdout.write(`${title} (${total} samples)\n`);
-  for (const [l, c] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${((100 * c) / total).toFixed(1).padStart(6)}%  ${l}\n`);
+  for (const [l, c] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top))
+    process.stdout.write(`${((100 * c) / total).toFixed(1).padStart(6)}%  ${l}\n`);
 };
 print("self time", self);
 print("\ninclusive time", inclusive);
@@ -54,7 +55,11 @@ for (const [id, count] of selfCount) {
   const url = byId.get(id)!.callFrame.url;
   const name = byId.get(id)!.callFrame.functionName;
   const key = url.includes("node_modules/")
-    ? `pkg ${url.split("node_modules/")[1]!.split("/").slice(0, url.includes("node_modules/@") ? 2 : 1).join("/")}`
+    ? `pkg ${url
+        .split("node_modules/")[1]!
+        .split("/")
+        .slice(0, url.includes("node_modules/@") ? 2 : 1)
+        .join("/")}`
     : url.startsWith("node:")
       ? "node internals"
       : url.includes("/server/src/")

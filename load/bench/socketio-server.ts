@@ -9,7 +9,8 @@ import { Server } from "socket.io";
 const { values } = parseArgs({ options: { port: { type: "string", default: "8082" }, host: { type: "string", default: "127.0.0.1" } } });
 
 const http = createServer((req, res) => {
-  if (req.url === "/healthz") res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ status: "ok", connections: io.engine.clientsCount }));
+  if (req.url === "/healthz")
+    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ status: "ok", connections: io.engine.clientsCount }));
   else if (!req.url?.startsWith("/socket.io/")) res.writeHead(404).end();
 });
 const io = new Server(http, { transports: ["websocket"], serveClient: false, perMessageDeflate: false, maxHttpBufferSize: 65536 });

@@ -20,7 +20,11 @@ export interface ConnectionsOptions {
   readonly sourceAddresses: ReadonlyArray<string>;
 }
 
-export const runConnections = async (target: Target, o: ConnectionsOptions, thresholds: Record<string, ReadonlyArray<string>>): Promise<ScenarioOutcome> => {
+export const runConnections = async (
+  target: Target,
+  o: ConnectionsOptions,
+  thresholds: Record<string, ReadonlyArray<string>>,
+): Promise<ScenarioOutcome> => {
   const registry = new Registry();
   const checks = registry.rate("checks");
   const connectToReady = registry.trend("connect_to_ready_ms");
@@ -30,12 +34,16 @@ export const runConnections = async (target: Target, o: ConnectionsOptions, thre
   const notes: Record<string, unknown> = {};
   const started = nowMs();
 
-  const tokens = await pool(Array.from({ length: o.users }, (_, i) => i), 8, async (i) => {
-    const conn = await ChatConn.open(target.wsUrl);
-    const ok = await conn.call({ case: "register", value: { username: `lc-${runId}-u${i}`, password: "load-test-password" } }, "authOk");
-    conn.close();
-    return ok.sessionToken;
-  });
+  const tokens = await pool(
+    Array.from({ length: o.users }, (_, i) => i),
+    8,
+    async (i) => {
+      const conn = await ChatConn.open(target.wsUrl);
+      const ok = await conn.call({ case: "register", value: { username: `lc-${runId}-u${i}`, password: "load-test-password" } }, "authOk");
+      conn.close();
+      return ok.sessionToken;
+    },
+  );
   await sleep(o.settleMs);
 
   const conns: ChatConn[] = [];
@@ -48,35 +56,44 @@ export const runConnections = async (target: Target, o: ConnectionsOptions, thre
   for (let step = 0; step < o.steps; step++) {
     const from = conns.length;
     const to = Math.min(o.total, from + perStep);
-    const opened = await pool(Array.from({ length: to - from }, (_, i) => from + i), o.connectConcurrency, async (c) => {
-      try {
-        const source = o.sourceAddresses[c % o.sourceAddresses.length];
-        const conn = await ChatConn.open(target.wsUrl, { token: tokens[c % tokens.length]!, ...(source ? { localAddress: source } : {}) });
-        const auth = await conn.authPush!;
-        connectToReady.add(nowMs() - conn.startedAt);
-        checks.add(true);
-        conn.onSendReply = (f) => {
-          if (f.kind.case === "pong") pongs.add();
-        };
-        conn.onClose = (code, wanted) => {
-          if (!wanted) {
-            unexpectedCloses.add();
-            checks.add(false);
-            notes[`close ${code}`] = ((notes[`close ${code}`] as number | undefined) ?? 0) + 1;
-          }
-        };
-        conn.startHeartbeat(auth.heartbeatIntervalMs);
-        return conn;
-      } catch (e) {
-        checks.add(false);
-        notes.firstConnectError ??= (e as Error).message;
-        return undefined;
-      }
-    });
+    const opened = await pool(
+      Array.from({ length: to - from }, (_, i) => from + i),
+      o.connectConcurrency,
+      async (c) => {
+        try {
+          const source = o.sourceAddresses[c % o.sourceAddresses.length];
+          const conn = await ChatConn.open(target.wsUrl, {
+            token: tokens[c % tokens.length]!,
+            ...(source ? { localAddress: source } : {}),
+          });
+          const auth = await conn.authPush!;
+          connectToReady.add(nowMs() - conn.startedAt);
+          checks.add(true);
+          conn.onSendReply = (f) => {
+            if (f.kind.case === "pong") pongs.add();
+          };
+          conn.onClose = (code, wanted) => {
+            if (!wanted) {
+              unexpectedCloses.add();
+              checks.add(false);
+              notes[`close ${code}`] = ((notes[`close ${code}`] as number | undefined) ?? 0) + 1;
+            }
+          };
+          conn.startHeartbeat(auth.heartbeatIntervalMs);
+          return conn;
+        } catch (e) {
+          checks.add(false);
+          notes.firstConnectError ??= (e as Error).message;
+          return undefined;
+        }
+      },
+    );
     for (const c of opened) if (c) conns.push(c);
     await sleep(o.settleMs);
     sampleRss();
-    process.stderr.write(`connections: ${conns.length} open${target.serverPid ? `, server RSS ${(rss.at(-1)![1] / 2 ** 20).toFixed(1)} MiB` : ""}\n`);
+    process.stderr.write(
+      `connections: ${conns.length} open${target.serverPid ? `, server RSS ${(rss.at(-1)![1] / 2 ** 20).toFixed(1)} MiB` : ""}\n`,
+    );
   }
   const holdStart = nowMs();
   await sleep(o.holdSec * 1000);

@@ -21,7 +21,12 @@ describe("Samples", () => {
 
 describe("fitLine", () => {
   it("recovers the slope of points on a line", () => {
-    const fit = fitLine([[0, 100], [1000, 20_100], [2000, 40_100], [3000, 60_100]]);
+    const fit = fitLine([
+      [0, 100],
+      [1000, 20_100],
+      [2000, 40_100],
+      [3000, 60_100],
+    ]);
     expect(fit.slope).toBeCloseTo(20, 9);
     expect(fit.intercept).toBeCloseTo(100, 6);
     expect(fit.r2).toBeCloseTo(1, 9);
@@ -43,7 +48,17 @@ describe("thresholds", () => {
   };
 
   it("evaluates k6-style expressions against trends, counters, gauges and rates", () => {
-    const results = evaluate(registry(), { lat: ["p(95)<96", "p(99)<=98", "avg>50", "max==100"], gaps: ["count==0"], errors: ["count==0"], ratio: ["value>0.999"], checks: ["rate==1"] }, 10);
+    const results = evaluate(
+      registry(),
+      {
+        lat: ["p(95)<96", "p(99)<=98", "avg>50", "max==100"],
+        gaps: ["count==0"],
+        errors: ["count==0"],
+        ratio: ["value>0.999"],
+        checks: ["rate==1"],
+      },
+      10,
+    );
     expect(results.map((r) => [r.metric, r.expression, r.ok, r.actual])).toEqual([
       ["lat", "p(95)<96", true, 95],
       ["lat", "p(99)<=98", false, 99],

@@ -68,7 +68,17 @@ export const valuesOf = (metric: Metric, durationSec: number): MetricValues => {
   switch (metric.type) {
     case "trend": {
       const s: Summary = metric.samples.summary();
-      return { count: s.count, min: s.min, avg: s.avg, med: s.p50, "p(90)": s.p90, "p(95)": s.p95, "p(99)": s.p99, "p(99.9)": s.p999, max: s.max };
+      return {
+        count: s.count,
+        min: s.min,
+        avg: s.avg,
+        med: s.p50,
+        "p(90)": s.p90,
+        "p(95)": s.p95,
+        "p(99)": s.p99,
+        "p(99.9)": s.p999,
+        max: s.max,
+      };
     }
     case "counter":
       return { count: metric.count, rate: durationSec > 0 ? metric.count / durationSec : Number.NaN };
@@ -81,7 +91,8 @@ export const valuesOf = (metric: Metric, durationSec: number): MetricValues => {
   }
 };
 
-const THRESHOLD = /^\s*(avg|min|max|med|count|rate|value|passes|fails|p\((\d+(?:\.\d+)?)\))\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$/;
+const THRESHOLD =
+  /^\s*(avg|min|max|med|count|rate|value|passes|fails|p\((\d+(?:\.\d+)?)\))\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*$/;
 
 /** The value a threshold aggregation names; p(N) for any N is computed from the trend's samples. */
 const aggregate = (metric: Metric, agg: string, percentile: string | undefined, durationSec: number): number => {
@@ -96,12 +107,18 @@ const aggregate = (metric: Metric, agg: string, percentile: string | undefined, 
 
 const compare = (a: number, op: string, b: number): boolean => {
   switch (op) {
-    case "<": return a < b;
-    case "<=": return a <= b;
-    case ">": return a > b;
-    case ">=": return a >= b;
-    case "==": return a === b;
-    default: return a !== b;
+    case "<":
+      return a < b;
+    case "<=":
+      return a <= b;
+    case ">":
+      return a > b;
+    case ">=":
+      return a >= b;
+    case "==":
+      return a === b;
+    default:
+      return a !== b;
   }
 };
 

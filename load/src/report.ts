@@ -101,7 +101,9 @@ const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeA
 
 /** A line chart of one series as inline SVG. */
 const chart = (title: string, values: number[]): string => {
-  const w = 640, h = 160, pad = 36;
+  const w = 640,
+    h = 160,
+    pad = 36;
   const max = Math.max(1e-9, ...values);
   const step = values.length > 1 ? (w - pad - 8) / (values.length - 1) : 0;
   const pts = values.map((v, i) => `${(pad + i * step).toFixed(1)},${(h - 20 - (v / max) * (h - 40)).toFixed(1)}`).join(" ");
@@ -114,10 +116,18 @@ const chart = (title: string, values: number[]): string => {
 
 export const htmlReport = (r: RunResult): string => {
   const metricRows = Object.entries(r.metrics)
-    .map(([name, values]) => `<tr><th>${esc(name)}</th><td>${Object.entries(values).map(([k, v]) => `${esc(k)}=${esc(fmt(v))}`).join(" &nbsp; ")}</td></tr>`)
+    .map(
+      ([name, values]) =>
+        `<tr><th>${esc(name)}</th><td>${Object.entries(values)
+          .map(([k, v]) => `${esc(k)}=${esc(fmt(v))}`)
+          .join(" &nbsp; ")}</td></tr>`,
+    )
     .join("\n");
   const thresholdRows = r.thresholds
-    .map((t) => `<tr class="${t.ok ? "ok" : "fail"}"><td>${t.ok ? "pass" : "FAIL"}</td><td>${esc(t.metric)}</td><td><code>${esc(t.expression)}</code></td><td>${esc(fmt(t.actual))}</td></tr>`)
+    .map(
+      (t) =>
+        `<tr class="${t.ok ? "ok" : "fail"}"><td>${t.ok ? "pass" : "FAIL"}</td><td>${esc(t.metric)}</td><td><code>${esc(t.expression)}</code></td><td>${esc(fmt(t.actual))}</td></tr>`,
+    )
     .join("\n");
   const noteValue = (v: unknown): string => {
     // An array of flat objects (e.g. per-stage figures) reads best as a table.
@@ -129,8 +139,13 @@ export const htmlReport = (r: RunResult): string => {
     }
     return `<code>${esc(typeof v === "number" ? fmt(v) : JSON.stringify(v))}</code>`;
   };
-  const notes = Object.entries(r.notes).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${noteValue(v)}</td></tr>`).join("\n");
-  const charts = Object.entries(r.series).filter(([, v]) => v.length > 0).map(([k, v]) => chart(k, v)).join("\n");
+  const notes = Object.entries(r.notes)
+    .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${noteValue(v)}</td></tr>`)
+    .join("\n");
+  const charts = Object.entries(r.series)
+    .filter(([, v]) => v.length > 0)
+    .map(([k, v]) => chart(k, v))
+    .join("\n");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>load: ${esc(r.scenario)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0;display:block;overflow-x:auto}

@@ -76,10 +76,17 @@ export class Samples {
 export const fitLine = (points: ReadonlyArray<readonly [number, number]>): { slope: number; intercept: number; r2: number } => {
   const n = points.length;
   if (n < 2) return { slope: Number.NaN, intercept: Number.NaN, r2: Number.NaN };
-  let sx = 0, sy = 0;
-  for (const [x, y] of points) { sx += x; sy += y; }
-  const mx = sx / n, my = sy / n;
-  let sxx = 0, sxy = 0, syy = 0;
+  let sx = 0,
+    sy = 0;
+  for (const [x, y] of points) {
+    sx += x;
+    sy += y;
+  }
+  const mx = sx / n,
+    my = sy / n;
+  let sxx = 0,
+    sxy = 0,
+    syy = 0;
   for (const [x, y] of points) {
     sxx += (x - mx) ** 2;
     sxy += (x - mx) * (y - my);

@@ -70,13 +70,14 @@ export const startProcess = async (o: StartOptions): Promise<RunningServer> => {
   const dataDir = mkdtempSync(join(o.dataParent ?? tmpdir(), "protochat-load-"));
   const fill = (a: string) => a.replaceAll("{port}", String(port)).replaceAll("{dataDir}", dataDir);
   const substitute = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, fill(v)]));
-  const argv = wrapCommand(
-    o.argv.map(fill),
-    { cpus: o.cpus, fileLimit: o.fileLimit, realtime: o.realtime },
-  );
+  const argv = wrapCommand(o.argv.map(fill), { cpus: o.cpus, fileLimit: o.fileLimit, realtime: o.realtime });
   mkdirSync(dirname(o.logFile), { recursive: true });
   const log = createWriteStream(o.logFile);
-  const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...substitute(o.env ?? {}) } });
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: repoRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...substitute(o.env ?? {}) },
+  });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   let exited: number | null | undefined;

@@ -76,11 +76,15 @@ export const runTraffic = async (
   const setupStart = nowMs();
   if (o.users !== "unique") {
     const n = Math.min(o.users, totalConns);
-    tokens = await pool(Array.from({ length: n }, (_, i) => i), 8, async (i) => {
-      const r = await register(`lt-${runId}-u${i}`);
-      r.conn.close();
-      return r.token;
-    });
+    tokens = await pool(
+      Array.from({ length: n }, (_, i) => i),
+      8,
+      async (i) => {
+        const r = await register(`lt-${runId}-u${i}`);
+        r.conn.close();
+        return r.token;
+      },
+    );
   }
 
   // --- rooms: owners create them (at most 90 per owner connection, below the per-connection cap) ---

@@ -45,7 +45,10 @@ describe("contract invariants", () => {
   });
 
   it("frame ids and pushes: a push has id 0 and a reply echoes the request id", () => {
-    const push = fromBinary(ServerFrameSchema, toBinary(ServerFrameSchema, sampleWithCase(ServerFrameSchema, "kind", ServerFrameSchema.field.message)));
+    const push = fromBinary(
+      ServerFrameSchema,
+      toBinary(ServerFrameSchema, sampleWithCase(ServerFrameSchema, "kind", ServerFrameSchema.field.message)),
+    );
     expect(push.kind.case).toBe("message");
   });
 

@@ -89,14 +89,18 @@ export const appLayer = (config: Config, options: AppOptions) => {
     loginPerAccountAddress: { limit: config.loginFailuresPerAccountIp, windowMs: 15 * minute },
     loginPerAccount: { limit: config.loginFailuresPerAccount, windowMs: 15 * minute, maxDebt: config.loginFailuresPerAccount },
     unknownUserHashes: { limit: config.unknownUserHashesPerMin, windowMs: minute },
-  }).pipe(Layer.provide(Layer.mergeAll(store, throttles, PasswordHasher.layer({ concurrency: config.hashConcurrency, queue: config.hashQueue }))));
+  }).pipe(
+    Layer.provide(Layer.mergeAll(store, throttles, PasswordHasher.layer({ concurrency: config.hashConcurrency, queue: config.hashQueue }))),
+  );
   const joinThrottle = JoinThrottle.layerWith({
     perUser: { limit: config.joinFailuresPerMin, windowMs: minute },
     perIp: { limit: config.joinFailuresPerMin * 3, windowMs: minute },
   }).pipe(Layer.provide(throttles));
   const cluster = redis
     ? Layer.mergeAll(RedisBus.layer, RedisPresence.layer).pipe(Layer.provide(Layer.merge(redis, configLayer)))
-    : Layer.mergeAll(Bus.layerMemory(options.memory?.network), Presence.layerMemory(options.memory?.table)).pipe(Layer.provide(configLayer));
+    : Layer.mergeAll(Bus.layerMemory(options.memory?.network), Presence.layerMemory(options.memory?.table)).pipe(
+        Layer.provide(configLayer),
+      );
   const hub = Hub.layer.pipe(Layer.provide(configLayer));
   const blobs = blobStoreLayer(config);
   const files = Files.layer.pipe(Layer.provide(Layer.merge(blobs, configLayer)));

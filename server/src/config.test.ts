@@ -6,7 +6,14 @@ import { originAllowed } from "./transport/server.ts";
 describe("parseConfig", () => {
   it("has the documented defaults", () => {
     const c = parseConfig([], {});
-    expect(c).toMatchObject({ host: "127.0.0.1", port: 8080, dataDir: "./data", heartbeatIntervalMs: 5000, heartbeatTimeoutMs: 11000, rooms: ["general"] });
+    expect(c).toMatchObject({
+      host: "127.0.0.1",
+      port: 8080,
+      dataDir: "./data",
+      heartbeatIntervalMs: 5000,
+      heartbeatTimeoutMs: 11000,
+      rooms: ["general"],
+    });
   });
 
   it("a flag wins over its environment variable, which wins over the default", () => {
@@ -35,7 +42,9 @@ describe("parseConfig", () => {
     expect(parseConfig([], {})).toMatchObject({ databaseUrl: "", databasePoolSize: 10 });
     const url = "postgres://chat:s3cret@db.internal:5432/chat";
     expect(parseConfig([], { DATABASE_URL: url, DATABASE_POOL_SIZE: "20" })).toMatchObject({ databaseUrl: url, databasePoolSize: 20 });
-    expect(parseConfig(["--database-url", "postgresql://localhost/chat"], { DATABASE_URL: url })).toMatchObject({ databaseUrl: "postgresql://localhost/chat" });
+    expect(parseConfig(["--database-url", "postgresql://localhost/chat"], { DATABASE_URL: url })).toMatchObject({
+      databaseUrl: "postgresql://localhost/chat",
+    });
     expect(() => parseConfig([], { DATABASE_URL: "mysql://u:s3cret@h/db" })).toThrow(/must be a postgres:\/\/ or postgresql:\/\/ URL$/);
     expect(() => parseConfig([], { DATABASE_URL: "postgres://u:s3cret@[bad/db" })).toThrow(ConfigError);
     expect(() => parseConfig(["--database-pool-size", "0"], {})).toThrow(/at least 1/);
@@ -50,9 +59,22 @@ describe("parseConfig", () => {
   });
 
   it("admission and proxy flags: defaults, and clear errors for what cannot work", () => {
-    expect(parseConfig([], {})).toMatchObject({ proxyProtocol: "off", trustedProxies: [], allowedHosts: [], maxUnauthenticatedPerIp: 20, hashConcurrency: 2, hashQueue: 32, redisUrl: "" });
-    expect(parseConfig([], { TRUSTED_PROXIES: "10.0.0.0/8, ::1", PROXY_PROTOCOL: "on" })).toMatchObject({ trustedProxies: ["10.0.0.0/8", "::1"], proxyProtocol: "on" });
-    expect(() => parseConfig(["--trusted-proxies", "balancer.local"], {})).toThrow(/--trusted-proxies: "balancer.local" is not an IP address or CIDR/);
+    expect(parseConfig([], {})).toMatchObject({
+      proxyProtocol: "off",
+      trustedProxies: [],
+      allowedHosts: [],
+      maxUnauthenticatedPerIp: 20,
+      hashConcurrency: 2,
+      hashQueue: 32,
+      redisUrl: "",
+    });
+    expect(parseConfig([], { TRUSTED_PROXIES: "10.0.0.0/8, ::1", PROXY_PROTOCOL: "on" })).toMatchObject({
+      trustedProxies: ["10.0.0.0/8", "::1"],
+      proxyProtocol: "on",
+    });
+    expect(() => parseConfig(["--trusted-proxies", "balancer.local"], {})).toThrow(
+      /--trusted-proxies: "balancer.local" is not an IP address or CIDR/,
+    );
     expect(() => parseConfig(["--proxy-protocol", "v2"], {})).toThrow(/--proxy-protocol must be off or on/);
     expect(() => parseConfig(["--proxy-protocol", "on"], {})).toThrow(/needs --trusted-proxies/);
     expect(() => parseConfig(["--redis-url", "localhost:6379"], {})).toThrow(/--redis-url must start with redis:\/\//);

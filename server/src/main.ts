@@ -34,7 +34,12 @@ const cannotStart = (code: number, what: string, cause: unknown) =>
 
 const main = Layer.launch(appLayer(config, { defaultMetrics: true })).pipe(
   Effect.catchTags({
-    StorageUnavailable: (e) => cannotStart(EXIT_STORAGE_UNAVAILABLE, "storage unavailable, not starting (free space, fix the disk or reach the database, then start again)", e.cause),
+    StorageUnavailable: (e) =>
+      cannotStart(
+        EXIT_STORAGE_UNAVAILABLE,
+        "storage unavailable, not starting (free space, fix the disk or reach the database, then start again)",
+        e.cause,
+      ),
     StoreError: (e) => cannotStart(1, `storage failed to ${e.operation}, not starting`, e.cause),
   }),
   Effect.provide(loggerLayer),

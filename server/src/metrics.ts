@@ -32,8 +32,18 @@ export const makeMetrics = (options: { defaultMetrics: boolean }) => {
     registry,
     connections: new Gauge({ name: "chat_connections", help: "Open WebSocket connections", labelNames: ["state"] as const, ...r }),
     connectionsTotal: new Counter({ name: "chat_connections_total", help: "WebSocket connections accepted", ...r }),
-    upgradesRejected: new Counter({ name: "chat_upgrades_rejected_total", help: "HTTP upgrades refused", labelNames: ["status"] as const, ...r }),
-    closes: new Counter({ name: "chat_closes_total", help: "Connections closed by the server, by close code", labelNames: ["code"] as const, ...r }),
+    upgradesRejected: new Counter({
+      name: "chat_upgrades_rejected_total",
+      help: "HTTP upgrades refused",
+      labelNames: ["status"] as const,
+      ...r,
+    }),
+    closes: new Counter({
+      name: "chat_closes_total",
+      help: "Connections closed by the server, by close code",
+      labelNames: ["code"] as const,
+      ...r,
+    }),
     /** Counts one client frame of `kind`. */
     frameIn: (kind: string): void => frameInByKind(kind).inc(),
     framesOut: new Counter({ name: "chat_frames_out_total", help: "Server frames handed to sockets", ...r }),
@@ -45,7 +55,12 @@ export const makeMetrics = (options: { defaultMetrics: boolean }) => {
       ...r,
     }),
     errors: new Counter({ name: "chat_errors_total", help: "Error replies, by code", labelNames: ["code"] as const, ...r }),
-    messagesStored: new Counter({ name: "chat_messages_stored_total", help: "Room and direct messages stored", labelNames: ["kind"] as const, ...r }),
+    messagesStored: new Counter({
+      name: "chat_messages_stored_total",
+      help: "Room and direct messages stored",
+      labelNames: ["kind"] as const,
+      ...r,
+    }),
     /** Records how long a request of `kind` took. */
     requestTime: (kind: string, seconds: number): void => requestSecondsByKind(kind).observe(seconds),
   };

@@ -25,7 +25,13 @@ const login = async (server: TestServer, localAddress: string, username: string,
 const upgradeStatus = (url: string, headers: Record<string, string>, localAddress?: string): Promise<number> =>
   new Promise((resolve, reject) => {
     const req = request(url.replace(/^ws/, "http"), {
-      headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", ...headers },
+      headers: {
+        connection: "Upgrade",
+        upgrade: "websocket",
+        "sec-websocket-version": "13",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        ...headers,
+      },
       ...(localAddress ? { localAddress } : {}),
     });
     req.on("upgrade", (res, socket) => {
@@ -108,7 +114,10 @@ describe("admission caps per client address", () => {
       const started = performance.now();
       const replies = await Promise.all(
         clients.map(async (c, i) => {
-          const reply = await c.request({ case: "register", value: { username: uniqueName("burst"), password: `${PASSWORD} ${i}` } }, 10_000);
+          const reply = await c.request(
+            { case: "register", value: { username: uniqueName("burst"), password: `${PASSWORD} ${i}` } },
+            10_000,
+          );
           return { reply, ms: performance.now() - started };
         }),
       );
@@ -120,7 +129,9 @@ describe("admission caps per client address", () => {
       for (const r of limited) expect(r.reply.kind.case === "error" && r.reply.kind.value.retryAfterMs).toBeGreaterThan(0);
       // The refusals do not wait for hashing: they come before the last admitted hash is done.
       expect(Math.max(...limited.map((r) => r.ms))).toBeLessThan(Math.max(...ok.map((r) => r.ms)));
-      console.log(`hash budget 1+2: ${ok.length} registered, ${limited.length} RATE_LIMITED within ${Math.max(...limited.map((r) => r.ms)).toFixed(0)} ms`);
+      console.log(
+        `hash budget 1+2: ${ok.length} registered, ${limited.length} RATE_LIMITED within ${Math.max(...limited.map((r) => r.ms)).toFixed(0)} ms`,
+      );
     } finally {
       for (const c of clients) c.close();
       await server.close();

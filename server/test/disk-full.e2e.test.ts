@@ -31,8 +31,11 @@ const expectUnavailable = (reply: ServerFrame, what: string) => {
 
 const fullHistory = async (client: WireClient, roomCode: string) => {
   const stored: Array<{ seq: bigint; id: string }> = [];
-  for (let anchor = 0n, more = true; more; ) {
-    const page = await client.call({ case: "history", value: { roomCode, anchorSeq: anchor, direction: HistoryDirection.FORWARD, limit: 200 } }, "historyPage");
+  for (let anchor = 0n, more = true; more;) {
+    const page = await client.call(
+      { case: "history", value: { roomCode, anchorSeq: anchor, direction: HistoryDirection.FORWARD, limit: 200 } },
+      "historyPage",
+    );
     stored.push(...page.messages.map((m) => ({ seq: m.seq, id: m.clientMessageId })));
     more = page.hasMore;
     anchor = page.messages.at(-1)?.seq ?? anchor;
@@ -51,7 +54,10 @@ describe.skipIf(smallDiskProblem !== undefined)("disk full (data dir on a small 
       await bob.client.call({ case: "joinRoom", value: { code: room.code } }, "roomJoined");
       const acked = new Map<string, bigint>();
       for (let i = 0; i < 5; i++) {
-        const ack = await ann.client.call({ case: "sendMessage", value: { roomCode: room.code, clientMessageId: `before-${i}`, text: `before ${i}` } }, "sendAck");
+        const ack = await ann.client.call(
+          { case: "sendMessage", value: { roomCode: room.code, clientMessageId: `before-${i}`, text: `before ${i}` } },
+          "sendAck",
+        );
         acked.set(`before-${i}`, ack.seq);
       }
       expect((await probe(first.httpUrl, "/readyz")).status).toBe(200);
@@ -66,7 +72,10 @@ describe.skipIf(smallDiskProblem !== undefined)("disk full (data dir on a small 
         for (let n = 0; refused.length < 40; n++) {
           const id = `load-${lane}-${n}`;
           loadAttempted++;
-          const reply = await ann.client.request({ case: "sendMessage", value: { roomCode: room.code, clientMessageId: id, text: `during ${id}` } }, 15_000);
+          const reply = await ann.client.request(
+            { case: "sendMessage", value: { roomCode: room.code, clientMessageId: id, text: `during ${id}` } },
+            15_000,
+          );
           if (reply.kind.case === "sendAck") {
             acked.set(id, reply.kind.value.seq);
             if (++loadAcked >= 100 && !filled) {
@@ -85,7 +94,9 @@ describe.skipIf(smallDiskProblem !== undefined)("disk full (data dir on a small 
       // Fifty sends at once (they share group commits): each is acked only if stored, otherwise UNAVAILABLE.
       const ids = Array.from({ length: SENDS }, (_, i) => `full-${i}`);
       const replies = await Promise.all(
-        ids.map((id) => ann.client.request({ case: "sendMessage", value: { roomCode: room.code, clientMessageId: id, text: `during ${id}` } }, 15_000)),
+        ids.map((id) =>
+          ann.client.request({ case: "sendMessage", value: { roomCode: room.code, clientMessageId: id, text: `during ${id}` } }, 15_000),
+        ),
       );
       let unavailable = 0;
       replies.forEach((reply, i) => {
@@ -99,17 +110,26 @@ describe.skipIf(smallDiskProblem !== undefined)("disk full (data dir on a small 
 
       // Every other write: refused, with nothing sent that claims it happened.
       expectUnavailable(await ann.client.request({ case: "createRoom", value: { name: "phantom room", persistent: true } }), "create_room");
-      expectUnavailable(await ann.client.request({ case: "sendDirect", value: { recipient: bob.username, clientMessageId: "dm-1", text: "hello" } }), "send_direct");
+      expectUnavailable(
+        await ann.client.request({ case: "sendDirect", value: { recipient: bob.username, clientMessageId: "dm-1", text: "hello" } }),
+        "send_direct",
+      );
       const ghostName = uniqueName("ghost");
       const ghost = await WireClient.open(first.wsUrl);
-      expectUnavailable(await ghost.request({ case: "register", value: { username: ghostName, password: "correct horse battery" } }), "register");
+      expectUnavailable(
+        await ghost.request({ case: "register", value: { username: ghostName, password: "correct horse battery" } }),
+        "register",
+      );
       const annAgain = await WireClient.open(first.wsUrl);
       expectUnavailable(await annAgain.request({ case: "login", value: { username: ann.username, password: ann.password } }), "login");
       await sleep(100);
       expect(ann.client.frames.filter((f) => f.kind.case === "roomJoined")).toEqual([]);
       expect([...ghost.frames, ...annAgain.frames].filter((f) => f.kind.case === "authOk")).toEqual([]);
       // The connections stay usable: the same register is answered again, still UNAVAILABLE.
-      expectUnavailable(await ghost.request({ case: "register", value: { username: ghostName, password: "correct horse battery" } }), "register again");
+      expectUnavailable(
+        await ghost.request({ case: "register", value: { username: ghostName, password: "correct horse battery" } }),
+        "register again",
+      );
 
       // Health: not ready, with the reason; alive; /healthz (compatible) says the same with the connection count.
       const ready = await probe(first.httpUrl, "/readyz");
@@ -139,12 +159,19 @@ describe.skipIf(smallDiskProblem !== undefined)("disk full (data dir on a small 
       let duplicates = 0;
       const retried = [...refused, ...ids.filter((id) => !acked.has(id))];
       for (const id of retried) {
-        const ack = await ann.client.call({ case: "sendMessage", value: { roomCode: room.code, clientMessageId: id, text: `during ${id}` } }, "sendAck", 10_000);
+        const ack = await ann.client.call(
+          { case: "sendMessage", value: { roomCode: room.code, clientMessageId: id, text: `during ${id}` } },
+          "sendAck",
+          10_000,
+        );
         if (ack.duplicate) duplicates++;
         acked.set(id, ack.seq);
       }
       expect(duplicates).toBe(0);
-      await ann.client.call({ case: "sendDirect", value: { recipient: bob.username, clientMessageId: "dm-1", text: "hello" } }, "directAck");
+      await ann.client.call(
+        { case: "sendDirect", value: { recipient: bob.username, clientMessageId: "dm-1", text: "hello" } },
+        "directAck",
+      );
       for (const c of [ann.client, bob.client, ghost, annAgain]) c.close();
 
       // A restart: exactly the acked messages, gap-free; no phantom room, no phantom user.
@@ -162,7 +189,9 @@ describe.skipIf(smallDiskProblem !== undefined)("disk full (data dir on a small 
       expect(stored.length).toBe(acked.size);
       const listed = await reader.call({ case: "listRooms", value: {} }, "roomList");
       expect(listed.rooms.map((r) => r.room!.name)).not.toContain("phantom room");
-      const ghostLogin = await (await WireClient.open(second.wsUrl)).request({ case: "login", value: { username: ghostName, password: "correct horse battery" } });
+      const ghostLogin = await (
+        await WireClient.open(second.wsUrl)
+      ).request({ case: "login", value: { username: ghostName, password: "correct horse battery" } });
       expect(ghostLogin.kind.case === "error" && ghostLogin.kind.value.code).toBe(ErrorCode.UNAUTHENTICATED);
       const ghostNow = await registered(second.wsUrl, ghostName);
       ghostNow.client.close();

@@ -23,7 +23,12 @@ describe("rooms and messages", () => {
     await c.client.call({ case: "joinRoom", value: { code } }, "roomJoined");
 
     const sends = [a, b, c].flatMap((u, i) =>
-      [0, 1, 2].map((j) => u.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: `m${i}-${j}`, text: `hello ${i}.${j}` } }, "sendAck")),
+      [0, 1, 2].map((j) =>
+        u.client.call(
+          { case: "sendMessage", value: { roomCode: code, clientMessageId: `m${i}-${j}`, text: `hello ${i}.${j}` } },
+          "sendAck",
+        ),
+      ),
     );
     const acks = await Promise.all(sends);
     expect(acks.map((x) => Number(x.seq)).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);

@@ -39,8 +39,19 @@ const frameArb = (codes: ReadonlyArray<string>, users: ReadonlyArray<string>): f
   const id = fc.integer({ min: 0, max: 0xffffffff });
   const kind = fc.oneof(
     fc.record({ case: fc.constant("ping" as const), value: fc.record({ nonce: u64, clientTimeMs: i64 }) }),
-    fc.record({ case: fc.constant("sendMessage" as const), value: fc.record({ roomCode: code, clientMessageId: str, text: fc.string({ maxLength: 64 }) }) }),
-    fc.record({ case: fc.constant("history" as const), value: fc.record({ roomCode: code, anchorSeq: fc.oneof(small64, u64), direction: fc.integer({ min: 0, max: 3 }), limit: fc.integer({ min: 0, max: 300 }) }) }),
+    fc.record({
+      case: fc.constant("sendMessage" as const),
+      value: fc.record({ roomCode: code, clientMessageId: str, text: fc.string({ maxLength: 64 }) }),
+    }),
+    fc.record({
+      case: fc.constant("history" as const),
+      value: fc.record({
+        roomCode: code,
+        anchorSeq: fc.oneof(small64, u64),
+        direction: fc.integer({ min: 0, max: 3 }),
+        limit: fc.integer({ min: 0, max: 300 }),
+      }),
+    }),
     fc.record({ case: fc.constant("recover" as const), value: fc.record({ roomCode: code, afterSeq: fc.oneof(small64, u64) }) }),
     fc.record({ case: fc.constant("joinRoom" as const), value: fc.record({ code }) }),
     fc.record({ case: fc.constant("leaveRoom" as const), value: fc.record({ code }) }),
@@ -48,8 +59,19 @@ const frameArb = (codes: ReadonlyArray<string>, users: ReadonlyArray<string>): f
     fc.record({ case: fc.constant("listRooms" as const), value: fc.constant({}) }),
     fc.record({ case: fc.constant("typing" as const), value: fc.record({ roomCode: code, typing: fc.boolean() }) }),
     fc.record({ case: fc.constant("onlineUsers" as const), value: fc.record({ subscribe: fc.boolean() }) }),
-    fc.record({ case: fc.constant("sendDirect" as const), value: fc.record({ recipient: user, clientMessageId: str, text: fc.string({ maxLength: 64 }) }) }),
-    fc.record({ case: fc.constant("directHistory" as const), value: fc.record({ peer: user, anchorSeq: small64, direction: fc.integer({ min: 0, max: 2 }), limit: fc.integer({ min: 0, max: 250 }) }) }),
+    fc.record({
+      case: fc.constant("sendDirect" as const),
+      value: fc.record({ recipient: user, clientMessageId: str, text: fc.string({ maxLength: 64 }) }),
+    }),
+    fc.record({
+      case: fc.constant("directHistory" as const),
+      value: fc.record({
+        peer: user,
+        anchorSeq: small64,
+        direction: fc.integer({ min: 0, max: 2 }),
+        limit: fc.integer({ min: 0, max: 250 }),
+      }),
+    }),
     fc.record({ case: fc.constant("register" as const), value: fc.record({ username: str, password: str }) }),
     fc.record({ case: fc.constant("login" as const), value: fc.record({ username: user, password: str }) }),
     fc.record({ case: fc.constant("resume" as const), value: fc.record({ sessionToken: str }) }),
@@ -66,7 +88,11 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
     out[at % b.length]! ^= 1 << bit;
     return out;
   }),
-  fc.nat().map((keep): Mutation => (b) => b.subarray(0, b.length === 0 ? 0 : keep % b.length)),
+  fc.nat().map(
+    (keep): Mutation =>
+      (b) =>
+        b.subarray(0, b.length === 0 ? 0 : keep % b.length),
+  ),
   fc.record({ at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }).map(({ at, bytes }): Mutation => (b) => {
     const i = b.length === 0 ? 0 : at % (b.length + 1);
     return new Uint8Array([...b.subarray(0, i), ...bytes, ...b.subarray(i)]);
@@ -77,7 +103,11 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
     out[at % b.length] = value;
     return out;
   }),
-  fc.uint8Array({ maxLength: 64 }).map((noise): Mutation => () => noise),
+  fc.uint8Array({ maxLength: 64 }).map(
+    (noise): Mutation =>
+      () =>
+        noise,
+  ),
   fc.record({ from: fc.nat(), to: fc.nat() }).map(({ from, to }): Mutation => (b) => {
     // Repeat a slice: duplicated fields, a oneof set twice, nested lengths that no longer add up.
     if (b.length === 0) return b;
@@ -112,7 +142,10 @@ describe("decoding fuzz", () => {
     let nonce = 0n;
 
     const caseArb: fc.Arbitrary<Case> = fc.record({
-      frames: fc.array(fc.record({ init: frameArb(codes, names), mutations: fc.array(mutationArb, { minLength: 1, maxLength: 3 }) }), { minLength: 1, maxLength: 4 }),
+      frames: fc.array(fc.record({ init: frameArb(codes, names), mutations: fc.array(mutationArb, { minLength: 1, maxLength: 3 }) }), {
+        minLength: 1,
+        maxLength: 4,
+      }),
     });
 
     let run = 0;
@@ -155,7 +188,10 @@ describe("decoding fuzz", () => {
     const b = await registered(server.wsUrl);
     const { room } = await a.client.call({ case: "createRoom", value: { name: "after the fuzz" } }, "roomJoined");
     await b.client.call({ case: "joinRoom", value: { code: room!.code } }, "roomJoined");
-    const ack = await a.client.call({ case: "sendMessage", value: { roomCode: room!.code, clientMessageId: "post-fuzz", text: "still alive" } }, "sendAck");
+    const ack = await a.client.call(
+      { case: "sendMessage", value: { roomCode: room!.code, clientMessageId: "post-fuzz", text: "still alive" } },
+      "sendAck",
+    );
     expect(ack.seq).toBe(1n);
     expect(await b.client.push("message")).toMatchObject({ seq: 1n, text: "still alive", sender: a.username });
     for (const c of [a.client, b.client, ...pool]) c.close();
@@ -168,24 +204,28 @@ describe("decoding fuzz", () => {
     const internal: string[] = [];
     const closes = new Map<number, number>();
     await fc.assert(
-      fc.asyncProperty(fc.record({ init: frameArb([code], [owner.username]), mutations: fc.array(mutationArb, { minLength: 1, maxLength: 3 }) }), async ({ init, mutations }) => {
-        const client = await WireClient.open(server.wsUrl);
-        const bytes = mutatedBytes(init, mutations);
-        client.sendRaw(bytes);
-        client.send({ case: "ping", value: { nonce: 0xc0ffeen } }, 0xfffffff0);
-        try {
-          // Register and login hash a password first: allow for it.
-          await client.waitFor((f) => f.kind.case === "pong" && f.kind.value.nonce === 0xc0ffeen, 5000, "pong");
-        } catch (e) {
-          if (client.closeCode === undefined) throw e;
-          // The only way to end a socket with one frame before auth: a request other than
-          // register/login/resume/ping (4101). A mutated register that succeeds just authenticates it.
-          expect(client.closeCode).toBe(CloseCode.NOT_AUTHENTICATED);
-        }
-        closes.set(client.closeCode ?? 0, (closes.get(client.closeCode ?? 0) ?? 0) + 1);
-        if (client.frames.some((f) => f.kind.case === "error" && f.kind.value.code === ErrorCode.INTERNAL)) internal.push(Buffer.from(bytes).toString("hex"));
-        client.close();
-      }),
+      fc.asyncProperty(
+        fc.record({ init: frameArb([code], [owner.username]), mutations: fc.array(mutationArb, { minLength: 1, maxLength: 3 }) }),
+        async ({ init, mutations }) => {
+          const client = await WireClient.open(server.wsUrl);
+          const bytes = mutatedBytes(init, mutations);
+          client.sendRaw(bytes);
+          client.send({ case: "ping", value: { nonce: 0xc0ffeen } }, 0xfffffff0);
+          try {
+            // Register and login hash a password first: allow for it.
+            await client.waitFor((f) => f.kind.case === "pong" && f.kind.value.nonce === 0xc0ffeen, 5000, "pong");
+          } catch (e) {
+            if (client.closeCode === undefined) throw e;
+            // The only way to end a socket with one frame before auth: a request other than
+            // register/login/resume/ping (4101). A mutated register that succeeds just authenticates it.
+            expect(client.closeCode).toBe(CloseCode.NOT_AUTHENTICATED);
+          }
+          closes.set(client.closeCode ?? 0, (closes.get(client.closeCode ?? 0) ?? 0) + 1);
+          if (client.frames.some((f) => f.kind.case === "error" && f.kind.value.code === ErrorCode.INTERNAL))
+            internal.push(Buffer.from(bytes).toString("hex"));
+          client.close();
+        },
+      ),
       { numRuns: NUM_RUNS, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31), verbose: 1 },
     );
     expect(internal, "frames (hex) answered with INTERNAL").toEqual([]);

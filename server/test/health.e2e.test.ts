@@ -9,14 +9,29 @@ import { registered } from "./wire-client.ts";
 const get = async (url: string, method = "GET") => {
   const res = await fetch(url, { method });
   const text = await res.text();
-  return { status: res.status, type: res.headers.get("content-type"), cache: res.headers.get("cache-control"), body: text === "" ? undefined : JSON.parse(text) };
+  return {
+    status: res.status,
+    type: res.headers.get("content-type"),
+    cache: res.headers.get("cache-control"),
+    body: text === "" ? undefined : JSON.parse(text),
+  };
 };
 
 describe("health endpoints", () => {
   it("/livez, /readyz and /healthz answer 200 ok while serving; during the shutdown grace only /livez stays 200", async () => {
     const server = await startServer({ shutdownGraceMs: 800 });
-    expect(await get(`${server.httpUrl}/livez`)).toEqual({ status: 200, type: "application/json", cache: "no-store", body: { status: "ok" } });
-    expect(await get(`${server.httpUrl}/readyz`)).toEqual({ status: 200, type: "application/json", cache: "no-store", body: { status: "ok" } });
+    expect(await get(`${server.httpUrl}/livez`)).toEqual({
+      status: 200,
+      type: "application/json",
+      cache: "no-store",
+      body: { status: "ok" },
+    });
+    expect(await get(`${server.httpUrl}/readyz`)).toEqual({
+      status: 200,
+      type: "application/json",
+      cache: "no-store",
+      body: { status: "ok" },
+    });
     expect((await get(`${server.httpUrl}/healthz`)).body).toEqual({ status: "ok", connections: 0 });
     expect((await get(`${server.httpUrl}/readyz`, "HEAD")).status).toBe(200);
     expect((await get(`${server.httpUrl}/readyz`, "POST")).status).toBe(405);

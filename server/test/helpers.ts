@@ -37,4 +37,5 @@ export const keepAlive = (client: WireClient, everyMs: number): (() => void) => 
 export const errorCode = (frame: ServerFrame): ErrorCode | undefined => (frame.kind.case === "error" ? frame.kind.value.code : undefined);
 
 /** The frames of `client` received so far of one kind (not removed from the buffer). */
-export const framesOf = (client: WireClient, kind: NonNullable<ServerFrame["kind"]["case"]>) => client.frames.filter((f) => f.kind.case === kind);
+export const framesOf = (client: WireClient, kind: NonNullable<ServerFrame["kind"]["case"]>) =>
+  client.frames.filter((f) => f.kind.case === kind);

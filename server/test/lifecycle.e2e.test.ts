@@ -52,7 +52,6 @@ describe("before authentication", () => {
     await c.call({ case: "listRooms", value: {} }, "roomList");
     c.close();
   });
-
 });
 
 describe("requests before authentication", () => {

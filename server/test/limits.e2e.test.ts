@@ -25,11 +25,13 @@ const paddedPing = (id: number, size: number): Uint8Array => {
   const tag = varint((1000 << 3) | 2);
   for (let pad = size - head.length - tag.length - 1; pad >= 0; pad--) {
     const len = varint(pad);
-    if (head.length + tag.length + len.length + pad === size) return new Uint8Array([...head, ...tag, ...len, ...new Array<number>(pad).fill(0x61)]);
+    if (head.length + tag.length + len.length + pad === size)
+      return new Uint8Array([...head, ...tag, ...len, ...new Array<number>(pad).fill(0x61)]);
   }
   throw new Error("cannot pad");
 };
-const frameBytes = (init: Parameters<typeof create<typeof ClientFrameSchema>>[1]) => toBinary(ClientFrameSchema, create(ClientFrameSchema, init));
+const frameBytes = (init: Parameters<typeof create<typeof ClientFrameSchema>>[1]) =>
+  toBinary(ClientFrameSchema, create(ClientFrameSchema, init));
 const MALFORMED = new Uint8Array([0x08, 0xff]); // a truncated varint
 
 let server: TestServer;
@@ -44,7 +46,7 @@ describe("frames", () => {
     fresh.sendRaw("hello");
     expect(await fresh.waitClose()).toBe(CloseCode.UNSUPPORTED_DATA);
     const a = await registered(server.wsUrl);
-    a.client.sendRaw("{\"json\":true}");
+    a.client.sendRaw('{"json":true}');
     expect(await a.client.waitClose()).toBe(CloseCode.UNSUPPORTED_DATA);
     expect(a.client.frames).toEqual([]);
   });
@@ -101,7 +103,9 @@ describe("frames", () => {
     const { room } = await a.client.call({ case: "createRoom", value: {} }, "roomJoined");
     // Bad fields are not protocol violations, however many.
     for (let i = 0; i < 6; i++) {
-      expect(errorCode(await a.client.request({ case: "sendMessage", value: { roomCode: room!.code, clientMessageId: `e${i}`, text: "" } }))).toBe(ErrorCode.INVALID_ARGUMENT);
+      expect(
+        errorCode(await a.client.request({ case: "sendMessage", value: { roomCode: room!.code, clientMessageId: `e${i}`, text: "" } })),
+      ).toBe(ErrorCode.INVALID_ARGUMENT);
     }
     a.client.sendRaw(MALFORMED);
     a.client.sendRaw(frameBytes({ id: 21 }));
@@ -208,7 +212,10 @@ describe("slow consumer", () => {
       }
       // A few more after the close: the healthy member keeps getting them.
       for (let i = 0; i < 20; i++) {
-        const ack = await sender.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: `after${i}`, text } }, "sendAck");
+        const ack = await sender.client.call(
+          { case: "sendMessage", value: { roomCode: code, clientMessageId: `after${i}`, text } },
+          "sendAck",
+        );
         acks.push({ seq: ack.seq, at: Date.now() });
       }
       const lastSeq = acks.at(-1)!.seq;
@@ -227,13 +234,17 @@ describe("slow consumer", () => {
       // The slow member, once it reads again, finds a contiguous prefix of the messages and then the 4001.
       slow.client.ws.resume();
       expect(await slow.client.waitClose(10_000)).toBe(CloseCode.SLOW_CONSUMER);
-      const slowSeqs = slow.client.frames.filter((f) => f.kind.case === "message").map((f) => (f.kind.case === "message" ? f.kind.value.seq : 0n));
+      const slowSeqs = slow.client.frames
+        .filter((f) => f.kind.case === "message")
+        .map((f) => (f.kind.case === "message" ? f.kind.value.seq : 0n));
       expect(slowSeqs.length).toBeGreaterThan(0);
       expect(slowSeqs.length).toBeLessThan(seen.length);
       expect(slowSeqs).toEqual(slowSeqs.map((_, i) => BigInt(i + 1)));
       // It left the room: the others saw it go.
       await sender.client.push("presence", (p) => p.username === slow.username);
-      console.log(`slow consumer closed after ${sent} messages of 4 KB; it had received ${slowSeqs.length}; reader lateness ${lateness} ms`);
+      console.log(
+        `slow consumer closed after ${sent} messages of 4 KB; it had received ${slowSeqs.length}; reader lateness ${lateness} ms`,
+      );
       sender.client.close();
       reader.client.close();
     } finally {
@@ -245,7 +256,13 @@ describe("slow consumer", () => {
 describe("slow consumer that never reads again", () => {
   it("is dropped from the room within the heartbeat timeout of its 4001, not after the close handshake's 30 s", async () => {
     const TIMEOUT = 600;
-    const slowServer = await startServer({ outboxFrames: 8, rateLimitPerSec: 100_000, rateLimitBurst: 100_000, heartbeatIntervalMs: 200, heartbeatTimeoutMs: TIMEOUT });
+    const slowServer = await startServer({
+      outboxFrames: 8,
+      rateLimitPerSec: 100_000,
+      rateLimitBurst: 100_000,
+      heartbeatIntervalMs: 200,
+      heartbeatTimeoutMs: TIMEOUT,
+    });
     try {
       const sender = await registered(slowServer.wsUrl);
       const slow = await registered(slowServer.wsUrl);
@@ -261,7 +278,9 @@ describe("slow consumer that never reads again", () => {
       while ((await metricValue(slowServer.httpUrl, 'chat_closes_total{code="4001"}')) < 1) {
         expect(sent).toBeLessThan(4000);
         await Promise.all(
-          Array.from({ length: 100 }, () => sender.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: `s${sent++}`, text } }, "sendAck", 10_000)),
+          Array.from({ length: 100 }, () =>
+            sender.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: `s${sent++}`, text } }, "sendAck", 10_000),
+          ),
         );
       }
       const closedAt = Date.now();
@@ -309,7 +328,10 @@ describe("HTTP", () => {
       const u2 = await WireClient.open(capped.wsUrl);
       await expect(WireClient.open(capped.wsUrl)).rejects.toThrow("HTTP 503");
       // Authenticating one frees an unauthenticated slot.
-      const auth = await u1.call({ case: "register", value: { username: `cap${Date.now()}`, password: "correct horse battery" } }, "authOk");
+      const auth = await u1.call(
+        { case: "register", value: { username: `cap${Date.now()}`, password: "correct horse battery" } },
+        "authOk",
+      );
       const u3 = await WireClient.open(capped.wsUrl);
       // Three open: even a valid token is refused now.
       await expect(WireClient.open(capped.wsUrl, { token: auth.sessionToken })).rejects.toThrow("HTTP 503");
@@ -334,7 +356,15 @@ describe("HTTP", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await res.text();
-    for (const name of ["chat_connections", "chat_connections_total", "chat_closes_total", "chat_frames_in_total", "chat_frames_out_total", "chat_errors_total", "chat_request_seconds"]) {
+    for (const name of [
+      "chat_connections",
+      "chat_connections_total",
+      "chat_closes_total",
+      "chat_frames_in_total",
+      "chat_frames_out_total",
+      "chat_errors_total",
+      "chat_request_seconds",
+    ]) {
       expect(text).toMatch(new RegExp(`^# TYPE ${name} `, "m"));
     }
     expect(text).toMatch(/^chat_connections\{state="open"\} 1$/m);

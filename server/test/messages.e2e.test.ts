@@ -75,7 +75,10 @@ describe("history", () => {
     const back = await a.client.call({ case: "history", value: { roomCode: code, anchorSeq: max, limit: 3 } }, "historyPage");
     expect(seqs(back.messages)).toEqual([25, 26, 27]);
     expect(back.hasMore).toBe(true);
-    const fwd = await a.client.call({ case: "history", value: { roomCode: code, anchorSeq: max, direction: HistoryDirection.FORWARD } }, "historyPage");
+    const fwd = await a.client.call(
+      { case: "history", value: { roomCode: code, anchorSeq: max, direction: HistoryDirection.FORWARD } },
+      "historyPage",
+    );
     expect(fwd).toMatchObject({ messages: [], hasMore: false });
     const ahead = await a.client.call({ case: "recover", value: { roomCode: code, afterSeq: 1n << 63n } }, "recoverResult");
     expect(ahead).toMatchObject({ recovered: false, messages: [], lastSeq: BigInt(TOTAL) });
@@ -124,7 +127,10 @@ describe("joining mid-stream", () => {
     while (seen.at(-1) !== BigInt(TOTAL)) seen.push((await b.client.push("message")).seq);
     expect(seen.map(Number)).toEqual(range(Number(joined.lastSeq) + 1, TOTAL));
     // What came before the join is in history, contiguous with the pushes.
-    const earlier = await b.client.call({ case: "history", value: { roomCode: code, direction: HistoryDirection.FORWARD, limit: TOTAL } }, "historyPage");
+    const earlier = await b.client.call(
+      { case: "history", value: { roomCode: code, direction: HistoryDirection.FORWARD, limit: TOTAL } },
+      "historyPage",
+    );
     expect(seqs(earlier.messages)).toEqual(range(1, TOTAL));
     a.client.close();
     b.client.close();
@@ -136,11 +142,20 @@ describe("validation", () => {
     const a = await registered(server.wsUrl);
     const code = (await a.client.call({ case: "createRoom", value: {} }, "roomJoined")).room!.code;
     await send(a.client, code, "i".repeat(64), "é".repeat(2048));
-    const tooLong = await a.client.request({ case: "sendMessage", value: { roomCode: code, clientMessageId: "long", text: `${"é".repeat(2048)}x` } });
+    const tooLong = await a.client.request({
+      case: "sendMessage",
+      value: { roomCode: code, clientMessageId: "long", text: `${"é".repeat(2048)}x` },
+    });
     expect(errorCode(tooLong)).toBe(ErrorCode.INVALID_ARGUMENT);
-    expect(errorCode(await a.client.request({ case: "sendMessage", value: { roomCode: code, clientMessageId: "i".repeat(65), text: "x" } }))).toBe(ErrorCode.INVALID_ARGUMENT);
-    expect(errorCode(await a.client.request({ case: "sendMessage", value: { roomCode: code, clientMessageId: "", text: "x" } }))).toBe(ErrorCode.INVALID_ARGUMENT);
-    expect(errorCode(await a.client.request({ case: "sendMessage", value: { roomCode: code, clientMessageId: "ws", text: " \n\t " } }))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(
+      errorCode(await a.client.request({ case: "sendMessage", value: { roomCode: code, clientMessageId: "i".repeat(65), text: "x" } })),
+    ).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(errorCode(await a.client.request({ case: "sendMessage", value: { roomCode: code, clientMessageId: "", text: "x" } }))).toBe(
+      ErrorCode.INVALID_ARGUMENT,
+    );
+    expect(
+      errorCode(await a.client.request({ case: "sendMessage", value: { roomCode: code, clientMessageId: "ws", text: " \n\t " } })),
+    ).toBe(ErrorCode.INVALID_ARGUMENT);
     const page = await a.client.call({ case: "history", value: { roomCode: code } }, "historyPage");
     expect(page.messages.map((m) => m.clientMessageId)).toEqual(["i".repeat(64)]);
     a.client.close();
@@ -173,7 +188,9 @@ describe("recovery after a reconnect", () => {
     expect(result.recovered).toBe(true);
     expect(result.roomCode).toBe(code);
     expect(result.lastSeq).toBe(acks.at(-1)!.seq);
-    expect(result.messages.map((m) => [m.seq, m.clientMessageId, m.text])).toEqual(acks.map((ack, i) => [ack.seq, `missed-${i + 1}`, `missed text ${i + 1}`]));
+    expect(result.messages.map((m) => [m.seq, m.clientMessageId, m.text])).toEqual(
+      acks.map((ack, i) => [ack.seq, `missed-${i + 1}`, `missed text ${i + 1}`]),
+    );
     // Nothing missed: recovered with no messages.
     const upToDate = await a.call({ case: "recover", value: { roomCode: code, afterSeq: result.lastSeq } }, "recoverResult");
     expect(upToDate).toMatchObject({ recovered: true, messages: [], lastSeq: result.lastSeq });
@@ -234,21 +251,37 @@ describe("direct messages", () => {
     );
     expect(ack).toMatchObject({ recipient: bob.username, seq: 1n, clientMessageId: "d-1", duplicate: false });
     for (const c of [bob.client, bobTab2, aliceTab2]) {
-      expect(await c.push("directMessage")).toMatchObject({ sender: alice.username, recipient: bob.username, seq: 1n, text: "psst", clientMessageId: "d-1", sentAtMs: ack.sentAtMs });
+      expect(await c.push("directMessage")).toMatchObject({
+        sender: alice.username,
+        recipient: bob.username,
+        seq: 1n,
+        text: "psst",
+        clientMessageId: "d-1",
+        sentAtMs: ack.sentAtMs,
+      });
     }
     await alice.client.call({ case: "ping", value: {} }, "pong");
     expect(alice.client.frames.filter((f) => f.kind.case === "directMessage")).toEqual([]);
 
     // The reply shares the conversation's seq.
-    const reply = await bobTab2.call({ case: "sendDirect", value: { recipient: alice.username, clientMessageId: "d-2", text: "hi back" } }, "directAck");
+    const reply = await bobTab2.call(
+      { case: "sendDirect", value: { recipient: alice.username, clientMessageId: "d-2", text: "hi back" } },
+      "directAck",
+    );
     expect(reply.seq).toBe(2n);
     for (const c of [alice.client, aliceTab2, bob.client]) expect((await c.push("directMessage")).seq).toBe(2n);
 
     const fromBob = await bob.client.call({ case: "directHistory", value: { peer: alice.username } }, "directHistoryPage");
     expect(fromBob.peer).toBe(alice.username);
-    expect(fromBob.messages.map((m) => [m.seq, m.sender, m.text])).toEqual([[1n, alice.username, "psst"], [2n, bob.username, "hi back"]]);
+    expect(fromBob.messages.map((m) => [m.seq, m.sender, m.text])).toEqual([
+      [1n, alice.username, "psst"],
+      [2n, bob.username, "hi back"],
+    ]);
     expect(fromBob.hasMore).toBe(false);
-    const fromAlice = await alice.client.call({ case: "directHistory", value: { peer: bob.username, direction: HistoryDirection.FORWARD, anchorSeq: 1n } }, "directHistoryPage");
+    const fromAlice = await alice.client.call(
+      { case: "directHistory", value: { peer: bob.username, direction: HistoryDirection.FORWARD, anchorSeq: 1n } },
+      "directHistoryPage",
+    );
     expect(fromAlice.messages.map((m) => m.text)).toEqual(["hi back"]);
     for (const c of [alice.client, aliceTab2, bob.client, bobTab2]) c.close();
   });
@@ -277,15 +310,24 @@ describe("direct messages", () => {
   it("an unknown recipient is NOT_FOUND (send and history); yourself or an empty text is INVALID_ARGUMENT", async () => {
     const alice = await registered(server.wsUrl);
     const nobody = uniqueName("nobody");
-    expect(errorCode(await alice.client.request({ case: "sendDirect", value: { recipient: nobody, clientMessageId: "x", text: "hello?" } }))).toBe(ErrorCode.NOT_FOUND);
+    expect(
+      errorCode(await alice.client.request({ case: "sendDirect", value: { recipient: nobody, clientMessageId: "x", text: "hello?" } })),
+    ).toBe(ErrorCode.NOT_FOUND);
     expect(errorCode(await alice.client.request({ case: "directHistory", value: { peer: nobody } }))).toBe(ErrorCode.NOT_FOUND);
-    expect(errorCode(await alice.client.request({ case: "sendDirect", value: { recipient: alice.username, clientMessageId: "x", text: "me" } }))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(
+      errorCode(await alice.client.request({ case: "sendDirect", value: { recipient: alice.username, clientMessageId: "x", text: "me" } })),
+    ).toBe(ErrorCode.INVALID_ARGUMENT);
     const bob = await registered(server.wsUrl);
-    expect(errorCode(await alice.client.request({ case: "sendDirect", value: { recipient: bob.username, clientMessageId: "x", text: "   " } }))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(
+      errorCode(await alice.client.request({ case: "sendDirect", value: { recipient: bob.username, clientMessageId: "x", text: "   " } })),
+    ).toBe(ErrorCode.INVALID_ARGUMENT);
     // An offline recipient is fine: the DM waits in history.
     bob.client.close();
     await connectionsSettle(server.httpUrl, 1);
-    await alice.client.call({ case: "sendDirect", value: { recipient: bob.username, clientMessageId: "y", text: "for later" } }, "directAck");
+    await alice.client.call(
+      { case: "sendDirect", value: { recipient: bob.username, clientMessageId: "y", text: "for later" } },
+      "directAck",
+    );
     const later = await WireClient.open(server.wsUrl, { token: bob.auth.sessionToken });
     await later.push("authOk");
     const history = await later.call({ case: "directHistory", value: { peer: alice.username } }, "directHistoryPage");

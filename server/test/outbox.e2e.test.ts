@@ -25,7 +25,9 @@ const ATTACK_INTERVAL_MS = 50;
 
 /** The server process's resident set, from /proc. */
 const rssOf = (pid: number): number => {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"))!;
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"))!;
   return Number(line.split(/\s+/)[1]) * 1024;
 };
 
@@ -156,7 +158,9 @@ const attack = async (request: ClientKind, success: NonNullable<ServerFrame["kin
   peak = Math.max(peak, rssOf(server.pid));
 
   const replies = attacker.frames.filter((f) => requests.includes(f.id));
-  const refused = replies.filter((f) => f.kind.case === "error" && f.kind.value.code === ErrorCode.RATE_LIMITED && f.kind.value.retryAfterMs === CONGESTED_RETRY_MS);
+  const refused = replies.filter(
+    (f) => f.kind.case === "error" && f.kind.value.code === ErrorCode.RATE_LIMITED && f.kind.value.retryAfterMs === CONGESTED_RETRY_MS,
+  );
   rtts.sort((a, b) => a - b);
   const result: AttackResult = {
     rssGrowth: peak - baseline,
@@ -198,19 +202,26 @@ const expectBounded = async (r: AttackResult, maxExecuted: number) => {
   expect(r.rssGrowth).toBeLessThan(6 * BUDGET);
   // Its own account of the connection's outbox never passed the budget.
   await connectionsSettle(server.httpUrl, 1);
-  expect(await metric(server.httpUrl, 'chat_outbox_peak_bytes_bucket{le="8388608"}')).toBe(await metric(server.httpUrl, "chat_outbox_peak_bytes_count"));
+  expect(await metric(server.httpUrl, 'chat_outbox_peak_bytes_bucket{le="8388608"}')).toBe(
+    await metric(server.httpUrl, "chat_outbox_peak_bytes_count"),
+  );
   expect(await metric(server.httpUrl, "chat_outbox_peak_bytes_count")).toBeGreaterThan(0);
 };
 
 describe("a client that stops reading and keeps asking for large replies", () => {
   it("history pages of 200 × 4 KiB: refused while its replies sit unread; the server's cost stays about one budget", async () => {
     // A page is ~0.9 MB.
-    await expectBounded(await attack({ case: "history", value: { roomCode, anchorSeq: 0n, direction: HistoryDirection.BACKWARD, limit: 200 } }, "historyPage"), 20);
+    await expectBounded(
+      await attack(
+        { case: "history", value: { roomCode, anchorSeq: 0n, direction: HistoryDirection.BACKWARD, limit: 200 } },
+        "historyPage",
+      ),
+      20,
+    );
   }, 40_000);
 
   it("recover of ~1,000 × 4 KiB messages: the same", async () => {
     // A recovery is ~4.3 MB: the kernel takes at most a couple before the outbox backs up.
     await expectBounded(await attack({ case: "recover", value: { roomCode, afterSeq: 0n } }, "recoverResult"), 4);
   }, 40_000);
-
 });

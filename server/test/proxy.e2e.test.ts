@@ -57,10 +57,10 @@ for (const mode of ["proxy-protocol", "x-forwarded-for"] as const) {
         // The log names the client, not the balancer.
         const lines: string[] = [];
         const write = process.stdout.write.bind(process.stdout);
-        process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+        process.stdout.write = (chunk: string | Uint8Array, ...rest: never[]) => {
           lines.push(String(chunk));
           return write(chunk, ...rest);
-        });
+        };
         try {
           await user.call({ case: "register", value: { username: uniqueName("proxied"), password: PASSWORD } }, "authOk");
         } finally {
@@ -138,7 +138,9 @@ describe("two nodes sharing one Redis", () => {
     for (let i = 0; i < 8; i++) {
       const c = await WireClient.open(nodes[i % 2]!.wsUrl, { localAddress: `127.0.3.${i + 1}` });
       const reply = await c.request({ case: "register", value: { username: uniqueName("cluster"), password: PASSWORD } }, 10_000);
-      outcomes.push(reply.kind.case === "authOk" ? "ok" : errorCode(reply) === ErrorCode.RATE_LIMITED ? "limited" : String(errorCode(reply)));
+      outcomes.push(
+        reply.kind.case === "authOk" ? "ok" : errorCode(reply) === ErrorCode.RATE_LIMITED ? "limited" : String(errorCode(reply)),
+      );
       c.close();
     }
     expect(outcomes).toEqual(["ok", "ok", "ok", "ok", "limited", "limited", "limited", "limited"]);

@@ -17,8 +17,11 @@ afterAll(killAll);
 /** Every message of a room, oldest first, read in forward pages. */
 const fullHistory = async (client: WireClient, roomCode: string) => {
   const stored: Array<{ seq: bigint; id: string; text: string }> = [];
-  for (let anchor = 0n, more = true; more; ) {
-    const page = await client.call({ case: "history", value: { roomCode, anchorSeq: anchor, direction: HistoryDirection.FORWARD, limit: 200 } }, "historyPage");
+  for (let anchor = 0n, more = true; more;) {
+    const page = await client.call(
+      { case: "history", value: { roomCode, anchorSeq: anchor, direction: HistoryDirection.FORWARD, limit: 200 } },
+      "historyPage",
+    );
     stored.push(...page.messages.map((m) => ({ seq: m.seq, id: m.clientMessageId, text: m.text })));
     more = page.hasMore;
     anchor = page.messages.at(-1)?.seq ?? anchor;
@@ -82,7 +85,10 @@ describe("server process", () => {
         let next = BigInt(stored.length) + 1n;
         for (const id of unacked) {
           const sender = senders[Number(/-w(\d+)-/.exec(id)![1])]!.client;
-          const ack = await sender.call({ case: "sendMessage", value: { roomCode, clientMessageId: id, text: `message ${id}` } }, "sendAck");
+          const ack = await sender.call(
+            { case: "sendMessage", value: { roomCode, clientMessageId: id, text: `message ${id}` } },
+            "sendAck",
+          );
           expect(ack.duplicate, id).toBe(storedIds.has(id));
           if (!ack.duplicate) expect(ack.seq, `retried ${id}`).toBe(next++);
           acked.set(id, ack.seq);
@@ -95,14 +101,16 @@ describe("server process", () => {
         const server = await spawnServer(dataDir);
         if (round === 0) {
           const users = await Promise.all(Array.from({ length: 4 }, () => registered(server.wsUrl)));
-          roomCode = (await users[0]!.client.call({ case: "createRoom", value: { name: "crash test", persistent: true } }, "roomJoined")).room!.code;
+          roomCode = (await users[0]!.client.call({ case: "createRoom", value: { name: "crash test", persistent: true } }, "roomJoined"))
+            .room!.code;
           sessions = users.map((u, index) => ({ token: u.auth.sessionToken, index }));
           for (const u of users) u.client.close();
         }
         const connected = await connect(server);
         if (round > 0) {
           const check = await verify(connected);
-          figures[figures.length - 1] += `; restart: stored ${check.stored}, lost ${check.lost}, unacked in flight ${unacked.length} (${check.unackedStored} of them stored)`;
+          figures[figures.length - 1] +=
+            `; restart: stored ${check.stored}, lost ${check.lost}, unacked in flight ${unacked.length} (${check.unackedStored} of them stored)`;
         }
         const senders = connected.map((c) => c.client);
         const inFlight = new Set<string>();
@@ -122,7 +130,11 @@ describe("server process", () => {
               const id = `r${round}-w${w}-${n++}`;
               inFlight.add(id);
               try {
-                const ack = await client.call({ case: "sendMessage", value: { roomCode, clientMessageId: id, text: `message ${id}` } }, "sendAck", 5000);
+                const ack = await client.call(
+                  { case: "sendMessage", value: { roomCode, clientMessageId: id, text: `message ${id}` } },
+                  "sendAck",
+                  5000,
+                );
                 acked.set(id, ack.seq);
                 inFlight.delete(id);
                 roundAcks++;
@@ -141,18 +153,23 @@ describe("server process", () => {
         const integrity = integrityCheck(dataDir);
         expect(integrity, `integrity after kill ${round + 1}`).toBe("ok");
         unacked = [...inFlight];
-        figures.push(`kill ${round + 1} (${kill.label}, at ${Date.now() - started} ms): acked ${roundAcks} this round, ${acked.size} in all; integrity ${integrity}`);
+        figures.push(
+          `kill ${round + 1} (${kill.label}, at ${Date.now() - started} ms): acked ${roundAcks} this round, ${acked.size} in all; integrity ${integrity}`,
+        );
       }
 
       const last = await spawnServer(dataDir);
       const connected = await connect(last);
       const check = await verify(connected);
-      figures[figures.length - 1] += `; restart: stored ${check.stored}, lost ${check.lost}, unacked in flight ${unacked.length} (${check.unackedStored} of them stored)`;
+      figures[figures.length - 1] +=
+        `; restart: stored ${check.stored}, lost ${check.lost}, unacked in flight ${unacked.length} (${check.unackedStored} of them stored)`;
       for (const c of connected) c.client.close();
       last.child.kill("SIGKILL");
       await last.exited;
       expect(acked.size).toBeGreaterThanOrEqual(KILLS.reduce((sum, k) => sum + (k.afterAcks ?? 0), 0));
-      console.log(`${KILLS.length} SIGKILLs under load, embedded mode:\n  ${figures.join("\n  ")}\n  total: acked ${acked.size}, lost 0, integrity ok ${KILLS.length}/${KILLS.length}`);
+      console.log(
+        `${KILLS.length} SIGKILLs under load, embedded mode:\n  ${figures.join("\n  ")}\n  total: acked ${acked.size}, lost 0, integrity ok ${KILLS.length}/${KILLS.length}`,
+      );
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
@@ -167,7 +184,10 @@ describe("server process", () => {
       const b = await registered(server.wsUrl);
       await b.client.call({ case: "joinRoom", value: { code } }, "roomJoined");
       const pending = await WireClient.open(server.wsUrl);
-      await a.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: "last", text: "before the restart" } }, "sendAck");
+      await a.client.call(
+        { case: "sendMessage", value: { roomCode: code, clientMessageId: "last", text: "before the restart" } },
+        "sendAck",
+      );
 
       const started = Date.now();
       server.child.kill("SIGTERM");

@@ -22,7 +22,15 @@ const TYPING_TTL_MS = 400;
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer({ roomGraceMs: GRACE_MS, typingTtlMs: TYPING_TTL_MS, rateLimitPerSec: 1000, rateLimitBurst: 1000, registerPerIpPerMin: 1000, loginPerIpPerMin: 1000, joinFailuresPerMin: 1000 });
+  server = await startServer({
+    roomGraceMs: GRACE_MS,
+    typingTtlMs: TYPING_TTL_MS,
+    rateLimitPerSec: 1000,
+    rateLimitBurst: 1000,
+    registerPerIpPerMin: 1000,
+    loginPerIpPerMin: 1000,
+    joinFailuresPerMin: 1000,
+  });
 });
 afterAll(() => server.close());
 
@@ -38,18 +46,29 @@ describe("rooms", () => {
     const c = await registered(server.wsUrl);
     const code = await createRoom(a.client);
     await b.client.call({ case: "joinRoom", value: { code } }, "roomJoined");
-    expect(await a.client.push("presence")).toMatchObject({ roomCode: code, username: b.username, change: PresenceChange.JOINED, memberCount: 2 });
+    expect(await a.client.push("presence")).toMatchObject({
+      roomCode: code,
+      username: b.username,
+      change: PresenceChange.JOINED,
+      memberCount: 2,
+    });
     const cJoined = await c.client.call({ case: "joinRoom", value: { code } }, "roomJoined");
     expect(cJoined.memberCount).toBe(3);
     expect(cJoined.members.map((m) => m.username)).toEqual([a.username, b.username, c.username].sort());
 
     await c.client.call({ case: "leaveRoom", value: { code } }, "ok");
     for (const x of [a, b]) {
-      expect(await x.client.push("presence", (p) => p.change === PresenceChange.LEFT)).toMatchObject({ roomCode: code, username: c.username, memberCount: 2 });
+      expect(await x.client.push("presence", (p) => p.change === PresenceChange.LEFT)).toMatchObject({
+        roomCode: code,
+        username: c.username,
+        memberCount: 2,
+      });
     }
     // Leaving again, or sending there, is NOT_MEMBER; the leaver no longer gets the room's messages.
     expect(errorCode(await c.client.request({ case: "leaveRoom", value: { code } }))).toBe(ErrorCode.NOT_MEMBER);
-    expect(errorCode(await c.client.request({ case: "sendMessage", value: { roomCode: code, clientMessageId: "x", text: "hi" } }))).toBe(ErrorCode.NOT_MEMBER);
+    expect(errorCode(await c.client.request({ case: "sendMessage", value: { roomCode: code, clientMessageId: "x", text: "hi" } }))).toBe(
+      ErrorCode.NOT_MEMBER,
+    );
     await a.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: "after-leave", text: "still here" } }, "sendAck");
     await b.client.push("message", (m) => m.clientMessageId === "after-leave");
     await c.client.call({ case: "ping", value: {} }, "pong");
@@ -170,7 +189,9 @@ describe("joined-room cap", () => {
       expect(again.memberCount).toBe(1);
 
       const ghostName = uniqueName("ghost");
-      expect(errorCode(await a.client.request({ case: "createRoom", value: { name: ghostName, persistent: true } }))).toBe(ErrorCode.LIMIT_EXCEEDED);
+      expect(errorCode(await a.client.request({ case: "createRoom", value: { name: ghostName, persistent: true } }))).toBe(
+        ErrorCode.LIMIT_EXCEEDED,
+      );
       expect(errorCode(await a.client.request({ case: "createRoom", value: {} }))).toBe(ErrorCode.LIMIT_EXCEEDED);
       const fourth = await createRoom(other.client);
       expect(errorCode(await a.client.request({ case: "joinRoom", value: { code: fourth } }))).toBe(ErrorCode.LIMIT_EXCEEDED);
@@ -196,7 +217,8 @@ describe("failed-join throttle", () => {
       const real = await createRoom(owner.client);
       const guesser = await registered(limited.wsUrl);
       const guesses = ["AAAAAA", "BBBBBB", "not a code"];
-      for (const code of guesses) expect(errorCode(await guesser.client.request({ case: "joinRoom", value: { code } }))).toBe(ErrorCode.NOT_FOUND);
+      for (const code of guesses)
+        expect(errorCode(await guesser.client.request({ case: "joinRoom", value: { code } }))).toBe(ErrorCode.NOT_FOUND);
       const refused = await guesser.client.request({ case: "joinRoom", value: { code: real } });
       expect(errorCode(refused)).toBe(ErrorCode.RATE_LIMITED);
       expect(refused.kind.case === "error" && refused.kind.value.retryAfterMs).toBeGreaterThan(0);
@@ -204,7 +226,8 @@ describe("failed-join throttle", () => {
       const friend = await registered(limited.wsUrl);
       await friend.client.call({ case: "joinRoom", value: { code: real } }, "roomJoined");
       // The owner spends their budget on guesses too: rejoining a room they are in is still answered.
-      for (const code of guesses) expect(errorCode(await owner.client.request({ case: "joinRoom", value: { code } }))).toBe(ErrorCode.NOT_FOUND);
+      for (const code of guesses)
+        expect(errorCode(await owner.client.request({ case: "joinRoom", value: { code } }))).toBe(ErrorCode.NOT_FOUND);
       expect(errorCode(await owner.client.request({ case: "joinRoom", value: { code: "CCCCCC" } }))).toBe(ErrorCode.RATE_LIMITED);
       expect((await owner.client.call({ case: "joinRoom", value: { code: real } }, "roomJoined")).memberCount).toBe(2);
       for (const x of [owner, guesser, friend]) x.client.close();
@@ -339,7 +362,9 @@ describe("typing", () => {
     await a.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: "t1", text: "done typing" } }, "sendAck");
     expect(await b.client.push("typing", () => true, TYPING_TTL_MS / 2)).toMatchObject({ typing: false });
     const stranger = await registered(server.wsUrl);
-    expect(errorCode(await stranger.client.request({ case: "typing", value: { roomCode: code, typing: true } }))).toBe(ErrorCode.NOT_MEMBER);
+    expect(errorCode(await stranger.client.request({ case: "typing", value: { roomCode: code, typing: true } }))).toBe(
+      ErrorCode.NOT_MEMBER,
+    );
     for (const x of [a, b, stranger]) x.client.close();
   });
 });

@@ -32,7 +32,9 @@ describe("slow consumer by bytes", () => {
       while ((await metric(server.httpUrl, 'chat_closes_total{code="4001"}')) < 1) {
         expect(sent).toBeLessThan(10_000);
         await Promise.all(
-          Array.from({ length: 100 }, () => sender.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: `s${sent++}`, text } }, "sendAck", 10_000)),
+          Array.from({ length: 100 }, () =>
+            sender.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: `s${sent++}`, text } }, "sendAck", 10_000),
+          ),
         );
       }
       // The others see it leave at once, before its close handshake.

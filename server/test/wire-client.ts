@@ -22,14 +22,24 @@ export class WireClient {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (options.origin) headers.origin = options.origin;
-    this.ws = new WebSocket(url, { headers, perMessageDeflate: false, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+    this.ws = new WebSocket(url, {
+      headers,
+      perMessageDeflate: false,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     this.ws.binaryType = "nodebuffer";
     this.opened = new Promise((resolve, reject) => {
       this.ws.once("open", () => resolve());
       this.ws.once("unexpected-response", (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
       this.ws.once("error", reject);
     });
-    this.closed = new Promise((resolve) => this.ws.on("close", (code) => { this.closeCode = code; this.wake(); resolve(code); }));
+    this.closed = new Promise((resolve) =>
+      this.ws.on("close", (code) => {
+        this.closeCode = code;
+        this.wake();
+        resolve(code);
+      }),
+    );
     this.ws.on("message", (data: Buffer) => {
       this.frames.push(fromBinary(ServerFrameSchema, new Uint8Array(data)));
       this.wake();
@@ -69,7 +79,10 @@ export class WireClient {
       if (left <= 0) throw new Error(`timed out waiting for ${what}; have: ${this.frames.map((f) => f.kind.case).join(",")}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }
@@ -91,13 +104,20 @@ export class WireClient {
   }
 
   async push<C extends Case>(expected: C, filter: (v: FrameOf<C>) => boolean = () => true, timeoutMs = 3000): Promise<FrameOf<C>> {
-    const f = await this.waitFor((f) => f.id === 0 && f.kind.case === expected && filter(f.kind.value as FrameOf<C>), timeoutMs, `push ${expected}`);
+    const f = await this.waitFor(
+      (f) => f.id === 0 && f.kind.case === expected && filter(f.kind.value as FrameOf<C>),
+      timeoutMs,
+      `push ${expected}`,
+    );
     return f.kind.value as FrameOf<C>;
   }
 
   /** Resolves with the close code. */
   waitClose(timeoutMs = 5000): Promise<number> {
-    return Promise.race([this.closed, new Promise<number>((_, reject) => setTimeout(() => reject(new Error("socket did not close")), timeoutMs))]);
+    return Promise.race([
+      this.closed,
+      new Promise<number>((_, reject) => setTimeout(() => reject(new Error("socket did not close")), timeoutMs)),
+    ]);
   }
 
   close(): void {

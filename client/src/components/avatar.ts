@@ -5,4 +5,9 @@ import { hueOf, initial } from "./format.ts";
 
 /** A name's avatar (decorative: the name is always written next to it); styled by `avatars` in shared.styles.ts. */
 export const avatar = (name: string, online: boolean, small = false): TemplateResult =>
-  html`<span class="avatar ${small ? "small" : ""} ${online ? "online" : ""}" style=${styleMap({ "--_hue": String(hueOf(name)) })} aria-hidden="true">${initial(name)}</span>`;
+  html`<span
+    class="avatar ${small ? "small" : ""} ${online ? "online" : ""}"
+    style=${styleMap({ "--_hue": String(hueOf(name)) })}
+    aria-hidden="true"
+    >${initial(name)}</span
+  >`;

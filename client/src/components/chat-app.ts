@@ -154,12 +154,12 @@ export class ChatApp extends ChatElement {
 
   /** WebSocket URL of the chat server; default: /ws on the page's own host. */
   declare server: string;
-  private declare _authMode: "login" | "register";
-  private declare _sidebarOpen: boolean;
-  private declare _membersOpen: boolean;
-  private declare _createError: string;
-  private declare _joinError: string;
-  private declare _sendError: string;
+  declare private _authMode: "login" | "register";
+  declare private _sidebarOpen: boolean;
+  declare private _membersOpen: boolean;
+  declare private _createError: string;
+  declare private _joinError: string;
+  declare private _sendError: string;
 
   /** The state this element renders, and the calls that change it. */
   readonly chat: ChatController;
@@ -223,14 +223,20 @@ export class ChatApp extends ChatElement {
           : this.#renderApp();
     // One polite live region announces new messages from others, join/leave and connection notices; the
     // timeline itself is a log that is not live, so switching rooms does not read out a whole history.
-    return html`${body}<div class="sr-only" role="status" aria-live="polite" aria-atomic="true" data-announcement>${c.announcement}</div>`;
+    return html`${body}
+      <div class="sr-only" role="status" aria-live="polite" aria-atomic="true" data-announcement>${c.announcement}</div>`;
   }
 
   #renderApp(): TemplateResult {
     const c = this.chat;
     const room = c.activeRoom;
     const dm = c.activeDirect;
-    const classes = ["app", room !== undefined ? "with-members" : "", this._sidebarOpen ? "sidebar-open" : "", this._membersOpen && room !== undefined ? "members-open" : ""];
+    const classes = [
+      "app",
+      room !== undefined ? "with-members" : "",
+      this._sidebarOpen ? "sidebar-open" : "",
+      this._membersOpen && room !== undefined ? "members-open" : "",
+    ];
     const inLobby = c.active.kind === "lobby" || (room === undefined && dm === undefined);
     return html`<div class=${classes.join(" ")} part="app" @keydown=${this.#onAppKeydown}>
       <button class="scrim" tabindex="-1" aria-hidden="true" @click=${this.#closePanels}></button>
@@ -277,18 +283,24 @@ export class ChatApp extends ChatElement {
         ></chat-banner>
         ${inLobby ? this.#renderLobby() : this.#renderConversation()}
       </main>
-      ${room !== undefined
-        ? html`<chat-member-list
-            exportparts=${EXPORT.members}
-            .members=${room.members}
-            .memberCount=${room.memberCount}
-            .roomTitle=${roomTitle(room)}
-            .me=${c.me ?? ""}
-            .stale=${c.connection !== "connected"}
-            @chat-members-close=${() => (this._membersOpen = false)}
-          ></chat-member-list>`
-        : nothing}
-      <chat-toasts exportparts=${EXPORT.toasts} .toasts=${c.toasts} @chat-toast-dismiss=${(e: ChatEvent<"chat-toast-dismiss">) => c.dismissToast(e.detail.id)}></chat-toasts>
+      ${
+        room !== undefined
+          ? html`<chat-member-list
+              exportparts=${EXPORT.members}
+              .members=${room.members}
+              .memberCount=${room.memberCount}
+              .roomTitle=${roomTitle(room)}
+              .me=${c.me ?? ""}
+              .stale=${c.connection !== "connected"}
+              @chat-members-close=${() => (this._membersOpen = false)}
+            ></chat-member-list>`
+          : nothing
+      }
+      <chat-toasts
+        exportparts=${EXPORT.toasts}
+        .toasts=${c.toasts}
+        @chat-toast-dismiss=${(e: ChatEvent<"chat-toast-dismiss">) => c.dismissToast(e.detail.id)}
+      ></chat-toasts>
     </div>`;
   }
 
@@ -334,18 +346,20 @@ export class ChatApp extends ChatElement {
         @chat-message-delete=${(e: ChatEvent<"chat-message-delete">) => this.chat.deleteMessage(e.detail.seq)}
         @chat-message-react=${(e: ChatEvent<"chat-message-react">) => this.chat.react(e.detail.seq, e.detail.emoji, e.detail.add)}
       >
-        ${empty
-          ? html`<chat-conversation-start
-              exportparts=${EXPORT.start}
-              .code=${room?.code ?? ""}
-              .peer=${dm?.peer ?? ""}
-              .fresh=${room !== undefined && c.justCreated === room.code}
-              .copied=${copied}
-              .inviteCopied=${this.#copy.outcome(room?.code, "link") === "copied"}
-              @chat-invite-copy=${(e: ChatEvent<"chat-invite-copy">) => void this.#onCopyInvite(e.detail.code)}
-              @chat-code-copy=${(e: ChatEvent<"chat-code-copy">) => void this.#onCopy(e.detail.code)}
-            ></chat-conversation-start>`
-          : nothing}
+        ${
+          empty
+            ? html`<chat-conversation-start
+                exportparts=${EXPORT.start}
+                .code=${room?.code ?? ""}
+                .peer=${dm?.peer ?? ""}
+                .fresh=${room !== undefined && c.justCreated === room.code}
+                .copied=${copied}
+                .inviteCopied=${this.#copy.outcome(room?.code, "link") === "copied"}
+                @chat-invite-copy=${(e: ChatEvent<"chat-invite-copy">) => void this.#onCopyInvite(e.detail.code)}
+                @chat-code-copy=${(e: ChatEvent<"chat-code-copy">) => void this.#onCopy(e.detail.code)}
+              ></chat-conversation-start>`
+            : nothing
+        }
       </chat-timeline>
       <chat-composer
         exportparts=${EXPORT.composer}

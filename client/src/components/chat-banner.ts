@@ -45,13 +45,24 @@ export class ChatBanner extends ChatElement {
     const text = b.retryAtMs !== undefined ? reconnectLine(b.retryAtMs, this.#clock.now) : b.text;
     return html`<div class="banner ${b.tone}" part="banner" data-tone=${b.tone}>
       <span class="text">${text}</span>
-      ${b.canRetryNow && b.retryAtMs !== undefined && b.retryAtMs > this.#clock.now
-        ? html`<button class="btn small" part="button" data-retry-now @click=${() => this.emit("chat-retry-now", {})}>Retry now</button>`
-        : nothing}
+      ${
+        b.canRetryNow && b.retryAtMs !== undefined && b.retryAtMs > this.#clock.now
+          ? html`<button class="btn small" part="button" data-retry-now @click=${() => this.emit("chat-retry-now", {})}>Retry now</button>`
+          : nothing
+      }
       ${b.canReconnect ? html`<button class="btn small" part="button" @click=${() => this.emit("chat-reconnect-request", {})}>Reconnect</button>` : nothing}
-      ${b.dismissible
-        ? html`<button class="btn ghost small icon" part="button" aria-label="Dismiss notice" @click=${() => this.emit("chat-banner-dismiss", {})}>${icons.closeIcon}</button>`
-        : nothing}
+      ${
+        b.dismissible
+          ? html`<button
+              class="btn ghost small icon"
+              part="button"
+              aria-label="Dismiss notice"
+              @click=${() => this.emit("chat-banner-dismiss", {})}
+            >
+              ${icons.closeIcon}
+            </button>`
+          : nothing
+      }
     </div>`;
   }
 }

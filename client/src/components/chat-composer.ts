@@ -171,12 +171,16 @@ export class ChatComposer extends ChatElement {
               )}
             </ul>`
       }
-      ${this.replyTo === undefined
-        ? nothing
-        : html`<div class="reply-bar" part="reply-bar" data-reply-bar>
-            <span class="reply-label">Replying to <strong>${this.replyTo.sender}</strong>: <span class="reply-text">${this.replyTo.text}</span></span>
-            <button class="btn ghost small" part="button" type="button" @click=${this.#cancelReply}>Cancel reply</button>
-          </div>`}
+      ${
+        this.replyTo === undefined
+          ? nothing
+          : html`<div class="reply-bar" part="reply-bar" data-reply-bar>
+              <span class="reply-label"
+                >Replying to <strong>${this.replyTo.sender}</strong>: <span class="reply-text">${this.replyTo.text}</span></span
+              >
+              <button class="btn ghost small" part="button" type="button" @click=${this.#cancelReply}>Cancel reply</button>
+            </div>`
+      }
       <form
         class="composer ${this._dragging ? "dragging" : ""}"
         part="composer"
@@ -213,7 +217,9 @@ export class ChatComposer extends ChatElement {
           @paste=${this.#onPaste}
           @blur=${() => this.emit("chat-composer-blur", {})}
         ></textarea>
-        <button class="btn primary icon" part="button send-button" type="submit" aria-label="Send message" title="Send (Enter)">${icons.sendIcon}</button>
+        <button class="btn primary icon" part="button send-button" type="submit" aria-label="Send message" title="Send (Enter)">
+          ${icons.sendIcon}
+        </button>
       </form>`;
   }
 

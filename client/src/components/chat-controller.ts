@@ -215,7 +215,9 @@ export class ChatController extends ChatViewState implements ReactiveController 
   download(path: string): Promise<Blob> {
     const client = this.#client;
     // In a browser the SDK's DownloadedBlob is a Blob.
-    return client === undefined ? Promise.reject(new FileError("unauthenticated", 0, "not connected")) : (client.downloadFile(path) as Promise<unknown> as Promise<Blob>);
+    return client === undefined
+      ? Promise.reject(new FileError("unauthenticated", 0, "not connected"))
+      : (client.downloadFile(path) as Promise<unknown> as Promise<Blob>);
   }
 
   /** Sends a failed message again. Returns an error in words, or undefined. */
@@ -475,7 +477,9 @@ export class ChatController extends ChatViewState implements ReactiveController 
     if (room !== undefined) {
       // The SDK could not rejoin it after a reconnect (a temporary room expired meanwhile): drop it here too.
       this.#conv.dropRoom(room.code);
-      this.#notices.toast(e.code === ErrorCode.NOT_FOUND ? `${roomTitle(room)} no longer exists.` : `Left ${roomTitle(room)}: ${describeError(e)}`);
+      this.#notices.toast(
+        e.code === ErrorCode.NOT_FOUND ? `${roomTitle(room)} no longer exists.` : `Left ${roomTitle(room)}: ${describeError(e)}`,
+      );
       return;
     }
     // A close that ends the session is already shown in the banner (#onClosed).

@@ -70,7 +70,7 @@ export class ChatConversationHeader extends ChatElement {
   /** The connection is down: the peer's presence is not known (grey dot). */
   declare stale: boolean;
   /** Leave was pressed: asking to confirm. */
-  private declare _confirmLeave: boolean;
+  declare private _confirmLeave: boolean;
 
   constructor() {
     super();
@@ -128,11 +128,20 @@ export class ChatConversationHeader extends ChatElement {
       }}
     >
       <span id="leave-q" class="q">Leave ${title}?</span>
-      <span id="leave-why" class="why">${this.persistent ? "You can join again with its code." : `It disappears ${durationWords(this.graceMs)} after everyone has left.`}</span>
-      <button class="btn small danger" part="button" data-leave-confirm @click=${() => {
-        this._confirmLeave = false;
-        this.emit("chat-room-leave-request", { code });
-      }}>Leave room</button>
+      <span id="leave-why" class="why"
+        >${this.persistent ? "You can join again with its code." : `It disappears ${durationWords(this.graceMs)} after everyone has left.`}</span
+      >
+      <button
+        class="btn small danger"
+        part="button"
+        data-leave-confirm
+        @click=${() => {
+          this._confirmLeave = false;
+          this.emit("chat-room-leave-request", { code });
+        }}
+      >
+        Leave room
+      </button>
       <button class="btn ghost small" part="button" data-leave-cancel @click=${() => (this._confirmLeave = false)}>Cancel</button>
     </div>`;
   }
@@ -156,11 +165,26 @@ export class ChatConversationHeader extends ChatElement {
           <h1 id="conv-title"><span class="muted" aria-hidden="true">#</span> ${title}</h1>
           <span class="meta" data-member-count=${this.memberCount}>${plural(this.memberCount, "member")}</span>
         </div>
-        <button class="code-chip" part="room-code copy-button" data-code=${code} aria-label=${`Room code ${code}. Copy it`} title="Copy the room code" @click=${() => this.emit("chat-code-copy", { code })}>
+        <button
+          class="code-chip"
+          part="room-code copy-button"
+          data-code=${code}
+          aria-label=${`Room code ${code}. Copy it`}
+          title="Copy the room code"
+          @click=${() => this.emit("chat-code-copy", { code })}
+        >
           ${code} ${this.copied ? icons.checkIcon : icons.copyIcon}
         </button>
-        <button class="btn ghost small" part="button invite-button" data-invite aria-label=${this.inviteCopied ? "Invite link copied" : "Copy invite link"} @click=${() => this.emit("chat-invite-copy", { code })}>
-          ${this.inviteCopied ? icons.checkIcon : icons.linkIcon}<span class="hide-narrow">${this.inviteCopied ? "Link copied" : "Invite link"}</span>
+        <button
+          class="btn ghost small"
+          part="button invite-button"
+          data-invite
+          aria-label=${this.inviteCopied ? "Invite link copied" : "Copy invite link"}
+          @click=${() => this.emit("chat-invite-copy", { code })}
+        >
+          ${this.inviteCopied ? icons.checkIcon : icons.linkIcon}<span class="hide-narrow"
+            >${this.inviteCopied ? "Link copied" : "Invite link"}</span
+          >
         </button>
         <button
           class="btn ghost small members-btn"

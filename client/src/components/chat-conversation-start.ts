@@ -58,15 +58,24 @@ export class ChatConversationStart extends ChatElement {
 
   protected override render(): TemplateResult {
     if (this.code === "") {
-      return html`<div class="share"><h2>Say hello to ${this.peer}</h2><p>Direct messages are kept, so ${this.peer} sees them even when offline now.</p></div>`;
+      return html`<div class="share">
+        <h2>Say hello to ${this.peer}</h2>
+        <p>Direct messages are kept, so ${this.peer} sees them even when offline now.</p>
+      </div>`;
     }
     const copied = this.copied;
     return html`<div class="share" part="share">
       <h2>${this.fresh ? "Your room is ready" : "No messages yet"}</h2>
       <p>Share this code or the invite link so others can join:</p>
       <div class="code-big" part="room-code" data-share-code>${this.code}</div>
-      <button class="btn primary" part="button copy-button" aria-label=${`Copy room code ${this.code}`} @click=${() => this.emit("chat-code-copy", { code: this.code })}>
-        ${copied === "copied" ? icons.checkIcon : icons.copyIcon} ${copied === "copied" ? "Copied" : copied === "selected" ? "Selected: press Ctrl+C" : "Copy code"}
+      <button
+        class="btn primary"
+        part="button copy-button"
+        aria-label=${`Copy room code ${this.code}`}
+        @click=${() => this.emit("chat-code-copy", { code: this.code })}
+      >
+        ${copied === "copied" ? icons.checkIcon : icons.copyIcon}
+        ${copied === "copied" ? "Copied" : copied === "selected" ? "Selected: press Ctrl+C" : "Copy code"}
       </button>
       <button class="btn" part="button invite-button" data-invite @click=${() => this.emit("chat-invite-copy", { code: this.code })}>
         ${this.inviteCopied ? icons.checkIcon : icons.linkIcon} ${this.inviteCopied ? "Invite link copied" : "Copy invite link"}

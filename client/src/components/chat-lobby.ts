@@ -68,7 +68,9 @@ export class ChatLobby extends ChatElement {
         <div class="cards">
           <form class="card" aria-labelledby="create-h" @submit=${this.#onCreate}>
             <h2 id="create-h">Create a room</h2>
-            <label class="field">Room name <input class="input" part="input" name="name" maxlength="64" placeholder="e.g. Friday standup" autocomplete="off" /></label>
+            <label class="field"
+              >Room name <input class="input" part="input" name="name" maxlength="64" placeholder="e.g. Friday standup" autocomplete="off"
+            /></label>
             <label class="check"><input type="checkbox" name="persistent" /> Public and persistent (listed for everyone)</label>
             ${this.createError ? html`<p class="error" role="alert">${this.createError}</p>` : nothing}
             <button class="btn primary" part="button" type="submit">Create room</button>
@@ -77,7 +79,16 @@ export class ChatLobby extends ChatElement {
             <h2 id="join-h">Join with a code</h2>
             <label class="field"
               >Room code
-              <input class="input code-input" part="input" name="code" maxlength="16" placeholder="K7QX2M" autocomplete="off" spellcheck="false" autocapitalize="characters" required
+              <input
+                class="input code-input"
+                part="input"
+                name="code"
+                maxlength="16"
+                placeholder="K7QX2M"
+                autocomplete="off"
+                spellcheck="false"
+                autocapitalize="characters"
+                required
             /></label>
             ${this.joinError ? html`<p class="error" role="alert">${this.joinError}</p>` : nothing}
             <button class="btn primary" part="button" type="submit">Join room</button>
@@ -86,25 +97,34 @@ export class ChatLobby extends ChatElement {
         <section aria-labelledby="public-h">
           <div class="section-head">
             <h2 id="public-h">Public rooms</h2>
-            <button class="btn ghost small" part="button" @click=${() => this.emit("chat-public-rooms-refresh", {})}>${icons.refreshIcon} Refresh</button>
+            <button class="btn ghost small" part="button" @click=${() => this.emit("chat-public-rooms-refresh", {})}>
+              ${icons.refreshIcon} Refresh
+            </button>
           </div>
-          ${this.publicRooms.length === 0
-            ? html`<p class="muted">${this.publicRoomsLoaded ? "No public rooms yet. Create one above." : "Loading…"}</p>`
-            : html`<ul class="public-list" part="public-rooms">
-                ${this.publicRooms.map((s) => {
-                  const code = s.room?.code ?? "";
-                  const name = s.room?.name || code;
-                  const joined = this.joined.has(code);
-                  return html`<li data-code=${code}>
-                    <span class="hash muted" aria-hidden="true">#</span>
-                    <span class="name">${name}</span>
-                    <span class="count">${plural(s.memberCount, "person", "people")} here</span>
-                    <button class="btn small" part="button" aria-label=${`${joined ? "Open" : "Join"} ${name}`} @click=${() => this.emit("chat-room-join-request", { code })}>
-                      ${joined ? "Open" : "Join"}
-                    </button>
-                  </li>`;
-                })}
-              </ul>`}
+          ${
+            this.publicRooms.length === 0
+              ? html`<p class="muted">${this.publicRoomsLoaded ? "No public rooms yet. Create one above." : "Loading…"}</p>`
+              : html`<ul class="public-list" part="public-rooms">
+                  ${this.publicRooms.map((s) => {
+                    const code = s.room?.code ?? "";
+                    const name = s.room?.name || code;
+                    const joined = this.joined.has(code);
+                    return html`<li data-code=${code}>
+                      <span class="hash muted" aria-hidden="true">#</span>
+                      <span class="name">${name}</span>
+                      <span class="count">${plural(s.memberCount, "person", "people")} here</span>
+                      <button
+                        class="btn small"
+                        part="button"
+                        aria-label=${`${joined ? "Open" : "Join"} ${name}`}
+                        @click=${() => this.emit("chat-room-join-request", { code })}
+                      >
+                        ${joined ? "Open" : "Join"}
+                      </button>
+                    </li>`;
+                  })}
+                </ul>`
+          }
         </section>
       </div>
     </div>`;

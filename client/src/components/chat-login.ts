@@ -77,7 +77,16 @@ export class ChatLogin extends ChatElement {
         </div>
         <label class="field"
           >Username
-          <input class="input" part="input" name="username" autocomplete="username" required maxlength="64" spellcheck="false" autocapitalize="none" />
+          <input
+            class="input"
+            part="input"
+            name="username"
+            autocomplete="username"
+            required
+            maxlength="64"
+            spellcheck="false"
+            autocapitalize="none"
+          />
         </label>
         <label class="field"
           >Password

@@ -54,17 +54,25 @@ export class ChatMemberList extends ChatElement {
     return html`<aside class="members ${this.stale ? "stale" : ""}" part="members" aria-labelledby="members-h">
       <div class="members-head">
         <h2 id="members-h">Members <span class="muted" data-member-count=${this.memberCount}>${this.memberCount}</span></h2>
-        <button class="btn ghost small icon close-members" part="button" aria-label="Close member list" @click=${() => this.emit("chat-members-close", {})}>${icons.closeIcon}</button>
+        <button
+          class="btn ghost small icon close-members"
+          part="button"
+          aria-label="Close member list"
+          @click=${() => this.emit("chat-members-close", {})}
+        >
+          ${icons.closeIcon}
+        </button>
       </div>
       <ul aria-label=${`${plural(this.memberCount, "member")} in ${this.roomTitle}`}>
         ${repeat(
           this.members,
           (m) => m.toLowerCase(),
-          (m) => html`<li data-member=${m}>
-            ${avatar(m, true, true)}
-            <span class="label">${m}</span>
-            ${this.me !== "" && nameKey(m) === me ? html`<span class="muted" style="font-size:12px">you</span>` : nothing}
-          </li>`,
+          (m) =>
+            html`<li data-member=${m}>
+              ${avatar(m, true, true)}
+              <span class="label">${m}</span>
+              ${this.me !== "" && nameKey(m) === me ? html`<span class="muted" style="font-size:12px">you</span>` : nothing}
+            </li>`,
         )}
       </ul>
     </aside>`;

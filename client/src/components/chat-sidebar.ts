@@ -99,7 +99,12 @@ export class ChatSidebar extends ChatElement {
         <span class="status ${state}" part="connection-status" data-state=${state} title=${`Connection: ${label}`}>${label}</span>
       </div>
       <div class="side-scroll">
-        <button class="btn new-room" part="button" @click=${() => this.#go({ kind: "lobby" })} aria-current=${a.kind === "lobby" ? "page" : nothing}>
+        <button
+          class="btn new-room"
+          part="button"
+          @click=${() => this.#go({ kind: "lobby" })}
+          aria-current=${a.kind === "lobby" ? "page" : nothing}
+        >
           ${icons.plusIcon} New room or join
         </button>
         <section class="side-section" aria-labelledby="rooms-h">
@@ -109,19 +114,20 @@ export class ChatSidebar extends ChatElement {
             ${repeat(
               this.rooms,
               (r) => r.code,
-              (r) => html`<li>
-                <button
-                  class="item"
-                  part="room-item"
-                  data-code=${r.code}
-                  aria-current=${a.kind === "room" && a.code === r.code ? "page" : nothing}
-                  @click=${() => this.#go({ kind: "room", code: r.code })}
-                >
-                  <span class="hash" aria-hidden="true">#</span>
-                  <span class="label">${roomTitle(r)}</span>
-                  ${r.unread > 0 ? html`${this.#badges(r)}<span class="sr-only">${this.#unreadWords(r)}</span>` : html`<span class="sub">${r.code}</span>`}
-                </button>
-              </li>`,
+              (r) =>
+                html`<li>
+                  <button
+                    class="item"
+                    part="room-item"
+                    data-code=${r.code}
+                    aria-current=${a.kind === "room" && a.code === r.code ? "page" : nothing}
+                    @click=${() => this.#go({ kind: "room", code: r.code })}
+                  >
+                    <span class="hash" aria-hidden="true">#</span>
+                    <span class="label">${roomTitle(r)}</span>
+                    ${r.unread > 0 ? html`${this.#badges(r)}<span class="sr-only">${this.#unreadWords(r)}</span>` : html`<span class="sub">${r.code}</span>`}
+                  </button>
+                </li>`,
             )}
           </ul>
         </section>
@@ -152,18 +158,21 @@ export class ChatSidebar extends ChatElement {
           </ul>
         </section>
         <section class="side-section" aria-labelledby="online-h">
-          <h2 id="online-h">Online <span aria-label=${plural(this.online.length, "person", "people") + " online"}>${this.online.length}</span></h2>
+          <h2 id="online-h">
+            Online <span aria-label=${plural(this.online.length, "person", "people") + " online"}>${this.online.length}</span>
+          </h2>
           ${this.online.length === 0 ? html`<p class="side-empty">Nobody else is online.</p>` : nothing}
           <ul>
             ${repeat(
               this.online,
               (u) => u.toLowerCase(),
-              (u) => html`<li>
-                <button class="item" part="online-item" data-user=${u} @click=${() => this.#go({ kind: "dm", peer: u })}>
-                  ${avatar(u, true, true)}
-                  <span class="label">${u}</span><span class="sr-only">, send a message</span>
-                </button>
-              </li>`,
+              (u) =>
+                html`<li>
+                  <button class="item" part="online-item" data-user=${u} @click=${() => this.#go({ kind: "dm", peer: u })}>
+                    ${avatar(u, true, true)}
+                    <span class="label">${u}</span><span class="sr-only">, send a message</span>
+                  </button>
+                </li>`,
             )}
           </ul>
         </section>
@@ -174,19 +183,24 @@ export class ChatSidebar extends ChatElement {
           <strong data-me>${this.me}</strong>
           <span>${state === "connected" ? "Online" : state === "connecting" ? "Reconnecting…" : "Offline"}</span>
         </div>
-        <button class="btn ghost small" part="button logout-button" @click=${() => this.emit("chat-logout-request", {})}>${icons.logoutIcon} Log out</button>
-        ${this.notifications === "unsupported"
-          ? nothing
-          : html`<button
-              class="btn ghost small notify"
-              part="button notifications-button"
-              data-notifications=${this.notifications}
-              aria-pressed=${this.notifications === "on" ? "true" : "false"}
-              title=${this.notifications === "blocked" ? "Blocked in the browser's settings for this site" : this.notifications === "on" ? "Shown while this page is hidden" : "Turn on to hear about messages while this page is hidden"}
-              @click=${() => this.emit("chat-notifications-toggle", { on: this.notifications !== "on" })}
-            >
-              ${icons.bellIcon} Desktop notifications <span class="state" aria-hidden="true">${this.notifications === "on" ? "On" : "Off"}</span>
-            </button>`}
+        <button class="btn ghost small" part="button logout-button" @click=${() => this.emit("chat-logout-request", {})}>
+          ${icons.logoutIcon} Log out
+        </button>
+        ${
+          this.notifications === "unsupported"
+            ? nothing
+            : html`<button
+                class="btn ghost small notify"
+                part="button notifications-button"
+                data-notifications=${this.notifications}
+                aria-pressed=${this.notifications === "on" ? "true" : "false"}
+                title=${this.notifications === "blocked" ? "Blocked in the browser's settings for this site" : this.notifications === "on" ? "Shown while this page is hidden" : "Turn on to hear about messages while this page is hidden"}
+                @click=${() => this.emit("chat-notifications-toggle", { on: this.notifications !== "on" })}
+              >
+                ${icons.bellIcon} Desktop notifications
+                <span class="state" aria-hidden="true">${this.notifications === "on" ? "On" : "Off"}</span>
+              </button>`
+        }
       </div>
     </nav>`;
   }

@@ -34,7 +34,10 @@ export interface DirectView {
 }
 
 /** The open view: the lobby (create / join / public rooms), a room, or a DM conversation. */
-export type Active = { readonly kind: "lobby" } | { readonly kind: "room"; readonly code: string } | { readonly kind: "dm"; readonly peer: string };
+export type Active =
+  | { readonly kind: "lobby" }
+  | { readonly kind: "room"; readonly code: string }
+  | { readonly kind: "dm"; readonly peer: string };
 
 export interface Banner {
   readonly text: string;
@@ -60,4 +63,5 @@ export const nameKey = (s: string): string => s.normalize("NFC").toLowerCase();
 export const roomTitle = (r: { readonly name: string; readonly code: string }): string => r.name || `Room ${r.code}`;
 
 /** One key per conversation, to tell when the open one changed. */
-export const conversationKey = (a: Active): string => (a.kind === "room" ? `r:${a.code}` : a.kind === "dm" ? `d:${nameKey(a.peer)}` : "lobby");
+export const conversationKey = (a: Active): string =>
+  a.kind === "room" ? `r:${a.code}` : a.kind === "dm" ? `d:${nameKey(a.peer)}` : "lobby";

@@ -32,10 +32,18 @@ export class ChatToasts extends ChatElement {
     return html`${repeat(
       this.toasts,
       (t) => t.id,
-      (t) => html`<div class="toast" part="toast" role="alert">
-        <span class="text">${t.text}</span>
-        <button class="btn ghost small icon" part="button" aria-label="Dismiss" @click=${() => this.emit("chat-toast-dismiss", { id: t.id })}>${icons.closeIcon}</button>
-      </div>`,
+      (t) =>
+        html`<div class="toast" part="toast" role="alert">
+          <span class="text">${t.text}</span>
+          <button
+            class="btn ghost small icon"
+            part="button"
+            aria-label="Dismiss"
+            @click=${() => this.emit("chat-toast-dismiss", { id: t.id })}
+          >
+            ${icons.closeIcon}
+          </button>
+        </div>`,
     )}`;
   }
 }

@@ -85,5 +85,4 @@ export class ChatViewState {
   dismissBanner(): void {
     this.notices.dismissBanner();
   }
-
 }

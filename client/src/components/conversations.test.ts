@@ -20,9 +20,11 @@ const setup = () => {
     sent: () => {},
     notify: (title, body) => notified.push(`${title}: ${body}`),
   });
-  for (const code of ["AAAAAA", "BBBBBB"]) conv.adoptRoom(create(RoomJoinedSchema, { room: { code, name: code.toLowerCase() }, memberCount: 2 }));
+  for (const code of ["AAAAAA", "BBBBBB"])
+    conv.adoptRoom(create(RoomJoinedSchema, { room: { code, name: code.toLowerCase() }, memberCount: 2 }));
   let seq = 0n;
-  const say = (roomCode: string, sender: string, text: string) => conv.onMessage(create(ChatMessageSchema, { roomCode, seq: ++seq, sender, text, sentAtMs: 1n }));
+  const say = (roomCode: string, sender: string, text: string) =>
+    conv.onMessage(create(ChatMessageSchema, { roomCode, seq: ++seq, sender, text, sentAtMs: 1n }));
   return { conv, notified, say };
 };
 
@@ -40,7 +42,12 @@ describe("Conversations: unread, mentions and the New divider", () => {
     expect(conv.dms.get("carol")).toMatchObject({ unread: 1, mentions: 1 });
     expect(conv.unreadTotal).toBe(3);
     // Every message from someone else is offered as a notification (Attention decides whether to show it).
-    expect(notified).toEqual(["bob in #aaaaaa: in view", "bob in #bbbbbb: elsewhere", "bob in #bbbbbb: hi @ada", "carol (direct message): psst @Ada"]);
+    expect(notified).toEqual([
+      "bob in #aaaaaa: in view",
+      "bob in #bbbbbb: elsewhere",
+      "bob in #bbbbbb: hi @ada",
+      "carol (direct message): psst @Ada",
+    ]);
   });
 
   it("opening a room clears its counts and puts the divider at its first unread message; leaving it clears the divider", () => {

@@ -1,6 +1,8 @@
 // The conversations half of <chat-app>'s controller: joined rooms, DMs, who is online and which view is
 // open; the SDK's pushes that change them (messages, presence, typing, DMs), history pages, and sending.
 // ChatController owns one and gives it the client and the notices through ConversationsHost.
+// Over 400 lines: one method per SDK push or user action on conversations; the split planned next is history
+// paging and attachments sending into their own controllers.
 import type { ChatClient, ChatMessage, Conversation, DirectMessage, HistoryOptions, RoomJoined, UploadedFile } from "../sdk/index.ts";
 import { describeError, PresenceChange } from "../sdk/index.ts";
 import { type Active, type DirectView, nameKey, type RoomView } from "./chat-state.ts";
@@ -291,7 +293,10 @@ export class Conversations {
   async #loadHistory(
     view: RoomView | DirectView,
     older: boolean,
-    fetchPage: (client: ChatClient, opts: HistoryOptions) => Promise<{ readonly messages: readonly StoredMessage[]; readonly hasMore: boolean }>,
+    fetchPage: (
+      client: ChatClient,
+      opts: HistoryOptions,
+    ) => Promise<{ readonly messages: readonly StoredMessage[]; readonly hasMore: boolean }>,
   ): Promise<void> {
     const client = this.#host.client();
     if (client === undefined || view.loadingOlder) return;
@@ -299,7 +304,10 @@ export class Conversations {
     this.#host.changed();
     try {
       const anchor = older ? view.timeline.firstSeq : undefined;
-      const page = await fetchPage(client, anchor === undefined ? { limit: HISTORY_PAGE } : { anchorSeq: anchor, direction: "backward", limit: HISTORY_PAGE });
+      const page = await fetchPage(
+        client,
+        anchor === undefined ? { limit: HISTORY_PAGE } : { anchorSeq: anchor, direction: "backward", limit: HISTORY_PAGE },
+      );
       for (const m of page.messages) view.timeline.addStored(m);
       view.timeline.hasMore = page.hasMore;
       view.timeline.loaded = true;
@@ -350,7 +358,9 @@ export class Conversations {
       const open = this.active.kind === "room" && this.active.code === room.code;
       if (!open || pageHidden()) this.#countUnread(room, m);
       if (open) this.#host.announce(`${m.sender}: ${m.text}`);
-      this.#host.notify(`${m.sender} in #${room.name || room.code}`, m.text, `r:${room.code}`, () => this.#openFromNotification({ kind: "room", code: room.code }));
+      this.#host.notify(`${m.sender} in #${room.name || room.code}`, m.text, `r:${room.code}`, () =>
+        this.#openFromNotification({ kind: "room", code: room.code }),
+      );
     }
     this.#host.changed();
   }
@@ -393,7 +403,9 @@ export class Conversations {
       const open = this.active.kind === "dm" && nameKey(this.active.peer) === nameKey(dm.peer);
       if (!open || pageHidden()) this.#countUnread(dm, m);
       if (open) this.#host.announce(`${m.sender} (direct): ${m.text}`);
-      this.#host.notify(`${m.sender} (direct message)`, m.text, `d:${dm.peer}`, () => this.#openFromNotification({ kind: "dm", peer: dm.peer }));
+      this.#host.notify(`${m.sender} (direct message)`, m.text, `d:${dm.peer}`, () =>
+        this.#openFromNotification({ kind: "dm", peer: dm.peer }),
+      );
     }
   }
 

@@ -74,7 +74,11 @@ export type ChatEvent<K extends ChatEventName> = CustomEvent<ChatEventDetails[K]
 export const PUBLIC_EVENTS = new Set<ChatEventName>(["chat-login", "chat-logout", "chat-connection-change", "chat-message-send"]);
 
 /** Makes a typed event: public ones compose out of the shadow root, internal ones stay inside it. */
-export const chatEvent = <K extends ChatEventName>(name: K, detail: ChatEventDetails[K], init: { cancelable?: boolean } = {}): ChatEvent<K> =>
+export const chatEvent = <K extends ChatEventName>(
+  name: K,
+  detail: ChatEventDetails[K],
+  init: { cancelable?: boolean } = {},
+): ChatEvent<K> =>
   new CustomEvent(name, { detail, bubbles: true, composed: PUBLIC_EVENTS.has(name), cancelable: init.cancelable ?? false });
 
 /** Each event name to its event type, for the global map below. */

@@ -2,7 +2,8 @@
 // them as `chat-app::part(room-item)`. Every part an inner element documents is listed here (manifest.test.ts).
 export const EXPORT = {
   login: "auth, auth-form, button, input",
-  sidebar: "sidebar, connection-status, room-item, dm-item, online-item, unread-badge, mention-badge, account, notifications-button, logout-button, button",
+  sidebar:
+    "sidebar, connection-status, room-item, dm-item, online-item, unread-badge, mention-badge, account, notifications-button, logout-button, button",
   header: "conversation-header, room-code, copy-button, temporary-note, invite-button, members-button, leave-button, button",
   banner: "banner, button",
   lobby: "lobby, public-rooms, button, input",

@@ -18,7 +18,12 @@ export const dayLabel = (dayMs: number, now = Date.now()): string => {
   if (dayMs === today) return "Today";
   if (dayMs === new Date(today - 12 * 3600 * 1000).setHours(0, 0, 0, 0)) return "Yesterday";
   const sameYear = new Date(dayMs).getFullYear() === new Date(now).getFullYear();
-  return new Date(dayMs).toLocaleDateString(undefined, { weekday: "long", day: "numeric", month: "long", ...(sameYear ? {} : { year: "numeric" }) });
+  return new Date(dayMs).toLocaleDateString(undefined, {
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+    ...(sameYear ? {} : { year: "numeric" }),
+  });
 };
 
 export const fullTime = (ms: number): string => new Date(ms).toLocaleString();

@@ -30,10 +30,14 @@ describe("custom-elements manifest", () => {
 
   const analyze = async (): Promise<Map<string, Declaration>> => {
     // The analyzer joins --outdir to its working directory, so it takes a relative path.
-    await promisify(execFile)(process.execPath, [CEM, "analyze", "--config", "custom-elements-manifest.config.mjs", "--outdir", relative(CLIENT, out), "--quiet"], {
-      cwd: CLIENT,
-      timeout: 60_000,
-    });
+    await promisify(execFile)(
+      process.execPath,
+      [CEM, "analyze", "--config", "custom-elements-manifest.config.mjs", "--outdir", relative(CLIENT, out), "--quiet"],
+      {
+        cwd: CLIENT,
+        timeout: 60_000,
+      },
+    );
     const manifest = JSON.parse(readFileSync(join(out, "custom-elements.json"), "utf8")) as Manifest;
     const elements = new Map<string, Declaration>();
     for (const mod of manifest.modules) for (const d of mod.declarations ?? []) if (d.tagName !== undefined) elements.set(d.tagName, d);
@@ -53,12 +57,52 @@ describe("custom-elements manifest", () => {
     ]);
     const parts = app?.cssParts?.map((p) => p.name) ?? [];
     // The parts the browser tests and the README's theming example use.
-    for (const part of ["app", "auth", "auth-form", "sidebar", "room-item", "dm-item", "online-item", "connection-status", "conversation-header", "room-code", "banner"])
+    for (const part of [
+      "app",
+      "auth",
+      "auth-form",
+      "sidebar",
+      "room-item",
+      "dm-item",
+      "online-item",
+      "connection-status",
+      "conversation-header",
+      "room-code",
+      "banner",
+    ])
       expect(parts).toContain(part);
-    for (const part of ["timeline", "message", "message-own", "bubble", "message-status", "notice", "typing", "composer", "composer-input", "members", "lobby", "public-rooms", "toast", "button", "input"])
+    for (const part of [
+      "timeline",
+      "message",
+      "message-own",
+      "bubble",
+      "message-status",
+      "notice",
+      "typing",
+      "composer",
+      "composer-input",
+      "members",
+      "lobby",
+      "public-rooms",
+      "toast",
+      "button",
+      "input",
+    ])
       expect(parts).toContain(part);
     const props = app?.cssProperties?.map((p) => p.name) ?? [];
-    for (const prop of ["--chat-accent", "--chat-accent-fg", "--chat-bg", "--chat-fg", "--chat-surface", "--chat-border", "--chat-own-bg", "--chat-other-bg", "--chat-font", "--chat-radius", "--chat-sidebar-width"])
+    for (const prop of [
+      "--chat-accent",
+      "--chat-accent-fg",
+      "--chat-bg",
+      "--chat-fg",
+      "--chat-surface",
+      "--chat-border",
+      "--chat-own-bg",
+      "--chat-other-bg",
+      "--chat-font",
+      "--chat-radius",
+      "--chat-sidebar-width",
+    ])
       expect(props).toContain(prop);
     // No internal state leaks into the API.
     expect(JSON.stringify(app)).not.toMatch(/"_(authMode|sidebarOpen|sendError|copied)"/);
@@ -100,7 +144,12 @@ describe("custom-elements manifest", () => {
         expect(exported, `${tag} part ${part.name} forwarded`).toContain(part.name);
       }
     }
-    expect(elements.get("chat-composer")?.events?.map((e) => e.name)).toEqual(["chat-composer-submit", "chat-composer-input", "chat-composer-blur", "chat-reply-cancel"]);
+    expect(elements.get("chat-composer")?.events?.map((e) => e.name)).toEqual([
+      "chat-composer-submit",
+      "chat-composer-input",
+      "chat-composer-blur",
+      "chat-reply-cancel",
+    ]);
     expect(elements.get("chat-timeline")?.events?.map((e) => e.name)).toEqual([
       "chat-load-older",
       "chat-message-retry",

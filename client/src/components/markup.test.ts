@@ -14,12 +14,24 @@ describe("tokenize", () => {
       { kind: "link", href: "https://example.com/a?b=1", text: "https://example.com/a?b=1" },
       { kind: "text", text: "." },
     ]);
-    expect(tokenize("(http://x.org/wiki/A_(b))")[1]).toEqual({ kind: "link", href: "http://x.org/wiki/A_(b)", text: "http://x.org/wiki/A_(b)" });
+    expect(tokenize("(http://x.org/wiki/A_(b))")[1]).toEqual({
+      kind: "link",
+      href: "http://x.org/wiki/A_(b)",
+      text: "http://x.org/wiki/A_(b)",
+    });
     expect(tokenize("mail mailto:ada@example.com!")[1]).toMatchObject({ kind: "link", href: "mailto:ada@example.com" });
   });
 
   it("never links other schemes", () => {
-    for (const t of ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,<b>x</b>", "vbscript:x", "file:///etc/passwd", "java\tscript:alert(1)", "https://"]) {
+    for (const t of [
+      "javascript:alert(1)",
+      "JaVaScRiPt:alert(1)",
+      "data:text/html,<b>x</b>",
+      "vbscript:x",
+      "file:///etc/passwd",
+      "java\tscript:alert(1)",
+      "https://",
+    ]) {
       expect(tokenize(t).some((k) => k.kind === "link")).toBe(false);
     }
     // A scheme we allow glued after a word is not a link start (no "xhttps://").
@@ -42,7 +54,14 @@ describe("tokenize", () => {
     expect(tokenize("**not closed")).toEqual([{ kind: "text", text: "**not closed" }]);
     expect(tokenize("`*not em* https://x.y`")).toEqual([{ kind: "code", text: "*not em* https://x.y" }]);
     expect(tokenize("**bold *and em* here**")).toEqual([
-      { kind: "strong", children: [{ kind: "text", text: "bold " }, { kind: "em", children: [{ kind: "text", text: "and em" }] }, { kind: "text", text: " here" }] },
+      {
+        kind: "strong",
+        children: [
+          { kind: "text", text: "bold " },
+          { kind: "em", children: [{ kind: "text", text: "and em" }] },
+          { kind: "text", text: " here" },
+        ],
+      },
     ]);
   });
 

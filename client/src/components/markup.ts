@@ -81,7 +81,10 @@ const emphasis = (text: string, me: string, depth = 0): Token[] => {
   if (m === null) return mentionTokens(text, me);
   const before = text.slice(0, m.index);
   const after = text.slice(m.index + m[0].length);
-  const inner = m[1] !== undefined && depth === 0 && m[0].startsWith("**") ? { kind: "strong" as const, children: emphasis(m[1], me, 1) } : { kind: "em" as const, children: mentionTokens(m[2] ?? m[1] ?? "", me) };
+  const inner =
+    m[1] !== undefined && depth === 0 && m[0].startsWith("**")
+      ? { kind: "strong" as const, children: emphasis(m[1], me, 1) }
+      : { kind: "em" as const, children: mentionTokens(m[2] ?? m[1] ?? "", me) };
   return [...mentionTokens(before, me), inner, ...emphasis(after, me, depth)];
 };
 

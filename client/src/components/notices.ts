@@ -53,7 +53,9 @@ export class Notices {
       dismissible: false,
       ...(nextRetryMs !== undefined ? { retryAtMs: Date.now() + nextRetryMs, canRetryNow: true } : {}),
     };
-    this.announce(nextRetryMs !== undefined ? `Connection lost. Reconnecting in ${Math.ceil(nextRetryMs / 1000)} s` : "Connection lost. Reconnecting");
+    this.announce(
+      nextRetryMs !== undefined ? `Connection lost. Reconnecting in ${Math.ceil(nextRetryMs / 1000)} s` : "Connection lost. Reconnecting",
+    );
   }
 
   /** Back, with `recovered` missed messages recovered so far: says so for a while. */

@@ -223,8 +223,7 @@ export const screen = css`
     padding: 24px;
     background:
       radial-gradient(circle at 20% 10%, var(--_accent-soft), transparent 45%),
-      radial-gradient(circle at 90% 90%, var(--_accent-soft), transparent 40%),
-      var(--_surface);
+      radial-gradient(circle at 90% 90%, var(--_accent-soft), transparent 40%), var(--_surface);
     overflow: auto;
   }
   .auth-card {

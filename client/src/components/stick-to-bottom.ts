@@ -82,5 +82,5 @@ export class StickToBottom implements ReactiveController {
   #onScroll = (): void => {
     const el = this.#scroller();
     if (el !== null && this.#anchor === undefined) this.#stick = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_END_PX;
-  }
+  };
 }

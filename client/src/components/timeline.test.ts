@@ -6,8 +6,13 @@ import { ChatMessageSchema } from "../../../proto/gen/es/chat/v1/message_pb.js";
 import { type Entry, GROUP_WINDOW_MS, layoutEntries, type MessageEntry, Timeline } from "./timeline.ts";
 
 const me = (name: string) => name.toLowerCase() === "alice";
-const msg = (seq: number, sender: string, text: string, clientMessageId = `id-${seq}`, extra: MessageInitShape<typeof ChatMessageSchema> = {}) =>
-  create(ChatMessageSchema, { seq: BigInt(seq), sender, sentAtMs: BigInt(1_764_000_000_000 + seq), text, clientMessageId, ...extra });
+const msg = (
+  seq: number,
+  sender: string,
+  text: string,
+  clientMessageId = `id-${seq}`,
+  extra: MessageInitShape<typeof ChatMessageSchema> = {},
+) => create(ChatMessageSchema, { seq: BigInt(seq), sender, sentAtMs: BigInt(1_764_000_000_000 + seq), text, clientMessageId, ...extra });
 const act = (seq: number, sender: string, kind: ActionKind, target: number, extra: { text?: string; emoji?: string } = {}) =>
   msg(seq, sender, extra.text ?? "", `a-${seq}`, { action: { kind, targetSeq: BigInt(target), emoji: extra.emoji ?? "" } });
 const view = (entries: ReadonlyArray<Entry>) =>
@@ -96,7 +101,10 @@ describe("Timeline", () => {
     t.addNotice("carol joined");
     t.addStored(at(5, "alice", "e", 2 * GROUP_WINDOW_MS + 1));
     t.addPending("m-9", "alice", "f", 2 * GROUP_WINDOW_MS + 2);
-    const rows = t.layout.rows.map((r) => `${r.entry.kind === "notice" ? r.entry.text : r.entry.text}${r.grouped ? " cont" : ""}${r.lastOfGroup ? " end" : ""}${r.lastOwn ? " newest-own" : ""}`);
+    const rows = t.layout.rows.map(
+      (r) =>
+        `${r.entry.kind === "notice" ? r.entry.text : r.entry.text}${r.grouped ? " cont" : ""}${r.lastOfGroup ? " end" : ""}${r.lastOwn ? " newest-own" : ""}`,
+    );
     expect(rows).toEqual(["a", "b cont", "c end", "d end", "carol joined end", "e", "f cont end newest-own"]);
     expect(t.layout.messageCount).toBe(6);
   });

@@ -6,6 +6,8 @@
 // the newest own message, the message count) is worked out once per change in one pass (`layout`), so a
 // render is linear in the number of entries.
 
+// Over 400 lines: entries, pending sends, notices, action events and the one-pass layout share the same
+// revision counter that keeps renders linear; the layout can move to its own module next.
 import { applyAction, type ConversationEvent, type MessageView, type ReactionView } from "../sdk/index.ts";
 
 export type MessageStatus = "pending" | "sent" | "failed";
@@ -120,7 +122,16 @@ const viewOfEntry = (e: MessageEntry): MessageView => ({
 });
 
 /** Copies the state of a stored message (or an updated view) onto an entry. */
-const takeState = (e: MessageEntry, m: { readonly text: string; readonly editedAtMs: bigint; readonly deleted: boolean; readonly reactions: ReadonlyArray<ReactionView>; readonly stateSeq: bigint }): void => {
+const takeState = (
+  e: MessageEntry,
+  m: {
+    readonly text: string;
+    readonly editedAtMs: bigint;
+    readonly deleted: boolean;
+    readonly reactions: ReadonlyArray<ReactionView>;
+    readonly stateSeq: bigint;
+  },
+): void => {
   e.text = m.deleted ? "" : m.text;
   e.editedAtMs = Number(m.editedAtMs);
   e.deleted = m.deleted;
@@ -130,7 +141,11 @@ const takeState = (e: MessageEntry, m: { readonly text: string; readonly editedA
 };
 
 const QUOTE_CHARS = 200;
-const quoteOf = (e: MessageEntry): QuoteView => ({ sender: e.sender, text: Array.from(e.text).slice(0, QUOTE_CHARS).join(""), deleted: e.deleted });
+const quoteOf = (e: MessageEntry): QuoteView => ({
+  sender: e.sender,
+  text: Array.from(e.text).slice(0, QUOTE_CHARS).join(""),
+  deleted: e.deleted,
+});
 
 // Pending messages have no seq yet and stay at the end, in the order they were typed.
 const PENDING = 1n << 64n;
@@ -184,7 +199,14 @@ export const dayOf = (ms: number): number => new Date(ms).setHours(0, 0, 0, 0);
  */
 export const layoutEntries = (entries: ReadonlyArray<Entry>, newFrom?: bigint): Layout => {
   const n = entries.length;
-  const rows: Array<{ entry: Entry; grouped: boolean; lastOfGroup: boolean; lastOwn: boolean; day: number | undefined; firstNew: boolean }> = [];
+  const rows: Array<{
+    entry: Entry;
+    grouped: boolean;
+    lastOfGroup: boolean;
+    lastOwn: boolean;
+    day: number | undefined;
+    firstNew: boolean;
+  }> = [];
   let messageCount = 0;
   let lastOwn = -1;
   let prev: Entry | undefined;
@@ -204,7 +226,14 @@ export const layoutEntries = (entries: ReadonlyArray<Entry>, newFrom?: bigint): 
       const run = sameRun(prev, entry) && !newDay && !firstNew;
       // The previous message ends its run unless this one continues it.
       if (run) rows[i - 1]!.lastOfGroup = false;
-      rows.push({ entry, grouped: run && entry.sentAtMs - (prev as MessageEntry).sentAtMs < GROUP_WINDOW_MS, lastOfGroup: true, lastOwn: false, day: newDay ? day : undefined, firstNew });
+      rows.push({
+        entry,
+        grouped: run && entry.sentAtMs - (prev as MessageEntry).sentAtMs < GROUP_WINDOW_MS,
+        lastOfGroup: true,
+        lastOwn: false,
+        day: newDay ? day : undefined,
+        firstNew,
+      });
     } else {
       rows.push({ entry, grouped: false, lastOfGroup: true, lastOwn: false, day: undefined, firstNew: false });
     }
@@ -279,7 +308,8 @@ export class Timeline {
 
   /** The rows to render, worked out once per revision. */
   get layout(): Layout {
-    if (this.#layout?.revision !== this.#revision) this.#layout = { revision: this.#revision, layout: layoutEntries(this.#entries, this.#newFrom) };
+    if (this.#layout?.revision !== this.#revision)
+      this.#layout = { revision: this.#revision, layout: layoutEntries(this.#entries, this.#newFrom) };
     return this.#layout.layout;
   }
 
@@ -315,7 +345,8 @@ export class Timeline {
       pending.sentAtMs = Number(m.sentAtMs);
       pending.attachments = attachmentViews(m.attachments);
       takeState(pending, m);
-      if (m.replyQuote !== undefined) pending.replyQuote = { sender: m.replyQuote.sender, text: m.replyQuote.text, deleted: m.replyQuote.deleted };
+      if (m.replyQuote !== undefined)
+        pending.replyQuote = { sender: m.replyQuote.sender, text: m.replyQuote.text, deleted: m.replyQuote.deleted };
       this.#revision++;
       this.#bySeq.set(m.seq, pending);
       this.#insert(pending);
@@ -337,7 +368,10 @@ export class Timeline {
       deleted: false,
       reactions: [],
       replyToSeq: m.replyToSeq,
-      replyQuote: m.replyToSeq > 0n && m.replyQuote !== undefined ? { sender: m.replyQuote.sender, text: m.replyQuote.text, deleted: m.replyQuote.deleted } : undefined,
+      replyQuote:
+        m.replyToSeq > 0n && m.replyQuote !== undefined
+          ? { sender: m.replyQuote.sender, text: m.replyQuote.text, deleted: m.replyQuote.deleted }
+          : undefined,
       stateSeq: 0n,
       attachments: attachmentViews(m.attachments),
     };
@@ -362,7 +396,8 @@ export class Timeline {
       const quote = quoteOf(target);
       for (const e of this.#bySeq.values()) if (e.replyToSeq === target.seq) e.replyQuote = quote;
       const reply = this.replyTo;
-      if (reply !== undefined && reply.seq === target.seq) this.replyTo = target.deleted ? undefined : { seq: reply.seq, sender: reply.sender, text: target.text };
+      if (reply !== undefined && reply.seq === target.seq)
+        this.replyTo = target.deleted ? undefined : { seq: reply.seq, sender: reply.sender, text: target.text };
     }
   }
 
@@ -391,7 +426,10 @@ export class Timeline {
       deleted: false,
       reactions: [],
       replyToSeq: reply?.seq ?? 0n,
-      replyQuote: reply === undefined ? undefined : { sender: reply.sender, text: Array.from(reply.text).slice(0, QUOTE_CHARS).join(""), deleted: false },
+      replyQuote:
+        reply === undefined
+          ? undefined
+          : { sender: reply.sender, text: Array.from(reply.text).slice(0, QUOTE_CHARS).join(""), deleted: false },
       stateSeq: 0n,
       attachments,
     };

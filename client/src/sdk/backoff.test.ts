@@ -15,7 +15,7 @@ describe("backoffDelay", () => {
     expect(backoffDelay(3, opts, () => 0)).toBe(0);
     expect(backoffDelay(3, opts, () => 0.25)).toBe(1000);
     let seed = 7;
-    const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+    const random = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
     for (let attempt = 0; attempt < 40; attempt++) {
       const d = backoffDelay(attempt, opts, random);
       expect(d).toBeGreaterThanOrEqual(0);

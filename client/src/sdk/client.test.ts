@@ -7,7 +7,8 @@ import { applyEvents, ChatClient, ChatError, describeError, ErrorCode, PresenceC
 import { PASSWORD, record, sleep, uniqueName, until } from "./test-support.ts";
 
 /** Array.prototype.sort's default order (UTF-16 code units), spelled out. */
-const byCodeUnits = (a: string | null | undefined, b: string | null | undefined): number => ((a ?? "") < (b ?? "") ? -1 : (a ?? "") > (b ?? "") ? 1 : 0);
+const byCodeUnits = (a: string | null | undefined, b: string | null | undefined): number =>
+  (a ?? "") < (b ?? "") ? -1 : (a ?? "") > (b ?? "") ? 1 : 0;
 
 let server: TestServer;
 const clients: ChatClient[] = [];
@@ -168,7 +169,10 @@ describe("rooms and messages", () => {
     expect(ack1.duplicate).toBe(false);
     await until(() => bobEvents.of("message").length === 2 && aliceEvents.of("message").length === 2, "both messages everywhere");
     const seen = bobEvents.of("message");
-    expect(seen.map((m) => [m.seq, m.text, m.sender])).toEqual([[1n, "hello", alice.username], [2n, "again", alice.username]]);
+    expect(seen.map((m) => [m.seq, m.text, m.sender])).toEqual([
+      [1n, "hello", alice.username],
+      [2n, "again", alice.username],
+    ]);
     expect(aliceEvents.of("message")[0]!.clientMessageId).toBe(first.clientMessageId);
     expect(bob.lastSeq(code)).toBe(2n);
     expect(bob.room(code)?.room?.name).toBe("team");
@@ -225,7 +229,12 @@ describe("direct messages and global presence", () => {
     const ack = await sent.acked;
     expect(ack.seq).toBe(1n);
     await until(() => bobEvents.of("direct").length === 1, "direct message");
-    expect(bobEvents.of("direct")[0]).toMatchObject({ sender: alice.username, recipient: bob.username, text: "psst", clientMessageId: sent.clientMessageId });
+    expect(bobEvents.of("direct")[0]).toMatchObject({
+      sender: alice.username,
+      recipient: bob.username,
+      text: "psst",
+      clientMessageId: sent.clientMessageId,
+    });
     const page = await bob.directHistory(alice.username!);
     expect(page.messages.map((m) => m.text)).toEqual(["psst"]);
     await expect(alice.sendDirect(uniqueName("nobody"), "hi").acked).rejects.toMatchObject({ code: ErrorCode.NOT_FOUND });
@@ -259,7 +268,11 @@ describe("message actions", () => {
     const reply = await bob.send(code, "hi!", { replyTo: hello.seq }).acked;
     await bob.react(where, hello.seq, "👍", true).acked;
     await alice.react(where, hello.seq, "🎉", true).acked;
-    const folded = () => applyEvents([], aliceEvents.of("message").filter((m) => m.roomCode === code));
+    const folded = () =>
+      applyEvents(
+        [],
+        aliceEvents.of("message").filter((m) => m.roomCode === code),
+      );
     await until(() => folded().find((v) => v.seq === hello.seq)?.reactions.length === 2, "reactions");
     // Toggling what is shown: alice's 🎉 goes, bob's 👍 gains alice.
     const shown = folded().find((v) => v.seq === hello.seq)!;
@@ -269,15 +282,27 @@ describe("message actions", () => {
     expect(last).toBeInstanceOf(ChatError);
     expect((last as ChatError).code).toBe(ErrorCode.PERMISSION_DENIED);
     const gone = await bob.deleteMessage(where, reply.seq).acked;
-    await until(() => bobEvents.of("message").some((m) => m.seq === gone.seq) && aliceEvents.of("message").some((m) => m.seq === gone.seq), "the delete on both");
+    await until(
+      () => bobEvents.of("message").some((m) => m.seq === gone.seq) && aliceEvents.of("message").some((m) => m.seq === gone.seq),
+      "the delete on both",
+    );
 
     const views = folded();
     expect(views.map((v) => v.seq)).toEqual([hello.seq, reply.seq]);
     const [first, second] = views;
-    expect([first!.text, first!.editedAtMs > 0n, first!.reactions]).toEqual(["hello", true, [{ emoji: "👍", users: [bob.username, alice.username] }]]);
+    expect([first!.text, first!.editedAtMs > 0n, first!.reactions]).toEqual([
+      "hello",
+      true,
+      [{ emoji: "👍", users: [bob.username, alice.username] }],
+    ]);
     expect([second!.deleted, second!.text]).toEqual([true, ""]);
     // Bob's fold agrees, and so does a history page (state as of the read, events included).
-    expect(applyEvents([], bobEvents.of("message").filter((m) => m.roomCode === code))).toEqual(views);
+    expect(
+      applyEvents(
+        [],
+        bobEvents.of("message").filter((m) => m.roomCode === code),
+      ),
+    ).toEqual(views);
     const page = await bob.history(code);
     expect(applyEvents([], page.messages)).toEqual(views);
   });

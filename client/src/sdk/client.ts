@@ -2,6 +2,8 @@
 // pure core (machine.ts): it owns the WebSockets, the timers, the promises and the listeners, feeds every
 // socket, timer and API event to `step`, and performs the effects it returns, in order. Effects of an event
 // raised by a listener (say, login() inside a `closed` handler) run after those of the event being reported.
+// Over 400 lines: one public method per protocol request (rooms, messages, actions, DMs, files), each a thin
+// call into the machine; the file calls (upload/download over HTTP) are the next to move out.
 import type { AuthOk } from "../../../proto/gen/es/chat/v1/auth_pb.js";
 import type { DirectAck, DirectHistoryPage } from "../../../proto/gen/es/chat/v1/direct_pb.js";
 import { HistoryDirection, type HistoryPage, type SendAck } from "../../../proto/gen/es/chat/v1/message_pb.js";
@@ -16,7 +18,17 @@ import { PageVisibility } from "./page-visibility.ts";
 import { type AppRequest, type ChatEvents, type ClientState, type Effect, type Event, initialState, step } from "./machine.ts";
 import type { ClientKind, ReplyCase } from "./requests.ts";
 
-import { type AbortSignalLike, type BlobLike, type DownloadedBlob, downloadFile, FileError, httpBase, type UploadedFile, uploadFile, type UploadOptions } from "./files.ts";
+import {
+  type AbortSignalLike,
+  type BlobLike,
+  type DownloadedBlob,
+  downloadFile,
+  FileError,
+  httpBase,
+  type UploadedFile,
+  uploadFile,
+  type UploadOptions,
+} from "./files.ts";
 export type { ChatEvents } from "./machine.ts";
 export type { ConnectionState, SessionInfo } from "./connection.ts";
 
@@ -352,12 +364,18 @@ export class ChatClient {
    * else's message, NOT_FOUND for a missing or deleted one; retried across reconnects like send().
    */
   editMessage(where: Conversation, targetSeq: bigint, text: string): PendingAction {
-    return this.#action(where, (conversation, clientMessageId) => ({ case: "editMessage", value: { conversation, targetSeq, clientMessageId, text } }));
+    return this.#action(where, (conversation, clientMessageId) => ({
+      case: "editMessage",
+      value: { conversation, targetSeq, clientMessageId, text },
+    }));
   }
 
   /** Deletes your own message: it stays as a tombstone. Refused as editMessage(). */
   deleteMessage(where: Conversation, targetSeq: bigint): PendingAction {
-    return this.#action(where, (conversation, clientMessageId) => ({ case: "deleteMessage", value: { conversation, targetSeq, clientMessageId } }));
+    return this.#action(where, (conversation, clientMessageId) => ({
+      case: "deleteMessage",
+      value: { conversation, targetSeq, clientMessageId },
+    }));
   }
 
   /**
@@ -370,7 +388,10 @@ export class ChatClient {
       acked.catch(() => {});
       return { clientMessageId: "", acked };
     }
-    return this.#action(where, (conversation, clientMessageId) => ({ case: "react", value: { conversation, targetSeq, clientMessageId, emoji, add } }));
+    return this.#action(where, (conversation, clientMessageId) => ({
+      case: "react",
+      value: { conversation, targetSeq, clientMessageId, emoji, add },
+    }));
   }
 
   /** Toggles your reaction on a message as shown: removes it if you reacted with `emoji`, adds it otherwise. */
@@ -384,7 +405,10 @@ export class ChatClient {
     build: (conversation: { case: "roomCode"; value: string } | { case: "peer"; value: string }, clientMessageId: string) => ClientKind,
   ): PendingAction {
     const clientMessageId = newMessageId();
-    const conversation = "room" in where ? { case: "roomCode" as const, value: normalizeCode(where.room) } : { case: "peer" as const, value: where.peer.trim() };
+    const conversation =
+      "room" in where
+        ? { case: "roomCode" as const, value: normalizeCode(where.room) }
+        : { case: "peer" as const, value: where.peer.trim() };
     const expect = "room" in where ? "sendAck" : "directAck";
     return { clientMessageId, acked: this.#send<SendAck | DirectAck>(build(conversation, clientMessageId), expect, "") };
   }

@@ -34,9 +34,15 @@ it.each([CloseCode.UNSUPPORTED_DATA, CloseCode.MESSAGE_TOO_BIG, CloseCode.PROTOC
 
 it.each([CloseCode.AUTH_TIMEOUT, CloseCode.NOT_AUTHENTICATED])("close %i: one more try, then stop", async (code) => {
   // The first connection authenticates and is then closed; the retry is closed before its resume succeeds.
-  const { server, c, events } = await setup(() => code, (n) => (n === 0 ? undefined : code));
+  const { server, c, events } = await setup(
+    () => code,
+    (n) => (n === 0 ? undefined : code),
+  );
   await until(() => c.state === "disconnected", "disconnected");
-  expect(events.of("closed").map((e) => [e.code, e.willReconnect])).toEqual([[code, true], [code, false]]);
+  expect(events.of("closed").map((e) => [e.code, e.willReconnect])).toEqual([
+    [code, true],
+    [code, false],
+  ]);
   await sleep(150);
   expect(server.connections).toHaveLength(2);
   expect(server.connections[1]!.frames[0]!.kind.case).toBe("resume");
@@ -60,11 +66,18 @@ it("transient codes (4001, 4000, 1011, 4002) keep reconnecting until the connect
   expect(events.of("closed").map((e) => [e.code, e.willReconnect])).toEqual(codes.map((code) => [code, true]));
   expect(events.of("error")).toEqual([]);
   // Auth succeeded in between, so the backoff restarted each time: attempt 1 every time.
-  expect(events.of("state").filter((s) => s.state === "connecting" && s.closeCode !== undefined).map((s) => s.attempt)).toEqual([1, 1, 1, 1]);
+  expect(
+    events
+      .of("state")
+      .filter((s) => s.state === "connecting" && s.closeCode !== undefined)
+      .map((s) => s.attempt),
+  ).toEqual([1, 1, 1, 1]);
 });
 
 it("a 4100 after a good connection is forgiven: the strike count resets on auth", async () => {
-  const { server, c, events } = await setup((n) => (n === 0 || n === 2 ? CloseCode.AUTH_TIMEOUT : n === 1 ? CloseCode.HEARTBEAT_TIMEOUT : undefined));
+  const { server, c, events } = await setup((n) =>
+    n === 0 || n === 2 ? CloseCode.AUTH_TIMEOUT : n === 1 ? CloseCode.HEARTBEAT_TIMEOUT : undefined,
+  );
   await until(() => server.connections.length === 4 && c.state === "connected", "fourth connection holds", 3000);
   expect(events.of("closed").every((e) => e.willReconnect)).toBe(true);
 });

@@ -39,7 +39,15 @@ describe("contract rules in the SDK", () => {
         for (const f of schema.fields) {
           if (f.fieldKind !== "scalar") continue;
           const value =
-            f.scalar === ScalarType.STRING ? (i++ % 2 === 0 ? a.repeat(1 + (n % 5)) : b) : f.scalar === ScalarType.UINT32 ? n : f.scalar === ScalarType.UINT64 ? BigInt(n % 3) : undefined;
+            f.scalar === ScalarType.STRING
+              ? i++ % 2 === 0
+                ? a.repeat(1 + (n % 5))
+                : b
+              : f.scalar === ScalarType.UINT32
+                ? n
+                : f.scalar === ScalarType.UINT64
+                  ? BigInt(n % 3)
+                  : undefined;
           if (value === undefined) continue;
           // A oneof gets its first member (or none, one time in five): required oneofs are checked too.
           if (f.oneof !== undefined) {

@@ -146,7 +146,8 @@ export const contractViolation = (schema: DescMessage, message: Message): string
       raw = chosen.value;
     }
     // An unset field of a message built for sending reads as its default, as the server decodes it.
-    const value = raw ?? (l.minLen !== undefined || l.minBytes !== undefined ? "" : l.gte !== undefined || l.lte64 !== undefined ? 0n : undefined);
+    const value =
+      raw ?? (l.minLen !== undefined || l.minBytes !== undefined ? "" : l.gte !== undefined || l.lte64 !== undefined ? 0n : undefined);
     if (typeof value === "string") {
       const chars = l.minLen !== undefined || l.maxLen !== undefined ? [...value].length : 0;
       const bytes = l.minBytes !== undefined || l.maxBytes !== undefined ? encoder.encode(value).length : 0;

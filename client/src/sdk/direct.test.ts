@@ -30,8 +30,12 @@ it("requests are checked against the contract's limits: text up to 4096 bytes of
   ).toBe("attachment_ids: must contain no more than 10 item(s)");
   expect(text("x".repeat(MAX_TEXT_BYTES))).toBeUndefined();
   expect(text("é".repeat(2049))?.message).toBe("text: must be at most 4096 bytes");
-  expect(requestError({ case: "register", value: { username: "bob", password: "short" } })?.message).toBe("password: must be at least 8 bytes");
-  expect(requestError({ case: "history", value: { roomCode: "K7QX2M", limit: 500 } })?.message).toBe("limit: must be less than or equal to 200");
+  expect(requestError({ case: "register", value: { username: "bob", password: "short" } })?.message).toBe(
+    "password: must be at least 8 bytes",
+  );
+  expect(requestError({ case: "history", value: { roomCode: "K7QX2M", limit: 500 } })?.message).toBe(
+    "limit: must be less than or equal to 200",
+  );
   expect(requestError({ case: "ping", value: {} })).toBeUndefined();
 });
 

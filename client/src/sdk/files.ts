@@ -212,7 +212,10 @@ export const uploadFile = (base: string, token: string, file: BlobLike, options:
 export const downloadFile = async (base: string, token: string, path: string, signal?: AbortSignalLike): Promise<DownloadedBlob> => {
   let res: Response;
   try {
-    res = await fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${token}` }, ...(signal ? { signal: signal as unknown as AbortSignal } : {}) });
+    res = await fetch(`${base}${path}`, {
+      headers: { Authorization: `Bearer ${token}` },
+      ...(signal ? { signal: signal as unknown as AbortSignal } : {}),
+    });
   } catch (e) {
     throw signal?.aborted
       ? new FileError("aborted", 0, "cancelled")

@@ -90,7 +90,10 @@ describe("connection", () => {
     expect(opened).toContainEqual({ _tag: "Open", socket: 1 });
     expect(opened).toContainEqual({ _tag: "SetTimer", timer: "connect", ms: 5000 });
     expect(d.emitted()).toEqual(["state:connecting"]);
-    expect(opened).toContainEqual({ _tag: "Emit", event: { name: "state", payload: { state: "connecting", previous: "disconnected", attempt: 0 } } });
+    expect(opened).toContainEqual({
+      _tag: "Emit",
+      event: { name: "state", payload: { state: "connecting", previous: "disconnected", attempt: 0 } },
+    });
     d.feed({ _tag: "SocketOpened", socket: 1 });
     expect(d.written().map((f) => f.kind.case)).toEqual(["login"]);
     const id = d.written()[0]!.id;
@@ -108,7 +111,10 @@ describe("connection", () => {
     expect(d.emitted()).toEqual(["closed", "state:connecting"]);
     expect(d.effects).toContainEqual({
       _tag: "Emit",
-      event: { name: "state", payload: { state: "connecting", previous: "connected", attempt: 1, nextRetryMs: 100, closeCode: 1006, reason: "" } },
+      event: {
+        name: "state",
+        payload: { state: "connecting", previous: "connected", attempt: 1, nextRetryMs: 100, closeCode: 1006, reason: "" },
+      },
     });
     expect(d.effects).toContainEqual({ _tag: "SetTimer", timer: "retry", ms: 100 });
     d.feed({
@@ -173,7 +179,12 @@ describe("reconnecting while a page shows the client", () => {
     for (const w of waits) expect(w).toBeLessThanOrEqual(300);
     for (let i = 1; i < waits.length; i++) expect(waits[i]!).toBeGreaterThanOrEqual(waits[i - 1]! / 2);
     // Each wait is reported as the time to the next attempt.
-    expect(d.effects).toContainEqual(expect.objectContaining({ _tag: "Emit", event: expect.objectContaining({ name: "state", payload: expect.objectContaining({ nextRetryMs: waits.at(-1) }) }) }));
+    expect(d.effects).toContainEqual(
+      expect.objectContaining({
+        _tag: "Emit",
+        event: expect.objectContaining({ name: "state", payload: expect.objectContaining({ nextRetryMs: waits.at(-1) }) }),
+      }),
+    );
   });
 
   it("a hidden page (or Node) keeps the long cap with full jitter", () => {
@@ -201,7 +212,10 @@ describe("reconnecting while a page shows the client", () => {
     const d = visibleDriver();
     d.feed({ _tag: "SocketClosed", socket: 1, code: 1006, reason: "" });
     const fx = d.feed({ _tag: "RetryNow" });
-    expect(fx.slice(0, 2)).toEqual([{ _tag: "ClearTimer", timer: "retry" }, { _tag: "Open", socket: 2 }]);
+    expect(fx.slice(0, 2)).toEqual([
+      { _tag: "ClearTimer", timer: "retry" },
+      { _tag: "Open", socket: 2 },
+    ]);
     expect(d.state.conn._tag).toBe("Opening");
     // Not waiting: nothing to skip.
     expect(d.feed({ _tag: "RetryNow" })).toEqual([]);

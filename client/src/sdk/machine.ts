@@ -2,7 +2,7 @@
 // connection lifecycle (open, authenticate, lose, back off, stop) and the timers; replies.ts what requests,
 // replies and pushes do; core.ts the state, events and effects. No sockets, timers or promises anywhere in
 // them: the shell (client.ts) feeds socket, timer and API events in and performs the effects in order.
-// About 420 lines: every connection transition is here with the timer that ends it, so each reads in one place.
+// About 450 lines: every connection transition is here with the timer that ends it, so each reads in one place.
 import { fromBinary } from "@bufbuild/protobuf";
 import type { AuthOk } from "../../../proto/gen/es/chat/v1/auth_pb.js";
 import { type ServerFrame, ServerFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js";

@@ -10,7 +10,8 @@ import { type ChatClientOptions, ChatClient, ChatError, type ChatMessage, CloseC
 import { controlledWebSocket, PASSWORD, record, sleep, uniqueName, until } from "./test-support.ts";
 
 /** Array.prototype.sort's default order (UTF-16 code units), spelled out. */
-const byCodeUnits = (a: string | null | undefined, b: string | null | undefined): number => ((a ?? "") < (b ?? "") ? -1 : (a ?? "") > (b ?? "") ? 1 : 0);
+const byCodeUnits = (a: string | null | undefined, b: string | null | undefined): number =>
+  (a ?? "") < (b ?? "") ? -1 : (a ?? "") > (b ?? "") ? 1 : 0;
 
 const servers: TestServer[] = [];
 const clients: ChatClient[] = [];
@@ -84,11 +85,22 @@ describe("server restart", () => {
     const events = record(c);
     await s.close();
     await until(() => events.of("state").filter((e) => e.state === "connecting").length >= 6, "six attempts", 3000);
-    const delays = events.of("state").filter((e) => e.state === "connecting").map((e) => e.nextRetryMs);
+    const delays = events
+      .of("state")
+      .filter((e) => e.state === "connecting")
+      .map((e) => e.nextRetryMs);
     expect(delays.slice(0, 6)).toEqual([10, 20, 40, 80, 80, 80]);
-    const attempts = events.of("state").filter((e) => e.state === "connecting").map((e) => e.attempt);
+    const attempts = events
+      .of("state")
+      .filter((e) => e.state === "connecting")
+      .map((e) => e.attempt);
     expect(attempts.slice(0, 6)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(events.of("closed").slice(1).every((e) => e.code === 1006 && e.willReconnect)).toBe(true);
+    expect(
+      events
+        .of("closed")
+        .slice(1)
+        .every((e) => e.code === 1006 && e.willReconnect),
+    ).toBe(true);
     // With random() = 0 the jitter can make the wait zero; the cap still holds above.
     const zero = await (async () => {
       const s2 = await serve();
@@ -96,7 +108,10 @@ describe("server restart", () => {
       const zEvents = record(z);
       await s2.close();
       await until(() => zEvents.of("state").length >= 3, "attempts");
-      return zEvents.of("state").filter((e) => e.state === "connecting").map((e) => e.nextRetryMs);
+      return zEvents
+        .of("state")
+        .filter((e) => e.state === "connecting")
+        .map((e) => e.nextRetryMs);
     })();
     expect(zero.every((d) => d === 0)).toBe(true);
   });

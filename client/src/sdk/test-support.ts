@@ -62,7 +62,11 @@ export function controlledWebSocket(): { ctl: SocketControl; WebSocket: typeof g
       super.addEventListener(
         "message",
         (ev: MessageEvent) => {
-          if (ctl.loseIncoming && ev.data instanceof ArrayBuffer && ctl.loseIncoming(fromBinary(ServerFrameSchema, new Uint8Array(ev.data)))) {
+          if (
+            ctl.loseIncoming &&
+            ev.data instanceof ArrayBuffer &&
+            ctl.loseIncoming(fromBinary(ServerFrameSchema, new Uint8Array(ev.data)))
+          ) {
             ctl.lost++;
             this.close(LOST, "test: frame lost");
             return;
@@ -80,7 +84,19 @@ export function controlledWebSocket(): { ctl: SocketControl; WebSocket: typeof g
 /** Records every event of a client, with the time it arrived. */
 export function record(client: ChatClient) {
   const log: Array<{ [K in keyof ChatEvents]: { event: K; payload: ChatEvents[K]; at: number } }[keyof ChatEvents]> = [];
-  const names: Array<keyof ChatEvents> = ["state", "authenticated", "message", "presence", "typing", "direct", "userPresence", "recovered", "notRecovered", "error", "closed"];
+  const names: Array<keyof ChatEvents> = [
+    "state",
+    "authenticated",
+    "message",
+    "presence",
+    "typing",
+    "direct",
+    "userPresence",
+    "recovered",
+    "notRecovered",
+    "error",
+    "closed",
+  ];
   for (const name of names) client.on(name, (payload) => log.push({ event: name, payload, at: Date.now() } as never));
   const of = <K extends keyof ChatEvents>(event: K): ChatEvents[K][] =>
     log.filter((e) => e.event === event).map((e) => e.payload as ChatEvents[K]);
@@ -150,13 +166,27 @@ export async function scriptedServer(options: {
             socket.close(refuse, "scripted");
             return;
           }
-          reply({ case: "authOk", value: { username: "scripted", sessionToken: "tok-1", heartbeatIntervalMs: options.heartbeatIntervalMs, heartbeatTimeoutMs: 60_000, maxFrameBytes: 65536, ...options.authOk } });
+          reply({
+            case: "authOk",
+            value: {
+              username: "scripted",
+              sessionToken: "tok-1",
+              heartbeatIntervalMs: options.heartbeatIntervalMs,
+              heartbeatTimeoutMs: 60_000,
+              maxFrameBytes: 65536,
+              ...options.authOk,
+            },
+          });
           const code = options.closeWith?.(n);
           if (code !== undefined) setTimeout(() => socket.close(code, "scripted"), 20);
           return;
         }
         case "ping":
-          if (options.answerPings?.() ?? true) reply({ case: "pong", value: { nonce: frame.kind.value.nonce, clientTimeMs: frame.kind.value.clientTimeMs, serverTimeMs: BigInt(Date.now()) } });
+          if (options.answerPings?.() ?? true)
+            reply({
+              case: "pong",
+              value: { nonce: frame.kind.value.nonce, clientTimeMs: frame.kind.value.clientTimeMs, serverTimeMs: BigInt(Date.now()) },
+            });
           return;
         default:
           return;

@@ -43,7 +43,8 @@ describe("Accounts", () => {
       for (const junk of ["", "x", "a".repeat(200), "not a token at all!!"]) {
         assert.strictEqual((yield* Effect.flip(acc.authenticateToken(junk)))._tag, "Unauthenticated");
       }
-    }).pipe(Effect.provide(accounts({ sessionTtlMs: 60_000 }))));
+    }).pipe(Effect.provide(accounts({ sessionTtlMs: 60_000 }))),
+  );
 
   it.effect("a username is unique case-insensitively and after NFC normalization", () =>
     Effect.gen(function* () {
@@ -54,7 +55,8 @@ describe("Accounts", () => {
       }
       // The decomposed form logs in to the same account.
       assert.strictEqual((yield* acc.login("rene\u0301", "password-1", IP)).username, "René");
-    }).pipe(Effect.provide(accounts())));
+    }).pipe(Effect.provide(accounts())),
+  );
 
   it.effect("register rejects names and passwords outside the contract with InvalidArgument", () =>
     Effect.gen(function* () {
@@ -79,7 +81,8 @@ describe("Accounts", () => {
       yield* acc.register("😀".repeat(32), "12345678", IP);
       yield* acc.register("mary ann", "p".repeat(256), IP);
       assert.deepStrictEqual(checkUsername("Cafe\u0301"), { username: "Café" });
-    }).pipe(Effect.provide(accounts())));
+    }).pipe(Effect.provide(accounts())),
+  );
 
   it.effect("an unknown user and a wrong password get the same Unauthenticated error", () =>
     Effect.gen(function* () {
@@ -90,16 +93,21 @@ describe("Accounts", () => {
       assert.deepStrictEqual(unknown, wrong);
       assert.strictEqual(unknown._tag, "Unauthenticated");
       assert.strictEqual((yield* Effect.flip(acc.login("bob", "short", IP)))._tag, "Unauthenticated");
-    }).pipe(Effect.provide(accounts())));
+    }).pipe(Effect.provide(accounts())),
+  );
 
   it.effect("failures lock out only the address they come from; the account's own addresses still get in", () =>
     Effect.gen(function* () {
       const acc = yield* Accounts;
       yield* acc.register("carol", "carol's password", IP); // IP is now a known address of carol
       const attacker = "198.51.100.1";
-      for (let i = 0; i < 5; i++) assert.strictEqual((yield* Effect.flip(acc.login("CAROL", `wrong guess ${i}`, attacker)))._tag, "Unauthenticated");
+      for (let i = 0; i < 5; i++)
+        assert.strictEqual((yield* Effect.flip(acc.login("CAROL", `wrong guess ${i}`, attacker)))._tag, "Unauthenticated");
       const pair = yield* Effect.flip(acc.login("carol", "carol's password", attacker));
-      assert.deepStrictEqual([pair._tag, pair._tag === "RateLimited" && [pair.scope, pair.retryAfterMs]], ["RateLimited", ["login-account-ip", 180_000]]);
+      assert.deepStrictEqual(
+        [pair._tag, pair._tag === "RateLimited" && [pair.scope, pair.retryAfterMs]],
+        ["RateLimited", ["login-account-ip", 180_000]],
+      );
       // The real user, from her address, is not held back at all.
       assert.strictEqual((yield* acc.login("carol", "carol's password", IP)).username, "carol");
       // Nor is a mistyped password from her own address counted against the attacker's budget or vice versa.
@@ -107,7 +115,8 @@ describe("Accounts", () => {
       assert.strictEqual((yield* acc.login("carol", "carol's password", IP)).username, "carol");
       yield* TestClock.adjust(180_000);
       assert.strictEqual((yield* Effect.flip(acc.login("carol", "wrong guess 6", attacker)))._tag, "Unauthenticated");
-    }).pipe(Effect.provide(accounts())));
+    }).pipe(Effect.provide(accounts())),
+  );
 
   it.effect("a distributed guess uses up the account's budget for new addresses, with a growing delay; known addresses are exempt", () =>
     Effect.gen(function* () {
@@ -132,7 +141,8 @@ describe("Accounts", () => {
       for (let i = 0; i < 5; i++) yield* Effect.flip(acc.login("ghost", "guess no. " + i, "198.51.100.77"));
       const ghost = yield* Effect.flip(acc.login("ghost", "guess no. 6", "198.51.100.77"));
       assert.strictEqual(ghost._tag === "RateLimited" && ghost.scope, "login-account-ip");
-    }).pipe(Effect.provide(accounts({ loginPerIp: { limit: Infinity, windowMs: 1 } }))));
+    }).pipe(Effect.provide(accounts({ loginPerIp: { limit: Infinity, windowMs: 1 } }))),
+  );
 
   it.effect("unknown users cost a real hash only within their budget; beyond it the same error, no hash", () => {
     let dummies = 0;
@@ -165,7 +175,10 @@ describe("Accounts", () => {
       // A refused registration is given back to the budgets that had let it through.
       yield* TestClock.adjust(12_000);
       yield* acc.register("far2", "password-1", "192.0.2.1");
-    }).pipe(Effect.provide(accounts({ registerPerNetwork: { limit: 3, windowMs: 60_000 }, registerGlobal: { limit: 5, windowMs: 60_000 } }))));
+    }).pipe(
+      Effect.provide(accounts({ registerPerNetwork: { limit: 3, windowMs: 60_000 }, registerGlobal: { limit: 5, windowMs: 60_000 } })),
+    ),
+  );
 
   it.effect("login failures per IP are throttled across accounts", () =>
     Effect.gen(function* () {
@@ -174,7 +187,8 @@ describe("Accounts", () => {
       const limited = yield* Effect.flip(acc.login("user9", "password-x", IP));
       assert.deepStrictEqual([limited._tag, limited._tag === "RateLimited" && limited.scope], ["RateLimited", "login-ip"]);
       assert.strictEqual((yield* Effect.flip(acc.login("user9", "password-x", "203.0.113.6")))._tag, "Unauthenticated");
-    }).pipe(Effect.provide(accounts({ loginPerIp: { limit: 3, windowMs: 60_000 } }))));
+    }).pipe(Effect.provide(accounts({ loginPerIp: { limit: 3, windowMs: 60_000 } }))),
+  );
 
   it.effect("registrations per IP are throttled", () =>
     Effect.gen(function* () {
@@ -185,7 +199,8 @@ describe("Accounts", () => {
       assert.deepStrictEqual([limited._tag, limited._tag === "RateLimited" && limited.scope], ["RateLimited", "register-ip"]);
       yield* acc.register("three", "password-1", "203.0.113.99");
       assert.strictEqual((yield* Effect.flip(acc.login("four", "password-1", IP)))._tag, "Unauthenticated");
-    }).pipe(Effect.provide(accounts({ registerPerIp: { limit: 2, windowMs: 60_000 } }))));
+    }).pipe(Effect.provide(accounts({ registerPerIp: { limit: 2, windowMs: 60_000 } }))),
+  );
 
   it.live("unknown user and wrong password take similar time (printed, loosely checked)", () =>
     Effect.gen(function* () {
@@ -216,5 +231,6 @@ describe("Accounts", () => {
           loginPerAccount: { limit: Infinity, windowMs: 1 },
         }),
       ),
-    ));
+    ),
+  );
 });

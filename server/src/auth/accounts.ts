@@ -76,17 +76,28 @@ export const checkPassword = (password: string): string | undefined => {
   return bytes < 8 || bytes > 256 ? "password must be 8-256 bytes of UTF-8" : undefined;
 };
 
-export class Accounts extends Context.Service<Accounts, {
-  register(username: string, password: string, ip: string): Effect.Effect<AuthSession, InvalidArgument | UsernameTaken | RateLimited | StoreError | StorageUnavailable>;
-  /** Unknown user and wrong password both fail with Unauthenticated, after one hash each. */
-  login(username: string, password: string, ip: string): Effect.Effect<AuthSession, Unauthenticated | RateLimited | StoreError | StorageUnavailable>;
-  /** The session of a token (same token back), or Unauthenticated if unknown, revoked or expired. Never throttled. */
-  resume(token: string): Effect.Effect<AuthSession, Unauthenticated | StoreError | StorageUnavailable>;
-  /** Revokes the token's session; unknown tokens are ignored. */
-  logout(token: string): Effect.Effect<void, StoreError | StorageUnavailable>;
-  /** The same as resume; used on the token at the HTTP upgrade. */
-  authenticateToken(token: string): Effect.Effect<AuthSession, Unauthenticated | StoreError | StorageUnavailable>;
-}>()("protochat/auth/Accounts") {
+export class Accounts extends Context.Service<
+  Accounts,
+  {
+    register(
+      username: string,
+      password: string,
+      ip: string,
+    ): Effect.Effect<AuthSession, InvalidArgument | UsernameTaken | RateLimited | StoreError | StorageUnavailable>;
+    /** Unknown user and wrong password both fail with Unauthenticated, after one hash each. */
+    login(
+      username: string,
+      password: string,
+      ip: string,
+    ): Effect.Effect<AuthSession, Unauthenticated | RateLimited | StoreError | StorageUnavailable>;
+    /** The session of a token (same token back), or Unauthenticated if unknown, revoked or expired. Never throttled. */
+    resume(token: string): Effect.Effect<AuthSession, Unauthenticated | StoreError | StorageUnavailable>;
+    /** Revokes the token's session; unknown tokens are ignored. */
+    logout(token: string): Effect.Effect<void, StoreError | StorageUnavailable>;
+    /** The same as resume; used on the token at the HTTP upgrade. */
+    authenticateToken(token: string): Effect.Effect<AuthSession, Unauthenticated | StoreError | StorageUnavailable>;
+  }
+>()("protochat/auth/Accounts") {
   /**
    * Login throttling follows OWASP's Authentication Cheat Sheet so that an attacker cannot lock a real user
    * out: failures are counted per address, per account-and-address, and per account only for addresses the
@@ -172,7 +183,10 @@ export class Accounts extends Context.Service<Accounts, {
       const key = usernameKey(checked.username);
       const address = addressKey(ip);
       const known = yield* throttles.recall("known-address", `${key}|${address}`);
-      const budgets = [budget("loginPerIp", address, "login-ip"), budget("loginPerAccountAddress", `${key}|${address}`, "login-account-ip")];
+      const budgets = [
+        budget("loginPerIp", address, "login-ip"),
+        budget("loginPerAccountAddress", `${key}|${address}`, "login-account-ip"),
+      ];
       const account = budget("loginPerAccount", key, "login-account");
       const taken = yield* takeAll(budgets);
       if (!known) {

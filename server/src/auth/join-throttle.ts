@@ -19,12 +19,15 @@ export const JOIN_THROTTLE_DEFAULTS = {
   perIp: { limit: 30, windowMs: 60_000 },
 } as const satisfies JoinThrottleOptions;
 
-export class JoinThrottle extends Context.Service<JoinThrottle, {
-  /** Call before a join: fails with RateLimited (scope "join") while the user or the IP has no failures left. */
-  checkJoin(username: string, ip: string): Effect.Effect<void, RateLimited>;
-  /** Call after a join answered NOT_FOUND. */
-  recordJoinFailure(username: string, ip: string): Effect.Effect<void>;
-}>()("protochat/auth/JoinThrottle") {
+export class JoinThrottle extends Context.Service<
+  JoinThrottle,
+  {
+    /** Call before a join: fails with RateLimited (scope "join") while the user or the IP has no failures left. */
+    checkJoin(username: string, ip: string): Effect.Effect<void, RateLimited>;
+    /** Call after a join answered NOT_FOUND. */
+    recordJoinFailure(username: string, ip: string): Effect.Effect<void>;
+  }
+>()("protochat/auth/JoinThrottle") {
   static readonly make = Effect.fnUntraced(function* (options: JoinThrottleOptions = {}) {
     const throttles = yield* Throttles;
     const perUser = options.perUser ?? JOIN_THROTTLE_DEFAULTS.perUser;

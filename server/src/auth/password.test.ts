@@ -15,7 +15,8 @@ describe("password", () => {
       assert.isFalse(yield* verifyPassword("", phc));
       // A fresh salt each time: the same password never gives the same string.
       assert.notStrictEqual(yield* hashPassword("correct horse battery"), phc);
-    }));
+    }),
+  );
 
   it.effect("verifies with the parameters recorded in the stored string, not the current defaults", () =>
     Effect.gen(function* () {
@@ -23,20 +24,24 @@ describe("password", () => {
       const tag = argon2Sync("argon2id", { message: "päss wörd", nonce: salt, memory: 4096, passes: 3, parallelism: 1, tagLength: 24 });
       const b64 = (b: Buffer) => b.toString("base64").replace(/=+$/, "");
       const phc = `$argon2id$v=19$m=4096,t=3,p=1$${b64(salt)}$${b64(tag)}`;
-      assert.deepStrictEqual(
-        [parsePhc(phc)?.memory, parsePhc(phc)?.passes, parsePhc(phc)?.tag.length],
-        [4096, 3, 24],
-      );
+      assert.deepStrictEqual([parsePhc(phc)?.memory, parsePhc(phc)?.passes, parsePhc(phc)?.tag.length], [4096, 3, 24]);
       assert.isTrue(yield* verifyPassword("päss wörd", phc));
       assert.isFalse(yield* verifyPassword("pass word", phc));
-    }));
+    }),
+  );
 
   it.effect("a malformed or absurd stored string never verifies", () =>
     Effect.gen(function* () {
-      for (const bad of ["", "plain", "$argon2i$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA", "$argon2id$v=19$m=99999999,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAA"]) {
+      for (const bad of [
+        "",
+        "plain",
+        "$argon2i$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA",
+        "$argon2id$v=19$m=99999999,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAA",
+      ]) {
         assert.isFalse(yield* verifyPassword("whatever1", bad), bad);
       }
-    }));
+    }),
+  );
 
   it.live("prints the hash time (OWASP parameters on this machine)", () =>
     Effect.gen(function* () {
@@ -58,7 +63,8 @@ describe("password", () => {
         `argon2id m=${ARGON2_PARAMS.memory} t=${ARGON2_PARAMS.passes} p=${ARGON2_PARAMS.parallelism}: verify median ${median(times).toFixed(1)} ms, dummy median ${median(dummy).toFixed(1)} ms`,
       );
       assert.isAbove(median(times), 1);
-    }));
+    }),
+  );
 
   it.live("a burst beyond the hash budget is refused at once with RATE_LIMITED instead of queueing", () =>
     Effect.gen(function* () {
@@ -87,6 +93,9 @@ describe("password", () => {
       assert.isAtMost(peak, 3);
       // Once the budget has drained, hashing is admitted again.
       assert.match(yield* hasher.hash("after the burst"), /^\$argon2id\$/);
-      console.log(`hash budget: 3 admitted (last done at ${Math.max(...hashed.map((h) => h.atMs)).toFixed(0)} ms), 9 refused within ${Math.max(...refused.map((r) => r.atMs)).toFixed(1)} ms`);
-    }));
+      console.log(
+        `hash budget: 3 admitted (last done at ${Math.max(...hashed.map((h) => h.atMs)).toFixed(0)} ms), 9 refused within ${Math.max(...refused.map((r) => r.atMs)).toFixed(1)} ms`,
+      );
+    }),
+  );
 });

@@ -85,16 +85,19 @@ export const HASH_BUDGET_DEFAULTS = { concurrency: 2, queue: 32 } as const;
  * so a burst of logins and registrations from any number of addresses costs at most `concurrency` cores and
  * a bounded wait.
  */
-export class PasswordHasher extends Context.Service<PasswordHasher, {
-  hash(password: string): Effect.Effect<string, RateLimited>;
-  verify(password: string, phc: string): Effect.Effect<boolean, RateLimited>;
-  /** One hash's worth of work for an unknown user (see verifyDummy). */
-  verifyDummy(password: string): Effect.Effect<void, RateLimited>;
-  /** Waits about as long as a hash takes here lately, without hashing (for unknown users over their budget). */
-  readonly imitate: Effect.Effect<void>;
-  /** Hashes running or waiting now (for tests and metrics). */
-  readonly pending: Effect.Effect<number>;
-}>()("protochat/auth/PasswordHasher") {
+export class PasswordHasher extends Context.Service<
+  PasswordHasher,
+  {
+    hash(password: string): Effect.Effect<string, RateLimited>;
+    verify(password: string, phc: string): Effect.Effect<boolean, RateLimited>;
+    /** One hash's worth of work for an unknown user (see verifyDummy). */
+    verifyDummy(password: string): Effect.Effect<void, RateLimited>;
+    /** Waits about as long as a hash takes here lately, without hashing (for unknown users over their budget). */
+    readonly imitate: Effect.Effect<void>;
+    /** Hashes running or waiting now (for tests and metrics). */
+    readonly pending: Effect.Effect<number>;
+  }
+>()("protochat/auth/PasswordHasher") {
   static readonly make = (options: HashBudgetOptions = {}): PasswordHasher["Service"] => {
     const concurrency = Math.max(1, options.concurrency ?? HASH_BUDGET_DEFAULTS.concurrency);
     const queue = Math.max(0, options.queue ?? HASH_BUDGET_DEFAULTS.queue);

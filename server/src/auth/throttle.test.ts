@@ -21,7 +21,8 @@ describe("KeyedThrottle", () => {
       // One token back after windowMs/limit: one attempt, then wait again (a steady backoff).
       assert.isTrue((yield* throttle.take("alice")).allowed);
       assert.isFalse((yield* throttle.take("alice")).allowed);
-    }));
+    }),
+  );
 
   it.effect("check does not consume; record always does; refund gives one back", () =>
     Effect.gen(function* () {
@@ -34,7 +35,8 @@ describe("KeyedThrottle", () => {
       yield* throttle.refund("k");
       assert.isTrue((yield* throttle.take("k")).allowed);
       assert.isFalse((yield* throttle.check("k")).allowed);
-    }));
+    }),
+  );
 
   it.effect("forgets keys whose bucket refilled and never holds more than maxKeys", () =>
     Effect.gen(function* () {
@@ -46,14 +48,16 @@ describe("KeyedThrottle", () => {
       yield* TestClock.adjust(2_000);
       for (let i = 0; i < 200; i++) yield* throttle.check(`fresh-${i}`);
       assert.strictEqual(throttle.size, 0);
-    }));
+    }),
+  );
 
   it.effect("a rule with an infinite limit is off", () =>
     Effect.gen(function* () {
       const throttle = new KeyedThrottle({ limit: Infinity, windowMs: 1 });
       for (let i = 0; i < 100; i++) assert.isTrue((yield* throttle.take("k")).allowed);
       assert.strictEqual(throttle.size, 0);
-    }));
+    }),
+  );
 });
 
 describe("JoinThrottle", () => {
@@ -69,7 +73,8 @@ describe("JoinThrottle", () => {
       yield* joins.checkJoin("alice", "10.0.0.1"); // another user from one of those IPs is fine
       yield* TestClock.adjust(6_000);
       yield* joins.checkJoin("mallory", "10.0.0.99");
-    }).pipe(Effect.provide(JoinThrottle.layer.pipe(Layer.provide(Throttles.layerMemory)))));
+    }).pipe(Effect.provide(JoinThrottle.layer.pipe(Layer.provide(Throttles.layerMemory)))),
+  );
 
   it.effect("refuses joins from an IP after its failures, whichever users made them", () =>
     Effect.gen(function* () {
@@ -78,5 +83,6 @@ describe("JoinThrottle", () => {
       const refused = yield* Effect.flip(joins.checkJoin("someone-new", "192.0.2.7"));
       assert.strictEqual(refused._tag, "RateLimited");
       yield* joins.checkJoin("someone-new", "192.0.2.8");
-    }).pipe(Effect.provide(JoinThrottle.layerWith({ perIp: { limit: 3, windowMs: 60_000 } }).pipe(Layer.provide(Throttles.layerMemory)))));
+    }).pipe(Effect.provide(JoinThrottle.layerWith({ perIp: { limit: 3, windowMs: 60_000 } }).pipe(Layer.provide(Throttles.layerMemory)))),
+  );
 });

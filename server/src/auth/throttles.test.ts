@@ -38,7 +38,8 @@ const behaviour = (layer: () => Layer.Layer<Throttles, unknown>) => {
       yield* TestClock.adjust(15_000);
       assert.isTrue((yield* t.apply("login", rule, "alice", "take")).allowed);
       assert.isFalse((yield* t.apply("login", rule, "alice", "check")).allowed);
-    }).pipe(Effect.provide(layer())));
+    }).pipe(Effect.provide(layer())),
+  );
 
   it.effect("check takes nothing; refund gives one back; record goes into debt only as far as maxDebt", () =>
     Effect.gen(function* () {
@@ -55,7 +56,8 @@ const behaviour = (layer: () => Layer.Layer<Throttles, unknown>) => {
         waits.push(v.allowed ? 0 : v.retryAfterMs);
       }
       assert.deepStrictEqual(waits, [0, 500, 1_000, 1_500, 1_500, 1_500]);
-    }).pipe(Effect.provide(layer())));
+    }).pipe(Effect.provide(layer())),
+  );
 
   it.effect("remember/recall: a mark lasts its TTL", () =>
     Effect.gen(function* () {
@@ -64,7 +66,8 @@ const behaviour = (layer: () => Layer.Layer<Throttles, unknown>) => {
       yield* t.remember("known", "carol|192.0.2.1", 60_000);
       assert.isTrue(yield* t.recall("known", "carol|192.0.2.1"));
       assert.isFalse(yield* t.recall("known", "carol|192.0.2.2"));
-    }).pipe(Effect.provide(layer())));
+    }).pipe(Effect.provide(layer())),
+  );
 };
 
 describe("Throttles, in memory", () => behaviour(() => Throttles.layerMemory));
@@ -86,34 +89,39 @@ describe("Throttles across nodes", () => {
       // A mark set through one node is seen by the other (known addresses hold cluster-wide too).
       yield* nodeA.remember("known", "dave|192.0.2.9", 60_000);
       assert.isTrue(yield* nodeB.recall("known", "dave|192.0.2.9"));
-    }).pipe(Effect.scoped));
+    }).pipe(Effect.scoped),
+  );
 
-  it.live("while Redis is down the node's own counters still limit, without waiting on Redis; then Redis is used again", () =>
-    Effect.gen(function* () {
-      const prefix = freshPrefix();
-      const node = Context.get(yield* Layer.build(redisThrottles(prefix)), Throttles);
-      const rule: ThrottleRule = { limit: 2, windowMs: 60_000 };
-      yield* Effect.promise(() => redis.kill());
-      const started = performance.now();
-      const during: Array<boolean> = [];
-      for (let i = 0; i < 3; i++) during.push((yield* node.apply("login", rule, "k", "take")).allowed);
-      const elapsed = performance.now() - started;
-      assert.deepStrictEqual(during, [true, true, false]);
-      assert.isBelow(elapsed, 2_000); // one short timeout, then no waiting on Redis at all
-      yield* Effect.promise(() => redis.start());
-      // Once the client has reconnected, marks land in Redis again (seen by another client).
-      const raw = createClient({ url: redis.url });
-      yield* Effect.promise(() => raw.connect());
-      let stored = false;
-      for (let i = 0; i < 100 && !stored; i++) {
-        yield* node.remember("known", `back${i}`, 60_000);
-        stored = (yield* Effect.promise(() => raw.exists(`${prefix}known:back${i}`))) === 1;
-        if (!stored) yield* Effect.sleep("100 millis");
-      }
-      yield* Effect.promise(() => raw.close());
-      assert.isTrue(stored);
-      console.log(`Redis down: 3 throttle calls answered locally in ${elapsed.toFixed(0)} ms`);
-    }).pipe(Effect.scoped), 30_000);
+  it.live(
+    "while Redis is down the node's own counters still limit, without waiting on Redis; then Redis is used again",
+    () =>
+      Effect.gen(function* () {
+        const prefix = freshPrefix();
+        const node = Context.get(yield* Layer.build(redisThrottles(prefix)), Throttles);
+        const rule: ThrottleRule = { limit: 2, windowMs: 60_000 };
+        yield* Effect.promise(() => redis.kill());
+        const started = performance.now();
+        const during: Array<boolean> = [];
+        for (let i = 0; i < 3; i++) during.push((yield* node.apply("login", rule, "k", "take")).allowed);
+        const elapsed = performance.now() - started;
+        assert.deepStrictEqual(during, [true, true, false]);
+        assert.isBelow(elapsed, 2_000); // one short timeout, then no waiting on Redis at all
+        yield* Effect.promise(() => redis.start());
+        // Once the client has reconnected, marks land in Redis again (seen by another client).
+        const raw = createClient({ url: redis.url });
+        yield* Effect.promise(() => raw.connect());
+        let stored = false;
+        for (let i = 0; i < 100 && !stored; i++) {
+          yield* node.remember("known", `back${i}`, 60_000);
+          stored = (yield* Effect.promise(() => raw.exists(`${prefix}known:back${i}`))) === 1;
+          if (!stored) yield* Effect.sleep("100 millis");
+        }
+        yield* Effect.promise(() => raw.close());
+        assert.isTrue(stored);
+        console.log(`Redis down: 3 throttle calls answered locally in ${elapsed.toFixed(0)} ms`);
+      }).pipe(Effect.scoped),
+    30_000,
+  );
 });
 
 describe("networkOf and addressKey", () => {

@@ -4,18 +4,21 @@ import { Clock, Context, Effect, Layer } from "effect";
 import * as Redis from "effect/persistence/Redis";
 import { KeyedThrottle, type ThrottleOp, type ThrottleRule, type Verdict, verdictFor } from "./throttle.ts";
 
-export class Throttles extends Context.Service<Throttles, {
-  /**
-   * Applies `op` to the bucket `key` of the throttle `name` (one rule per name) and returns the verdict for the
-   * balance before the operation. Never fails: if the shared store is unreachable the node's own counters are
-   * used (the limit then holds per node) and a warning is logged.
-   */
-  apply(name: string, rule: ThrottleRule, key: string, op: ThrottleOp): Effect.Effect<Verdict>;
-  /** Marks `key` of the set `name` for `ttlMs` (e.g. an address this account logged in from). */
-  remember(name: string, key: string, ttlMs: number): Effect.Effect<void>;
-  /** Whether `key` of the set `name` is marked and not expired. */
-  recall(name: string, key: string): Effect.Effect<boolean>;
-}>()("protochat/auth/Throttles") {
+export class Throttles extends Context.Service<
+  Throttles,
+  {
+    /**
+     * Applies `op` to the bucket `key` of the throttle `name` (one rule per name) and returns the verdict for the
+     * balance before the operation. Never fails: if the shared store is unreachable the node's own counters are
+     * used (the limit then holds per node) and a warning is logged.
+     */
+    apply(name: string, rule: ThrottleRule, key: string, op: ThrottleOp): Effect.Effect<Verdict>;
+    /** Marks `key` of the set `name` for `ttlMs` (e.g. an address this account logged in from). */
+    remember(name: string, key: string, ttlMs: number): Effect.Effect<void>;
+    /** Whether `key` of the set `name` is marked and not expired. */
+    recall(name: string, key: string): Effect.Effect<boolean>;
+  }
+>()("protochat/auth/Throttles") {
   /** Counters in this process, bounded to `maxKeys` per throttle (default 100_000; least recently used dropped). */
   static readonly makeMemory = (options: { readonly maxKeys?: number } = {}): Throttles["Service"] => {
     const maxKeys = options.maxKeys ?? 100_000;
@@ -78,26 +81,31 @@ export class Throttles extends Context.Service<Throttles, {
     // refusing every login). A command that fails or takes over 250 ms opens a 2 s break during which Redis is
     // not tried at all, so logins do not wait on a dead connection; warnings at most every 10 s.
     let brokenUntilMs = 0;
-    const fallback = <A>(what: string, local: Effect.Effect<A>) => (effect: Effect.Effect<A, Redis.RedisError>) =>
-      Effect.flatMap(Clock.currentTimeMillis, (start) =>
-        start < brokenUntilMs
-          ? local
-          : effect.pipe(
-              Effect.timeoutOrElse({ duration: "250 millis", orElse: () => Effect.fail("timed out after 250 ms" as const) }),
-              Effect.catch((error) =>
-                Effect.gen(function* () {
-                  const now = yield* Clock.currentTimeMillis;
-                  brokenUntilMs = now + 2_000;
-                  if (now - lastWarningMs >= 10_000) {
-                    lastWarningMs = now;
-                    const reason = typeof error === "string" ? error : String((error.cause as Error | undefined)?.message ?? error.cause);
-                    yield* Effect.logWarning("throttle store unreachable: using this node's counters", { operation: what, error: reason });
-                  }
-                  return yield* local;
-                }),
+    const fallback =
+      <A>(what: string, local: Effect.Effect<A>) =>
+      (effect: Effect.Effect<A, Redis.RedisError>) =>
+        Effect.flatMap(Clock.currentTimeMillis, (start) =>
+          start < brokenUntilMs
+            ? local
+            : effect.pipe(
+                Effect.timeoutOrElse({ duration: "250 millis", orElse: () => Effect.fail("timed out after 250 ms" as const) }),
+                Effect.catch((error) =>
+                  Effect.gen(function* () {
+                    const now = yield* Clock.currentTimeMillis;
+                    brokenUntilMs = now + 2_000;
+                    if (now - lastWarningMs >= 10_000) {
+                      lastWarningMs = now;
+                      const reason = typeof error === "string" ? error : String((error.cause as Error | undefined)?.message ?? error.cause);
+                      yield* Effect.logWarning("throttle store unreachable: using this node's counters", {
+                        operation: what,
+                        error: reason,
+                      });
+                    }
+                    return yield* local;
+                  }),
+                ),
               ),
-            ),
-      );
+        );
     return Throttles.of({
       apply: (name, rule, key, op) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -107,10 +115,9 @@ export class Throttles extends Context.Service<Throttles, {
           ),
         ),
       remember: (name, key, ttlMs) =>
-        redis.send("SET", `${prefix}${name}:${key}`, "1", "PX", String(Math.max(1, Math.ceil(ttlMs)))).pipe(
-          Effect.asVoid,
-          fallback("remember", local.remember(name, key, ttlMs)),
-        ),
+        redis
+          .send("SET", `${prefix}${name}:${key}`, "1", "PX", String(Math.max(1, Math.ceil(ttlMs))))
+          .pipe(Effect.asVoid, fallback("remember", local.remember(name, key, ttlMs))),
       recall: (name, key) =>
         redis.send<number>("EXISTS", `${prefix}${name}:${key}`).pipe(
           Effect.map((n) => Number(n) > 0),

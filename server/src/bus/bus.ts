@@ -11,7 +11,13 @@ export type BusEvent =
   /** A stored room message: delivered by every node in seq order (gaps filled from the store). */
   | { readonly _tag: "RoomMessage"; readonly room: string; readonly seq: bigint; readonly payload: Uint8Array }
   /** A push to a room's members (presence change, typing), except the connections of `exceptUser` ("" = none). */
-  | { readonly _tag: "RoomPush"; readonly room: string; readonly exceptUser: string; readonly droppable: boolean; readonly payload: Uint8Array }
+  | {
+      readonly _tag: "RoomPush";
+      readonly room: string;
+      readonly exceptUser: string;
+      readonly droppable: boolean;
+      readonly payload: Uint8Array;
+    }
   /** A push to every connection of these users (a direct message). */
   | { readonly _tag: "UserPush"; readonly usernames: ReadonlyArray<string>; readonly payload: Uint8Array }
   /** A push to every subscriber of online/offline changes. */

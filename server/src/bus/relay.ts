@@ -44,7 +44,8 @@ export const layer = Layer.effectDiscard(
       Effect.gen(function* () {
         yield* rooms.departed(r.left);
         for (const username of r.offline) announceOnline(username, false);
-        if (r.left.length + r.offline.length > 0) yield* Effect.logInfo("presence reaped", { left: r.left.length, offline: r.offline.length });
+        if (r.left.length + r.offline.length > 0)
+          yield* Effect.logInfo("presence reaped", { left: r.left.length, offline: r.offline.length });
       });
 
     // Delivers the stored messages after the room's position here, page by page, until the store has no
@@ -59,16 +60,30 @@ export const layer = Layer.effectDiscard(
           // A filled message carries its attachments as the original push did.
           const read = store.readMessages(code, { anchorSeq: at.nextSeq - 1n, direction: "forward", limit: FILL_PAGE }).pipe(
             Effect.flatMap((page) =>
-              files.of({ _tag: "room", code }, page.messages.filter((m) => m.action === undefined && !m.deleted)).pipe(Effect.map((attached) => ({ page, attached }))),
+              files
+                .of(
+                  { _tag: "room", code },
+                  page.messages.filter((m) => m.action === undefined && !m.deleted),
+                )
+                .pipe(Effect.map((attached) => ({ page, attached }))),
             ),
           );
           const filled = yield* read.pipe(
-            Effect.catchCause((cause) => Effect.logWarning("gap fill failed, retrying", { room: code, cause: String(cause) }).pipe(Effect.as(undefined))),
+            Effect.catchCause((cause) =>
+              Effect.logWarning("gap fill failed, retrying", { room: code, cause: String(cause) }).pipe(Effect.as(undefined)),
+            ),
           );
           const page = filled?.page;
           if (filled && page) {
             for (const m of page.messages) {
-              hub.deliver(code, m.seq, encodeMessage(m, filled.attached.get(messageKeyString({ ownerKey: usernameKey(m.sender), clientMessageId: m.clientMessageId }))));
+              hub.deliver(
+                code,
+                m.seq,
+                encodeMessage(
+                  m,
+                  filled.attached.get(messageKeyString({ ownerKey: usernameKey(m.sender), clientMessageId: m.clientMessageId })),
+                ),
+              );
             }
             if (page.hasMore) continue;
             if (!hub.position(code)?.waiting) return;
@@ -126,7 +141,8 @@ export const layer = Layer.effectDiscard(
         if (lingeringSession.get(username) === tokenHash) settleOnlineNow(username);
       },
       typingChanged(code, username, bytes) {
-        if (!bus.standalone) bus.publish({ _tag: "RoomPush", room: code, exceptUser: username, droppable: true, payload: payloadOf(bytes) });
+        if (!bus.standalone)
+          bus.publish({ _tag: "RoomPush", room: code, exceptUser: username, droppable: true, payload: payloadOf(bytes) });
       },
       sessionRevoked(username, token) {
         if (!bus.standalone) bus.publish({ _tag: "SessionRevoked", username, tokenHash: hashToken(token) });
@@ -185,7 +201,9 @@ export const layer = Layer.effectDiscard(
       // told 1001, reconnect through another node meanwhile and are not announced as gone), or at once
       // without a grace, instead of after its liveness lapses.
       yield* Effect.addFinalizer(() =>
-        config.presenceGraceMs > 0 ? presence.release(config.presenceGraceMs) : presence.leaveAll().pipe(Effect.flatMap(announceReaped), Effect.ignore),
+        config.presenceGraceMs > 0
+          ? presence.release(config.presenceGraceMs)
+          : presence.leaveAll().pipe(Effect.flatMap(announceReaped), Effect.ignore),
       );
     }
   }),

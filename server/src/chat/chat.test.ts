@@ -54,7 +54,10 @@ describe("Chat", () => {
         hub.join("ROOM01", false, 0n, peer);
       }
       const send = (clientMessageId: string, text: string) =>
-        chat.send({ peer: sender, rooms: new Set(["ROOM01"]) }, create(SendMessageRequestSchema, { roomCode: "ROOM01", clientMessageId, text }));
+        chat.send(
+          { peer: sender, rooms: new Set(["ROOM01"]) },
+          create(SendMessageRequestSchema, { roomCode: "ROOM01", clientMessageId, text }),
+        );
 
       const first = yield* Effect.flip(send("a", "one"));
       assert.strictEqual(first._tag, "StorageUnavailable");
@@ -79,11 +82,15 @@ describe("Chat", () => {
             Layer.mergeAll(
               Layer.succeed(Store, storeLosingOneAck("a")),
               Bus.layerMemory(),
-              Layer.succeed(Files, Files.of({ attach: () => Effect.succeed([]), release: () => Effect.void, of: () => Effect.succeed(new Map()) })),
+              Layer.succeed(
+                Files,
+                Files.of({ attach: () => Effect.succeed([]), release: () => Effect.void, of: () => Effect.succeed(new Map()) }),
+              ),
             ),
           ),
           Layer.provideMerge(Layer.succeed(ServerConfig, testConfig())),
         ),
       ),
-    ));
+    ),
+  );
 });

@@ -3,18 +3,55 @@
 // recovery read back from the store.
 import { Context, Effect, Layer } from "effect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { ChatMessageSchema, HistoryPageSchema, HistoryRequest, RecoverRequest, RecoverResultSchema, SendAckSchema, SendMessageRequest } from "../../../proto/gen/es/chat/v1/message_pb.js";
+import type {
+  ChatMessageSchema,
+  HistoryPageSchema,
+  HistoryRequest,
+  RecoverRequest,
+  RecoverResultSchema,
+  SendAckSchema,
+  SendMessageRequest,
+} from "../../../proto/gen/es/chat/v1/message_pb.js";
 import type { TypingRequest } from "../../../proto/gen/es/chat/v1/presence_pb.js";
-import type { DirectAckSchema, DirectHistoryPageSchema, DirectHistoryRequest, DirectMessageSchema, SendDirectRequest } from "../../../proto/gen/es/chat/v1/direct_pb.js";
-import { ActionKind, type DeleteMessageRequest, type EditMessageRequest, type ReactRequest } from "../../../proto/gen/es/chat/v1/action_pb.js";
+import type {
+  DirectAckSchema,
+  DirectHistoryPageSchema,
+  DirectHistoryRequest,
+  DirectMessageSchema,
+  SendDirectRequest,
+} from "../../../proto/gen/es/chat/v1/direct_pb.js";
+import {
+  ActionKind,
+  type DeleteMessageRequest,
+  type EditMessageRequest,
+  type ReactRequest,
+} from "../../../proto/gen/es/chat/v1/action_pb.js";
 import { Bus } from "../bus/bus.ts";
 import { ServerConfig } from "../config.ts";
 import { directConversation } from "../files/blob-store.ts";
 import { type AttachmentInit, Files, messageKeyString } from "../files/files.ts";
-import { InvalidArgument, type LimitExceeded, NotFound, NotMember, type PermissionDenied, type StorageUnavailable, type StoreError } from "../errors.ts";
+import {
+  InvalidArgument,
+  type LimitExceeded,
+  NotFound,
+  NotMember,
+  type PermissionDenied,
+  type StorageUnavailable,
+  type StoreError,
+} from "../errors.ts";
 import { encodePush, Hub, type Peer } from "../hub/hub.ts";
 import { normalizeCode } from "../rooms/codes.ts";
-import { type ActionKind as StoredActionKind, type EventState, type NewAction, type Quote, quoteText, Store, type StoredDirect, type StoredMessage, usernameKey } from "../store/store.ts";
+import {
+  type ActionKind as StoredActionKind,
+  type EventState,
+  type NewAction,
+  type Quote,
+  quoteText,
+  Store,
+  type StoredDirect,
+  type StoredMessage,
+  usernameKey,
+} from "../store/store.ts";
 import { payloadOf } from "../transport/wire.ts";
 import { bodyText, clientMessageId, emoji, messageText, pageQuery } from "./validate.ts";
 
@@ -96,14 +133,29 @@ const memberRoom = (s: Sender, raw: string): Effect.Effect<string, NotMember> =>
 export class Chat extends Context.Service<
   Chat,
   {
-    send(s: Sender, req: SendMessageRequest): Effect.Effect<MessageInitShape<typeof SendAckSchema>, InvalidArgument | NotMember | NotFound | StoreError | StorageUnavailable>;
-    history(s: Sender, req: HistoryRequest): Effect.Effect<MessageInitShape<typeof HistoryPageSchema>, InvalidArgument | NotMember | StoreError | StorageUnavailable>;
-    recover(s: Sender, req: RecoverRequest): Effect.Effect<MessageInitShape<typeof RecoverResultSchema>, NotMember | StoreError | StorageUnavailable>;
-    sendDirect(s: Sender, req: SendDirectRequest): Effect.Effect<MessageInitShape<typeof DirectAckSchema>, InvalidArgument | NotFound | StoreError | StorageUnavailable>;
+    send(
+      s: Sender,
+      req: SendMessageRequest,
+    ): Effect.Effect<MessageInitShape<typeof SendAckSchema>, InvalidArgument | NotMember | NotFound | StoreError | StorageUnavailable>;
+    history(
+      s: Sender,
+      req: HistoryRequest,
+    ): Effect.Effect<MessageInitShape<typeof HistoryPageSchema>, InvalidArgument | NotMember | StoreError | StorageUnavailable>;
+    recover(
+      s: Sender,
+      req: RecoverRequest,
+    ): Effect.Effect<MessageInitShape<typeof RecoverResultSchema>, NotMember | StoreError | StorageUnavailable>;
+    sendDirect(
+      s: Sender,
+      req: SendDirectRequest,
+    ): Effect.Effect<MessageInitShape<typeof DirectAckSchema>, InvalidArgument | NotFound | StoreError | StorageUnavailable>;
     /** Edit, delete or react: stores the action event, delivers it like a message, replies with its ack. */
     act(s: Sender, action: ActionRequest): Effect.Effect<ActionAck, ActionError>;
     typing(s: Sender, req: TypingRequest): Effect.Effect<void, NotMember>;
-    directHistory(s: Sender, req: DirectHistoryRequest): Effect.Effect<MessageInitShape<typeof DirectHistoryPageSchema>, InvalidArgument | NotFound | StoreError | StorageUnavailable>;
+    directHistory(
+      s: Sender,
+      req: DirectHistoryRequest,
+    ): Effect.Effect<MessageInitShape<typeof DirectHistoryPageSchema>, InvalidArgument | NotFound | StoreError | StorageUnavailable>;
   }
 >()("protochat/chat/Chat") {
   static readonly layer = Layer.effect(
@@ -139,8 +191,19 @@ export class Chat extends Context.Service<
         // there is nobody to tell.
         const { message, duplicate } = yield* Effect.uninterruptible(
           store
-            .appendMessage({ roomCode, sender: s.peer.username, clientMessageId: cmid, text, sentAtMs: Date.now(), replyToSeq: req.replyToSeq })
-            .pipe(Effect.tap(({ message }) => Effect.sync(() => deliverRoom({ ...message, replyQuote: message.replyToSeq > 0n ? quote : undefined }, attachments)))),
+            .appendMessage({
+              roomCode,
+              sender: s.peer.username,
+              clientMessageId: cmid,
+              text,
+              sentAtMs: Date.now(),
+              replyToSeq: req.replyToSeq,
+            })
+            .pipe(
+              Effect.tap(({ message }) =>
+                Effect.sync(() => deliverRoom({ ...message, replyQuote: message.replyToSeq > 0n ? quote : undefined }, attachments)),
+              ),
+            ),
         );
         if (!duplicate) hub.setTyping(roomCode, s.peer.username, false);
         return { roomCode, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate };
@@ -162,9 +225,13 @@ export class Chat extends Context.Service<
       };
 
       /** The quote of the plain message `seq` of a page read; NotFound when it is no plain message. */
-      const quoteOf = (page: { readonly messages: ReadonlyArray<StoredMessage | StoredDirect> }, seq: bigint): Effect.Effect<Quote, NotFound> => {
+      const quoteOf = (
+        page: { readonly messages: ReadonlyArray<StoredMessage | StoredDirect> },
+        seq: bigint,
+      ): Effect.Effect<Quote, NotFound> => {
         const target = page.messages[0];
-        if (target === undefined || target.seq !== seq || target.action !== undefined) return Effect.fail(new NotFound({ what: "message" }));
+        if (target === undefined || target.seq !== seq || target.action !== undefined)
+          return Effect.fail(new NotFound({ what: "message" }));
         return Effect.succeed({ sender: target.sender, text: quoteText(target.text), deleted: target.deleted });
       };
       const roomQuote = (roomCode: string, seq: bigint) =>
@@ -177,11 +244,16 @@ export class Chat extends Context.Service<
        * bytes). The delete already stands, so a failure here is logged, not answered; the files then stay stored
        * (unreachable through the message, which shows no attachments once deleted).
        */
-      const releaseFiles = (conversation: Parameters<typeof files.release>[0], read: Effect.Effect<{ readonly messages: ReadonlyArray<StoredMessage | StoredDirect> }, StoreError | StorageUnavailable>) =>
+      const releaseFiles = (
+        conversation: Parameters<typeof files.release>[0],
+        read: Effect.Effect<{ readonly messages: ReadonlyArray<StoredMessage | StoredDirect> }, StoreError | StorageUnavailable>,
+      ) =>
         read.pipe(
           Effect.flatMap((page) => {
             const target = page.messages[0];
-            return target === undefined || target.action !== undefined ? Effect.void : files.release(conversation, target.sender, target.clientMessageId);
+            return target === undefined || target.action !== undefined
+              ? Effect.void
+              : files.release(conversation, target.sender, target.clientMessageId);
           }),
           Effect.catchCause((cause) => Effect.logWarning("deleting a message's files failed", { cause: String(cause) })),
         );
@@ -209,17 +281,30 @@ export class Chat extends Context.Service<
           const { message, duplicate } = yield* Effect.uninterruptible(
             store.appendRoomAction({ ...input, roomCode }).pipe(Effect.tap(({ message }) => Effect.sync(() => deliverRoom(message)))),
           );
-          if (input.kind === "delete") yield* releaseFiles({ _tag: "room", code: roomCode }, store.readMessages(roomCode, { anchorSeq: input.targetSeq - 1n, direction: "forward", limit: 1 }));
-          return { case: "sendAck", value: { roomCode, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate } } as const;
+          if (input.kind === "delete")
+            yield* releaseFiles(
+              { _tag: "room", code: roomCode },
+              store.readMessages(roomCode, { anchorSeq: input.targetSeq - 1n, direction: "forward", limit: 1 }),
+            );
+          return {
+            case: "sendAck",
+            value: { roomCode, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate },
+          } as const;
         }
         if (conversation.case === "peer") {
           const recipient = yield* recipientOf(s, conversation.value);
           const { message, duplicate } = yield* store.appendDirectAction({ ...input, recipient });
           if (!duplicate) deliverDirect(message, s.peer);
           if (input.kind === "delete") {
-            yield* releaseFiles(directConversation(s.peer.username, recipient), store.readDirect(s.peer.username, recipient, { anchorSeq: input.targetSeq - 1n, direction: "forward", limit: 1 }));
+            yield* releaseFiles(
+              directConversation(s.peer.username, recipient),
+              store.readDirect(s.peer.username, recipient, { anchorSeq: input.targetSeq - 1n, direction: "forward", limit: 1 }),
+            );
           }
-          return { case: "directAck", value: { recipient, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate } } as const;
+          return {
+            case: "directAck",
+            value: { recipient, seq: message.seq, sentAtMs: BigInt(message.sentAtMs), clientMessageId: message.clientMessageId, duplicate },
+          } as const;
         }
         return yield* new InvalidArgument({ message: "room_code or peer is required" });
       });

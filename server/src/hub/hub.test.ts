@@ -19,10 +19,11 @@ class FakeTimers implements Timers {
   }
   advance(ms: number) {
     this.now += ms;
-    for (const [key, t] of [...this.due]) if (t.at <= this.now) {
-      this.due.delete(key);
-      t.run();
-    }
+    for (const [key, t] of [...this.due])
+      if (t.at <= this.now) {
+        this.due.delete(key);
+        t.run();
+      }
   }
 }
 
@@ -185,7 +186,8 @@ describe("typing", () => {
     const bob = peer(2, "bob");
     hub.join("R", false, 0n, ann);
     hub.join("R", false, 0n, bob);
-    const typing = (p: { got: ServerFrame[] }) => p.got.filter((f) => f.kind.case === "typing").map((f) => f.kind.case === "typing" && f.kind.value.typing);
+    const typing = (p: { got: ServerFrame[] }) =>
+      p.got.filter((f) => f.kind.case === "typing").map((f) => f.kind.case === "typing" && f.kind.value.typing);
     hub.setTyping("R", "ann", true);
     expect(typing(bob)).toEqual([true]);
     expect(typing(ann)).toEqual([]);

@@ -23,7 +23,9 @@ let nodes = 0;
 const startNode = async (nodeId = `n${++nodes}-${process.pid}`): Promise<{ presence: PresenceShape; stop: () => Promise<void> }> => {
   const scope = await Effect.runPromise(Scope.make());
   const config = testConfig({ nodeId, redisUrl: redis.url, nodeTtlMs: TTL });
-  const layer = RedisPresence.layer.pipe(Layer.provide(Layer.merge(NodeRedis.layer({ url: redis.url }), Layer.succeed(ServerConfig, config))));
+  const layer = RedisPresence.layer.pipe(
+    Layer.provide(Layer.merge(NodeRedis.layer({ url: redis.url }), Layer.succeed(ServerConfig, config))),
+  );
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope));
   return { presence: Context.get(context, Presence), stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) };
 };
@@ -87,25 +89,29 @@ it("after Redis restarts empty, every node writes what it holds again", { timeou
   }
 });
 
-it("a node restarted under the same id, before its liveness lapsed, drops and announces what its predecessor held", { timeout: 30_000 }, async () => {
-  await flush();
-  const run = <A>(e: Effect.Effect<A>) => Effect.runPromise(e);
-  const other = await startNode();
-  const first = await startNode("fixed-id");
-  await run(other.presence.join("RS", "ann"));
-  await run(first.presence.join("RS", "bob"));
-  await run(first.presence.setOnline("bob", true));
-  await first.stop(); // as if SIGKILLed: nothing removed
-  const second = await startNode("fixed-id");
-  try {
-    expect(await run(other.presence.counts(["RS"]))).toEqual([1]);
-    expect(await run(second.presence.reapDead())).toEqual({ left: [{ code: "RS", username: "bob", count: 1 }], offline: ["bob"] });
-    expect(await run(second.presence.reapDead())).toEqual({ left: [], offline: [] });
-  } finally {
-    await second.stop();
-    await other.stop();
-  }
-});
+it(
+  "a node restarted under the same id, before its liveness lapsed, drops and announces what its predecessor held",
+  { timeout: 30_000 },
+  async () => {
+    await flush();
+    const run = <A>(e: Effect.Effect<A>) => Effect.runPromise(e);
+    const other = await startNode();
+    const first = await startNode("fixed-id");
+    await run(other.presence.join("RS", "ann"));
+    await run(first.presence.join("RS", "bob"));
+    await run(first.presence.setOnline("bob", true));
+    await first.stop(); // as if SIGKILLed: nothing removed
+    const second = await startNode("fixed-id");
+    try {
+      expect(await run(other.presence.counts(["RS"]))).toEqual([1]);
+      expect(await run(second.presence.reapDead())).toEqual({ left: [{ code: "RS", username: "bob", count: 1 }], offline: ["bob"] });
+      expect(await run(second.presence.reapDead())).toEqual({ left: [], offline: [] });
+    } finally {
+      await second.stop();
+      await other.stop();
+    }
+  },
+);
 
 it("a leave that failed while Redis was unresponsive is reconciled and announced afterwards", { timeout: 30_000 }, async () => {
   await flush();

@@ -131,11 +131,13 @@ export class RedisPresence {
         );
       /** A call failed: Redis may differ from what this node holds until the next reconcile. */
       let dirty = false;
-      const degraded = <A>(what: string, fallback: () => A) => (cause: unknown) =>
-        Effect.logWarning("presence unavailable, answering from this node", { call: what, cause: String(cause) }).pipe(
-          Effect.andThen(Effect.sync(() => (dirty = true))),
-          Effect.as(fallback()),
-        );
+      const degraded =
+        <A>(what: string, fallback: () => A) =>
+        (cause: unknown) =>
+          Effect.logWarning("presence unavailable, answering from this node", { call: what, cause: String(cause) }).pipe(
+            Effect.andThen(Effect.sync(() => (dirty = true))),
+            Effect.as(fallback()),
+          );
 
       /** Entries gone everywhere that nobody was told of yet: announced by the next reapDead. */
       let stale: Reaped | undefined;
@@ -217,7 +219,8 @@ export class RedisPresence {
 
       const parseRemoved = ([left, offline]: [Array<string | number>, string[]]): Reaped => {
         const out: Departed[] = [];
-        for (let i = 0; i + 2 < left.length; i += 3) out.push({ code: String(left[i]), username: String(left[i + 1]), count: Number(left[i + 2]) });
+        for (let i = 0; i + 2 < left.length; i += 3)
+          out.push({ code: String(left[i]), username: String(left[i + 1]), count: Number(left[i + 2]) });
         return { left: out, offline };
       };
       const removeNode = (id: string) =>
@@ -238,7 +241,11 @@ export class RedisPresence {
             Effect.forEach(dead, removeNode).pipe(Effect.map((all) => (previous ? [previous, ...all] : all))),
           ),
           Effect.map((all) => ({ left: all.flatMap((r) => r.left), offline: all.flatMap((r) => r.offline) })),
-          Effect.tap((r) => (r.left.length + r.offline.length > 0 ? Effect.logInfo("reaped the presence of stopped nodes", { left: r.left.length, offline: r.offline.length }) : Effect.void)),
+          Effect.tap((r) =>
+            r.left.length + r.offline.length > 0
+              ? Effect.logInfo("reaped the presence of stopped nodes", { left: r.left.length, offline: r.offline.length })
+              : Effect.void,
+          ),
           Effect.catchCause(degraded("reap", (): Reaped => ({ left: [], offline: [] }))),
         );
 
@@ -275,7 +282,8 @@ export class RedisPresence {
         const writes: Array<Effect.Effect<Partial<Reaped>, unknown>> = [];
         for (const [room, members] of held) {
           for (const u of members) {
-            if (!inRedis.has(`${room}:${u}`)) writes.push(evalScript(JOIN, [key.nodeMembers, key.members(room)], [`${room}:${u}`, u]).pipe(Effect.as({})));
+            if (!inRedis.has(`${room}:${u}`))
+              writes.push(evalScript(JOIN, [key.nodeMembers, key.members(room)], [`${room}:${u}`, u]).pipe(Effect.as({})));
           }
         }
         for (const f of fields) {
@@ -290,10 +298,16 @@ export class RedisPresence {
           );
         }
         const onlineInRedis = new Set(users);
-        for (const u of onlineHere) if (!onlineInRedis.has(u)) writes.push(evalScript(ONLINE, [key.nodeOnline, key.online, key.onlineSorted], [u, "1"]).pipe(Effect.as({})));
+        for (const u of onlineHere)
+          if (!onlineInRedis.has(u))
+            writes.push(evalScript(ONLINE, [key.nodeOnline, key.online, key.onlineSorted], [u, "1"]).pipe(Effect.as({})));
         for (const u of users) {
           if (onlineHere.has(u)) continue;
-          writes.push(evalScript<number>(ONLINE, [key.nodeOnline, key.online, key.onlineSorted], [u, "0"]).pipe(Effect.map((changed) => (changed === 1 ? { offline: [u] } : {}))));
+          writes.push(
+            evalScript<number>(ONLINE, [key.nodeOnline, key.online, key.onlineSorted], [u, "0"]).pipe(
+              Effect.map((changed) => (changed === 1 ? { offline: [u] } : {})),
+            ),
+          );
         }
         const results = yield* Effect.all(writes, { concurrency: "unbounded" });
         const removed: Reaped = { left: results.flatMap((r) => r.left ?? []), offline: results.flatMap((r) => r.offline ?? []) };

@@ -31,9 +31,14 @@ const node = (
     const store = yield* Store;
     const config = Layer.succeed(ServerConfig, testConfig({ nodeId, roomGraceMs: GRACE, presenceGraceMs, rooms: [] }));
     const presence = Layer.succeed(Presence, wrap(shared.table.node(nodeId)));
-    const base = Layer.mergeAll(config, Layer.succeed(Store, store), Hub.layer, Bus.layerMemory(shared.network), presence, JoinThrottle.layer.pipe(Layer.provide(Throttles.layerMemory))).pipe(
-      Layer.provideMerge(config),
-    );
+    const base = Layer.mergeAll(
+      config,
+      Layer.succeed(Store, store),
+      Hub.layer,
+      Bus.layerMemory(shared.network),
+      presence,
+      JoinThrottle.layer.pipe(Layer.provide(Throttles.layerMemory)),
+    ).pipe(Layer.provideMerge(config));
     const context = yield* Layer.build(Rooms.layer.pipe(Layer.provideMerge(base)));
     return { rooms: Context.get(context, Rooms), hub: Context.get(context, Hub), presence: Context.get(context, Presence) };
   });
@@ -87,40 +92,42 @@ describe("Rooms", () => {
     }).pipe(Effect.scoped, Effect.provide(SqliteStore.layerTemp)),
   );
 
-  it.effect("presence grace: a closed connection's user stays a member for the grace; back through another node, never gone; the room's expiry starts after it", () =>
-    Effect.gen(function* () {
-      const PG = 5000;
-      const s = shared();
-      const a = yield* node("a", s, undefined, PG);
-      const b = yield* node("b", s, undefined, PG);
-      const store = yield* Store;
-      const ann = member(peer(1, "ann"));
-      const made: { code?: string } = {};
-      yield* a.rooms.create(ann, "", false, joinedCode(made));
-      const code = made.code!;
-      const bob = member(peer(2, "bob"));
-      yield* b.rooms.join(bob, code, () => {});
-      // Bob's connection on b closes (a reload): still a member until the grace ends.
-      b.hub.removePeer(bob.peer, bob.rooms, true);
-      yield* TestClock.adjust(PG - 1);
-      assert.deepStrictEqual(yield* a.presence.counts([code]), [2]);
-      // ... and back through node a within it: the join finds him a member (no JOINED), the grace ends quietly.
-      const bob2 = member(peer(3, "bob"));
-      let members: ReadonlyArray<string> = [];
-      yield* a.rooms.join(bob2, code, (j) => (members = j.members));
-      assert.deepStrictEqual(members, ["ann", "bob"]);
-      yield* TestClock.adjust(PG * 2);
-      assert.deepStrictEqual(yield* a.presence.counts([code]), [2]);
-      // A drop with no return: gone when the grace ends; the room's own grace starts only then.
-      a.hub.removePeer(ann.peer, ann.rooms, true);
-      a.hub.removePeer(bob2.peer, bob2.rooms, true);
-      yield* TestClock.adjust(PG + 1);
-      assert.deepStrictEqual(yield* a.presence.counts([code]), [0]);
-      yield* TestClock.adjust(GRACE - 1000);
-      assert.strictEqual((yield* store.findRoom(code))?.destroyedAtMs, null, "the room grace counts from the end of the presence grace");
-      yield* TestClock.adjust(2000);
-      assert.isNumber((yield* store.findRoom(code))?.destroyedAtMs);
-    }).pipe(Effect.scoped, Effect.provide(SqliteStore.layerTemp)),
+  it.effect(
+    "presence grace: a closed connection's user stays a member for the grace; back through another node, never gone; the room's expiry starts after it",
+    () =>
+      Effect.gen(function* () {
+        const PG = 5000;
+        const s = shared();
+        const a = yield* node("a", s, undefined, PG);
+        const b = yield* node("b", s, undefined, PG);
+        const store = yield* Store;
+        const ann = member(peer(1, "ann"));
+        const made: { code?: string } = {};
+        yield* a.rooms.create(ann, "", false, joinedCode(made));
+        const code = made.code!;
+        const bob = member(peer(2, "bob"));
+        yield* b.rooms.join(bob, code, () => {});
+        // Bob's connection on b closes (a reload): still a member until the grace ends.
+        b.hub.removePeer(bob.peer, bob.rooms, true);
+        yield* TestClock.adjust(PG - 1);
+        assert.deepStrictEqual(yield* a.presence.counts([code]), [2]);
+        // ... and back through node a within it: the join finds him a member (no JOINED), the grace ends quietly.
+        const bob2 = member(peer(3, "bob"));
+        let members: ReadonlyArray<string> = [];
+        yield* a.rooms.join(bob2, code, (j) => (members = j.members));
+        assert.deepStrictEqual(members, ["ann", "bob"]);
+        yield* TestClock.adjust(PG * 2);
+        assert.deepStrictEqual(yield* a.presence.counts([code]), [2]);
+        // A drop with no return: gone when the grace ends; the room's own grace starts only then.
+        a.hub.removePeer(ann.peer, ann.rooms, true);
+        a.hub.removePeer(bob2.peer, bob2.rooms, true);
+        yield* TestClock.adjust(PG + 1);
+        assert.deepStrictEqual(yield* a.presence.counts([code]), [0]);
+        yield* TestClock.adjust(GRACE - 1000);
+        assert.strictEqual((yield* store.findRoom(code))?.destroyedAtMs, null, "the room grace counts from the end of the presence grace");
+        yield* TestClock.adjust(2000);
+        assert.isNumber((yield* store.findRoom(code))?.destroyedAtMs);
+      }).pipe(Effect.scoped, Effect.provide(SqliteStore.layerTemp)),
   );
 
   it.effect("a join interrupted while Presence records it leaves no member behind", () =>
@@ -128,7 +135,10 @@ describe("Rooms", () => {
       const s = shared();
       const gate = yield* Deferred.make<void>();
       // Node b's Presence records the join, then waits (a slow Redis round trip) until the gate opens.
-      const b = yield* node("b", s, (p) => ({ ...p, join: (code, username) => Effect.tap(p.join(code, username), () => Deferred.await(gate)) }));
+      const b = yield* node("b", s, (p) => ({
+        ...p,
+        join: (code, username) => Effect.tap(p.join(code, username), () => Deferred.await(gate)),
+      }));
       const a = yield* node("a", s);
       const ann = member(peer(1, "ann"));
       const made: { code?: string } = {};

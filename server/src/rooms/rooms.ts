@@ -8,7 +8,16 @@ import type { RoomSchema } from "../../../proto/gen/es/chat/v1/room_pb.js";
 import { PresenceChange } from "../../../proto/gen/es/chat/v1/presence_pb.js";
 import { Bus } from "../bus/bus.ts";
 import { ServerConfig } from "../config.ts";
-import { type InvalidArgument, LimitExceeded, NotFound, NotMember, type RateLimited, RoomCodeTaken, type StorageUnavailable, StoreError } from "../errors.ts";
+import {
+  type InvalidArgument,
+  LimitExceeded,
+  NotFound,
+  NotMember,
+  type RateLimited,
+  RoomCodeTaken,
+  type StorageUnavailable,
+  StoreError,
+} from "../errors.ts";
 import { encodePush, Hub, type Peer } from "../hub/hub.ts";
 import { JoinThrottle } from "../auth/join-throttle.ts";
 import { type Departed, Presence } from "../presence/presence.ts";
@@ -48,9 +57,18 @@ export class Rooms extends Context.Service<
      * Creates a room and joins the creator. `onJoined` runs synchronously with the join so the reply is queued
      * before any message pushed to the room.
      */
-    create(m: Membership, name: string, persistent: boolean, onJoined: (j: Joined) => void): Effect.Effect<void, InvalidArgument | LimitExceeded | StoreError | StorageUnavailable>;
+    create(
+      m: Membership,
+      name: string,
+      persistent: boolean,
+      onJoined: (j: Joined) => void,
+    ): Effect.Effect<void, InvalidArgument | LimitExceeded | StoreError | StorageUnavailable>;
     /** Joins by code; as in `create`, `onJoined` queues the reply before any push. */
-    join(m: Membership, code: string, onJoined: (j: Joined) => void): Effect.Effect<void, NotFound | RateLimited | LimitExceeded | StoreError | StorageUnavailable>;
+    join(
+      m: Membership,
+      code: string,
+      onJoined: (j: Joined) => void,
+    ): Effect.Effect<void, NotFound | RateLimited | LimitExceeded | StoreError | StorageUnavailable>;
     leave(m: Membership, code: string): Effect.Effect<void, NotMember>;
     list(limit: number): Effect.Effect<ReadonlyArray<{ room: RoomRecord; memberCount: number }>, StoreError | StorageUnavailable>;
     /** Members of a dead node left these rooms everywhere: push LEFT here and to the other nodes, start graces. */
@@ -80,7 +98,8 @@ export class Rooms extends Context.Service<
       const announce = (code: string, username: string, change: PresenceChange, count: number) => {
         const bytes = encodePush({ case: "presence", value: { roomCode: code, username, change, memberCount: count } });
         hub.pushRoom(code, bytes, username);
-        if (!bus.standalone) bus.publish({ _tag: "RoomPush", room: code, exceptUser: username, droppable: false, payload: payloadOf(bytes) });
+        if (!bus.standalone)
+          bus.publish({ _tag: "RoomPush", room: code, exceptUser: username, droppable: false, payload: payloadOf(bytes) });
       };
 
       // Destroys the room if, after the grace, nobody is in it on any node. A failure is logged and the room
@@ -207,7 +226,12 @@ export class Rooms extends Context.Service<
           if (recorded.changed) announce(room.code, username, PresenceChange.JOINED, recorded.members.length);
         });
 
-      const create = Effect.fn("Rooms.create")(function* (m: Membership, rawName: string, persistent: boolean, onJoined: (j: Joined) => void) {
+      const create = Effect.fn("Rooms.create")(function* (
+        m: Membership,
+        rawName: string,
+        persistent: boolean,
+        onJoined: (j: Joined) => void,
+      ) {
         const name = yield* roomName(rawName, persistent);
         // Checked before the room exists: a refused create must not leave a room behind (a persistent one
         // would be listed and count against the creator's cap; a temporary one would never expire).
@@ -263,7 +287,10 @@ export class Rooms extends Context.Service<
         for (let attempt = 0; attempt < MAX_MINT_ATTEMPTS && !made; attempt++) {
           const created = yield* store
             .createRoom({ code: mintCode(), name, persistent: true, createdBy: "", createdAtMs: Date.now() })
-            .pipe(Effect.catchTag("RoomCodeTaken", () => Effect.succeed(undefined)), Effect.orDie);
+            .pipe(
+              Effect.catchTag("RoomCodeTaken", () => Effect.succeed(undefined)),
+              Effect.orDie,
+            );
           made = created !== undefined;
         }
       }

@@ -5,7 +5,8 @@ import { ClientFrameSchema } from "../../../proto/gen/es/chat/v1/envelope_pb.js"
 import { contractViolation } from "./contract-rules.ts";
 import type { Request } from "./machine.ts";
 
-const request = (kind: MessageInitShape<typeof ClientFrameSchema>["kind"]): Request => create(ClientFrameSchema, { id: 1, kind }).kind as Request;
+const request = (kind: MessageInitShape<typeof ClientFrameSchema>["kind"]): Request =>
+  create(ClientFrameSchema, { id: 1, kind }).kind as Request;
 const send = (text: string, clientMessageId = "m-1", roomCode = "K7QX2M") =>
   request({ case: "sendMessage", value: { roomCode, clientMessageId, text } });
 
@@ -28,7 +29,9 @@ describe("contract rules", () => {
       "limit: must be less than or equal to 200",
     );
     expect(contractViolation(request({ case: "directHistory", value: { peer: "bob", limit: 201 } }))).toMatch(/^limit: /);
-    expect(contractViolation(request({ case: "register", value: { username: "ü".repeat(33), password: "12345678" } }))).toMatch(/^username: /);
+    expect(contractViolation(request({ case: "register", value: { username: "ü".repeat(33), password: "12345678" } }))).toMatch(
+      /^username: /,
+    );
     expect(contractViolation(request({ case: "register", value: { username: "bob", password: "1234567" } }))).toMatch(/^password: /);
     expect(contractViolation(request({ case: "login", value: { username: "bob", password: "x".repeat(257) } }))).toMatch(/^password: /);
     expect(contractViolation(request({ case: "createRoom", value: { name: "n".repeat(65) } }))).toMatch(/^name: /);

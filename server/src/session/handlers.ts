@@ -44,7 +44,10 @@ export type Outcome =
 const frame = (id: number, kind: FrameKindInit): ServerFrame => create(ServerFrameSchema, { id, kind });
 
 /** AuthOk announces the timings a client must not hard-code: heartbeat, room grace, typing TTL. */
-export const authOkKind = (auth: Authenticated, config: Pick<Config, "heartbeatIntervalMs" | "heartbeatTimeoutMs" | "roomGraceMs" | "typingTtlMs">): FrameKindInit => ({
+export const authOkKind = (
+  auth: Authenticated,
+  config: Pick<Config, "heartbeatIntervalMs" | "heartbeatTimeoutMs" | "roomGraceMs" | "typingTtlMs">,
+): FrameKindInit => ({
   case: "authOk",
   value: {
     username: auth.username,
@@ -60,12 +63,18 @@ export const authOkKind = (auth: Authenticated, config: Pick<Config, "heartbeatI
 
 const joinedKind = (j: Joined): FrameKindInit => ({
   case: "roomJoined",
-  value: { room: roomInit(j.room), members: j.members.map((username) => ({ username })), memberCount: j.members.length, lastSeq: j.lastSeq },
+  value: {
+    room: roomInit(j.room),
+    members: j.members.map((username) => ({ username })),
+    memberCount: j.members.length,
+    lastSeq: j.lastSeq,
+  },
 });
 
-export class Handlers extends Context.Service<Handlers, { handle(conn: ConnectionView, id: number, request: Request): Effect.Effect<Outcome> }>()(
-  "protochat/session/Handlers",
-) {
+export class Handlers extends Context.Service<
+  Handlers,
+  { handle(conn: ConnectionView, id: number, request: Request): Effect.Effect<Outcome> }
+>()("protochat/session/Handlers") {
   static readonly layer = Layer.effect(
     Handlers,
     Effect.gen(function* () {
@@ -76,12 +85,16 @@ export class Handlers extends Context.Service<Handlers, { handle(conn: Connectio
       const presence = yield* Presence;
       const config = yield* ServerConfig;
 
-      const reply = (id: number) => (kind: FrameKindInit): Outcome => ({ _tag: "Reply", frame: frame(id, kind) });
-      const authenticated = (id: number) => (auth: Authenticated): Outcome => ({
-        _tag: "Authenticated",
-        frame: frame(id, authOkKind(auth, config)),
-        auth,
-      });
+      const reply =
+        (id: number) =>
+        (kind: FrameKindInit): Outcome => ({ _tag: "Reply", frame: frame(id, kind) });
+      const authenticated =
+        (id: number) =>
+        (auth: Authenticated): Outcome => ({
+          _tag: "Authenticated",
+          frame: frame(id, authOkKind(auth, config)),
+          auth,
+        });
 
       const authed = (conn: ConnectionView): Peer => {
         // The state machine only executes these requests in the Ready state, where the peer exists.
@@ -115,20 +128,34 @@ export class Handlers extends Context.Service<Handlers, { handle(conn: Connectio
           }
           case "joinRoom": {
             const m = { peer: authed(conn), ip: conn.ip, rooms: conn.rooms };
-            return rooms.join(m, request.value.code, (j) => conn.sendNow(frame(id, joinedKind(j)))).pipe(Effect.as<Outcome>({ _tag: "Sent" }));
+            return rooms
+              .join(m, request.value.code, (j) => conn.sendNow(frame(id, joinedKind(j))))
+              .pipe(Effect.as<Outcome>({ _tag: "Sent" }));
           }
           case "leaveRoom":
-            return rooms.leave({ peer: authed(conn), ip: conn.ip, rooms: conn.rooms }, request.value.code).pipe(Effect.map(() => ok({ case: "ok", value: {} })));
+            return rooms
+              .leave({ peer: authed(conn), ip: conn.ip, rooms: conn.rooms }, request.value.code)
+              .pipe(Effect.map(() => ok({ case: "ok", value: {} })));
           case "listRooms":
-            return rooms.list(MAX_ROOM_LIST).pipe(
-              Effect.map((list) => ok({ case: "roomList", value: { rooms: list.map((r) => ({ room: roomInit(r.room), memberCount: r.memberCount })) } })),
-            );
+            return rooms
+              .list(MAX_ROOM_LIST)
+              .pipe(
+                Effect.map((list) =>
+                  ok({ case: "roomList", value: { rooms: list.map((r) => ({ room: roomInit(r.room), memberCount: r.memberCount })) } }),
+                ),
+              );
           case "sendMessage":
-            return chat.send({ peer: authed(conn), rooms: conn.rooms }, request.value).pipe(Effect.map((value) => ok({ case: "sendAck", value })));
+            return chat
+              .send({ peer: authed(conn), rooms: conn.rooms }, request.value)
+              .pipe(Effect.map((value) => ok({ case: "sendAck", value })));
           case "history":
-            return chat.history({ peer: authed(conn), rooms: conn.rooms }, request.value).pipe(Effect.map((value) => ok({ case: "historyPage", value })));
+            return chat
+              .history({ peer: authed(conn), rooms: conn.rooms }, request.value)
+              .pipe(Effect.map((value) => ok({ case: "historyPage", value })));
           case "recover":
-            return chat.recover({ peer: authed(conn), rooms: conn.rooms }, request.value).pipe(Effect.map((value) => ok({ case: "recoverResult", value })));
+            return chat
+              .recover({ peer: authed(conn), rooms: conn.rooms }, request.value)
+              .pipe(Effect.map((value) => ok({ case: "recoverResult", value })));
           case "typing": {
             const peer = authed(conn);
             return chat.typing({ peer, rooms: conn.rooms }, request.value).pipe(Effect.map(() => ok({ case: "ok", value: {} })));
@@ -141,7 +168,9 @@ export class Handlers extends Context.Service<Handlers, { handle(conn: Connectio
               .pipe(Effect.map((o) => ok({ case: "onlineUsers", value: { usernames: [...o.usernames], truncated: o.truncated } })));
           }
           case "sendDirect":
-            return chat.sendDirect({ peer: authed(conn), rooms: conn.rooms }, request.value).pipe(Effect.map((value) => ok({ case: "directAck", value })));
+            return chat
+              .sendDirect({ peer: authed(conn), rooms: conn.rooms }, request.value)
+              .pipe(Effect.map((value) => ok({ case: "directAck", value })));
           case "editMessage":
             return chat.act({ peer: authed(conn), rooms: conn.rooms }, { _tag: "edit", req: request.value }).pipe(Effect.map(ok));
           case "deleteMessage":
@@ -154,12 +183,21 @@ export class Handlers extends Context.Service<Handlers, { handle(conn: Connectio
               .pipe(Effect.map((value) => ok({ case: "directHistoryPage", value })));
           case "ping":
             // Answered by the state machine itself; never executed.
-            return Effect.succeed(ok({ case: "pong", value: { nonce: request.value.nonce, clientTimeMs: request.value.clientTimeMs, serverTimeMs: BigInt(Date.now()) } }));
+            return Effect.succeed(
+              ok({
+                case: "pong",
+                value: { nonce: request.value.nonce, clientTimeMs: request.value.clientTimeMs, serverTimeMs: BigInt(Date.now()) },
+              }),
+            );
         }
       };
 
       const handle = (conn: ConnectionView, id: number, request: Request): Effect.Effect<Outcome> =>
-        replyOrError(id, Effect.suspend(() => run(conn, id, request)), (frame): Outcome => ({ _tag: "Reply", frame }));
+        replyOrError(
+          id,
+          Effect.suspend(() => run(conn, id, request)),
+          (frame): Outcome => ({ _tag: "Reply", frame }),
+        );
 
       return Handlers.of({ handle });
     }),

@@ -8,7 +8,10 @@ import { type Action, CONGESTED_RETRY_MS, type Input, initialState, type Limits,
 
 const limits: Limits = { ratePerSec: 10, burst: 5, maxViolations: 3, maxRateStrikes: 4 };
 type Kind = NonNullable<MessageInitShape<typeof ClientFrameSchema>["kind"]>;
-const frame = (kind: Kind | undefined, id = 1): Input => ({ _tag: "Frame", frame: create(ClientFrameSchema, kind ? { id, kind } : { id }) });
+const frame = (kind: Kind | undefined, id = 1): Input => ({
+  _tag: "Frame",
+  frame: create(ClientFrameSchema, kind ? { id, kind } : { id }),
+});
 const fresh = (): SessionState => initialState(0, limits);
 const ready = (): SessionState => step(fresh(), { _tag: "Authenticated", username: "ann", token: "t" }, 0, limits).state;
 
@@ -119,11 +122,19 @@ describe("congested outbox", () => {
       _tag: "Send",
       frame: { id: 4, kind: { case: "pong" } },
     });
-    for (const kind of [{ case: "sendMessage", value: {} }, { case: "listRooms", value: {} }, { case: "leaveRoom", value: { code: "X" } }] as Kind[]) {
-      expect(step(ready(), frame(kind, 5), 0, limits, true).actions, kind.case).toEqual([{ _tag: "Execute", id: 5, request: expect.objectContaining({ case: kind.case }) }]);
+    for (const kind of [
+      { case: "sendMessage", value: {} },
+      { case: "listRooms", value: {} },
+      { case: "leaveRoom", value: { code: "X" } },
+    ] as Kind[]) {
+      expect(step(ready(), frame(kind, 5), 0, limits, true).actions, kind.case).toEqual([
+        { _tag: "Execute", id: 5, request: expect.objectContaining({ case: kind.case }) },
+      ]);
     }
     for (const kind of large) {
-      expect(step(ready(), frame(kind, 6), 0, limits, false).actions, kind.case).toEqual([{ _tag: "Execute", id: 6, request: expect.objectContaining({ case: kind.case }) }]);
+      expect(step(ready(), frame(kind, 6), 0, limits, false).actions, kind.case).toEqual([
+        { _tag: "Execute", id: 6, request: expect.objectContaining({ case: kind.case }) },
+      ]);
     }
   });
 });
@@ -210,7 +221,12 @@ describe("closing", () => {
 
   it("ignores every input after close, frames included", () => {
     const closed = step(ready(), { _tag: "Shutdown" }, 0, limits).state;
-    for (const input of [frame({ case: "ping", value: {} }), { _tag: "Malformed" } as const, { _tag: "Text" } as const, { _tag: "HeartbeatTimeout" } as const]) {
+    for (const input of [
+      frame({ case: "ping", value: {} }),
+      { _tag: "Malformed" } as const,
+      { _tag: "Text" } as const,
+      { _tag: "HeartbeatTimeout" } as const,
+    ]) {
       expect(step(closed, input, 0, limits)).toEqual({ state: closed, actions: [] });
     }
   });

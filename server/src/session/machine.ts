@@ -15,7 +15,14 @@ export type SessionState =
   /** Connected, not yet authenticated: only register/login/resume/ping are accepted. */
   | { readonly _tag: "AwaitingAuth"; readonly violations: number; readonly bucket: Bucket; readonly rateStrikes: number }
   /** Authenticated as `username` with session `token`. */
-  | { readonly _tag: "Ready"; readonly username: string; readonly token: string; readonly violations: number; readonly bucket: Bucket; readonly rateStrikes: number }
+  | {
+      readonly _tag: "Ready";
+      readonly username: string;
+      readonly token: string;
+      readonly violations: number;
+      readonly bucket: Bucket;
+      readonly rateStrikes: number;
+    }
   /** A close code was chosen; every later input is ignored. */
   | { readonly _tag: "Closing"; readonly code: CloseCode };
 
@@ -115,7 +122,13 @@ const pong = (id: number, ping: Extract<Request, { case: "ping" }>["value"], now
   }),
 });
 
-const onFrame = (state: Exclude<SessionState, { _tag: "Closing" }>, frame: ClientFrame, nowMs: number, limits: Limits, outboxCongested: boolean): Step => {
+const onFrame = (
+  state: Exclude<SessionState, { _tag: "Closing" }>,
+  frame: ClientFrame,
+  nowMs: number,
+  limits: Limits,
+  outboxCongested: boolean,
+): Step => {
   const taken = takeToken(state.bucket, nowMs, limits);
   if (taken.retryAfterMs > 0) {
     const rateStrikes = state.rateStrikes + 1;
@@ -126,14 +139,18 @@ const onFrame = (state: Exclude<SessionState, { _tag: "Closing" }>, frame: Clien
   const next = { ...state, bucket: taken.bucket, rateStrikes: 0 };
   const { kind, id } = frame;
   if (id === 0) return violation(next, limits, errorFrame(0, ErrorCode.INVALID_ARGUMENT, "frame id must be non-zero"));
-  if (kind.case === undefined) return violation(next, limits, errorFrame(id, ErrorCode.UNKNOWN_FRAME, "frame kind not set or not known to this server"));
+  if (kind.case === undefined)
+    return violation(next, limits, errorFrame(id, ErrorCode.UNKNOWN_FRAME, "frame kind not set or not known to this server"));
   if (kind.case === "ping") return { state: next, actions: [pong(id, kind.value, nowMs)] };
   if (next._tag === "AwaitingAuth") {
     if (AUTH_KINDS.has(kind.case)) return { state: next, actions: [{ _tag: "Execute", id, request: kind }] };
     return close(CloseCode.NOT_AUTHENTICATED, [{ _tag: "Send", frame: errorFrame(id, ErrorCode.UNAUTHENTICATED, "authenticate first") }]);
   }
   if (AUTH_KINDS.has(kind.case)) {
-    return { state: next, actions: [{ _tag: "Send", frame: errorFrame(id, ErrorCode.ALREADY_AUTHENTICATED, "connection is already authenticated") }] };
+    return {
+      state: next,
+      actions: [{ _tag: "Send", frame: errorFrame(id, ErrorCode.ALREADY_AUTHENTICATED, "connection is already authenticated") }],
+    };
   }
   if (outboxCongested && LARGE_REPLY_KINDS.has(kind.case)) {
     // Not executed: a client that does not read would otherwise make the server hold reply after reply.
@@ -160,7 +177,14 @@ export const step = (state: SessionState, input: Input, nowMs: number, limits: L
     case "Authenticated":
       if (state._tag !== "AwaitingAuth") return { state, actions: [] };
       return {
-        state: { _tag: "Ready", username: input.username, token: input.token, violations: state.violations, bucket: state.bucket, rateStrikes: 0 },
+        state: {
+          _tag: "Ready",
+          username: input.username,
+          token: input.token,
+          violations: state.violations,
+          bucket: state.bucket,
+          rateStrikes: 0,
+        },
         actions: [],
       };
     case "AuthDeadline":

@@ -38,7 +38,13 @@ const run = (label: string, open: Effect.Effect<ReadonlyArray<Opened>, unknown, 
         { concurrency: parallel, discard: true },
       );
       const seconds = (performance.now() - start) / 1000;
-      const s = nodes.map((n) => n.stats()).reduce((a, b) => ({ batches: a.batches + b.batches, appends: a.appends + b.appends, largestBatch: Math.max(a.largestBatch, b.largestBatch) }));
+      const s = nodes
+        .map((n) => n.stats())
+        .reduce((a, b) => ({
+          batches: a.batches + b.batches,
+          appends: a.appends + b.appends,
+          largestBatch: Math.max(a.largestBatch, b.largestBatch),
+        }));
       console.log(
         `${label.padEnd(44)} ${String(Math.round(count / seconds)).padStart(8)} appends/s  (${s.batches} commits, ${(s.appends / s.batches).toFixed(1)} per commit, largest ${s.largestBatch})`,
       );
@@ -55,13 +61,19 @@ const sqlite = Effect.gen(function* () {
 });
 
 const postgres = Effect.gen(function* () {
-  const pg = yield* Effect.acquireRelease(Effect.promise(() => startPostgres()), (server) => Effect.sync(() => server.destroy()));
+  const pg = yield* Effect.acquireRelease(
+    Effect.promise(() => startPostgres()),
+    (server) => Effect.sync(() => server.destroy()),
+  );
   console.log(`PostgreSQL store, local PostgreSQL 15 (fsync on, synchronous_commit on) over loopback TCP, ${count} appends of 80 bytes`);
   /** `nodes` stores (one pool each) on a fresh database. */
   const open = (nodes: number, options: Partial<PostgresStoreOptions> = {}) =>
     Effect.gen(function* () {
       const url = yield* freshDatabase(pg.url);
-      return yield* Effect.all(Array.from({ length: nodes }, () => makePostgresStore({ url, ...options })), { concurrency: "unbounded" });
+      return yield* Effect.all(
+        Array.from({ length: nodes }, () => makePostgresStore({ url, ...options })),
+        { concurrency: "unbounded" },
+      );
     });
   const single = yield* run("one at a time", open(1), 1);
   const batched = yield* run(`${concurrency} concurrent (group commit)`, open(1), concurrency);
@@ -69,7 +81,9 @@ const postgres = Effect.gen(function* () {
   yield* run(`${concurrency} concurrent over 50 rooms (group commit)`, open(1), concurrency, 50);
   yield* run(`${concurrency} concurrent over 50 rooms, no group commit`, open(1, { groupCommit: false }), concurrency, 50);
   yield* run(`2 nodes x ${concurrency / 2} concurrent, one room`, open(2), concurrency);
-  console.log(`group commit speed-up: ${(batched / single).toFixed(1)}x over one at a time, ${(batched / alone).toFixed(1)}x over concurrent transactions`);
+  console.log(
+    `group commit speed-up: ${(batched / single).toFixed(1)}x over one at a time, ${(batched / alone).toFixed(1)}x over concurrent transactions`,
+  );
 });
 
 const program = Effect.scoped(

@@ -19,11 +19,23 @@ const program = Effect.scoped(
           Effect.gen(function* () {
             const id = `w${writer}-${next++}`;
             if (writer % 2 === 0) {
-              const { message } = yield* store.appendMessage({ roomCode: "CRASH2", sender: "ann", clientMessageId: id, text: id, sentAtMs: 1 });
+              const { message } = yield* store.appendMessage({
+                roomCode: "CRASH2",
+                sender: "ann",
+                clientMessageId: id,
+                text: id,
+                sentAtMs: 1,
+              });
               // Pipes are written synchronously on Linux: once this returns the line is the parent's to read.
               process.stdout.write(`room ${message.seq} ${id}\n`);
             } else {
-              const { message } = yield* store.appendDirect({ sender: "ann", recipient: "bob", clientMessageId: id, text: id, sentAtMs: 1 });
+              const { message } = yield* store.appendDirect({
+                sender: "ann",
+                recipient: "bob",
+                clientMessageId: id,
+                text: id,
+                sentAtMs: 1,
+              });
               process.stdout.write(`direct ${message.seq} ${id}\n`);
             }
           }),

@@ -43,8 +43,15 @@ describe("SqliteStore durability", () => {
           const { store } = yield* makeSqliteStore({ file });
           const stored = yield* store.readMessages("CRASH2", { anchorSeq: 0n, direction: "forward", limit: 1_000_000 });
           const dms = yield* store.readDirect("bob", "ann", { anchorSeq: 0n, direction: "forward", limit: 1_000_000 });
-          for (const [all, acks] of [[stored.messages, room], [dms.messages, direct]] as const) {
-            assert.deepStrictEqual(all.map((m) => Number(m.seq)), all.map((_, i) => i + 1), "gap-free");
+          for (const [all, acks] of [
+            [stored.messages, room],
+            [dms.messages, direct],
+          ] as const) {
+            assert.deepStrictEqual(
+              all.map((m) => Number(m.seq)),
+              all.map((_, i) => i + 1),
+              "gap-free",
+            );
             const bySeq = new Map(all.map((m) => [String(m.seq), m.clientMessageId]));
             for (const [, seq, id] of acks) assert.strictEqual(bySeq.get(seq!), id, `acked ${id} at ${seq}`);
           }
@@ -53,5 +60,6 @@ describe("SqliteStore durability", () => {
           );
         }),
       );
-    }));
+    }),
+  );
 });

@@ -69,7 +69,10 @@ describe("the server on PostgreSQL", () => {
       const other = await WireClient.open(two.url);
       await other.call({ case: "login", value: { username: a.username, password: a.password } }, "authOk");
       await other.call({ case: "joinRoom", value: { code } }, "roomJoined");
-      const three = await other.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: "three", text: "three" } }, "sendAck");
+      const three = await other.call(
+        { case: "sendMessage", value: { roomCode: code, clientMessageId: "three", text: "three" } },
+        "sendAck",
+      );
       const four = await resumed.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: "four", text: "four" } }, "sendAck");
       expect([three.seq, four.seq]).toEqual([3n, 4n]);
       // PostgreSQL text cannot hold U+0000: a clear INVALID_ARGUMENT, not a failed write.
@@ -126,11 +129,17 @@ describe("the server on PostgreSQL", () => {
       // Ready again by itself (the failed upgrade's check or the probe noticed the database is back).
       const deadline = Date.now() + 5_000;
       let ready = 0;
-      while (Date.now() < deadline && (ready = (await fetch(node.url.replace("ws://", "http://").replace("/ws", "/readyz"))).status) !== 200) {
+      while (
+        Date.now() < deadline &&
+        (ready = (await fetch(node.url.replace("ws://", "http://").replace("/ws", "/readyz"))).status) !== 200
+      ) {
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(ready).toBe(200);
-      const ack = await a.client.call({ case: "sendMessage", value: { roomCode: code, clientMessageId: "during", text: "during" } }, "sendAck");
+      const ack = await a.client.call(
+        { case: "sendMessage", value: { roomCode: code, clientMessageId: "during", text: "during" } },
+        "sendAck",
+      );
       expect([ack.seq, ack.duplicate]).toEqual([2n, false]);
       const page = await a.client.call({ case: "history", value: { roomCode: code } }, "historyPage");
       expect(page.messages.map((m) => m.text)).toEqual(["before", "during"]);

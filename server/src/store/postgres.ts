@@ -5,7 +5,15 @@ import { PgClient, PgTypes } from "@effect/sql-pg";
 import { Context, Deferred, Effect, Exit, Layer, Queue, Redacted, Result } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { isSqlError, type SqlError } from "effect/sql/SqlError";
-import { type LimitExceeded, type NotFound, type PermissionDenied, RoomCodeTaken, StorageUnavailable, StoreError, UsernameTaken } from "../errors.ts";
+import {
+  type LimitExceeded,
+  type NotFound,
+  type PermissionDenied,
+  RoomCodeTaken,
+  StorageUnavailable,
+  StoreError,
+  UsernameTaken,
+} from "../errors.ts";
 import { migrate } from "./postgres-migrations.ts";
 import {
   ACTION_CODES,
@@ -281,7 +289,11 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
   yield* migrate.pipe(
     Effect.provideService(SqlClient, sql),
     Effect.mapError((error) =>
-      error._tag === "MigrationError" && isSqlError(error.cause) ? error.cause : error._tag === "MigrationError" ? new StoreError({ operation: "migrate", cause: error }) : error,
+      error._tag === "MigrationError" && isSqlError(error.cause)
+        ? error.cause
+        : error._tag === "MigrationError"
+          ? new StoreError({ operation: "migrate", cause: error })
+          : error,
     ),
     guard("migrate"),
     Effect.mapError(atStart),
@@ -308,12 +320,30 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
   const appendMessagesStatement = (messages: ReadonlyArray<NewMessage>) => sql<Row>`
     WITH input AS (
       SELECT * FROM unnest(
-        ${arrayOf(messages.map((m) => m.roomCode), PgTypes.OID.text)}::text[],
-        ${arrayOf(messages.map((m) => m.sender), PgTypes.OID.text)}::text[],
-        ${arrayOf(messages.map((m) => m.clientMessageId), PgTypes.OID.text)}::text[],
-        ${arrayOf(messages.map((m) => BigInt(Math.trunc(m.sentAtMs))), PgTypes.OID.int8)}::bigint[],
-        ${arrayOf(messages.map((m) => m.text), PgTypes.OID.text)}::text[],
-        ${arrayOf(messages.map((m) => m.replyToSeq ?? 0n), PgTypes.OID.int8)}::bigint[]
+        ${arrayOf(
+          messages.map((m) => m.roomCode),
+          PgTypes.OID.text,
+        )}::text[],
+        ${arrayOf(
+          messages.map((m) => m.sender),
+          PgTypes.OID.text,
+        )}::text[],
+        ${arrayOf(
+          messages.map((m) => m.clientMessageId),
+          PgTypes.OID.text,
+        )}::text[],
+        ${arrayOf(
+          messages.map((m) => BigInt(Math.trunc(m.sentAtMs))),
+          PgTypes.OID.int8,
+        )}::bigint[],
+        ${arrayOf(
+          messages.map((m) => m.text),
+          PgTypes.OID.text,
+        )}::text[],
+        ${arrayOf(
+          messages.map((m) => m.replyToSeq ?? 0n),
+          PgTypes.OID.int8,
+        )}::bigint[]
       ) WITH ORDINALITY AS t (room_code, sender, client_message_id, sent_at_ms, text, target_seq, ord)
     ), locked AS (
       SELECT code, last_seq FROM rooms WHERE code IN (SELECT room_code FROM input) ORDER BY code FOR UPDATE
@@ -475,7 +505,10 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
           Effect.flatMap((jobs) => {
             const keyed = jobs.map((job) => [lockKey(job), job] as const);
             keyed.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-            return writeBatch(keyed.map(([, job]) => job), 1);
+            return writeBatch(
+              keyed.map(([, job]) => job),
+              1,
+            );
           }),
         ),
       ),
@@ -494,7 +527,9 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
         Effect.andThen(
           Effect.suspend(() => {
             const due = status._tag === "Unavailable" || Date.now() - lastSuccessMs >= idleProbeMs;
-            return due ? Effect.ignore(sql`UPDATE store_probe SET probed_at_ms = ${Date.now()} WHERE id = 1`.pipe(guard("probe"))) : Effect.void;
+            return due
+              ? Effect.ignore(sql`UPDATE store_probe SET probed_at_ms = ${Date.now()} WHERE id = 1`.pipe(guard("probe")))
+              : Effect.void;
           }),
         ),
         Effect.andThen(
@@ -589,7 +624,9 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
           FROM reactions WHERE room_code = ${input.roomCode} AND target_seq = ${input.targetSeq}`;
         const refused = refuseAction(
           input,
-          target[0] === undefined ? undefined : { kind: num(target[0].kind), senderKey: usernameKey(str(target[0].sender)), deleted: target[0].deleted === true },
+          target[0] === undefined
+            ? undefined
+            : { kind: num(target[0].kind), senderKey: usernameKey(str(target[0].sender)), deleted: target[0].deleted === true },
           { present: num(facts[0]!.present) > 0, distinct: num(facts[0]!.distinct_emoji) },
         );
         if (refused !== undefined) return yield* refused;
@@ -699,19 +736,20 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
     );
 
   /** Fills each plain message of a page with its reactions (one range read over the page's seqs). */
-  const withReactions = <A extends { readonly seq: bigint }>(
-    read: (from: bigint, to: bigint) => Effect.Effect<ReadonlyArray<Row>, SqlError>,
-  ) =>
-  (result: Page<A>): Effect.Effect<Page<A>, SqlError> => {
-    const first = result.messages[0];
-    const last = result.messages.at(-1);
-    if (first === undefined || last === undefined) return Effect.succeed(result);
-    return Effect.map(read(first.seq, last.seq), (rows) => {
-      if (rows.length === 0) return result;
-      const grouped = groupReactions(rows.map((row) => ({ targetSeq: big(row.target_seq), emoji: str(row.emoji), username: str(row.username) })));
-      return { ...result, messages: result.messages.map((m) => (grouped.has(m.seq) ? { ...m, reactions: grouped.get(m.seq)! } : m)) };
-    });
-  };
+  const withReactions =
+    <A extends { readonly seq: bigint }>(read: (from: bigint, to: bigint) => Effect.Effect<ReadonlyArray<Row>, SqlError>) =>
+    (result: Page<A>): Effect.Effect<Page<A>, SqlError> => {
+      const first = result.messages[0];
+      const last = result.messages.at(-1);
+      if (first === undefined || last === undefined) return Effect.succeed(result);
+      return Effect.map(read(first.seq, last.seq), (rows) => {
+        if (rows.length === 0) return result;
+        const grouped = groupReactions(
+          rows.map((row) => ({ targetSeq: big(row.target_seq), emoji: str(row.emoji), username: str(row.username) })),
+        );
+        return { ...result, messages: result.messages.map((m) => (grouped.has(m.seq) ? { ...m, reactions: grouped.get(m.seq)! } : m)) };
+      });
+    };
 
   const store = Store.of({
     createUser: Effect.fn("Store.createUser")(function* (input) {
@@ -767,9 +805,7 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
       return rows[0] === undefined ? undefined : toRoom(rows[0]);
     }),
     destroyRoom: Effect.fn("Store.destroyRoom")(function* (code, atMs) {
-      yield* sql`UPDATE rooms SET destroyed_at_ms = ${atMs} WHERE code = ${code} AND destroyed_at_ms IS NULL`.pipe(
-        guard("destroyRoom"),
-      );
+      yield* sql`UPDATE rooms SET destroyed_at_ms = ${atMs} WHERE code = ${code} AND destroyed_at_ms IS NULL`.pipe(guard("destroyRoom"));
     }),
     listPersistentRooms: Effect.fn("Store.listPersistentRooms")(function* (limit) {
       const rows = yield* sql<Row>`
@@ -793,8 +829,7 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
       return rows.map(toRoom);
     }),
     // Untraced: one per message (a traced Effect.fn captures a stack trace and opens a span per call).
-    appendMessage: (input) =>
-      enqueue<Appended<StoredMessage>>((deferred) => ({ kind: "message", input, deferred }), "appendMessage"),
+    appendMessage: (input) => enqueue<Appended<StoredMessage>>((deferred) => ({ kind: "message", input, deferred }), "appendMessage"),
     readMessages: Effect.fn("Store.readMessages")(function* (roomCode, query) {
       if (unstorable(roomCode)) return { messages: [], hasMore: false };
       // A plain message's reply quote comes from the replied-to row, as it is now.
@@ -811,9 +846,11 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
         (row) => toMessage(roomCode, row),
       ).pipe(
         Effect.flatMap(
-          withReactions<StoredMessage>((from, to) => sql<Row>`
+          withReactions<StoredMessage>(
+            (from, to) => sql<Row>`
             SELECT target_seq, emoji, username FROM reactions
-            WHERE room_code = ${roomCode} AND target_seq BETWEEN ${from} AND ${to} ORDER BY target_seq, seq`),
+            WHERE room_code = ${roomCode} AND target_seq BETWEEN ${from} AND ${to} ORDER BY target_seq, seq`,
+          ),
         ),
         guard("readMessages"),
       );
@@ -845,9 +882,11 @@ export const makePostgresStore = Effect.fnUntraced(function* (options: PostgresS
         toDirect,
       ).pipe(
         Effect.flatMap(
-          withReactions<StoredDirect>((from, to) => sql<Row>`
+          withReactions<StoredDirect>(
+            (from, to) => sql<Row>`
             SELECT target_seq, emoji, username FROM direct_reactions
-            WHERE user_a = ${a} AND user_b = ${b} AND target_seq BETWEEN ${from} AND ${to} ORDER BY target_seq, seq`),
+            WHERE user_a = ${a} AND user_b = ${b} AND target_seq BETWEEN ${from} AND ${to} ORDER BY target_seq, seq`,
+          ),
         ),
         guard("readDirect"),
       );
@@ -864,8 +903,6 @@ export const PostgresStore = {
   /** The Store and its StorageHealth over a PostgreSQL database; the pool closes when the layer's scope closes. */
   layer: (options: PostgresStoreOptions): Layer.Layer<Store | StorageHealth, StoreFailure> =>
     Layer.effectContext(
-      Effect.map(makePostgresStore(options), ({ store, health }) =>
-        Context.make(Store, store).pipe(Context.add(StorageHealth, health)),
-      ),
+      Effect.map(makePostgresStore(options), ({ store, health }) => Context.make(Store, store).pipe(Context.add(StorageHealth, health))),
     ),
 } as const;

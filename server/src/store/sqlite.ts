@@ -428,7 +428,11 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
   const failure = (operation: string, cause: unknown): StoreError | StorageUnavailable => {
     const error = classifySqliteFailure(operation, cause);
     if (error._tag === "StorageUnavailable") {
-      status = { _tag: "Unavailable", reason: describeFailure(cause, dir), sinceMs: status._tag === "Unavailable" ? status.sinceMs : Date.now() };
+      status = {
+        _tag: "Unavailable",
+        reason: describeFailure(cause, dir),
+        sinceMs: status._tag === "Unavailable" ? status.sinceMs : Date.now(),
+      };
     }
     return error;
   };
@@ -442,27 +446,19 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     release: prepare("RELEASE append"),
     rollbackTo: prepare("ROLLBACK TO append"),
     probe: prepare(`PRAGMA application_id = ${APPLICATION_ID}`),
-    insertUser: prepare(
-      "INSERT INTO users (username, username_key, password_hash, created_at_ms) VALUES (?, ?, ?, ?) RETURNING *",
-    ),
+    insertUser: prepare("INSERT INTO users (username, username_key, password_hash, created_at_ms) VALUES (?, ?, ?, ?) RETURNING *"),
     findUser: prepare("SELECT * FROM users WHERE username_key = ?"),
-    insertSession: prepare(
-      "INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)",
-    ),
+    insertSession: prepare("INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)"),
     // Expired sessions are swept per user at each new session, so the table stays bounded without a timer.
     sweepSessions: prepare("DELETE FROM sessions WHERE user_id = ? AND expires_at_ms <= ?"),
     findSession: prepare(
       "SELECT s.token_hash, s.user_id, u.username, s.created_at_ms, s.expires_at_ms FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
     ),
     deleteSession: prepare("DELETE FROM sessions WHERE token_hash = ?"),
-    insertRoom: prepare(
-      "INSERT INTO rooms (code, name, persistent, created_by, created_at_ms) VALUES (?, ?, ?, ?, ?) RETURNING *",
-    ),
+    insertRoom: prepare("INSERT INTO rooms (code, name, persistent, created_by, created_at_ms) VALUES (?, ?, ?, ?, ?) RETURNING *"),
     findRoom: prepare("SELECT * FROM rooms WHERE code = ?"),
     destroyRoom: prepare("UPDATE rooms SET destroyed_at_ms = ? WHERE code = ? AND destroyed_at_ms IS NULL"),
-    listPersistent: prepare(
-      "SELECT * FROM rooms WHERE persistent = 1 AND destroyed_at_ms IS NULL ORDER BY name, code LIMIT ?",
-    ),
+    listPersistent: prepare("SELECT * FROM rooms WHERE persistent = 1 AND destroyed_at_ms IS NULL ORDER BY name, code LIMIT ?"),
     countPersistentBy: prepare("SELECT COUNT(*) AS n FROM rooms WHERE persistent = 1 AND destroyed_at_ms IS NULL AND created_by = ?"),
     listTemporary: prepare("SELECT * FROM rooms WHERE persistent = 0 AND destroyed_at_ms IS NULL ORDER BY code LIMIT ?"),
     findMessageById: prepare("SELECT * FROM messages WHERE room_code = ? AND sender = ? AND client_message_id = ?"),
@@ -497,9 +493,7 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
       "INSERT INTO reactions (room_code, target_seq, emoji, username, seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     ),
     removeReaction: prepare("DELETE FROM reactions WHERE room_code = ? AND target_seq = ? AND emoji = ? AND username = ?"),
-    findDirectById: prepare(
-      "SELECT * FROM direct_messages WHERE user_a = ? AND user_b = ? AND sender_key = ? AND client_message_id = ?",
-    ),
+    findDirectById: prepare("SELECT * FROM direct_messages WHERE user_a = ? AND user_b = ? AND sender_key = ? AND client_message_id = ?"),
     nextDirectSeq: prepare(
       "INSERT INTO conversations (user_a, user_b, last_seq) VALUES (?, ?, 1) ON CONFLICT (user_a, user_b) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
     ),
@@ -607,7 +601,11 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     const first = result.messages[0];
     const last = result.messages.at(-1);
     if (first === undefined || last === undefined) return result;
-    const rows = read(first.seq, last.seq).map((row) => ({ targetSeq: BigInt(num(row.target_seq)), emoji: str(row.emoji), username: str(row.username) }));
+    const rows = read(first.seq, last.seq).map((row) => ({
+      targetSeq: BigInt(num(row.target_seq)),
+      emoji: str(row.emoji),
+      username: str(row.username),
+    }));
     if (rows.length === 0) return result;
     const grouped = groupReactions(rows);
     return { ...result, messages: result.messages.map((m) => (grouped.has(m.seq) ? { ...m, reactions: grouped.get(m.seq)! } : m)) };
@@ -651,14 +649,26 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     const facts = sql.emojiFacts.get(input.emoji, input.roomCode, input.targetSeq) as Row;
     const refused = refuseAction(
       input,
-      target === undefined ? undefined : { kind: num(target.kind), senderKey: usernameKey(str(target.sender)), deleted: num(target.deleted) === 1 },
+      target === undefined
+        ? undefined
+        : { kind: num(target.kind), senderKey: usernameKey(str(target.sender)), deleted: num(target.deleted) === 1 },
       { present: num(facts.present) > 0, distinct: num(facts.distinct_emoji) },
     );
     if (refused !== undefined) throw new Refusal(refused);
     const next = sql.nextRoomSeq.get(input.roomCode) as Row | undefined;
     if (next === undefined) throw new Error("no such room");
     const seq = num(next.last_seq);
-    sql.insertMessage.run(input.roomCode, seq, input.sender, input.sentAtMs, input.text, input.clientMessageId, actionCode(input.kind), input.targetSeq, input.emoji);
+    sql.insertMessage.run(
+      input.roomCode,
+      seq,
+      input.sender,
+      input.sentAtMs,
+      input.text,
+      input.clientMessageId,
+      actionCode(input.kind),
+      input.targetSeq,
+      input.emoji,
+    );
     switch (input.kind) {
       case "edit":
         sql.editMessage.run(input.text, input.sentAtMs, seq, input.roomCode, input.targetSeq);
@@ -678,7 +688,15 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
         break;
     }
     return {
-      message: { roomCode: input.roomCode, seq: BigInt(seq), sender: input.sender, sentAtMs: input.sentAtMs, text: input.text, clientMessageId: input.clientMessageId, ...actionState(input) },
+      message: {
+        roomCode: input.roomCode,
+        seq: BigInt(seq),
+        sender: input.sender,
+        sentAtMs: input.sentAtMs,
+        text: input.text,
+        clientMessageId: input.clientMessageId,
+        ...actionState(input),
+      },
       duplicate: false,
     };
   };
@@ -697,7 +715,20 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     );
     if (refused !== undefined) throw new Refusal(refused);
     const seq = num((sql.bumpDirectSeq.get(a, b) as Row).last_seq);
-    sql.insertDirect.run(a, b, seq, input.sender, senderKey, input.recipient, input.sentAtMs, input.text, input.clientMessageId, actionCode(input.kind), input.targetSeq, input.emoji);
+    sql.insertDirect.run(
+      a,
+      b,
+      seq,
+      input.sender,
+      senderKey,
+      input.recipient,
+      input.sentAtMs,
+      input.text,
+      input.clientMessageId,
+      actionCode(input.kind),
+      input.targetSeq,
+      input.emoji,
+    );
     switch (input.kind) {
       case "edit":
         sql.editDirect.run(input.text, input.sentAtMs, seq, a, b, input.targetSeq);
@@ -717,7 +748,15 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
         break;
     }
     return {
-      message: { sender: input.sender, recipient: input.recipient, seq: BigInt(seq), sentAtMs: input.sentAtMs, text: input.text, clientMessageId: input.clientMessageId, ...actionState(input) },
+      message: {
+        sender: input.sender,
+        recipient: input.recipient,
+        seq: BigInt(seq),
+        sentAtMs: input.sentAtMs,
+        text: input.text,
+        clientMessageId: input.clientMessageId,
+        ...actionState(input),
+      },
       duplicate: false,
     };
   };
@@ -806,9 +845,7 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
       return;
     }
     committed();
-    jobs.forEach((job, index) =>
-      Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, unknown>, outcomes[index]!),
-    );
+    jobs.forEach((job, index) => Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, unknown>, outcomes[index]!));
   };
 
   const queue = yield* Queue.unbounded<AppendJob>();
@@ -933,10 +970,16 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
       );
     }),
     appendRoomAction: Effect.fn("Store.appendRoomAction")(function* (input) {
-      return yield* enqueue<Appended<StoredMessage>, ActionFailure>((deferred) => ({ kind: "room-action", input, deferred }), "appendRoomAction");
+      return yield* enqueue<Appended<StoredMessage>, ActionFailure>(
+        (deferred) => ({ kind: "room-action", input, deferred }),
+        "appendRoomAction",
+      );
     }),
     appendDirectAction: Effect.fn("Store.appendDirectAction")(function* (input) {
-      return yield* enqueue<Appended<StoredDirect>, ActionFailure>((deferred) => ({ kind: "direct-action", input, deferred }), "appendDirectAction");
+      return yield* enqueue<Appended<StoredDirect>, ActionFailure>(
+        (deferred) => ({ kind: "direct-action", input, deferred }),
+        "appendDirectAction",
+      );
     }),
     appendDirect: Effect.fn("Store.appendDirect")(function* (input) {
       return yield* enqueue<Appended<StoredDirect>>((deferred) => ({ kind: "direct", input, deferred }), "appendDirect");
@@ -976,9 +1019,7 @@ export const SqliteStore = {
    */
   layer: (options: SqliteStoreOptions): Layer.Layer<Store | StorageHealth, StoreError | StorageUnavailable> =>
     Layer.effectContext(
-      Effect.map(makeSqliteStore(options), ({ store, health }) =>
-        Context.make(Store, store).pipe(Context.add(StorageHealth, health)),
-      ),
+      Effect.map(makeSqliteStore(options), ({ store, health }) => Context.make(Store, store).pipe(Context.add(StorageHealth, health))),
     ),
   /** A Store over a file in a fresh temp directory, deleted on close: for tests. */
   layerTemp: Layer.effect(

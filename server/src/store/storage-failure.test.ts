@@ -55,7 +55,8 @@ describe.skipIf(smallDiskProblem !== undefined)("SqliteStore on a full disk", ()
         const ann = yield* store.createUser({ username: "ann", usernameKey: "ann", passwordHash: "$h", createdAtMs: 1 });
         yield* store.createSession({ tokenHash: "ann-1", userId: ann.id, username: "ann", createdAtMs: 1, expiresAtMs: 9e12 });
         yield* store.createRoom({ code: "DISK01", name: "disk", persistent: true, createdBy: "ann", createdAtMs: 1 });
-        for (const id of ["a", "b", "c"]) yield* store.appendMessage({ roomCode: "DISK01", sender: "ann", clientMessageId: id, text: id, sentAtMs: 1 });
+        for (const id of ["a", "b", "c"])
+          yield* store.appendMessage({ roomCode: "DISK01", sender: "ann", clientMessageId: id, text: id, sentAtMs: 1 });
         yield* store.appendDirect({ sender: "ann", recipient: "bob", clientMessageId: "d1", text: "hi", sentAtMs: 1 });
 
         disk.fill();
@@ -63,19 +64,38 @@ describe.skipIf(smallDiskProblem !== undefined)("SqliteStore on a full disk", ()
         const unavailable = <A, E extends { _tag: string }>(effect: Effect.Effect<A, E>) =>
           Effect.map(Effect.flip(effect), (error) => error._tag);
         // Before the fix, createUser and createRoom "succeeded" here: the row came back, the commit failed.
-        assert.strictEqual(yield* unavailable(store.createUser({ username: "bob", usernameKey: "bob", passwordHash: "$h", createdAtMs: 2 })), "StorageUnavailable");
-        assert.strictEqual(yield* unavailable(store.createRoom({ code: "GHOST1", name: "ghost", persistent: true, createdBy: "ann", createdAtMs: 2 })), "StorageUnavailable");
-        assert.strictEqual(yield* unavailable(store.createSession({ tokenHash: "ann-2", userId: ann.id, username: "ann", createdAtMs: 2, expiresAtMs: 9e12 })), "StorageUnavailable");
+        assert.strictEqual(
+          yield* unavailable(store.createUser({ username: "bob", usernameKey: "bob", passwordHash: "$h", createdAtMs: 2 })),
+          "StorageUnavailable",
+        );
+        assert.strictEqual(
+          yield* unavailable(store.createRoom({ code: "GHOST1", name: "ghost", persistent: true, createdBy: "ann", createdAtMs: 2 })),
+          "StorageUnavailable",
+        );
+        assert.strictEqual(
+          yield* unavailable(
+            store.createSession({ tokenHash: "ann-2", userId: ann.id, username: "ann", createdAtMs: 2, expiresAtMs: 9e12 }),
+          ),
+          "StorageUnavailable",
+        );
         assert.strictEqual(yield* unavailable(store.revokeSession("ann-1")), "StorageUnavailable");
         assert.strictEqual(yield* unavailable(store.destroyRoom("DISK01", 2)), "StorageUnavailable");
-        assert.strictEqual(yield* unavailable(store.appendDirect({ sender: "ann", recipient: "bob", clientMessageId: "d2", text: "x", sentAtMs: 2 })), "StorageUnavailable");
+        assert.strictEqual(
+          yield* unavailable(store.appendDirect({ sender: "ann", recipient: "bob", clientMessageId: "d2", text: "x", sentAtMs: 2 })),
+          "StorageUnavailable",
+        );
         // Fifty concurrent appends share group commits: every one of them fails, none is acked.
         const sends = yield* Effect.forEach(
           Array.from({ length: 50 }, (_, i) => `full-${i}`),
-          (id) => Effect.exit(store.appendMessage({ roomCode: "DISK01", sender: "ann", clientMessageId: id, text: "x".repeat(500), sentAtMs: 2 })),
+          (id) =>
+            Effect.exit(
+              store.appendMessage({ roomCode: "DISK01", sender: "ann", clientMessageId: id, text: "x".repeat(500), sentAtMs: 2 }),
+            ),
           { concurrency: "unbounded" },
         );
-        const tags = sends.map((exit) => (Exit.isSuccess(exit) ? "acked" : String(exit.cause).includes("StorageUnavailable") ? "unavailable" : String(exit.cause)));
+        const tags = sends.map((exit) =>
+          Exit.isSuccess(exit) ? "acked" : String(exit.cause).includes("StorageUnavailable") ? "unavailable" : String(exit.cause),
+        );
         assert.deepStrictEqual([...new Set(tags)], ["unavailable"]);
         const status = health.status();
         assert.strictEqual(status._tag, "Unavailable");
@@ -92,7 +112,13 @@ describe.skipIf(smallDiskProblem !== undefined)("SqliteStore on a full disk", ()
         assert.strictEqual(health.status()._tag, "Unavailable");
         disk.free();
         yield* waitFor(health, "Available", 3000);
-        const next = yield* store.appendMessage({ roomCode: "DISK01", sender: "ann", clientMessageId: "full-0", text: "retried", sentAtMs: 3 });
+        const next = yield* store.appendMessage({
+          roomCode: "DISK01",
+          sender: "ann",
+          clientMessageId: "full-0",
+          text: "retried",
+          sentAtMs: 3,
+        });
         assert.deepStrictEqual([next.message.seq, next.duplicate], [4n, false]);
         const dm = yield* store.appendDirect({ sender: "ann", recipient: "bob", clientMessageId: "d2", text: "x", sentAtMs: 3 });
         assert.strictEqual(dm.message.seq, 2n);
@@ -103,8 +129,14 @@ describe.skipIf(smallDiskProblem !== undefined)("SqliteStore on a full disk", ()
         const db = new DatabaseSync(file);
         const count = (sqlText: string) => Number((db.prepare(sqlText).get() as { n: number }).n);
         const integrity = (db.prepare("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check;
-        const rooms = db.prepare("SELECT code FROM rooms ORDER BY code").all().map((r) => r.code);
-        const seqs = db.prepare("SELECT seq FROM messages WHERE room_code = 'DISK01' ORDER BY seq").all().map((r) => Number(r.seq));
+        const rooms = db
+          .prepare("SELECT code FROM rooms ORDER BY code")
+          .all()
+          .map((r) => r.code);
+        const seqs = db
+          .prepare("SELECT seq FROM messages WHERE room_code = 'DISK01' ORDER BY seq")
+          .all()
+          .map((r) => Number(r.seq));
         const users = count("SELECT count(*) AS n FROM users");
         const sessions = count("SELECT count(*) AS n FROM sessions");
         db.close();
@@ -115,7 +147,8 @@ describe.skipIf(smallDiskProblem !== undefined)("SqliteStore on a full disk", ()
         assert.strictEqual(sessions, 1);
         console.log(`store on a full disk: 56 writes attempted, 0 reported stored, 0 stored; recovered by the probe, next seq 4`);
       }),
-    ));
+    ),
+  );
 
   it.live("does not open on a full disk: StorageUnavailable with a one-line reason; opens once space frees", () =>
     withDisk(1024, (disk) =>
@@ -138,5 +171,6 @@ describe.skipIf(smallDiskProblem !== undefined)("SqliteStore on a full disk", ()
         const room = yield* Effect.scoped(Effect.flatMap(makeSqliteStore({ file }), ({ store }) => store.findRoom("KEEP01")));
         assert.strictEqual(room?.name, "keep");
       }),
-    ));
+    ),
+  );
 });

@@ -11,7 +11,11 @@ export interface StoreHarness {
   /** Opens the store at `location` (applying migrations); closes it with the scope, as a restart would. */
   readonly open: (
     location: string,
-  ) => Effect.Effect<{ readonly store: Store["Service"]; readonly stats: () => { readonly batches: number; readonly appends: number } }, unknown, Scope.Scope>;
+  ) => Effect.Effect<
+    { readonly store: Store["Service"]; readonly stats: () => { readonly batches: number; readonly appends: number } },
+    unknown,
+    Scope.Scope
+  >;
 }
 
 export const room = (code: string, persistent = false, name = `room ${code}`) => ({
@@ -66,10 +70,16 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
             ],
             { concurrency: "unbounded" },
           );
-          assert.deepStrictEqual(dms.map((r) => Number(r.message.seq)).sort((a, b) => a - b), range(20));
+          assert.deepStrictEqual(
+            dms.map((r) => Number(r.message.seq)).sort((a, b) => a - b),
+            range(20),
+          );
           for (const code of ["AAAAAA", "BBBBBB"]) {
             const mine = results.filter((r) => r.message.roomCode === code).map((r) => Number(r.message.seq));
-            assert.deepStrictEqual([...mine].sort((a, b) => a - b), range(100));
+            assert.deepStrictEqual(
+              [...mine].sort((a, b) => a - b),
+              range(100),
+            );
             const page = yield* store.readMessages(code, { anchorSeq: 0n, direction: "forward", limit: 200 });
             assert.deepStrictEqual(seqs(page), range(100));
             assert.strictEqual((yield* store.findRoom(code))?.lastSeq, 100n);
@@ -79,7 +89,8 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
           assert.isBelow(stats().batches, 20);
           assert.strictEqual(stats().appends, 220);
         }),
-      ));
+      ),
+    );
 
     it.live("a retried append returns the original message as a duplicate and stores nothing", () =>
       withStore((store) =>
@@ -97,9 +108,12 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
           assert.strictEqual(other.message.seq, 3n);
           assert.isFalse(other.duplicate);
           // Retries racing in one batch are still stored once.
-          const racing = yield* Effect.all([1, 2, 3].map(() => store.appendMessage(msg("CCCCCC", "id-9"))), {
-            concurrency: "unbounded",
-          });
+          const racing = yield* Effect.all(
+            [1, 2, 3].map(() => store.appendMessage(msg("CCCCCC", "id-9"))),
+            {
+              concurrency: "unbounded",
+            },
+          );
           assert.deepStrictEqual(
             racing.map((r) => [Number(r.message.seq), r.duplicate]),
             [
@@ -111,7 +125,8 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
           const all = yield* store.readMessages("CCCCCC", { anchorSeq: 0n, direction: "forward", limit: 50 });
           assert.deepStrictEqual(seqs(all), [1, 2, 3, 4]);
         }),
-      ));
+      ),
+    );
 
     it.live("an append to an unknown room fails alone; its batch neighbours are stored", () =>
       withStore((store) =>
@@ -131,7 +146,8 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
           const page = yield* store.readMessages("DDDDDD", { anchorSeq: 0n, direction: "forward", limit: 10 });
           assert.deepStrictEqual(seqs(page), [1, 2]);
         }),
-      ));
+      ),
+    );
 
     it.live("pages backward and forward around an anchor, ascending, with hasMore", () =>
       withStore((store) =>
@@ -167,18 +183,37 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
             ...freshState(0n),
           });
         }),
-      ));
+      ),
+    );
 
     it.live("actions are events in the room's gap-free seq; reads show the target's current state and reply quote", () =>
       withStore((store) =>
         Effect.gen(function* () {
           yield* store.createRoom(room("ACTION"));
-          const act = (kind: ActionKind, targetSeq: bigint, clientMessageId: string, sender = "alice", extra: { text?: string; emoji?: string } = {}) =>
-            store.appendRoomAction({ roomCode: "ACTION", kind, targetSeq, sender, clientMessageId, text: extra.text ?? "", emoji: extra.emoji ?? "", sentAtMs: 3_000 });
+          const act = (
+            kind: ActionKind,
+            targetSeq: bigint,
+            clientMessageId: string,
+            sender = "alice",
+            extra: { text?: string; emoji?: string } = {},
+          ) =>
+            store.appendRoomAction({
+              roomCode: "ACTION",
+              kind,
+              targetSeq,
+              sender,
+              clientMessageId,
+              text: extra.text ?? "",
+              emoji: extra.emoji ?? "",
+              sentAtMs: 3_000,
+            });
           yield* store.appendMessage(msg("ACTION", "m1")); // 1
           yield* store.appendMessage({ ...msg("ACTION", "m2", "bob"), replyToSeq: 1n }); // 2: bob replies to 1
           const edit = yield* act("edit", 1n, "e1", "alice", { text: "fixed" }); // 3
-          assert.deepStrictEqual([edit.message.seq, edit.duplicate, edit.message.action], [3n, false, { kind: "edit", targetSeq: 1n, emoji: "" }]);
+          assert.deepStrictEqual(
+            [edit.message.seq, edit.duplicate, edit.message.action],
+            [3n, false, { kind: "edit", targetSeq: 1n, emoji: "" }],
+          );
           // A retried edit (same client id) applies once: the original event comes back.
           const again = yield* act("edit", 1n, "e1", "alice", { text: "other" });
           assert.deepStrictEqual([again.message.seq, again.duplicate, again.message.text], [3n, true, "fixed"]);
@@ -193,7 +228,10 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
             [first.text, first.editedAtMs, first.deleted, first.reactions, first.stateSeq],
             ["fixed", 3_000, false, [{ emoji: "👍", users: ["bob", "alice"] }], 7n],
           );
-          assert.deepStrictEqual([page.messages[1]!.replyToSeq, page.messages[1]!.replyQuote], [1n, { sender: "alice", text: "fixed", deleted: false }]);
+          assert.deepStrictEqual(
+            [page.messages[1]!.replyToSeq, page.messages[1]!.replyQuote],
+            [1n, { sender: "alice", text: "fixed", deleted: false }],
+          );
           assert.deepStrictEqual(page.messages[6]!.action, { kind: "reaction-remove", targetSeq: 1n, emoji: "🎉" });
 
           // Refusals store nothing and use no seq.
@@ -218,7 +256,8 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
           // The next message continues the one sequence.
           assert.strictEqual((yield* store.appendMessage(msg("ACTION", "m3"))).message.seq, 9n);
         }),
-      ));
+      ),
+    );
 
     it.live("a message carries at most MAX_EMOJI_PER_MESSAGE different emoji; direct messages take actions too", () =>
       withStore((store) =>
@@ -227,34 +266,117 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
           yield* store.appendMessage(msg("EMOJIS", "m1"));
           const emoji = Array.from({ length: MAX_EMOJI_PER_MESSAGE + 1 }, (_, i) => String.fromCodePoint(0x1f600 + i));
           for (const [i, e] of emoji.slice(0, MAX_EMOJI_PER_MESSAGE).entries()) {
-            yield* store.appendRoomAction({ roomCode: "EMOJIS", kind: "reaction-add", targetSeq: 1n, sender: "bob", clientMessageId: `r${i}`, text: "", emoji: e, sentAtMs: 1 });
+            yield* store.appendRoomAction({
+              roomCode: "EMOJIS",
+              kind: "reaction-add",
+              targetSeq: 1n,
+              sender: "bob",
+              clientMessageId: `r${i}`,
+              text: "",
+              emoji: e,
+              sentAtMs: 1,
+            });
           }
           const over = yield* Effect.flip(
-            store.appendRoomAction({ roomCode: "EMOJIS", kind: "reaction-add", targetSeq: 1n, sender: "bob", clientMessageId: "over", text: "", emoji: emoji.at(-1)!, sentAtMs: 1 }),
+            store.appendRoomAction({
+              roomCode: "EMOJIS",
+              kind: "reaction-add",
+              targetSeq: 1n,
+              sender: "bob",
+              clientMessageId: "over",
+              text: "",
+              emoji: emoji.at(-1)!,
+              sentAtMs: 1,
+            }),
           );
           assert.strictEqual(over._tag, "LimitExceeded");
           // Another user adding an emoji already there is fine.
-          yield* store.appendRoomAction({ roomCode: "EMOJIS", kind: "reaction-add", targetSeq: 1n, sender: "carol", clientMessageId: "c", text: "", emoji: emoji[0]!, sentAtMs: 1 });
+          yield* store.appendRoomAction({
+            roomCode: "EMOJIS",
+            kind: "reaction-add",
+            targetSeq: 1n,
+            sender: "carol",
+            clientMessageId: "c",
+            text: "",
+            emoji: emoji[0]!,
+            sentAtMs: 1,
+          });
 
           const dm = (sender: string, recipient: string, clientMessageId: string, replyToSeq = 0n) =>
             store.appendDirect({ sender, recipient, clientMessageId, text: `${sender}:${clientMessageId}`, sentAtMs: 5, replyToSeq });
           yield* dm("Alice", "Bob", "1"); // 1
           yield* dm("Bob", "Alice", "2", 1n); // 2
-          const edit = yield* store.appendDirectAction({ recipient: "Bob", kind: "edit", targetSeq: 1n, sender: "alice", clientMessageId: "e", text: "edited", emoji: "", sentAtMs: 6 });
+          const edit = yield* store.appendDirectAction({
+            recipient: "Bob",
+            kind: "edit",
+            targetSeq: 1n,
+            sender: "alice",
+            clientMessageId: "e",
+            text: "edited",
+            emoji: "",
+            sentAtMs: 6,
+          });
           assert.strictEqual(edit.message.seq, 3n);
-          const denied = yield* Effect.flip(store.appendDirectAction({ recipient: "alice", kind: "delete", targetSeq: 1n, sender: "Bob", clientMessageId: "d", text: "", emoji: "", sentAtMs: 6 }));
+          const denied = yield* Effect.flip(
+            store.appendDirectAction({
+              recipient: "alice",
+              kind: "delete",
+              targetSeq: 1n,
+              sender: "Bob",
+              clientMessageId: "d",
+              text: "",
+              emoji: "",
+              sentAtMs: 6,
+            }),
+          );
           assert.strictEqual(denied._tag, "PermissionDenied");
-          yield* store.appendDirectAction({ recipient: "Alice", kind: "reaction-add", targetSeq: 1n, sender: "Bob", clientMessageId: "r", text: "", emoji: "❤️", sentAtMs: 7 }); // 4
-          yield* store.appendDirectAction({ recipient: "Alice", kind: "delete", targetSeq: 2n, sender: "Bob", clientMessageId: "d2", text: "", emoji: "", sentAtMs: 8 }); // 5
-          const strangers = yield* Effect.flip(store.appendDirectAction({ recipient: "Carol", kind: "reaction-add", targetSeq: 1n, sender: "Alice", clientMessageId: "z", text: "", emoji: "❤️", sentAtMs: 8 }));
+          yield* store.appendDirectAction({
+            recipient: "Alice",
+            kind: "reaction-add",
+            targetSeq: 1n,
+            sender: "Bob",
+            clientMessageId: "r",
+            text: "",
+            emoji: "❤️",
+            sentAtMs: 7,
+          }); // 4
+          yield* store.appendDirectAction({
+            recipient: "Alice",
+            kind: "delete",
+            targetSeq: 2n,
+            sender: "Bob",
+            clientMessageId: "d2",
+            text: "",
+            emoji: "",
+            sentAtMs: 8,
+          }); // 5
+          const strangers = yield* Effect.flip(
+            store.appendDirectAction({
+              recipient: "Carol",
+              kind: "reaction-add",
+              targetSeq: 1n,
+              sender: "Alice",
+              clientMessageId: "z",
+              text: "",
+              emoji: "❤️",
+              sentAtMs: 8,
+            }),
+          );
           assert.strictEqual(strangers._tag, "NotFound");
           const page = yield* store.readDirect("bob", "ALICE", { anchorSeq: 0n, direction: "forward", limit: 10 });
           assert.deepStrictEqual(seqs(page), [1, 2, 3, 4, 5]);
           const [one, two] = page.messages;
-          assert.deepStrictEqual([one!.text, one!.editedAtMs, one!.reactions, one!.stateSeq], ["edited", 6, [{ emoji: "❤️", users: ["Bob"] }], 4n]);
-          assert.deepStrictEqual([two!.deleted, two!.text, two!.replyToSeq, two!.replyQuote], [true, "", 1n, { sender: "Alice", text: "edited", deleted: false }]);
+          assert.deepStrictEqual(
+            [one!.text, one!.editedAtMs, one!.reactions, one!.stateSeq],
+            ["edited", 6, [{ emoji: "❤️", users: ["Bob"] }], 4n],
+          );
+          assert.deepStrictEqual(
+            [two!.deleted, two!.text, two!.replyToSeq, two!.replyQuote],
+            [true, "", 1n, { sender: "Alice", text: "edited", deleted: false }],
+          );
         }),
-      ));
+      ),
+    );
 
     it.live("a DM conversation is one sequence for both directions, whatever the case of the names", () =>
       withStore((store) =>
@@ -266,7 +388,10 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
           const c = yield* dm("Alice", "Bob", "2");
           const retry = yield* dm("ALICE", "bob", "1"); // same sender (case-insensitively) and id: the original
           const other = yield* dm("Alice", "Carol", "1"); // another conversation starts at 1
-          assert.deepStrictEqual([a, b, c].map((r) => Number(r.message.seq)), [1, 2, 3]);
+          assert.deepStrictEqual(
+            [a, b, c].map((r) => Number(r.message.seq)),
+            [1, 2, 3],
+          );
           assert.deepStrictEqual([retry.duplicate, retry.message], [true, a.message]);
           assert.strictEqual(other.message.seq, 1n);
           const fromAlice = yield* store.readDirect("alice", "BOB", { anchorSeq: 0n, direction: "backward", limit: 10 });
@@ -283,14 +408,16 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
           const page = yield* store.readDirect("bob", "alice", { anchorSeq: 1n, direction: "forward", limit: 1 });
           assert.deepStrictEqual([seqs(page), page.hasMore], [[2], true]);
           // Concurrent DMs in both directions share the one sequence, gap-free.
-          const burst = yield* Effect.forEach(
+          const burst = yield* Effect.forEach(range(40), (i) => (i % 2 === 0 ? dm("Dan", "Eve", `b${i}`) : dm("eve", "dan", `b${i}`)), {
+            concurrency: "unbounded",
+          });
+          assert.deepStrictEqual(
+            burst.map((r) => Number(r.message.seq)).sort((x, y) => x - y),
             range(40),
-            (i) => (i % 2 === 0 ? dm("Dan", "Eve", `b${i}`) : dm("eve", "dan", `b${i}`)),
-            { concurrency: "unbounded" },
           );
-          assert.deepStrictEqual(burst.map((r) => Number(r.message.seq)).sort((x, y) => x - y), range(40));
         }),
-      ));
+      ),
+    );
 
     it.live("a room code is unique forever, destroyed rooms included; listing shows live persistent rooms by name", () =>
       withStore((store) =>
@@ -328,20 +455,22 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
           );
           assert.strictEqual((yield* store.listPersistentRooms(1)).length, 1);
           yield* store.createRoom(room("T2T2T2"));
-          assert.deepStrictEqual((yield* store.listTemporaryRooms(10)).map((r) => r.code), ["T2T2T2"]);
+          assert.deepStrictEqual(
+            (yield* store.listTemporaryRooms(10)).map((r) => r.code),
+            ["T2T2T2"],
+          );
           assert.strictEqual(yield* store.countPersistentRooms("alice"), 3);
           assert.strictEqual(yield* store.countPersistentRooms("nobody"), 0);
         }),
-      ));
+      ),
+    );
 
     it.live("users are unique by key; sessions are found until revoked; expired ones are swept", () =>
       withStore((store) =>
         Effect.gen(function* () {
           const user = yield* store.createUser({ username: "Ann", usernameKey: "ann", passwordHash: "$h", createdAtMs: 1 });
           assert.deepStrictEqual(user, { id: user.id, username: "Ann", usernameKey: "ann", passwordHash: "$h", createdAtMs: 1 });
-          const taken = yield* Effect.flip(
-            store.createUser({ username: "ANN", usernameKey: "ann", passwordHash: "$h", createdAtMs: 2 }),
-          );
+          const taken = yield* Effect.flip(store.createUser({ username: "ANN", usernameKey: "ann", passwordHash: "$h", createdAtMs: 2 }));
           assert.strictEqual(taken._tag, "UsernameTaken");
           assert.deepStrictEqual(yield* store.findUser("ann"), user);
           assert.strictEqual(yield* store.findUser("nobody"), undefined);
@@ -349,8 +478,14 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
           assert.strictEqual(yield* store.findUser("ann\u0000"), undefined);
           assert.strictEqual(yield* store.findSession("ab\u0000"), undefined);
           assert.strictEqual(yield* store.findRoom("AB\u0000CD"), undefined);
-          assert.deepStrictEqual(yield* store.readMessages("AB\u0000CD", { anchorSeq: 0n, direction: "backward", limit: 5 }), { messages: [], hasMore: false });
-          assert.deepStrictEqual(yield* store.readDirect("ann", "b\u0000b", { anchorSeq: 0n, direction: "backward", limit: 5 }), { messages: [], hasMore: false });
+          assert.deepStrictEqual(yield* store.readMessages("AB\u0000CD", { anchorSeq: 0n, direction: "backward", limit: 5 }), {
+            messages: [],
+            hasMore: false,
+          });
+          assert.deepStrictEqual(yield* store.readDirect("ann", "b\u0000b", { anchorSeq: 0n, direction: "backward", limit: 5 }), {
+            messages: [],
+            hasMore: false,
+          });
           const session = { tokenHash: "ab".repeat(32), userId: user.id, username: "Ann", createdAtMs: 10, expiresAtMs: 20 };
           yield* store.createSession(session);
           yield* store.createSession({ ...session, tokenHash: "cd".repeat(32) });
@@ -363,7 +498,8 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
           assert.strictEqual(yield* store.findSession("cd".repeat(32)), undefined);
           assert.isDefined(yield* store.findSession("ef".repeat(32)));
         }),
-      ));
+      ),
+    );
 
     it.live("reopening keeps everything; the migrations run once", () =>
       Effect.gen(function* () {
@@ -391,10 +527,14 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
             const retry = yield* store.appendMessage(msg("GGGGGG", "1"));
             assert.deepStrictEqual([retry.duplicate, retry.message.seq], [true, 1n]);
             const dms = yield* store.readDirect("cy", "bo", { anchorSeq: 0n, direction: "backward", limit: 5 });
-            assert.deepStrictEqual(dms.messages.map((m) => m.text), ["hi"]);
+            assert.deepStrictEqual(
+              dms.messages.map((m) => m.text),
+              ["hi"],
+            );
           }),
         );
-      }).pipe(Effect.scoped));
+      }).pipe(Effect.scoped),
+    );
 
     it.live("appends after the store closed fail instead of hanging", () =>
       Effect.gen(function* () {
@@ -406,5 +546,6 @@ export const storeContract = (name: string, harness: () => StoreHarness) =>
         yield* Scope.close(scope, Exit.void);
         const error = yield* Effect.flip(store.appendMessage(msg("HHHHHH", "late")));
         assert.strictEqual(error._tag, "StoreError");
-      }).pipe(Effect.scoped));
+      }).pipe(Effect.scoped),
+    );
   });

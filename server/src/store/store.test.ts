@@ -31,7 +31,8 @@ describe("SqliteStore", () => {
       assert.strictEqual(mode.journal_mode, "wal");
       assert.strictEqual(tables.n, 8);
       assert.strictEqual(last.last_seq, 2);
-    }));
+    }),
+  );
 
   it.effect("upgrades a database made before message actions in place: old messages read as plain and take actions", () =>
     Effect.gen(function* () {
@@ -39,19 +40,42 @@ describe("SqliteStore", () => {
       const old = new DatabaseSync(file);
       old.exec(migrations[0]!);
       old.exec("PRAGMA user_version = 1");
-      old.exec("INSERT INTO rooms (code, name, persistent, created_by, created_at_ms, last_seq) VALUES ('OLDOLD', 'old', 1, 'alice', 1, 1)");
-      old.exec("INSERT INTO messages (room_code, seq, sender, sent_at_ms, text, client_message_id) VALUES ('OLDOLD', 1, 'alice', 2, 'before', 'c1')");
+      old.exec(
+        "INSERT INTO rooms (code, name, persistent, created_by, created_at_ms, last_seq) VALUES ('OLDOLD', 'old', 1, 'alice', 1, 1)",
+      );
+      old.exec(
+        "INSERT INTO messages (room_code, seq, sender, sent_at_ms, text, client_message_id) VALUES ('OLDOLD', 1, 'alice', 2, 'before', 'c1')",
+      );
       old.close();
       yield* Effect.scoped(
         Effect.gen(function* () {
           const { store } = yield* makeSqliteStore({ file });
           const before = yield* store.readMessages("OLDOLD", { anchorSeq: 0n, direction: "forward", limit: 5 });
-          assert.deepStrictEqual([before.messages[0]!.text, before.messages[0]!.action, before.messages[0]!.editedAtMs], ["before", undefined, 0]);
-          const edit = yield* store.appendRoomAction({ roomCode: "OLDOLD", kind: "edit", targetSeq: 1n, sender: "alice", clientMessageId: "e", text: "after", emoji: "", sentAtMs: 3 });
+          assert.deepStrictEqual(
+            [before.messages[0]!.text, before.messages[0]!.action, before.messages[0]!.editedAtMs],
+            ["before", undefined, 0],
+          );
+          const edit = yield* store.appendRoomAction({
+            roomCode: "OLDOLD",
+            kind: "edit",
+            targetSeq: 1n,
+            sender: "alice",
+            clientMessageId: "e",
+            text: "after",
+            emoji: "",
+            sentAtMs: 3,
+          });
           assert.strictEqual(edit.message.seq, 2n);
           const page = yield* store.readMessages("OLDOLD", { anchorSeq: 0n, direction: "forward", limit: 5 });
-          assert.deepStrictEqual(page.messages.map((m) => [m.seq, m.text, m.editedAtMs]), [[1n, "after", 3], [2n, "after", 0]]);
+          assert.deepStrictEqual(
+            page.messages.map((m) => [m.seq, m.text, m.editedAtMs]),
+            [
+              [1n, "after", 3],
+              [2n, "after", 0],
+            ],
+          );
         }),
       );
-    }));
+    }),
+  );
 });

@@ -13,7 +13,15 @@
 // returns it with `duplicate: true`, so a caller must treat a duplicate's seq as possibly never delivered.
 import { Context } from "effect";
 import type { Effect } from "effect";
-import { LimitExceeded, NotFound, PermissionDenied, type RoomCodeTaken, type StorageUnavailable, type StoreError, type UsernameTaken } from "../errors.ts";
+import {
+  LimitExceeded,
+  NotFound,
+  PermissionDenied,
+  type RoomCodeTaken,
+  type StorageUnavailable,
+  type StoreError,
+  type UsernameTaken,
+} from "../errors.ts";
 
 export interface UserRecord {
   readonly id: number;
@@ -260,54 +268,61 @@ export interface Appended<A> {
  */
 export const usernameKey = (username: string): string => username.normalize("NFC").toLowerCase();
 
-export class Store extends Context.Service<Store, {
-  /** Fails with UsernameTaken when `usernameKey` exists. */
-  createUser(input: NewUser): Effect.Effect<UserRecord, UsernameTaken | StoreError | StorageUnavailable>;
-  findUser(usernameKey: string): Effect.Effect<UserRecord | undefined, StoreError | StorageUnavailable>;
-  createSession(session: SessionRecord): Effect.Effect<void, StoreError | StorageUnavailable>;
-  /** undefined when unknown or revoked; expiry is checked by the caller. */
-  findSession(tokenHash: string): Effect.Effect<SessionRecord | undefined, StoreError | StorageUnavailable>;
-  revokeSession(tokenHash: string): Effect.Effect<void, StoreError | StorageUnavailable>;
-  /** A code is unique forever, destroyed rooms included: a collision fails with RoomCodeTaken. */
-  createRoom(room: NewRoom): Effect.Effect<RoomRecord, RoomCodeTaken | StoreError | StorageUnavailable>;
-  /** Includes destroyed rooms (destroyedAtMs set). */
-  findRoom(code: string): Effect.Effect<RoomRecord | undefined, StoreError | StorageUnavailable>;
-  /** Marks the room destroyed (its messages stay; its code stays taken). No-op if already destroyed. */
-  destroyRoom(code: string, atMs: number): Effect.Effect<void, StoreError | StorageUnavailable>;
-  /** Live persistent rooms, sorted by name. */
-  listPersistentRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreError | StorageUnavailable>;
-  /** Live persistent rooms created by `createdBy` (for the per-user cap). */
-  countPersistentRooms(createdBy: string): Effect.Effect<number, StoreError | StorageUnavailable>;
-  /** Temporary rooms not yet destroyed (at start, each gets its empty-room grace period). */
-  listTemporaryRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreError | StorageUnavailable>;
-  /**
-   * Durably stores a room message with the room's next seq (gap-free from 1). Idempotent by
-   * (roomCode, sender, clientMessageId). Resumes only after the commit (group commit with concurrent appends).
-   * An unknown room code fails with StoreError. StorageUnavailable fails every append of the group commit it
-   * was in, and none of them used a seq.
-   */
-  appendMessage(message: NewMessage): Effect.Effect<Appended<StoredMessage>, StoreError | StorageUnavailable>;
-  /** Every event of the page (messages and actions); plain messages carry their current state and reply quote. */
-  readMessages(roomCode: string, query: PageQuery): Effect.Effect<Page<StoredMessage>, StoreError | StorageUnavailable>;
-  /**
-   * Stores an action on a room message as an event with the room's next seq, and applies it to the target in the
-   * same transaction: an edit replaces the text and sets editedAtMs; a delete erases the text (and that of earlier
-   * edit events of the target) and the reactions and marks it deleted; a reaction add/remove sets the sender's
-   * reaction. Refused (nothing stored, no seq used) with NotFound when the target is not a live plain message,
-   * PermissionDenied when an edit or delete is not by the target's sender, LimitExceeded past
-   * MAX_EMOJI_PER_MESSAGE. Idempotent by (roomCode, sender, clientMessageId), shared with appendMessage.
-   */
-  appendRoomAction(action: NewRoomAction): Effect.Effect<Appended<StoredMessage>, NotFound | PermissionDenied | LimitExceeded | StoreError | StorageUnavailable>;
-  /** As appendRoomAction, in the conversation of sender and recipient. */
-  appendDirectAction(action: NewDirectAction): Effect.Effect<Appended<StoredDirect>, NotFound | PermissionDenied | LimitExceeded | StoreError | StorageUnavailable>;
-  /**
-   * As appendMessage, for the conversation of the unordered pair {usernameKey(sender), usernameKey(recipient)}:
-   * one seq for both directions; idempotent by (conversation, sender, clientMessageId).
-   */
-  appendDirect(message: NewDirect): Effect.Effect<Appended<StoredDirect>, StoreError | StorageUnavailable>;
-  /** By username (any case); the same page whichever order the two names come in. */
-  readDirect(userA: string, userB: string, query: PageQuery): Effect.Effect<Page<StoredDirect>, StoreError | StorageUnavailable>;
-}>()("protochat/store/Store") {}
+export class Store extends Context.Service<
+  Store,
+  {
+    /** Fails with UsernameTaken when `usernameKey` exists. */
+    createUser(input: NewUser): Effect.Effect<UserRecord, UsernameTaken | StoreError | StorageUnavailable>;
+    findUser(usernameKey: string): Effect.Effect<UserRecord | undefined, StoreError | StorageUnavailable>;
+    createSession(session: SessionRecord): Effect.Effect<void, StoreError | StorageUnavailable>;
+    /** undefined when unknown or revoked; expiry is checked by the caller. */
+    findSession(tokenHash: string): Effect.Effect<SessionRecord | undefined, StoreError | StorageUnavailable>;
+    revokeSession(tokenHash: string): Effect.Effect<void, StoreError | StorageUnavailable>;
+    /** A code is unique forever, destroyed rooms included: a collision fails with RoomCodeTaken. */
+    createRoom(room: NewRoom): Effect.Effect<RoomRecord, RoomCodeTaken | StoreError | StorageUnavailable>;
+    /** Includes destroyed rooms (destroyedAtMs set). */
+    findRoom(code: string): Effect.Effect<RoomRecord | undefined, StoreError | StorageUnavailable>;
+    /** Marks the room destroyed (its messages stay; its code stays taken). No-op if already destroyed. */
+    destroyRoom(code: string, atMs: number): Effect.Effect<void, StoreError | StorageUnavailable>;
+    /** Live persistent rooms, sorted by name. */
+    listPersistentRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreError | StorageUnavailable>;
+    /** Live persistent rooms created by `createdBy` (for the per-user cap). */
+    countPersistentRooms(createdBy: string): Effect.Effect<number, StoreError | StorageUnavailable>;
+    /** Temporary rooms not yet destroyed (at start, each gets its empty-room grace period). */
+    listTemporaryRooms(limit: number): Effect.Effect<ReadonlyArray<RoomRecord>, StoreError | StorageUnavailable>;
+    /**
+     * Durably stores a room message with the room's next seq (gap-free from 1). Idempotent by
+     * (roomCode, sender, clientMessageId). Resumes only after the commit (group commit with concurrent appends).
+     * An unknown room code fails with StoreError. StorageUnavailable fails every append of the group commit it
+     * was in, and none of them used a seq.
+     */
+    appendMessage(message: NewMessage): Effect.Effect<Appended<StoredMessage>, StoreError | StorageUnavailable>;
+    /** Every event of the page (messages and actions); plain messages carry their current state and reply quote. */
+    readMessages(roomCode: string, query: PageQuery): Effect.Effect<Page<StoredMessage>, StoreError | StorageUnavailable>;
+    /**
+     * Stores an action on a room message as an event with the room's next seq, and applies it to the target in the
+     * same transaction: an edit replaces the text and sets editedAtMs; a delete erases the text (and that of earlier
+     * edit events of the target) and the reactions and marks it deleted; a reaction add/remove sets the sender's
+     * reaction. Refused (nothing stored, no seq used) with NotFound when the target is not a live plain message,
+     * PermissionDenied when an edit or delete is not by the target's sender, LimitExceeded past
+     * MAX_EMOJI_PER_MESSAGE. Idempotent by (roomCode, sender, clientMessageId), shared with appendMessage.
+     */
+    appendRoomAction(
+      action: NewRoomAction,
+    ): Effect.Effect<Appended<StoredMessage>, NotFound | PermissionDenied | LimitExceeded | StoreError | StorageUnavailable>;
+    /** As appendRoomAction, in the conversation of sender and recipient. */
+    appendDirectAction(
+      action: NewDirectAction,
+    ): Effect.Effect<Appended<StoredDirect>, NotFound | PermissionDenied | LimitExceeded | StoreError | StorageUnavailable>;
+    /**
+     * As appendMessage, for the conversation of the unordered pair {usernameKey(sender), usernameKey(recipient)}:
+     * one seq for both directions; idempotent by (conversation, sender, clientMessageId).
+     */
+    appendDirect(message: NewDirect): Effect.Effect<Appended<StoredDirect>, StoreError | StorageUnavailable>;
+    /** By username (any case); the same page whichever order the two names come in. */
+    readDirect(userA: string, userB: string, query: PageQuery): Effect.Effect<Page<StoredDirect>, StoreError | StorageUnavailable>;
+  }
+>()("protochat/store/Store") {}
 
 /** Storage health as last observed: `Unavailable` from the first failed commit until one succeeds again. */
 export type StorageStatus =
@@ -325,7 +340,10 @@ export type StorageStatus =
  * implementation notices trouble from its own failed writes and from a probe while idle, and notices recovery by
  * itself (a probe while unavailable), so the status returns to `Available` with no traffic and no restart.
  */
-export class StorageHealth extends Context.Service<StorageHealth, {
-  /** The current status; synchronous and cheap (read on every health check). */
-  readonly status: () => StorageStatus;
-}>()("protochat/store/StorageHealth") {}
+export class StorageHealth extends Context.Service<
+  StorageHealth,
+  {
+    /** The current status; synchronous and cheap (read on every health check). */
+    readonly status: () => StorageStatus;
+  }
+>()("protochat/store/StorageHealth") {}

@@ -1,7 +1,18 @@
 // The upgrade's pure checks: trusted proxies and X-Forwarded-For, PROXY v1/v2 headers (built with
 // proxy-protocol-js, as HAProxy would send them), the Authorization header and the Host allowlist.
 import { describe, expect, it } from "vitest";
-import { Command, INETProtocol, IPv4Address, IPv4ProxyAddress, IPv6Address, IPv6ProxyAddress, Peer, TransportProtocol, V1ProxyProtocol, V2ProxyProtocol } from "proxy-protocol-js";
+import {
+  Command,
+  INETProtocol,
+  IPv4Address,
+  IPv4ProxyAddress,
+  IPv6Address,
+  IPv6ProxyAddress,
+  Peer,
+  TransportProtocol,
+  V1ProxyProtocol,
+  V2ProxyProtocol,
+} from "proxy-protocol-js";
 import { clientAddress, normalizeIp, parseCidr, parseProxyHeader, TrustedProxies } from "./client-address.ts";
 import { hostAllowed, tokenFrom } from "./server.ts";
 
@@ -11,7 +22,8 @@ describe("trusted proxies and X-Forwarded-For", () => {
   it("parses IPs and CIDRs of both families and refuses anything else", () => {
     expect(parseCidr("10.0.0.0/8")).toEqual({ address: "10.0.0.0", prefix: 8, family: "ipv4" });
     expect(parseCidr("2001:db8::/32")).toEqual({ address: "2001:db8::", prefix: 32, family: "ipv6" });
-    for (const bad of ["", "10.0.0.0/33", "example.com", "10.0.0.0/8/1", "1.2.3", "::1/129", "10.0.0.0/x"]) expect(parseCidr(bad)).toBeUndefined();
+    for (const bad of ["", "10.0.0.0/33", "example.com", "10.0.0.0/8/1", "1.2.3", "::1/129", "10.0.0.0/x"])
+      expect(parseCidr(bad)).toBeUndefined();
     expect(trusted.has("10.1.2.3")).toBe(true);
     expect(trusted.has("::ffff:10.1.2.3")).toBe(true);
     expect(trusted.has("11.0.0.1")).toBe(false);
@@ -57,18 +69,30 @@ describe("PROXY protocol headers", () => {
 
   it("v2: IPv4, IPv6 and LOCAL (the balancer's own health checks)", () => {
     const v4 = Buffer.from(
-      new V2ProxyProtocol(Command.PROXY, TransportProtocol.STREAM, new IPv4ProxyAddress(IPv4Address.createFrom([192, 0, 2, 7]), 5555, IPv4Address.createFrom([10, 0, 0, 1]), 80)).build(),
+      new V2ProxyProtocol(
+        Command.PROXY,
+        TransportProtocol.STREAM,
+        new IPv4ProxyAddress(IPv4Address.createFrom([192, 0, 2, 7]), 5555, IPv4Address.createFrom([10, 0, 0, 1]), 80),
+      ).build(),
     );
     expect(parseProxyHeader(Buffer.concat([v4, http]))).toEqual({ length: v4.length, source: "192.0.2.7" });
     expect(parseProxyHeader(v4.subarray(0, 14))).toBe("incomplete");
     expect(parseProxyHeader(v4.subarray(0, v4.length - 1))).toBe("incomplete");
     const bytes = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x09];
     const v6 = Buffer.from(
-      new V2ProxyProtocol(Command.PROXY, TransportProtocol.STREAM, new IPv6ProxyAddress(IPv6Address.createFrom(bytes), 5555, IPv6Address.createFrom(bytes), 80)).build(),
+      new V2ProxyProtocol(
+        Command.PROXY,
+        TransportProtocol.STREAM,
+        new IPv6ProxyAddress(IPv6Address.createFrom(bytes), 5555, IPv6Address.createFrom(bytes), 80),
+      ).build(),
     );
     expect(parseProxyHeader(v6)).toEqual({ length: v6.length, source: "2001:db8::9" });
     const local = Buffer.from(
-      new V2ProxyProtocol(Command.LOCAL, TransportProtocol.UNSPEC, new IPv4ProxyAddress(IPv4Address.createWithEmptyAddress(), 0, IPv4Address.createWithEmptyAddress(), 0)).build(),
+      new V2ProxyProtocol(
+        Command.LOCAL,
+        TransportProtocol.UNSPEC,
+        new IPv4ProxyAddress(IPv4Address.createWithEmptyAddress(), 0, IPv4Address.createWithEmptyAddress(), 0),
+      ).build(),
     );
     expect(parseProxyHeader(local)).toMatchObject({ source: undefined });
   });
@@ -93,7 +117,8 @@ describe("the Authorization header", () => {
 
 describe("the Host allowlist", () => {
   it("allows IP literals, localhost names, listed hosts and the hosts of allowed origins", () => {
-    for (const host of ["127.0.0.1:8080", "[::1]:8080", "10.1.2.3", "localhost:8080", "chat.localhost", "LOCALHOST"]) expect([host, hostAllowed(host, [], [])]).toEqual([host, true]);
+    for (const host of ["127.0.0.1:8080", "[::1]:8080", "10.1.2.3", "localhost:8080", "chat.localhost", "LOCALHOST"])
+      expect([host, hostAllowed(host, [], [])]).toEqual([host, true]);
     expect(hostAllowed("evil.example:8080", [], [])).toBe(false);
     expect(hostAllowed("chat.example.com", ["chat.example.com"], [])).toBe(true);
     expect(hostAllowed("Chat.Example.com:443", ["chat.example.com"], [])).toBe(true);

@@ -5,7 +5,9 @@ import { BlockList, isIP, type Server, SocketAddress, type Socket } from "node:n
 import { Command, IPv4ProxyAddress, IPv6ProxyAddress, V1ProxyProtocol, V2ProxyProtocol } from "proxy-protocol-js";
 
 /** An IP or CIDR as `--trusted-proxies` accepts it; undefined when malformed. */
-export const parseCidr = (entry: string): { readonly address: string; readonly prefix: number; readonly family: "ipv4" | "ipv6" } | undefined => {
+export const parseCidr = (
+  entry: string,
+): { readonly address: string; readonly prefix: number; readonly family: "ipv4" | "ipv6" } | undefined => {
   const [rawAddress = "", rawPrefix, ...rest] = entry.trim().split("/");
   if (rest.length > 0) return undefined;
   const address = normalizeIp(rawAddress);

@@ -27,7 +27,9 @@ function destroySocket(this: Duplex): void {
 }
 
 /** Where the server listens, once it does. */
-export class Listening extends Context.Service<Listening, { readonly port: number; readonly url: string }>()("protochat/transport/Listening") {}
+export class Listening extends Context.Service<Listening, { readonly port: number; readonly url: string }>()(
+  "protochat/transport/Listening",
+) {}
 
 /**
  * The token an upgrade carries: `Authorization: Bearer <token>` (the scheme matched case-insensitively, RFC
@@ -52,7 +54,11 @@ export const tokenFrom = (authorization: string | undefined, url: URL): string |
  * literals and localhost names cannot be rebound; other names must be listed in `allowedHosts` (or be the
  * host of an allowed origin); `*` allows any.
  */
-export const hostAllowed = (host: string | undefined, allowedHosts: ReadonlyArray<string>, allowedOrigins: ReadonlyArray<string>): boolean => {
+export const hostAllowed = (
+  host: string | undefined,
+  allowedHosts: ReadonlyArray<string>,
+  allowedOrigins: ReadonlyArray<string>,
+): boolean => {
   if (host === undefined) return false;
   if (allowedHosts.includes("*")) return true;
   let hostname: string;
@@ -86,7 +92,9 @@ export const originAllowed = (origin: string | undefined, host: string | undefin
 };
 
 const refuse = (socket: Duplex, status: number, text: string) => {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`,
+  );
 };
 
 export const layer = Layer.effect(
@@ -137,13 +145,10 @@ export const layer = Layer.effect(
           counted = false;
         };
         const fiber = runConn(
-          runConnection(
-            { id: nextId++, ws, ip, preauth, onAuthenticated: uncount },
-            (handle) => {
-              handles.add(handle);
-              return () => handles.delete(handle);
-            },
-          ),
+          runConnection({ id: nextId++, ws, ip, preauth, onAuthenticated: uncount }, (handle) => {
+            handles.add(handle);
+            return () => handles.delete(handle);
+          }),
         );
         fiber.addObserver(() => {
           open--;
@@ -236,12 +241,17 @@ export const layer = Layer.effect(
         res.writeHead(304, headers).end();
         return;
       }
-      res.writeHead(200, { ...headers, "Content-Length": v.body.length, ...(v.coding === "identity" ? {} : { "Content-Encoding": v.coding }) });
+      res.writeHead(200, {
+        ...headers,
+        "Content-Length": v.body.length,
+        ...(v.coding === "identity" ? {} : { "Content-Encoding": v.coding }),
+      });
       res.end(req.method === "HEAD" ? undefined : v.body);
     };
     const revalidate = () => "no-cache";
     const pageHeaders = {
-      "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+      "Content-Security-Policy":
+        "default-src 'self'; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
       "Referrer-Policy": "no-referrer",
     };
     // Served cross-origin on purpose: any page may drop the component in with a module script tag.
@@ -281,7 +291,9 @@ export const layer = Layer.effect(
               ? { status: "storage-unavailable", reason: stored.reason, since: new Date(stored.sinceMs).toISOString() }
               : { status: "ok" };
           if (url.pathname === "/healthz") body.connections = open;
-          res.writeHead(body.status === "ok" ? 200 : 503, { "Content-Type": "application/json", "Cache-Control": "no-store" }).end(JSON.stringify(body));
+          res
+            .writeHead(body.status === "ok" ? 200 : 503, { "Content-Type": "application/json", "Cache-Control": "no-store" })
+            .end(JSON.stringify(body));
           return;
         }
         case "/metrics":

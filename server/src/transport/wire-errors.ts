@@ -72,7 +72,11 @@ export const toWireError = (id: number, error: DomainError): ServerFrame => {
  * Runs a request handler; failures become the matching Error reply, defects are logged and become INTERNAL.
  * `asReply` wraps that Error frame in the caller's result type, so success and failure stay told apart by tag.
  */
-export const replyOrError = <A, B>(id: number, handler: Effect.Effect<A, DomainError>, asReply: (error: ServerFrame) => B): Effect.Effect<A | B> =>
+export const replyOrError = <A, B>(
+  id: number,
+  handler: Effect.Effect<A, DomainError>,
+  asReply: (error: ServerFrame) => B,
+): Effect.Effect<A | B> =>
   handler.pipe(
     Effect.catchCause((cause) => {
       const failure = Cause.findErrorOption(cause);

@@ -133,22 +133,27 @@ export class ChatLoad {
         const entry: Sent = { client: k, sentAt: Date.now() };
         this.sent.set(p.clientMessageId, entry);
         this.settles.push(
-          p.acked.finally(() => inFlight--).then(
-            (ack) => {
-              entry.ackedAt = Date.now();
-              entry.seq = ack.seq;
-            },
-            (e: Error) => {
-              entry.error = e.message;
-            },
-          ),
+          p.acked
+            .finally(() => inFlight--)
+            .then(
+              (ack) => {
+                entry.ackedAt = Date.now();
+                entry.seq = ack.seq;
+              },
+              (e: Error) => {
+                entry.error = e.message;
+              },
+            ),
         );
       };
       // Spread the clients' sends over the interval.
-      setTimeout(() => {
-        fire();
-        this.timers.push(setInterval(fire, this.o.intervalMs));
-      }, (this.o.intervalMs * k) / this.o.clients);
+      setTimeout(
+        () => {
+          fire();
+          this.timers.push(setInterval(fire, this.o.intervalMs));
+        },
+        (this.o.intervalMs * k) / this.o.clients,
+      );
     });
   }
 
@@ -164,11 +169,13 @@ export class ChatLoad {
   async fanOutResumedMs(since: number, timeoutMs: number): Promise<number | undefined> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const first = [...this.sent.values()].filter((s) => s.ackedAt !== undefined && s.ackedAt >= since && s.seq !== undefined).sort((a, b) => a.ackedAt! - b.ackedAt!)[0];
+      const first = [...this.sent.values()]
+        .filter((s) => s.ackedAt !== undefined && s.ackedAt >= since && s.seq !== undefined)
+        .sort((a, b) => a.ackedAt! - b.ackedAt!)[0];
       if (first) {
         const seq = first.seq!;
         const all = this.members.map((m) => m.arrivals.get(seq));
-        if (all.every((t) => t !== undefined)) return Math.max(...(all)) - since;
+        if (all.every((t) => t !== undefined)) return Math.max(...all) - since;
       }
       if (Date.now() > deadline) return undefined;
       await sleep(50);

@@ -23,12 +23,18 @@ const ARTIFACTS = join(repoRoot, "artifacts");
 const FIGURES = join(ARTIFACTS, "cluster-figures.txt");
 
 const NODE_ARGS = [
-  "--register-per-ip-per-min", "100000",
-  "--login-per-ip-per-min", "100000",
-  "--rate-limit-per-sec", "50",
-  "--rate-limit-burst", "100",
-  "--shutdown-grace-ms", "2000",
-  "--log-level", "info",
+  "--register-per-ip-per-min",
+  "100000",
+  "--login-per-ip-per-min",
+  "100000",
+  "--rate-limit-per-sec",
+  "50",
+  "--rate-limit-burst",
+  "100",
+  "--shutdown-grace-ms",
+  "2000",
+  "--log-level",
+  "info",
 ];
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -74,7 +80,18 @@ const expectIntact = (f: LoadFigures) => {
     rejected: f.rejected,
     unsettled: f.unsettled,
     disconnected: f.disconnected,
-  }).toEqual({ ackedLost: 0, duplicates: 0, ackSeqMismatch: 0, gaps: 0, undelivered: 0, misordered: 0, notRecovered: 0, rejected: 0, unsettled: 0, disconnected: 0 });
+  }).toEqual({
+    ackedLost: 0,
+    duplicates: 0,
+    ackSeqMismatch: 0,
+    gaps: 0,
+    undelivered: 0,
+    misordered: 0,
+    notRecovered: 0,
+    rejected: 0,
+    unsettled: 0,
+    disconnected: 0,
+  });
   // Every acknowledged message is stored; every stored one was sent by the load (nothing stored twice).
   expect(f.stored).toBe(f.acked);
 };
@@ -112,7 +129,12 @@ describe("fault matrix, two nodes", () => {
     const resumedMs = await l.fanOutResumedMs(killedAt, 20_000);
     await sleep(3000);
     const f = await l.finish();
-    report("fault kill-node", { ...f, fanOutResumedMs: resumedMs ?? "never", presenceLeftMs, membersSeenBySurvivor: observer.members(l.roomCode).length });
+    report("fault kill-node", {
+      ...f,
+      fanOutResumedMs: resumedMs ?? "never",
+      presenceLeftMs,
+      membersSeenBySurvivor: observer.members(l.roomCode).length,
+    });
 
     expectIntact(f);
     expect(f.reconnected, "the victim's clients reconnected").toBeGreaterThan(0);
@@ -136,7 +158,12 @@ describe("fault matrix, two nodes", () => {
     await sleep(3000);
     const f = await l.finish();
     const counts = l.members.map((m) => m.client.memberCount(l.roomCode));
-    report("fault kill-redis", { ...f, redisDownMs: restartedAt - killedAt, fanOutResumedMs: resumedMs ?? "never", memberCounts: [...new Set(counts)].join("/") });
+    report("fault kill-redis", {
+      ...f,
+      redisDownMs: restartedAt - killedAt,
+      fanOutResumedMs: resumedMs ?? "never",
+      memberCounts: [...new Set(counts)].join("/"),
+    });
 
     expectIntact(f);
     expect(resumedMs, "a message acknowledged after the restart reached every member").toBeDefined();
@@ -159,7 +186,8 @@ describe("fault matrix, two nodes", () => {
     await sleep(500);
     // A send while the database is down: a retryable error, soon.
     const probeId = `probe-${uniqueName("m")}`;
-    const sendProbe = () => probe.request({ case: "sendMessage", value: { roomCode: l.roomCode, clientMessageId: probeId, text: "probe" } }, 15_000);
+    const sendProbe = () =>
+      probe.request({ case: "sendMessage", value: { roomCode: l.roomCode, clientMessageId: probeId, text: "probe" } }, 15_000);
     const t0 = Date.now();
     const during = await sendProbe();
     const failMs = Date.now() - t0;
@@ -167,14 +195,19 @@ describe("fault matrix, two nodes", () => {
     c.postgres!.start();
     const startedAt = Date.now();
     const recovered = await waitFor(() => [...l.sent.values()].some((s) => s.ackedAt !== undefined && s.ackedAt >= startedAt), 30_000);
-    const recoveredMs = recovered ? Math.min(...[...l.sent.values()].filter((s) => s.ackedAt !== undefined && s.ackedAt >= startedAt).map((s) => s.ackedAt!)) - startedAt : Number.NaN;
+    const recoveredMs = recovered
+      ? Math.min(...[...l.sent.values()].filter((s) => s.ackedAt !== undefined && s.ackedAt >= startedAt).map((s) => s.ackedAt!)) -
+        startedAt
+      : Number.NaN;
     // The probe's retry with the same client message id: stored once, and a second retry is a duplicate.
     const retry1 = await sendProbe();
     const retry2 = await sendProbe();
     await sleep(3000);
     const f = await l.finish();
     const probeStored = (await l.history()).filter((m) => m.clientMessageId === probeId).length;
-    const ackedWhileDown = [...l.sent.values()].filter((s) => s.ackedAt !== undefined && s.ackedAt > stoppedAt + 1000 && s.ackedAt < startedAt).length;
+    const ackedWhileDown = [...l.sent.values()].filter(
+      (s) => s.ackedAt !== undefined && s.ackedAt > stoppedAt + 1000 && s.ackedAt < startedAt,
+    ).length;
     report("fault stop-postgres", {
       ...f,
       probeError: during.kind.case === "error" ? ErrorCode[during.kind.value.code] : during.kind.case,
