@@ -206,7 +206,7 @@ const main = async () => {
 
     // 4c. Files both ways: Python uploads and attaches one, TypeScript downloads it; then the other way round.
     const http = `${new URL(url).protocol === "wss:" ? "https:" : "http:"}//${new URL(url).host}`;
-    const token = String(auth.session_token ?? "");
+    const token = typeof auth.session_token === "string" ? auth.session_token : "";
     const attached = await py.next("attached", 10_000);
     check("python client uploads a file and sends it attached", typeof attached?.id === "string", JSON.stringify(attached) + py.stderr());
     const fileMessage = body(
