@@ -8,7 +8,7 @@ import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, unlink } f
 import { join } from "node:path";
 import { Effect, Layer } from "effect";
 import { NotFound, StorageUnavailable } from "../errors.ts";
-import { BlobStore, type Claim, messageKeyString, type UploadRecord } from "./blob-store.ts";
+import { BlobStore, type Claim, claimRecords, messageKeyString, type UploadRecord } from "./blob-store.ts";
 
 const unavailable = (operation: string) => (cause: unknown) =>
   new StorageUnavailable({ operation: `files.${operation}`, cause, retryAfterMs: 1000 });
@@ -144,21 +144,11 @@ export const makeFsBlobStore = async (root: string): Promise<BlobStore["Service"
       Effect.tryPromise({
         try: () =>
           exclusive(async () => {
-            const found = claim.ids.map((id) => records.get(id));
-            const ok = found.every(
-              (r) =>
-                r !== undefined &&
-                r.ownerKey === claim.ownerKey &&
-                r.createdAtMs >= claim.notBeforeMs &&
-                (r.conversation === null || (r.conversation === claim.conversation && r.clientMessageId === claim.clientMessageId)),
+            const claimed = claimRecords(
+              claim.ids.map((id) => records.get(id)),
+              claim,
             );
-            if (!ok) return undefined;
-            const claimed = (found as UploadRecord[]).map((r, position) => ({
-              ...r,
-              conversation: claim.conversation,
-              clientMessageId: claim.clientMessageId,
-              position,
-            }));
+            if (claimed === undefined) return undefined;
             for (const r of claimed) {
               await writeRecord(r);
               records.set(r.id, r);

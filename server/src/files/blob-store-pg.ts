@@ -9,7 +9,7 @@ import { Context, Effect, Layer, Redacted } from "effect";
 import { SqlClient } from "effect/sql/SqlClient";
 import { NotFound, StorageUnavailable } from "../errors.ts";
 import { migrate } from "../store/postgres-migrations.ts";
-import { BlobStore, type Claim, messageKeyString, type UploadRecord } from "./blob-store.ts";
+import { BlobStore, type Claim, claimRecords, messageKeyString, type UploadRecord } from "./blob-store.ts";
 
 /** Bytes per chunk row. */
 export const CHUNK_BYTES = 1 << 20;
@@ -145,21 +145,11 @@ export const layerPg = (options: { readonly url: string; readonly poolSize?: num
               Effect.gen(function* () {
                 const rows = yield* sql<Row>`SELECT * FROM uploads WHERE id IN ${sql.in(claim.ids)} FOR UPDATE`;
                 const byId = new Map(rows.map((row) => [String(row.id), toRecord(row)]));
-                const found = claim.ids.map((id) => byId.get(id));
-                const ok = found.every(
-                  (r) =>
-                    r !== undefined &&
-                    r.ownerKey === claim.ownerKey &&
-                    r.createdAtMs >= claim.notBeforeMs &&
-                    (r.conversation === null || (r.conversation === claim.conversation && r.clientMessageId === claim.clientMessageId)),
+                const claimed = claimRecords(
+                  claim.ids.map((id) => byId.get(id)),
+                  claim,
                 );
-                if (!ok) return undefined;
-                const claimed = (found as UploadRecord[]).map((r, position) => ({
-                  ...r,
-                  conversation: claim.conversation,
-                  clientMessageId: claim.clientMessageId,
-                  position,
-                }));
+                if (claimed === undefined) return undefined;
                 for (const r of claimed) {
                   yield* sql`UPDATE uploads SET conversation = ${claim.conversation}, client_message_id = ${claim.clientMessageId}, position = ${r.position} WHERE id = ${r.id}`;
                 }

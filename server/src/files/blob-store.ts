@@ -70,6 +70,28 @@ export interface Claim {
   readonly nowMs: number;
 }
 
+/**
+ * The claim rule both layers apply inside their write: every upload exists, belongs to the claimant, is young
+ * enough, and is unattached or already attached to this very message (a retried send). The claimed records in
+ * the message's order, or undefined when any one fails the rule (then nothing is claimed).
+ */
+export const claimRecords = (found: ReadonlyArray<UploadRecord | undefined>, claim: Claim): UploadRecord[] | undefined => {
+  const ok = found.every(
+    (r) =>
+      r !== undefined &&
+      r.ownerKey === claim.ownerKey &&
+      r.createdAtMs >= claim.notBeforeMs &&
+      (r.conversation === null || (r.conversation === claim.conversation && r.clientMessageId === claim.clientMessageId)),
+  );
+  if (!ok) return undefined;
+  return (found as ReadonlyArray<UploadRecord>).map((r, position) => ({
+    ...r,
+    conversation: claim.conversation,
+    clientMessageId: claim.clientMessageId,
+    position,
+  }));
+};
+
 /** A message's key within a conversation, for reading its attachments back. */
 export interface MessageKey {
   readonly ownerKey: string;

@@ -32,15 +32,14 @@ import {
   type Page,
   type PageQuery,
   type RoomRecord,
-  type SessionRecord,
   Store,
   type StoredDirect,
   StorageHealth,
   type StorageStatus,
   type StoredMessage,
-  type UserRecord,
   usernameKey,
 } from "./store.ts";
+import { num, type Row, str, toSession, toUser } from "./rows.ts";
 
 type StoreFailure = StoreError | StorageUnavailable;
 
@@ -82,27 +81,7 @@ const NEWEST = 9_223_372_036_854_775_807n;
 /** A batch that races another node this many times fails with StorageUnavailable (the client retries). */
 const MAX_ATTEMPTS = 3;
 
-type Row = Record<string, unknown>;
-
-const num = (value: unknown): number => Number(value);
-const str = (value: unknown): string => String(value);
 const big = (value: unknown): bigint => (typeof value === "bigint" ? value : BigInt(num(value)));
-
-const toUser = (row: Row): UserRecord => ({
-  id: num(row.id),
-  username: str(row.username),
-  usernameKey: str(row.username_key),
-  passwordHash: str(row.password_hash),
-  createdAtMs: num(row.created_at_ms),
-});
-
-const toSession = (row: Row): SessionRecord => ({
-  tokenHash: str(row.token_hash),
-  userId: num(row.user_id),
-  username: str(row.username),
-  createdAtMs: num(row.created_at_ms),
-  expiresAtMs: num(row.expires_at_ms),
-});
 
 const toRoom = (row: Row): RoomRecord => ({
   code: str(row.code),

@@ -24,16 +24,15 @@ import {
   type Page,
   type PageQuery,
   type RoomRecord,
-  type SessionRecord,
   StorageHealth,
   type StorageStatus,
   Store,
   type StoredDirect,
   type StoredMessage,
   freshState,
-  type UserRecord,
   usernameKey,
 } from "./store.ts";
+import { num, type Row, str, toSession, toUser } from "./rows.ts";
 
 export interface SqliteStoreOptions {
   /** The database file, e.g. `<dataDir>/chat.db`; its directory is created if missing. */
@@ -157,27 +156,6 @@ export const migrations: ReadonlyArray<string> = [
 
 /** Largest SQLite integer: the exclusive upper bound of a backward page from the newest message. */
 const NEWEST = 9_223_372_036_854_775_807n;
-
-type Row = Record<string, unknown>;
-
-const num = (value: unknown): number => Number(value);
-const str = (value: unknown): string => String(value);
-
-const toUser = (row: Row): UserRecord => ({
-  id: num(row.id),
-  username: str(row.username),
-  usernameKey: str(row.username_key),
-  passwordHash: str(row.password_hash),
-  createdAtMs: num(row.created_at_ms),
-});
-
-const toSession = (row: Row): SessionRecord => ({
-  tokenHash: str(row.token_hash),
-  userId: num(row.user_id),
-  username: str(row.username),
-  createdAtMs: num(row.created_at_ms),
-  expiresAtMs: num(row.expires_at_ms),
-});
 
 const toRoom = (row: Row): RoomRecord => ({
   code: str(row.code),
