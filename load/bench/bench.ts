@@ -11,7 +11,7 @@
 // instead. The full figures go to artifacts/bench.json either way.
 // `--servers chat-cluster` (not in the default list) runs two chat nodes with PostgreSQL and Redis
 // (scripts/cluster.ts), all pinned to CPU 0 with the generator alone on CPU 1, as the single server; the
-// generator connects to each node directly (connection i to node i mod 2, not through HAProxy) so it knows
+// generator connects to each node directly (spread evenly, load/src/per-node.ts; not through HAProxy) so it knows
 // which node made each delivery. Its row's CPU figure is the sum over the nodes, Redis and PostgreSQL (every
 // backend); a second table splits it: each node over its own deliveries, PostgreSQL and Redis apart.
 import { spawn, spawnSync } from "node:child_process";

@@ -16,7 +16,7 @@
 //   node load/bench/generator.ts --server chat --url http://127.0.0.1:PORT --pid PID[,PID…] [--rate 200 …]
 // Several pids (a cluster: nodes, Redis, PostgreSQL) are measured together, each with its descendants;
 // --rss-pid PID[,PID…] names the processes whose memory holds the connections (default: --pid).
-// A cluster: --url lists each node's URL and connection i goes to node i mod N directly (load/src/per-node.ts),
+// A cluster: --url lists each node's URL and the connections go to the nodes directly, spread by load/src/per-node.ts;
 // the first N --pid entries are those nodes in the same order and --pid-names names every --pid entry; each
 // stage then also reports every node's figures over its own deliveries and each other process's cost.
 import { randomBytes } from "node:crypto";
@@ -26,7 +26,7 @@ import { parseArgs } from "node:util";
 import { io as ioClient, type Socket } from "socket.io-client";
 import WebSocket from "ws";
 import { ChatConn, nowMs } from "../src/chat-conn.ts";
-import { expectedByNode, membersByNode, microsPer, nodeOf, rssPerConnection, shareOf } from "../src/per-node.ts";
+import { expectedByNode, memberNodeOf, membersByNode, microsPer, nodeOf, rssPerConnection, shareOf } from "../src/per-node.ts";
 import { cpuTimes, pool, writeSyscalls, rssBytes, sleep, waitUntil } from "../src/proc.ts";
 import {
   countedTry,
@@ -177,17 +177,18 @@ type OnText = (text: string, at: number) => void;
 interface Adapter {
   setup(): Promise<void>;
   rooms(n: number): Promise<string[]>;
-  connect(room: string | undefined, index: number, onText: OnText): Promise<BenchClient>;
+  /** `index` numbers the connection in its phase; `node` is the (cluster) node it goes to. */
+  connect(room: string | undefined, index: number, node: number, onText: OnText): Promise<BenchClient>;
   readonly seqGaps: number;
   readonly sendErrors: number;
   teardown(): void;
 }
 
-/** Where connection `index` goes: one of the server's (a cluster's nodes') base URLs, round-robin (nodeOf). */
-type UrlFor = (index: number) => string;
+/** The base URL of node `node` (0 for a single server; a cluster's connections are spread by load/src/per-node.ts). */
+type UrlFor = (node: number) => string;
 
-const chatAdapter = (urlFor: UrlFor, o: GeneratorOptions): Adapter => {
-  const wsUrlOf = (index: number) => `${urlFor(index).replace(/^http/, "ws")}/ws`;
+const chatAdapter = (urlFor: UrlFor, nodes: number, o: GeneratorOptions): Adapter => {
+  const wsUrlOf = (node: number) => `${urlFor(node).replace(/^http/, "ws")}/ws`;
   const wsUrl = wsUrlOf(0);
   const runId = randomBytes(4).toString("hex");
   let tokens: string[] = [];
@@ -200,7 +201,7 @@ const chatAdapter = (urlFor: UrlFor, o: GeneratorOptions): Adapter => {
         8,
         async (i) => {
           // Spread over the nodes like the connections, so each node has served the same kind of work.
-          const conn = await ChatConn.open(wsUrlOf(i));
+          const conn = await ChatConn.open(wsUrlOf(nodeOf(i, nodes)));
           const ok = await conn.call({ case: "register", value: { username: `b-${runId}-${i}`, password: "bench-password" } }, "authOk");
           conn.close();
           return ok.sessionToken;
@@ -220,8 +221,8 @@ const chatAdapter = (urlFor: UrlFor, o: GeneratorOptions): Adapter => {
       }
       return codes;
     },
-    async connect(room, index, onText) {
-      const conn = await ChatConn.open(wsUrlOf(index), { token: tokens[index % tokens.length]! });
+    async connect(room, index, node, onText) {
+      const conn = await ChatConn.open(wsUrlOf(node), { token: tokens[index % tokens.length]! });
       conn.startHeartbeat((await conn.authPush!).heartbeatIntervalMs);
       if (room) {
         const joined = await conn.call({ case: "joinRoom", value: { code: room } }, "roomJoined");
@@ -254,8 +255,8 @@ const rawAdapter = (urlFor: UrlFor): Adapter => ({
   async rooms(n) {
     return Array.from({ length: n }, (_, i) => `room${i}`);
   },
-  connect(room, index, onText) {
-    const ws = new WebSocket(`${urlFor(index).replace(/^http/, "ws")}/ws${room ? `?room=${room}` : ""}`, { perMessageDeflate: false });
+  connect(room, _index, node, onText) {
+    const ws = new WebSocket(`${urlFor(node).replace(/^http/, "ws")}/ws${room ? `?room=${room}` : ""}`, { perMessageDeflate: false });
     ws.binaryType = "nodebuffer";
     ws.on("message", (data: Buffer) => {
       const at = nowMs();
@@ -277,8 +278,8 @@ const socketIoAdapter = (urlFor: UrlFor): Adapter => ({
   async rooms(n) {
     return Array.from({ length: n }, (_, i) => `room${i}`);
   },
-  connect(room, index, onText) {
-    const socket: Socket = ioClient(urlFor(index), {
+  connect(room, _index, node, onText) {
+    const socket: Socket = ioClient(urlFor(node), {
       transports: ["websocket"],
       forceNew: true,
       reconnection: false,
@@ -312,8 +313,8 @@ const centrifugoAdapter = (urlFor: UrlFor): Adapter => {
     async rooms(n) {
       return Array.from({ length: n }, (_, i) => `room${i}`);
     },
-    connect(room, index, onText) {
-      const ws = new WebSocket(`${urlFor(index).replace(/^http/, "ws")}/connection/websocket`, { perMessageDeflate: false });
+    connect(room, _index, node, onText) {
+      const ws = new WebSocket(`${urlFor(node).replace(/^http/, "ws")}/connection/websocket`, { perMessageDeflate: false });
       const replies = new Map<number, (reply: CentrifugoReply) => void>();
       let nextId = 1;
       let lastOffset = 0;
@@ -480,10 +481,10 @@ export const runGenerator = async (
   if (clustered && pids.length < nodeCount) throw new Error(`${nodeCount} URLs need their ${nodeCount} node pids first in --pid`);
   const nameOf = (i: number) => target.pidNames?.[i] ?? (clustered && i < nodeCount ? `node${i + 1}` : String(pids[i]));
   const nodePids = clustered ? pids.slice(0, nodeCount) : [];
-  const urlFor: UrlFor = (index) => urls[nodeOf(index, nodeCount)]!;
+  const urlFor: UrlFor = (node) => urls[node]!;
   const adapter =
     server === "chat"
-      ? chatAdapter(urlFor, o)
+      ? chatAdapter(urlFor, nodeCount, o)
       : server === "raw-ws"
         ? rawAdapter(urlFor)
         : server === "centrifugo"
@@ -500,7 +501,7 @@ export const runGenerator = async (
   const idle = await pool(
     Array.from({ length: o.idle }, (_, i) => i),
     100,
-    (i) => adapter.connect(undefined, i, () => {}),
+    (i) => adapter.connect(undefined, i, nodeOf(i, nodeCount), () => {}),
   );
   await sleep(3000);
   const rss1 = overTree(rssPids, rssBytes);
@@ -550,8 +551,9 @@ export const runGenerator = async (
     Array.from({ length: o.rooms * o.members }, (_, i) => i),
     50,
     (i) => {
-      const node = nodeOf(i, nodeCount);
-      return adapter.connect(codes[Math.floor(i / o.members)], i, (text, at) => onText(text, at, node));
+      const room = Math.floor(i / o.members);
+      const node = memberNodeOf(room, i % o.members, nodeCount);
+      return adapter.connect(codes[room], i, node, (text, at) => onText(text, at, node));
     },
   );
   const senders: BenchClient[][] = codes.map((_, r) => members.slice(r * o.members, r * o.members + o.senders));

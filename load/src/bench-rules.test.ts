@@ -1,6 +1,6 @@
 // The bench's pure rules: the capacity ramp's step verdict and time bound, and the per-node split of a cluster run.
 import { describe, expect, it } from "vitest";
-import { expectedByNode, membersByNode, microsPer, nodeOf, rssPerConnection, shareOf } from "./per-node.ts";
+import { expectedByNode, memberNodeOf, membersByNode, microsPer, nodeOf, rssPerConnection, shareOf } from "./per-node.ts";
 import { countedTry, failureReason, needsAnotherTry, passes, rampMaxSeconds, STAGE_OVERHEAD_MAX_SEC } from "./ramp.ts";
 
 const run = (p99Ms: number, deliveredRatio = 1, seqGaps = 0) => ({ p99Ms, deliveredRatio, seqGaps });
@@ -54,6 +54,14 @@ describe("per-node split of a cluster run", () => {
     expect([shareOf(5, 3, 0), shareOf(5, 3, 1), shareOf(5, 3, 2)]).toEqual([2, 2, 1]);
   });
 
+  it("gives each node as many senders as the other: a room's first member starts one node further each room", () => {
+    // 4 rooms, the first 5 members of each send: 3 + 2, then 2 + 3, ... → 10 senders on each node.
+    const senders = [0, 0];
+    for (let room = 0; room < 4; room++) for (let m = 0; m < 5; m++) senders[memberNodeOf(room, m, 2)]!++;
+    expect(senders).toEqual([10, 10]);
+    expect(memberNodeOf(3, 7, 1)).toBe(0);
+  });
+
   it("knows each room's members on each node, also when a room's size is odd", () => {
     expect(membersByNode(4, 100, 2)).toEqual([
       [50, 50],
@@ -61,7 +69,7 @@ describe("per-node split of a cluster run", () => {
       [50, 50],
       [50, 50],
     ]);
-    // Members 0-2 in room 0 (nodes 0,1,0), 3-5 in room 1 (nodes 1,0,1).
+    // Room 0's members on nodes 0,1,0; room 1's on 1,0,1.
     expect(membersByNode(2, 3, 2)).toEqual([
       [2, 1],
       [1, 2],

@@ -2,17 +2,23 @@
 // made each delivery. Here: which node a connection goes to, how many of a window's deliveries each node owes,
 // and per-node CPU and memory arithmetic. Pure, so the attribution is tested without servers.
 
-/** Connection `index` (idle or member, numbered from 0 in each phase) goes to node `index % nodes`. */
+/** Idle connection `index` (numbered from 0) goes to node `index % nodes`. */
 export const nodeOf = (index: number, nodes: number): number => index % nodes;
+
+/** Member `m` (0-based in its room) of room `room` goes to node `(room + m) % nodes`: each room's members
+ * alternate over the nodes, and the room's first member (a sender: the first --senders members of each
+ * room send) starts one node further in each room, so with an odd number of senders per room and an even
+ * number of rooms each node carries as many senders (stores, acks) as the other. */
+export const memberNodeOf = (room: number, m: number, nodes: number): number => (room + m) % nodes;
 
 /** How many of `count` connections, numbered 0..count-1 and spread with nodeOf, go to `node`. */
 export const shareOf = (count: number, nodes: number, node: number): number => Math.floor(count / nodes) + (node < count % nodes ? 1 : 0);
 
-/** membersOn[room][node]: member i of the load phase is in room floor(i / membersPerRoom) and on nodeOf(i). */
+/** membersOn[room][node]: how many of each room's members memberNodeOf puts on each node. */
 export const membersByNode = (rooms: number, membersPerRoom: number, nodes: number): number[][] =>
   Array.from({ length: rooms }, (_, room) => {
     const on = new Array<number>(nodes).fill(0);
-    for (let m = 0; m < membersPerRoom; m++) on[nodeOf(room * membersPerRoom + m, nodes)]!++;
+    for (let m = 0; m < membersPerRoom; m++) on[memberNodeOf(room, m, nodes)]!++;
     return on;
   });
 
