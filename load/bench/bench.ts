@@ -16,6 +16,7 @@
 // backend); a second table splits it: each node over its own deliveries, PostgreSQL and Redis apart.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { clusterPids, startCluster } from "../../scripts/cluster.ts";
@@ -23,6 +24,7 @@ import { cpuSeconds } from "../src/proc.ts";
 import { chatServerArgv, loadServerFlags, repoRoot, type RunningServer, startProcess, wrapCommand } from "../src/server-process.ts";
 import { RAMP_DEFAULTS, RAMP_P99_LIMIT_MS, rampMaxSeconds } from "../src/ramp.ts";
 import { type BenchResult, type RampResult, type ServerKind } from "./generator.ts";
+import { measureFsync } from "./fsync.ts";
 
 /** The servers the bench can run: the four of the table (centrifugo opt in), and the chat server with its
  * database in memory (/dev/shm), which shows what the fsync before each delivery costs. */
@@ -272,6 +274,9 @@ if (unknown.length > 0) throw new Error(`unknown --servers ${unknown.join(",")} 
 if (kinds.includes("centrifugo")) prepareCentrifugo();
 const loadAtStart = loadAverage();
 process.stderr.write(`bench: load average at the start ${loadAtStart}\n`);
+// The disk under the chat server's database (the data dirs are made under tmpdir()), as it is right now: the
+// fsync before each delivery makes this the floor of chat's latency, so each table records it.
+const fsyncAtStart = measureFsync(tmpdir(), 300);
 if (values.ramp) {
   const opt = (k: string, d: number) => (typeof passThrough[k] === "string" ? Number(passThrough[k]) : d);
   const bound = rampMaxSeconds({
@@ -293,7 +298,7 @@ const capacities = lines.filter((r): r is RampResult => r.stage === "capacity");
 mkdirSync(join(repoRoot, "artifacts"), { recursive: true });
 writeFileSync(
   join(repoRoot, "artifacts/bench.json"),
-  `${JSON.stringify({ options: { ...Object.fromEntries(GENERATOR_OPTIONS.map((k) => [k, passThrough[k]])), ramp: values.ramp }, loadAverage: { start: loadAtStart, end: loadAverage() }, results: points, ramp: rampSteps, capacity: capacities }, null, 2)}\n`,
+  `${JSON.stringify({ options: { ...Object.fromEntries(GENERATOR_OPTIONS.map((k) => [k, passThrough[k]])), ramp: values.ramp }, loadAverage: { start: loadAtStart, end: loadAverage() }, fsyncAtStart, results: points, ramp: rampSteps, capacity: capacities }, null, 2)}\n`,
 );
 
 /** What each server does and does not do, printed beside its figures so the comparison is read fairly. */
@@ -474,4 +479,8 @@ if (values.json) {
     );
   }
   process.stdout.write(`load average (1/5/15 min) at the start ${loadAtStart}, at the end ${loadAverage()}\n`);
+  const ms = (n: number) => n.toFixed(2);
+  process.stdout.write(
+    `fsync of a 4 KiB append in ${tmpdir()} at the start (${fsyncAtStart.count}): p50 ${ms(fsyncAtStart.p50Ms)} ms, p99 ${ms(fsyncAtStart.p99Ms)} ms, max ${ms(fsyncAtStart.maxMs)} ms\n`,
+  );
 }
