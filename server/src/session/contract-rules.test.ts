@@ -65,8 +65,9 @@ describe("contract rules", () => {
     const label = (value: object) => JSON.stringify(value, (_, v: unknown) => (typeof v === "bigint" ? String(v) : v));
     const check = (value: MessageInitShape<typeof SendMessageRequestSchema>) => {
       const req = request({ case: "sendMessage", value });
-      const valid = validator.validate(SendMessageRequestSchema, req.value).kind === "valid";
-      if (sendKeepsRules(req.value as Parameters<typeof sendKeepsRules>[0])) {
+      const message = create(SendMessageRequestSchema, value);
+      const valid = validator.validate(SendMessageRequestSchema, message).kind === "valid";
+      if (sendKeepsRules(message)) {
         vouched++;
         expect(valid, label(value)).toBe(true);
       }
@@ -81,13 +82,7 @@ describe("contract rules", () => {
       for (const text of ["", "hi"]) check({ roomCode: "K7QX2M", clientMessageId: "m-1", text, attachmentIds });
     // The plain check does vouch for ordinary sends (else it saves nothing): a UUID id, a short text.
     expect(
-      sendKeepsRules({
-        roomCode: "K7QX2M",
-        clientMessageId: crypto.randomUUID(),
-        text: "hello",
-        replyToSeq: 0n,
-        attachmentIds: [],
-      } as never),
+      sendKeepsRules(create(SendMessageRequestSchema, { roomCode: "K7QX2M", clientMessageId: crypto.randomUUID(), text: "hello" })),
     ).toBe(true);
     expect(vouched).toBeGreaterThan(checked / 3);
   });
