@@ -392,17 +392,37 @@ const writeBacklog = (c: Connection) => {
   });
 };
 
-/** Resumes when the socket has closed, or after `ms` (never, if undefined). */
-const socketClosedOr = (c: Connection, ms: number | undefined) =>
+/** Resumes when the socket has closed, or (with `due`) once `due()` says the heartbeat has something to do. */
+const socketClosedOr = (c: Connection, due: (() => number) | undefined) =>
   Effect.callback<void>((resume) => {
     if (c.socketClosed) return resume(Effect.void);
-    const timer = ms === undefined ? undefined : setTimeout(() => resume(Effect.void), ms);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (due !== undefined) {
+      // A connection that keeps talking moves its deadline on with every frame: the timer sleeps again
+      // until the new deadline without waking the fiber, which runs only when a deadline has passed.
+      const fire = () => {
+        const ms = due();
+        if (ms > 0) timer = setTimeout(fire, ms);
+        else resume(Effect.void);
+      };
+      const ms = due();
+      if (ms <= 0) return resume(Effect.void);
+      timer = setTimeout(fire, ms);
+    }
     c.onSocketClosed = () => {
       clearTimeout(timer);
       resume(Effect.void);
     };
     return Effect.sync(() => clearTimeout(timer));
   });
+
+/** Milliseconds until the heartbeat must act (a heartbeat timeout, the auth deadline, a close chosen), or <= 0. */
+const heartbeatDue = (c: Connection, authDeadlineAt: number): number => {
+  if (c.state._tag === "Closing") return 0;
+  const now = Date.now();
+  const remaining = c.lastSeen + c.config.heartbeatTimeoutMs - now;
+  return c.state._tag === "AwaitingAuth" ? Math.min(remaining, authDeadlineAt - now) : remaining;
+};
 
 /**
  * The connection's own fiber runs its heartbeat until the socket closes: it closes a connection that goes
@@ -411,6 +431,7 @@ const socketClosedOr = (c: Connection, ms: number | undefined) =>
 const heartbeat = (c: Connection) =>
   Effect.gen(function* () {
     const authDeadlineAt = c.startedAt + c.config.authTimeoutMs;
+    const due = () => heartbeatDue(c, authDeadlineAt);
     while (!c.socketClosed) {
       if (c.state._tag === "Closing") {
         yield* socketClosedOr(c, undefined);
@@ -426,7 +447,7 @@ const heartbeat = (c: Connection) =>
         c.applyNow({ _tag: "HeartbeatTimeout" });
         continue;
       }
-      yield* socketClosedOr(c, c.state._tag === "AwaitingAuth" ? Math.min(remaining, authDeadlineAt - now) : remaining);
+      yield* socketClosedOr(c, due);
     }
   });
 
