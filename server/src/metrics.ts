@@ -56,6 +56,8 @@ export const makeMetrics = (options: { defaultMetrics: boolean }) => {
       labelNames: ["code"] as const,
       ...r,
     }),
+    /** chat_frames_in_total; count frames through frameIn (it is brought up to date when /metrics is read). */
+    framesIn,
     /** Counts one client frame of `kind`. */
     frameIn: (kind: string): void => {
       framesInPending.set(kind, (framesInPending.get(kind) ?? 0) + 1);
