@@ -20,6 +20,8 @@ import { type Input, initialState, type Limits, type SessionState, step, type Ac
 import { lowWaterFor, Outbox } from "./outbox.ts";
 import { sinkOf, type Wire } from "../transport/wire.ts";
 
+type Execute = Extract<Action, { _tag: "Execute" }>;
+
 /** Inbound frames buffered before the socket stops reading (TCP backpressure on the client). */
 const INBOX_PAUSE = 256;
 const INBOX_RESUME = 64;
@@ -273,15 +275,42 @@ class Connection implements Peer, ConnectionView, ConnectionHandle {
       input = { _tag: "Malformed" };
     }
     this.metrics.frameIn(input._tag === "Frame" ? (input.frame.kind.case ?? "unknown") : "malformed");
-    this.inbox.push(input);
-    if (!this.paused && this.inbox.length - this.inboxHead >= INBOX_PAUSE && this.socket) {
-      this.paused = true;
-      this.socket.pause();
+    if (this.processing) {
+      this.inbox.push(input);
+      if (!this.paused && this.inbox.length - this.inboxHead >= INBOX_PAUSE && this.socket) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      return;
     }
-    if (this.processing) return;
+    // Nothing queued or running: the frame is stepped here, and a fiber is started only for a request to
+    // execute (a Ping, a refused or rate-limited frame is answered without one).
+    let execute: Execute | undefined;
+    try {
+      execute = this.stepInput(input);
+    } catch (defect) {
+      // As in a fiber: a defect is logged and closes the connection (1011).
+      this.start(Effect.die(defect));
+      return;
+    }
+    if (execute === undefined) return;
     this.processing = true;
-    const fiber = this.start(processInbox(this));
+    const fiber = this.start(processInbox(this, execute));
     if (this.processing) this.processor = fiber;
+  }
+
+  /**
+   * Steps one input and performs its actions, up to a request to execute, which it returns (the machine
+   * makes an Execute the only action of its step).
+   */
+  stepInput(input: Input): Execute | undefined {
+    const result = step(this.state, input, Date.now(), this.limits, this.outbox.congested);
+    this.state = result.state;
+    for (const action of result.actions) {
+      if (action._tag === "Execute") return action;
+      this.perform(action);
+    }
+    return undefined;
   }
 
   /** The next queued input, if any. */
@@ -313,24 +342,18 @@ class Connection implements Peer, ConnectionView, ConnectionHandle {
 // The connection's fibers. Each is made when it starts (a processor per burst of frames, a writer per backlog).
 
 /**
- * Runs until the inbox is empty, then ends (the next frame starts another): frames are stepped and executed
- * strictly in arrival order, one request at a time.
+ * Executes `first`, then runs until the inbox is empty, then ends (the next frame starts another): frames are
+ * stepped and executed strictly in arrival order, one request at a time.
  */
-const processInbox = (c: Connection) =>
+const processInbox = (c: Connection, first: Execute) =>
   Effect.gen(function* () {
-    for (let input = c.take(); input !== undefined; input = c.take()) {
-      if (c.state._tag === "Closing") continue;
-      const result = step(c.state, input, Date.now(), c.limits, c.outbox.congested);
-      c.state = result.state;
-      for (const action of result.actions) {
-        if (action._tag !== "Execute") {
-          c.perform(action);
-          continue;
-        }
-        const started = performance.now();
-        const outcome = yield* c.handlers.handle(c, action.id, action.request);
-        c.metrics.requestTime(action.request.case, (performance.now() - started) / 1000);
-        if (c.state._tag === "Closing") break;
+    let action: Execute | undefined = first;
+    while (action !== undefined) {
+      const started = performance.now();
+      const outcome = yield* c.handlers.handle(c, action.id, action.request);
+      c.metrics.requestTime(action.request.case, (performance.now() - started) / 1000);
+      action = undefined;
+      if (c.state._tag !== "Closing") {
         switch (outcome._tag) {
           case "Reply":
             if (outcome.frame.kind.case === "error") c.metrics.errors.inc({ code: String(outcome.frame.kind.value.code) });
@@ -348,6 +371,11 @@ const processInbox = (c: Connection) =>
             break;
         }
       }
+      while (action === undefined) {
+        const input = c.take();
+        if (input === undefined) break;
+        if (c.state._tag !== "Closing") action = c.stepInput(input);
+      }
     }
     c.processorDone();
   });
@@ -364,17 +392,37 @@ const writeBacklog = (c: Connection) => {
   });
 };
 
-/** Resumes when the socket has closed, or after `ms` (never, if undefined). */
-const socketClosedOr = (c: Connection, ms: number | undefined) =>
+/** Resumes when the socket has closed, or (with `due`) once `due()` says the heartbeat has something to do. */
+const socketClosedOr = (c: Connection, due: (() => number) | undefined) =>
   Effect.callback<void>((resume) => {
     if (c.socketClosed) return resume(Effect.void);
-    const timer = ms === undefined ? undefined : setTimeout(() => resume(Effect.void), ms);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (due !== undefined) {
+      // A connection that keeps talking moves its deadline on with every frame: the timer sleeps again
+      // until the new deadline without waking the fiber, which runs only when a deadline has passed.
+      const fire = () => {
+        const ms = due();
+        if (ms > 0) timer = setTimeout(fire, ms);
+        else resume(Effect.void);
+      };
+      const ms = due();
+      if (ms <= 0) return resume(Effect.void);
+      timer = setTimeout(fire, ms);
+    }
     c.onSocketClosed = () => {
       clearTimeout(timer);
       resume(Effect.void);
     };
     return Effect.sync(() => clearTimeout(timer));
   });
+
+/** Milliseconds until the heartbeat must act (a heartbeat timeout, the auth deadline, a close chosen), or <= 0. */
+const heartbeatDue = (c: Connection, authDeadlineAt: number): number => {
+  if (c.state._tag === "Closing") return 0;
+  const now = Date.now();
+  const remaining = c.lastSeen + c.config.heartbeatTimeoutMs - now;
+  return c.state._tag === "AwaitingAuth" ? Math.min(remaining, authDeadlineAt - now) : remaining;
+};
 
 /**
  * The connection's own fiber runs its heartbeat until the socket closes: it closes a connection that goes
@@ -383,6 +431,7 @@ const socketClosedOr = (c: Connection, ms: number | undefined) =>
 const heartbeat = (c: Connection) =>
   Effect.gen(function* () {
     const authDeadlineAt = c.startedAt + c.config.authTimeoutMs;
+    const due = () => heartbeatDue(c, authDeadlineAt);
     while (!c.socketClosed) {
       if (c.state._tag === "Closing") {
         yield* socketClosedOr(c, undefined);
@@ -398,7 +447,7 @@ const heartbeat = (c: Connection) =>
         c.applyNow({ _tag: "HeartbeatTimeout" });
         continue;
       }
-      yield* socketClosedOr(c, c.state._tag === "AwaitingAuth" ? Math.min(remaining, authDeadlineAt - now) : remaining);
+      yield* socketClosedOr(c, due);
     }
   });
 
