@@ -381,6 +381,37 @@ export type AppendRequest =
   | { readonly kind: "room-action"; readonly input: NewRoomAction }
   | { readonly kind: "direct-action"; readonly input: NewDirectAction };
 
+/** The new event's own fields: an action event carries no state of its own. */
+const actionState = (input: NewAction): EventState => ({
+  ...freshState(0n),
+  action: { kind: input.kind, targetSeq: input.targetSeq, emoji: input.emoji },
+});
+
+/**
+ * The event a fresh (not duplicate) append stored, from its input and the seq it took. The worker answers a fresh
+ * append with its seq only and the main thread rebuilds the event here: the text does not cross back.
+ */
+export const appendedEvent = (append: AppendRequest, seq: number): Appended<StoredMessage> | Appended<StoredDirect> => {
+  const { input } = append;
+  const common = {
+    seq: BigInt(seq),
+    sender: input.sender,
+    sentAtMs: input.sentAtMs,
+    text: input.text,
+    clientMessageId: input.clientMessageId,
+  };
+  switch (append.kind) {
+    case "message":
+      return { message: { roomCode: append.input.roomCode, ...common, ...freshState(append.input.replyToSeq ?? 0n) }, duplicate: false };
+    case "direct":
+      return { message: { recipient: append.input.recipient, ...common, ...freshState(append.input.replyToSeq ?? 0n) }, duplicate: false };
+    case "room-action":
+      return { message: { roomCode: append.input.roomCode, ...common, ...actionState(append.input) }, duplicate: false };
+    case "direct-action":
+      return { message: { recipient: append.input.recipient, ...common, ...actionState(append.input) }, duplicate: false };
+  }
+};
+
 /** The engine's calls other than appends: the Store's methods of the same name, and the readiness probe. */
 export interface SqliteCalls {
   createUser(input: NewUser): UserRecord;
@@ -407,7 +438,8 @@ export interface SqliteEngine {
   /**
    * Writes the appends in ONE transaction, each under a savepoint: a refused action or a bad append (an unknown
    * room) fails only itself; a failed BEGIN/COMMIT or a storage failure fails every one (nothing committed, no
-   * seq used). Returns one outcome per append, in order; a success only once COMMIT returned.
+   * seq used). Returns one outcome per append, in order; a success only once COMMIT returned. A success is the
+   * seq a fresh append took (see appendedEvent) or, for a duplicate, the stored original as `Appended`.
    */
   readonly runBatch: (appends: ReadonlyArray<AppendRequest>) => ReadonlyArray<Outcome>;
   /** Health as last observed: every commit that succeeded clears it, every StorageUnavailable sets it. */
@@ -641,7 +673,7 @@ const makeEngine = (db: DatabaseSync, options: SqliteStoreOptions, dir: string |
   };
 
   // One append inside the batch transaction. A retry (same idempotency key) returns the stored original.
-  const writeMessage = (input: NewMessage): Appended<StoredMessage> => {
+  const writeMessage = (input: NewMessage): Appended<StoredMessage> | number => {
     const existing = sql.findMessageById.get(input.roomCode, input.sender, input.clientMessageId) as Row | undefined;
     if (existing !== undefined) return { message: toMessage(existing), duplicate: true };
     const next = sql.nextRoomSeq.get(input.roomCode) as Row | undefined;
@@ -649,29 +681,12 @@ const makeEngine = (db: DatabaseSync, options: SqliteStoreOptions, dir: string |
     const seq = num(next.last_seq);
     const replyToSeq = input.replyToSeq ?? 0n;
     sql.insertMessage.run(input.roomCode, seq, input.sender, input.sentAtMs, input.text, input.clientMessageId, 0, replyToSeq, "");
-    return {
-      message: {
-        roomCode: input.roomCode,
-        seq: BigInt(seq),
-        sender: input.sender,
-        sentAtMs: input.sentAtMs,
-        text: input.text,
-        clientMessageId: input.clientMessageId,
-        ...freshState(replyToSeq),
-      },
-      duplicate: false,
-    };
+    return seq;
   };
-
-  /** The new event's own fields: an action event carries no state of its own. */
-  const actionState = (input: NewAction): EventState => ({
-    ...freshState(0n),
-    action: { kind: input.kind, targetSeq: input.targetSeq, emoji: input.emoji },
-  });
 
   // One action inside the batch transaction: checks the target, takes the room's next seq, stores the event and
   // applies it to the target row. A refusal is thrown as a Refusal (its savepoint is rolled back).
-  const writeRoomAction = (input: NewRoomAction): Appended<StoredMessage> => {
+  const writeRoomAction = (input: NewRoomAction): Appended<StoredMessage> | number => {
     const existing = sql.findMessageById.get(input.roomCode, input.sender, input.clientMessageId) as Row | undefined;
     if (existing !== undefined) return { message: toMessage(existing), duplicate: true };
     const target = sql.findMessage.get(input.roomCode, input.targetSeq) as Row | undefined;
@@ -716,21 +731,10 @@ const makeEngine = (db: DatabaseSync, options: SqliteStoreOptions, dir: string |
         sql.touchMessage.run(seq, input.roomCode, input.targetSeq);
         break;
     }
-    return {
-      message: {
-        roomCode: input.roomCode,
-        seq: BigInt(seq),
-        sender: input.sender,
-        sentAtMs: input.sentAtMs,
-        text: input.text,
-        clientMessageId: input.clientMessageId,
-        ...actionState(input),
-      },
-      duplicate: false,
-    };
+    return seq;
   };
 
-  const writeDirectAction = (input: NewDirectAction): Appended<StoredDirect> => {
+  const writeDirectAction = (input: NewDirectAction): Appended<StoredDirect> | number => {
     const [a, b] = conversationOf(input.sender, input.recipient);
     const senderKey = usernameKey(input.sender);
     const existing = sql.findDirectById.get(a, b, senderKey, input.clientMessageId) as Row | undefined;
@@ -776,21 +780,10 @@ const makeEngine = (db: DatabaseSync, options: SqliteStoreOptions, dir: string |
         sql.touchDirect.run(seq, a, b, input.targetSeq);
         break;
     }
-    return {
-      message: {
-        sender: input.sender,
-        recipient: input.recipient,
-        seq: BigInt(seq),
-        sentAtMs: input.sentAtMs,
-        text: input.text,
-        clientMessageId: input.clientMessageId,
-        ...actionState(input),
-      },
-      duplicate: false,
-    };
+    return seq;
   };
 
-  const writeDirect = (input: NewDirect): Appended<StoredDirect> => {
+  const writeDirect = (input: NewDirect): Appended<StoredDirect> | number => {
     const [a, b] = conversationOf(input.sender, input.recipient);
     const senderKey = usernameKey(input.sender);
     const existing = sql.findDirectById.get(a, b, senderKey, input.clientMessageId) as Row | undefined;
@@ -811,18 +804,7 @@ const makeEngine = (db: DatabaseSync, options: SqliteStoreOptions, dir: string |
       replyToSeq,
       "",
     );
-    return {
-      message: {
-        sender: input.sender,
-        recipient: input.recipient,
-        seq: BigInt(seq),
-        sentAtMs: input.sentAtMs,
-        text: input.text,
-        clientMessageId: input.clientMessageId,
-        ...freshState(replyToSeq),
-      },
-      duplicate: false,
-    };
+    return seq;
   };
 
   /**
@@ -830,7 +812,7 @@ const makeEngine = (db: DatabaseSync, options: SqliteStoreOptions, dir: string |
    * room) fails only its caller; a failed BEGIN/COMMIT fails every caller. Callers resume after the commit.
    */
 
-  const writeOne = (append: AppendRequest): Appended<StoredMessage> | Appended<StoredDirect> => {
+  const writeOne = (append: AppendRequest): Appended<StoredMessage> | Appended<StoredDirect> | number => {
     switch (append.kind) {
       case "message":
         return writeMessage(append.input);

@@ -49,7 +49,6 @@ if ("error" in opened) {
   };
 
   let inbox: Array<WorkerRequest> = [];
-  let scheduled = false;
 
   /**
    * Group commit: everything that arrived before this runs (including messages still queued on the port) is one
@@ -59,7 +58,6 @@ if ("error" in opened) {
    * before any of them is answered, so this order is as good as any other.
    */
   const drain = () => {
-    scheduled = false;
     for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
       for (const request of next.message as ReadonlyArray<WorkerRequest>) inbox.push(request);
     }
@@ -88,10 +86,7 @@ if ("error" in opened) {
 
   port.on("message", (requests: ReadonlyArray<WorkerRequest>) => {
     for (const request of requests) inbox.push(request);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(drain);
-    }
+    drain();
   });
   port.postMessage({ type: "ready" } satisfies WorkerMessage);
 }

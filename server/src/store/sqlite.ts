@@ -9,6 +9,8 @@ import { Worker } from "node:worker_threads";
 import { Context, Effect, Layer, type Scope } from "effect";
 import { LimitExceeded, NotFound, PermissionDenied, RoomCodeTaken, StorageUnavailable, StoreError, UsernameTaken } from "../errors.ts";
 import {
+  type AppendRequest,
+  appendedEvent,
   type CauseData,
   type FailureData,
   type Outcome,
@@ -175,26 +177,43 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     worker.postMessage(requests);
   };
 
-  const request = <A, E>(operation: string, make: (id: number) => WorkerRequest): Effect.Effect<A, E | StoreError> =>
+  /** Posts one request; `decode` turns its reply's value into the result. */
+  const request = <A, E>(
+    operation: string,
+    make: (id: number) => WorkerRequest,
+    decode: (value: unknown) => A,
+  ): Effect.Effect<A, E | StoreError> =>
     Effect.callback<A, E | StoreError>((resume) => {
       if (stopped !== undefined) return resume(Effect.fail(new StoreError({ operation, cause: stopped })));
       const id = nextId++;
       pending.set(id, {
         operation,
         resume: (outcome) =>
-          resume(outcome.ok ? Effect.succeed(outcome.value as A) : Effect.fail(toError(outcome.error) as E | StoreError)),
+          resume(outcome.ok ? Effect.succeed(decode(outcome.value)) : Effect.fail(toError(outcome.error) as E | StoreError)),
       });
       outbox.push(make(id));
       if (!posting) {
         posting = true;
-        setImmediate(post);
+        queueMicrotask(post);
       }
       // An interrupted caller's request still runs (an append may commit); its reply is dropped.
       return Effect.sync(() => void pending.delete(id));
     });
 
   const call = <K extends SqliteCall, E = never>(op: K, ...args: Parameters<SqliteCalls[K]>) =>
-    request<ReturnType<SqliteCalls[K]>, E | StorageUnavailable>(op, (id) => ({ kind: "call", id, op, args }));
+    request<ReturnType<SqliteCalls[K]>, E | StorageUnavailable>(
+      op,
+      (id) => ({ kind: "call", id, op, args }),
+      (value) => value as ReturnType<SqliteCalls[K]>,
+    );
+
+  /** An append: the worker answers a fresh one with its seq (rebuilt here from the input), a duplicate in full. */
+  const append = <A, E>(operation: string, append: AppendRequest) =>
+    request<A, E | StorageUnavailable>(
+      operation,
+      (id) => ({ ...append, id }),
+      (value) => (typeof value === "number" ? appendedEvent(append, value) : value) as A,
+    );
 
   // The probe runs in the worker: while unavailable, a commit every probeIntervalMs so health recovers by itself
   // once the disk has room again (no user traffic needed); while available, one after idleProbeMs without a
@@ -218,7 +237,7 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     ),
   );
 
-  type ActionFailure = NotFound | PermissionDenied | LimitExceeded | StorageUnavailable;
+  type ActionFailure = NotFound | PermissionDenied | LimitExceeded;
   const store = Store.of({
     createUser: Effect.fn("Store.createUser")(function* (input) {
       return yield* call<"createUser", UsernameTaken>("createUser", input);
@@ -254,19 +273,18 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
       return yield* call("listPersistentRooms", limit);
     }),
     // Untraced: one per message (a traced Effect.fn captures a stack trace and opens a span per call).
-    appendMessage: (input) =>
-      request<Appended<StoredMessage>, StorageUnavailable>("appendMessage", (id) => ({ kind: "message", id, input })),
+    appendMessage: (input) => append<Appended<StoredMessage>, never>("appendMessage", { kind: "message", input }),
     readMessages: Effect.fn("Store.readMessages")(function* (roomCode, query) {
       return yield* call("readMessages", roomCode, query);
     }),
     appendRoomAction: Effect.fn("Store.appendRoomAction")(function* (input) {
-      return yield* request<Appended<StoredMessage>, ActionFailure>("appendRoomAction", (id) => ({ kind: "room-action", id, input }));
+      return yield* append<Appended<StoredMessage>, ActionFailure>("appendRoomAction", { kind: "room-action", input });
     }),
     appendDirectAction: Effect.fn("Store.appendDirectAction")(function* (input) {
-      return yield* request<Appended<StoredDirect>, ActionFailure>("appendDirectAction", (id) => ({ kind: "direct-action", id, input }));
+      return yield* append<Appended<StoredDirect>, ActionFailure>("appendDirectAction", { kind: "direct-action", input });
     }),
     appendDirect: Effect.fn("Store.appendDirect")(function* (input) {
-      return yield* request<Appended<StoredDirect>, StorageUnavailable>("appendDirect", (id) => ({ kind: "direct", id, input }));
+      return yield* append<Appended<StoredDirect>, never>("appendDirect", { kind: "direct", input });
     }),
     readDirect: Effect.fn("Store.readDirect")(function* (userA, userB, query) {
       return yield* call("readDirect", userA, userB, query);
