@@ -412,6 +412,9 @@ export const appendedEvent = (append: AppendRequest, seq: number): Appended<Stor
   }
 };
 
+/** A request to the engine: an append (written in a group commit) or one of the other calls. */
+export type StoreRequest = AppendRequest | { readonly kind: "call"; readonly op: SqliteCall; readonly args: ReadonlyArray<unknown> };
+
 /** The engine's calls other than appends: the Store's methods of the same name, and the readiness probe. */
 export interface SqliteCalls {
   createUser(input: NewUser): UserRecord;

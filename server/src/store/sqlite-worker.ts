@@ -6,16 +6,15 @@ import {
   type FailureData,
   openSqliteEngine,
   type Outcome,
-  type SqliteCall,
   type SqliteStoreOptions,
+  type SqliteStoreStats,
+  type StoreRequest,
 } from "./sqlite-engine.ts";
-import type { SqliteStoreStats } from "./sqlite-engine.ts";
 import type { StorageStatus } from "./store.ts";
 
 /** What the main thread posts: an array of these per message (the requests of one tick). */
 export type WorkerRequest =
-  | (AppendRequest & { readonly id: number })
-  | { readonly kind: "call"; readonly id: number; readonly op: SqliteCall; readonly args: ReadonlyArray<unknown> }
+  | (StoreRequest & { readonly id: number })
   /** Answer everything posted before, close the database, then let the thread end. */
   | { readonly kind: "close" };
 

@@ -12,6 +12,8 @@ import {
   type AppendRequest,
   appendedEvent,
   type CauseData,
+  openSqliteEngine,
+  type StoreRequest,
   type FailureData,
   type Outcome,
   type SqliteCall,
@@ -101,6 +103,102 @@ const startWorker = (options: SqliteStoreOptions) =>
     });
   });
 
+/** Sends one request to the engine; `decode` turns the value of its successful reply into the result. */
+type Send = <A, E>(operation: string, request: StoreRequest, decode: (value: unknown) => A) => Effect.Effect<A, E | StoreError>;
+
+/** The Store and StorageHealth over an engine reached through `send`, with the probe fiber (scoped). */
+const storeOver = Effect.fnUntraced(function* (send: Send, status: () => StorageStatus, probeIntervalMs: number) {
+  const call = <K extends SqliteCall, E = never>(op: K, ...args: Parameters<SqliteCalls[K]>) =>
+    send<ReturnType<SqliteCalls[K]>, E | StorageUnavailable>(
+      op,
+      { kind: "call", op, args },
+      (value) => value as ReturnType<SqliteCalls[K]>,
+    );
+
+  /** An append: the worker answers a fresh one with its seq (rebuilt here from the input), a duplicate in full. */
+  const append = <A, E>(operation: string, append: AppendRequest) =>
+    send<A, E | StorageUnavailable>(operation, append, (value) => (typeof value === "number" ? appendedEvent(append, value) : value) as A);
+
+  // The probe runs in the engine: while unavailable, a commit every probeIntervalMs so health recovers by itself
+  // once the disk has room again (no user traffic needed); while available, one after idleProbeMs without a
+  // commit, so a disk that filled while the chat was quiet shows in /readyz before a user's send finds out.
+  // Changes are logged here, on the main thread.
+  let reported: StorageStatus = status();
+  yield* Effect.forkScoped(
+    Effect.forever(
+      Effect.sleep(probeIntervalMs).pipe(
+        Effect.andThen(Effect.ignore(call("probe"))),
+        Effect.andThen(
+          Effect.suspend(() => {
+            const now = status();
+            if (now._tag === reported._tag) return Effect.void;
+            reported = now;
+            return now._tag === "Unavailable"
+              ? Effect.logWarning("storage unavailable: writes fail with UNAVAILABLE", { reason: now.reason })
+              : Effect.logInfo("storage available again");
+          }),
+        ),
+      ),
+    ),
+  );
+
+  type ActionFailure = NotFound | PermissionDenied | LimitExceeded;
+  const store = Store.of({
+    createUser: Effect.fn("Store.createUser")(function* (input) {
+      return yield* call<"createUser", UsernameTaken>("createUser", input);
+    }),
+    findUser: Effect.fn("Store.findUser")(function* (key) {
+      return yield* call("findUser", key);
+    }),
+    createSession: Effect.fn("Store.createSession")(function* (session) {
+      yield* call("createSession", session);
+    }),
+    findSession: Effect.fn("Store.findSession")(function* (tokenHash) {
+      return yield* call("findSession", tokenHash);
+    }),
+    revokeSession: Effect.fn("Store.revokeSession")(function* (tokenHash) {
+      yield* call("revokeSession", tokenHash);
+    }),
+    createRoom: Effect.fn("Store.createRoom")(function* (room) {
+      return yield* call<"createRoom", RoomCodeTaken>("createRoom", room);
+    }),
+    findRoom: Effect.fn("Store.findRoom")(function* (code) {
+      return yield* call("findRoom", code);
+    }),
+    destroyRoom: Effect.fn("Store.destroyRoom")(function* (code, atMs) {
+      yield* call("destroyRoom", code, atMs);
+    }),
+    countPersistentRooms: Effect.fn("Store.countPersistentRooms")(function* (createdBy) {
+      return yield* call("countPersistentRooms", createdBy);
+    }),
+    listTemporaryRooms: Effect.fn("Store.listTemporaryRooms")(function* (limit) {
+      return yield* call("listTemporaryRooms", limit);
+    }),
+    listPersistentRooms: Effect.fn("Store.listPersistentRooms")(function* (limit) {
+      return yield* call("listPersistentRooms", limit);
+    }),
+    // Untraced: one per message (a traced Effect.fn captures a stack trace and opens a span per call).
+    appendMessage: (input) => append<Appended<StoredMessage>, never>("appendMessage", { kind: "message", input }),
+    readMessages: Effect.fn("Store.readMessages")(function* (roomCode, query) {
+      return yield* call("readMessages", roomCode, query);
+    }),
+    appendRoomAction: Effect.fn("Store.appendRoomAction")(function* (input) {
+      return yield* append<Appended<StoredMessage>, ActionFailure>("appendRoomAction", { kind: "room-action", input });
+    }),
+    appendDirectAction: Effect.fn("Store.appendDirectAction")(function* (input) {
+      return yield* append<Appended<StoredDirect>, ActionFailure>("appendDirectAction", { kind: "direct-action", input });
+    }),
+    appendDirect: Effect.fn("Store.appendDirect")(function* (input) {
+      return yield* append<Appended<StoredDirect>, never>("appendDirect", { kind: "direct", input });
+    }),
+    readDirect: Effect.fn("Store.readDirect")(function* (userA, userB, query) {
+      return yield* call("readDirect", userA, userB, query);
+    }),
+  });
+
+  return { store, health: StorageHealth.of({ status }) };
+});
+
 /**
  * Builds the Store over one SQLite file, with its StorageHealth. Opening fails with StorageUnavailable when the
  * disk cannot take a commit (full, I/O errors, read-only) and with StoreError for anything else (a corrupt or
@@ -177,12 +275,7 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     worker.postMessage(requests);
   };
 
-  /** Posts one request; `decode` turns its reply's value into the result. */
-  const request = <A, E>(
-    operation: string,
-    make: (id: number) => WorkerRequest,
-    decode: (value: unknown) => A,
-  ): Effect.Effect<A, E | StoreError> =>
+  const send: Send = <A, E>(operation: string, request: StoreRequest, decode: (value: unknown) => A) =>
     Effect.callback<A, E | StoreError>((resume) => {
       if (stopped !== undefined) return resume(Effect.fail(new StoreError({ operation, cause: stopped })));
       const id = nextId++;
@@ -191,7 +284,7 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
         resume: (outcome) =>
           resume(outcome.ok ? Effect.succeed(decode(outcome.value)) : Effect.fail(toError(outcome.error) as E | StoreError)),
       });
-      outbox.push(make(id));
+      outbox.push({ ...request, id });
       if (!posting) {
         posting = true;
         queueMicrotask(post);
@@ -200,98 +293,7 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
       return Effect.sync(() => void pending.delete(id));
     });
 
-  const call = <K extends SqliteCall, E = never>(op: K, ...args: Parameters<SqliteCalls[K]>) =>
-    request<ReturnType<SqliteCalls[K]>, E | StorageUnavailable>(
-      op,
-      (id) => ({ kind: "call", id, op, args }),
-      (value) => value as ReturnType<SqliteCalls[K]>,
-    );
-
-  /** An append: the worker answers a fresh one with its seq (rebuilt here from the input), a duplicate in full. */
-  const append = <A, E>(operation: string, append: AppendRequest) =>
-    request<A, E | StorageUnavailable>(
-      operation,
-      (id) => ({ ...append, id }),
-      (value) => (typeof value === "number" ? appendedEvent(append, value) : value) as A,
-    );
-
-  // The probe runs in the worker: while unavailable, a commit every probeIntervalMs so health recovers by itself
-  // once the disk has room again (no user traffic needed); while available, one after idleProbeMs without a
-  // commit, so a disk that filled while the chat was quiet shows in /readyz before a user's send finds out.
-  // Changes are logged here, on the main thread.
-  let reported: StorageStatus = status;
-  yield* Effect.forkScoped(
-    Effect.forever(
-      Effect.sleep(probeIntervalMs).pipe(
-        Effect.andThen(Effect.ignore(call("probe"))),
-        Effect.andThen(
-          Effect.suspend(() => {
-            if (status._tag === reported._tag) return Effect.void;
-            reported = status;
-            return status._tag === "Unavailable"
-              ? Effect.logWarning("storage unavailable: writes fail with UNAVAILABLE", { reason: status.reason })
-              : Effect.logInfo("storage available again");
-          }),
-        ),
-      ),
-    ),
-  );
-
-  type ActionFailure = NotFound | PermissionDenied | LimitExceeded;
-  const store = Store.of({
-    createUser: Effect.fn("Store.createUser")(function* (input) {
-      return yield* call<"createUser", UsernameTaken>("createUser", input);
-    }),
-    findUser: Effect.fn("Store.findUser")(function* (key) {
-      return yield* call("findUser", key);
-    }),
-    createSession: Effect.fn("Store.createSession")(function* (session) {
-      yield* call("createSession", session);
-    }),
-    findSession: Effect.fn("Store.findSession")(function* (tokenHash) {
-      return yield* call("findSession", tokenHash);
-    }),
-    revokeSession: Effect.fn("Store.revokeSession")(function* (tokenHash) {
-      yield* call("revokeSession", tokenHash);
-    }),
-    createRoom: Effect.fn("Store.createRoom")(function* (room) {
-      return yield* call<"createRoom", RoomCodeTaken>("createRoom", room);
-    }),
-    findRoom: Effect.fn("Store.findRoom")(function* (code) {
-      return yield* call("findRoom", code);
-    }),
-    destroyRoom: Effect.fn("Store.destroyRoom")(function* (code, atMs) {
-      yield* call("destroyRoom", code, atMs);
-    }),
-    countPersistentRooms: Effect.fn("Store.countPersistentRooms")(function* (createdBy) {
-      return yield* call("countPersistentRooms", createdBy);
-    }),
-    listTemporaryRooms: Effect.fn("Store.listTemporaryRooms")(function* (limit) {
-      return yield* call("listTemporaryRooms", limit);
-    }),
-    listPersistentRooms: Effect.fn("Store.listPersistentRooms")(function* (limit) {
-      return yield* call("listPersistentRooms", limit);
-    }),
-    // Untraced: one per message (a traced Effect.fn captures a stack trace and opens a span per call).
-    appendMessage: (input) => append<Appended<StoredMessage>, never>("appendMessage", { kind: "message", input }),
-    readMessages: Effect.fn("Store.readMessages")(function* (roomCode, query) {
-      return yield* call("readMessages", roomCode, query);
-    }),
-    appendRoomAction: Effect.fn("Store.appendRoomAction")(function* (input) {
-      return yield* append<Appended<StoredMessage>, ActionFailure>("appendRoomAction", { kind: "room-action", input });
-    }),
-    appendDirectAction: Effect.fn("Store.appendDirectAction")(function* (input) {
-      return yield* append<Appended<StoredDirect>, ActionFailure>("appendDirectAction", { kind: "direct-action", input });
-    }),
-    appendDirect: Effect.fn("Store.appendDirect")(function* (input) {
-      return yield* append<Appended<StoredDirect>, never>("appendDirect", { kind: "direct", input });
-    }),
-    readDirect: Effect.fn("Store.readDirect")(function* (userA, userB, query) {
-      return yield* call("readDirect", userA, userB, query);
-    }),
-  });
-
-  const health = StorageHealth.of({ status: () => status });
+  const { store, health } = yield* storeOver(send, () => status, probeIntervalMs);
   return {
     store,
     health,
@@ -299,6 +301,34 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     /** For tests: the thread that owns the database (terminating it is a crash the store must survive). */
     worker,
   };
+});
+
+/**
+ * The same Store with the engine on the calling thread and one commit per append (no group commit): for tests
+ * that drive time with TestClock, where every store call must complete without real I/O waits in between.
+ * Commits block the event loop here; the server uses makeSqliteStore.
+ */
+export const makeSqliteStoreInThread = Effect.fnUntraced(function* (options: SqliteStoreOptions) {
+  let closed = false;
+  const engine = yield* Effect.acquireRelease(
+    Effect.suspend(() => {
+      const opened = openSqliteEngine(options);
+      return "error" in opened ? Effect.fail(toError(opened.error) as StoreError | StorageUnavailable) : Effect.succeed(opened.engine);
+    }),
+    (engine) =>
+      Effect.sync(() => {
+        closed = true;
+        engine.close();
+      }),
+  );
+  const send: Send = <A, E>(operation: string, request: StoreRequest, decode: (value: unknown) => A) =>
+    Effect.suspend((): Effect.Effect<A, E | StoreError> => {
+      if (closed) return Effect.fail(new StoreError({ operation, cause: "store closed" }));
+      const outcome = request.kind === "call" ? engine.call(request.op, request.args) : engine.runBatch([request])[0]!;
+      return outcome.ok ? Effect.succeed(decode(outcome.value)) : Effect.fail(toError(outcome.error) as E | StoreError);
+    });
+  const { store, health } = yield* storeOver(send, engine.status, options.probeIntervalMs ?? 1000);
+  return { store, health, stats: engine.stats };
 });
 
 /** A fresh temp directory for a database, removed with the scope. */
@@ -318,10 +348,13 @@ export const SqliteStore = {
     Layer.effectContext(
       Effect.map(makeSqliteStore(options), ({ store, health }) => Context.make(Store, store).pipe(Context.add(StorageHealth, health))),
     ),
-  /** A Store over a file in a fresh temp directory, deleted on close: for tests. */
+  /**
+   * A Store over a file in a fresh temp directory, deleted on close, with the engine on the calling thread
+   * (makeSqliteStoreInThread): for tests of other services, which may drive time with TestClock.
+   */
   layerTemp: Layer.effect(
     Store,
-    Effect.flatMap(tempFile, (file) => Effect.map(makeSqliteStore({ file }), ({ store }) => store)),
+    Effect.flatMap(tempFile, (file) => Effect.map(makeSqliteStoreInThread({ file }), ({ store }) => store)),
   ),
   tempFile,
 } as const;
