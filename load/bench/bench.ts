@@ -1,5 +1,5 @@
 // npm run bench [-- --json] [-- --rate 200 --rooms 4 --members 100 --duration 20 --idle 2000 …]
-//                [-- --points 20k,40k,80k] [-- --ramp [--ramp-from 10k --ramp-steps 8 --ramp-seconds 10]]
+//                [-- --points 20k,40k,80k] [-- --ramp [--ramp-from 10k --ramp-steps 8 --ramp-seconds 10 --ramp-tries 3]]
 //
 // Starts, in turn and pinned to CPU 0 (taskset -c 0), the chat server, a naive raw `ws` room-broadcast
 // server (the floor) and a Socket.IO 4.8 server (and, when named, Centrifugo 6.9), drives each with the
@@ -10,16 +10,21 @@
 // generator.ts) and prints each server's capacity. --json prints one JSON object per line, server and stage
 // instead. The full figures go to artifacts/bench.json either way.
 // `--servers chat-cluster` (not in the default list) runs two chat nodes with PostgreSQL and Redis
-// (scripts/cluster.ts), all pinned to CPU 0, the generator connecting through HAProxy; its CPU figure is
-// the sum over the nodes, Redis and PostgreSQL (every backend); HAProxy's CPU is printed apart.
+// (scripts/cluster.ts), all pinned to CPU 0 with the generator alone on CPU 1, as the single server; the
+// generator connects to each node directly (spread evenly, load/src/per-node.ts; not through HAProxy) so it knows
+// which node made each delivery. Its row's CPU figure is the sum over the nodes, Redis and PostgreSQL (every
+// backend); a second table splits it: each node over its own deliveries, PostgreSQL and Redis apart.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { clusterPids, startCluster } from "../../scripts/cluster.ts";
 import { cpuSeconds } from "../src/proc.ts";
 import { chatServerArgv, loadServerFlags, repoRoot, type RunningServer, startProcess, wrapCommand } from "../src/server-process.ts";
-import { type BenchResult, RAMP_P99_LIMIT_MS, type RampResult, type ServerKind } from "./generator.ts";
+import { RAMP_DEFAULTS, RAMP_P99_LIMIT_MS, rampMaxSeconds } from "../src/ramp.ts";
+import { type BenchResult, type RampResult, type ServerKind } from "./generator.ts";
+import { measureFsync } from "./fsync.ts";
 
 /** The servers the bench can run: the four of the table (centrifugo opt in), and the chat server with its
  * database in memory (/dev/shm), which shows what the fsync before each delivery costs. */
@@ -35,6 +40,7 @@ const GENERATOR_OPTIONS = [
   "ramp-from",
   "ramp-steps",
   "ramp-seconds",
+  "ramp-tries",
   "warmup",
   "duration",
   "idle",
@@ -146,10 +152,24 @@ const pinTree = (pids: ReadonlyArray<number>, cpus: string) => {
   }
 };
 
-/** What runOne measures and stops: one process, or a cluster's (`pids`, with HAProxy's apart). */
-type Measured = Pick<RunningServer, "pid" | "httpUrl" | "stop"> & { pids?: number[]; rssPids?: number[]; haproxyPid?: number | undefined };
+/** What runOne measures and stops: one process, or a cluster's (`pids`: the nodes first, in `urls` order,
+ * then PostgreSQL and Redis, named by `pidNames`; HAProxy's apart). */
+type Measured = Pick<RunningServer, "pid" | "httpUrl" | "stop"> & {
+  urls?: string[];
+  pids?: number[];
+  pidNames?: string[];
+  rssPids?: number[];
+  haproxyPid?: number | undefined;
+};
 
-/** Two nodes, PostgreSQL and Redis on CPU 0, HAProxy in front. */
+/**
+ * Two nodes, PostgreSQL and Redis, all on CPU 0. Two cores cannot give each its own: the generator keeps CPU 1
+ * to itself (its timers and receipt times are the latency clock, and its CPU must not count as the server's),
+ * and the cluster gets the one core the single server gets, so the two rows compare CPU time on the same
+ * budget. CPU time per process is exact whatever shares the core (the kernel accounts it per thread); what
+ * sharing costs is latency: a node that is ready waits while the other node, PostgreSQL or Redis runs, which
+ * separate machines would not add. HAProxy runs (the cluster's shape) but the generator bypasses it.
+ */
 const startChatCluster = async (): Promise<Measured> => {
   const flags = new Map(Object.entries(loadServerFlags));
   for (let i = 0; i < CHAT_BENCH_FLAGS.length; i += 2) flags.set(CHAT_BENCH_FLAGS[i]!, CHAT_BENCH_FLAGS[i + 1]!);
@@ -160,14 +180,21 @@ const startChatCluster = async (): Promise<Measured> => {
     logs: { dir: join(repoRoot, "artifacts/bench-chat-cluster-logs") },
   });
   const p = clusterPids(cluster);
-  const pids = [...p.nodes, ...(p.redis !== undefined ? [p.redis] : []), ...(p.postgres !== undefined ? [p.postgres] : [])];
+  if (p.nodes.length !== cluster.nodes.length) throw new Error("a cluster node is not running");
+  const services = [
+    ...(p.postgres !== undefined ? [["postgres", p.postgres] as const] : []),
+    ...(p.redis !== undefined ? [["redis", p.redis] as const] : []),
+  ];
+  const pids = [...p.nodes, ...services.map(([, pid]) => pid)];
   process.stderr.write(
-    `bench: chat-cluster: nodes ${p.nodes.join(",")}, redis ${p.redis}, postgres ${p.postgres} (with its backends), haproxy ${p.haproxy}\n`,
+    `bench: chat-cluster: nodes ${p.nodes.join(",")}, redis ${p.redis}, postgres ${p.postgres} (with its backends), haproxy ${p.haproxy} (bypassed)\n`,
   );
   pinTree([...pids, ...(p.haproxy !== undefined ? [p.haproxy] : [])], "0");
   return {
     pid: p.nodes[0]!,
+    urls: cluster.nodes.map((n) => n.url),
     pids,
+    pidNames: [...cluster.nodes.map((n) => n.name), ...services.map(([name]) => name)],
     rssPids: p.nodes,
     haproxyPid: p.haproxy,
     httpUrl: cluster.url,
@@ -201,9 +228,10 @@ const runOne = async (kind: BenchKind): Promise<StageLine[]> => {
       "--label",
       kind,
       "--url",
-      server.httpUrl,
+      (server.urls ?? [server.httpUrl]).join(","),
       "--pid",
       (server.pids ?? [server.pid]).join(","),
+      ...(server.pidNames ? ["--pid-names", server.pidNames.join(",")] : []),
       "--rss-pid",
       (server.rssPids ?? [server.pid]).join(","),
     ];
@@ -246,6 +274,21 @@ if (unknown.length > 0) throw new Error(`unknown --servers ${unknown.join(",")} 
 if (kinds.includes("centrifugo")) prepareCentrifugo();
 const loadAtStart = loadAverage();
 process.stderr.write(`bench: load average at the start ${loadAtStart}\n`);
+// The disk under the chat server's database (the data dirs are made under tmpdir()), as it is right now: the
+// fsync before each delivery makes this the floor of chat's latency, so each table records it.
+const fsyncAtStart = measureFsync(tmpdir(), 300);
+if (values.ramp) {
+  const opt = (k: string, d: number) => (typeof passThrough[k] === "string" ? Number(passThrough[k]) : d);
+  const bound = rampMaxSeconds({
+    steps: opt("ramp-steps", RAMP_DEFAULTS.steps),
+    tries: opt("ramp-tries", RAMP_DEFAULTS.tries),
+    warmupSec: RAMP_DEFAULTS.warmupSec,
+    durationSec: opt("ramp-seconds", RAMP_DEFAULTS.seconds),
+  });
+  process.stderr.write(
+    `bench: each server's ramp ends within ${Math.ceil(bound / 60)} min (every step using all its tries; plus connection setup)\n`,
+  );
+}
 const lines: StageLine[] = [];
 for (const kind of kinds) lines.push(...(await runOne(kind)));
 const points = lines.filter((r): r is BenchResult => r.stage === "point");
@@ -255,7 +298,7 @@ const capacities = lines.filter((r): r is RampResult => r.stage === "capacity");
 mkdirSync(join(repoRoot, "artifacts"), { recursive: true });
 writeFileSync(
   join(repoRoot, "artifacts/bench.json"),
-  `${JSON.stringify({ options: { ...Object.fromEntries(GENERATOR_OPTIONS.map((k) => [k, passThrough[k]])), ramp: values.ramp }, loadAverage: { start: loadAtStart, end: loadAverage() }, results: points, ramp: rampSteps, capacity: capacities }, null, 2)}\n`,
+  `${JSON.stringify({ options: { ...Object.fromEntries(GENERATOR_OPTIONS.map((k) => [k, passThrough[k]])), ramp: values.ramp }, loadAverage: { start: loadAtStart, end: loadAverage() }, fsyncAtStart, results: points, ramp: rampSteps, capacity: capacities }, null, 2)}\n`,
 );
 
 /** What each server does and does not do, printed beside its figures so the comparison is read fairly. */
@@ -282,8 +325,9 @@ const table = (rows: string[][]) => {
 if (values.json) {
   for (const r of points) {
     const { server, offeredDeliveriesPerSec, cpuUsPerDelivery, p50Ms, p99Ms, p999Ms, deliveredRatio, rssBytesPerConn } = r;
+    const extra = { loadAverage: r.loadAverage, ...(r.cluster ? { cluster: r.cluster } : {}) };
     process.stdout.write(
-      `${JSON.stringify({ server, offeredDeliveriesPerSec, cpuUsPerDelivery, p50Ms, p99Ms, p999Ms, deliveredRatio, rssBytesPerConn })}\n`,
+      `${JSON.stringify({ server, offeredDeliveriesPerSec, cpuUsPerDelivery, p50Ms, p99Ms, p999Ms, deliveredRatio, rssBytesPerConn, ...extra })}\n`,
     );
   }
   for (const c of capacities) process.stdout.write(`${JSON.stringify(c)}\n`);
@@ -323,30 +367,120 @@ if (values.json) {
         DOES[r.server] ?? "",
       ]);
     }
-    process.stdout.write(`\n${offered} deliveries/s offered:\n${table(rows)}`);
+    process.stdout.write(
+      `\n${offered} deliveries/s offered (load average at the end of each window: ${here.map((r) => `${r.server} ${r.loadAverage}`).join("; ")}):\n${table(rows)}`,
+    );
+    // A cluster's row split by process: each node over the deliveries it made itself (ratios to the floor
+    // and to the single chat server of this rate), PostgreSQL and Redis over all of the cluster's deliveries.
+    const single = here.find((r) => r.server === "chat");
+    for (const r of here) {
+      if (!r.cluster) continue;
+      const split: string[][] = [
+        [
+          "part",
+          "CPU µs/delivery",
+          "vs chat",
+          "CPU µs/message",
+          "CPU %",
+          "deliveries/s",
+          "p50 ms",
+          "p99 ms",
+          "p99.9 ms",
+          "delivered",
+          "RSS B/idle conn",
+        ],
+      ];
+      const ratio = (v: number, base: number | undefined) =>
+        base !== undefined && base !== 0 && Number.isFinite(base) && Number.isFinite(v) ? `${(v / base).toFixed(2)}x` : "";
+      for (const n of r.cluster.nodes)
+        split.push([
+          `${n.name} (its own deliveries)`,
+          cell(n.cpuUsPerDelivery, floor?.cpuUsPerDelivery, 2),
+          ratio(n.cpuUsPerDelivery, single?.cpuUsPerDelivery),
+          "",
+          n.cpuPercent.toFixed(1),
+          n.deliveriesPerSec.toFixed(0),
+          cell(n.p50Ms, floor?.p50Ms, 2),
+          cell(n.p99Ms, floor?.p99Ms, 2),
+          n.p999Ms.toFixed(2),
+          n.deliveredRatio.toFixed(5),
+          `${cell(n.rssBytesPerConn, floor?.rssBytesPerConn, 0)} over ${n.idleConnections}`,
+        ]);
+      for (const sv of r.cluster.services)
+        split.push([
+          `${sv.name} (all deliveries)`,
+          sv.cpuUsPerDelivery.toFixed(2),
+          ratio(sv.cpuUsPerDelivery, single?.cpuUsPerDelivery),
+          sv.cpuUsPerMessage.toFixed(1),
+          sv.cpuPercent.toFixed(1),
+          "",
+          "",
+          "",
+          "",
+          "",
+          "",
+        ]);
+      split.push([
+        "whole cluster (all deliveries)",
+        cell(r.cpuUsPerDelivery, floor?.cpuUsPerDelivery, 2),
+        ratio(r.cpuUsPerDelivery, single?.cpuUsPerDelivery),
+        "",
+        r.serverCpuPercent.toFixed(1),
+        r.deliveriesPerSec.toFixed(0),
+        cell(r.p50Ms, floor?.p50Ms, 2),
+        cell(r.p99Ms, floor?.p99Ms, 2),
+        r.p999Ms.toFixed(2),
+        r.deliveredRatio.toFixed(5),
+        cell(r.rssBytesPerConn, floor?.rssBytesPerConn, 0),
+      ]);
+      process.stdout.write(
+        `${r.server} by process (all on CPU 0; each node's connections made directly to it; ratios in brackets to raw-ws):\n${table(split)}`,
+      );
+    }
   }
   if (points.length > 0)
     process.stdout.write("(ratios are to raw-ws, the floor; latency from the scheduled send time; figures in artifacts/bench.json)\n");
   if (capacities.length > 0) {
     const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
-    const rows: string[][] = [["server", "capacity deliveries/s", "first failure", "steps (offered: p99 ms, pass)", "does"]];
+    const rows: string[][] = [
+      [
+        "server",
+        "capacity deliveries/s",
+        "first failure",
+        "there: server CPU %, load avg",
+        "steps (offered: p99 ms of each try [1-min load avg], ✗ failed)",
+        "ramp s (bound)",
+        "does",
+      ],
+    ];
     for (const c of capacities) {
-      const steps = rampSteps
-        .filter((r) => r.server === c.server)
-        .map((r) => `${k(r.offeredDeliveriesPerSec)}: ${r.p99Ms.toFixed(1)}${r.pass ? "" : " ✗"}`);
+      const mine = rampSteps.filter((r) => r.server === c.server);
+      const steps: string[] = [];
+      for (const r of mine) {
+        const tryText = `${r.p99Ms.toFixed(1)}${r.pass ? "" : " ✗"} [${r.loadAverage.split(" ")[0]}]`;
+        if ((r.try ?? 1) > 1 && steps.length > 0) steps[steps.length - 1] += ` / ${tryText}`;
+        else steps.push(`${k(r.offeredDeliveriesPerSec)}: ${tryText}`);
+      }
       rows.push([
         c.server,
         `${c.firstFailDeliveriesPerSec === undefined ? "≥ " : ""}${c.capacityDeliveriesPerSec}`,
         c.firstFailDeliveriesPerSec === undefined
           ? "none"
           : `${c.firstFailDeliveriesPerSec}: ${c.failedOn}${c.generatorBound ? " (generator ≥ 90% CPU: may be the generator's limit)" : ""}`,
+        c.failedServerCpuPercent === undefined ? "" : `${c.failedServerCpuPercent.toFixed(0)}%, ${c.failedLoadAverage}`,
         steps.join(", "),
+        `${c.seconds} (${c.maxSeconds})`,
         DOES[c.server] ?? "",
       ]);
     }
+    const tries = capacities[0]!.tries;
     process.stdout.write(
-      `\ncapacity (highest offered rate with p99 < ${RAMP_P99_LIMIT_MS} ms and every message delivered):\n${table(rows)}`,
+      `\ncapacity (highest offered rate that one of up to ${tries} tries held with p99 < ${RAMP_P99_LIMIT_MS} ms and every message delivered; load/README.md):\n${table(rows)}`,
     );
   }
   process.stdout.write(`load average (1/5/15 min) at the start ${loadAtStart}, at the end ${loadAverage()}\n`);
+  const ms = (n: number) => n.toFixed(2);
+  process.stdout.write(
+    `fsync of a 4 KiB append in ${tmpdir()} at the start (${fsyncAtStart.count}): p50 ${ms(fsyncAtStart.p50Ms)} ms, p99 ${ms(fsyncAtStart.p99Ms)} ms, max ${ms(fsyncAtStart.maxMs)} ms\n`,
+  );
 }
