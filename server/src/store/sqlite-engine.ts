@@ -1,7 +1,6 @@
 // The SQLite Store's synchronous engine, free of Effect: opening (pragmas, migrations, a probe commit), the
-// statements, group-committed append batches and failure classification. The store's worker thread
-// (sqlite-worker.ts) owns one; results and failures leave it as plain data (structured clone), and sqlite.ts
-// rebuilds the tagged errors on the main thread.
+// statements, group-committed append batches and failure classification. Results and failures leave it as plain
+// data; sqlite.ts runs it, holds the answers until the WAL is flushed and rebuilds the tagged errors.
 import { mkdirSync, statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
@@ -47,6 +46,12 @@ export interface SqliteStoreOptions {
   readonly probeIntervalMs?: number;
   /** While available, a probe commit runs when nothing committed for this long (default 5000 ms). */
   readonly idleProbeMs?: number;
+  /**
+   * "full" (default): each COMMIT fsyncs the WAL before it returns. "normal": COMMIT writes the WAL frames but
+   * does not fsync them; the caller must fdatasync the `-wal` file before it acknowledges anything (sqlite.ts
+   * does, on libuv's thread pool). Checkpoints sync in both modes.
+   */
+  readonly synchronous?: "full" | "normal";
 }
 
 /** Counters for benchmarks and tests: how many append transactions ran and how many appends they carried. */
@@ -332,7 +337,8 @@ const openDatabase = (options: SqliteStoreOptions): DatabaseSync => {
   try {
     db.prepare("PRAGMA journal_mode = WAL").get();
     // FULL: the WAL is fsynced on every commit, so an acked append survives power loss, not only a crash.
-    db.prepare("PRAGMA synchronous = FULL").run();
+    // NORMAL: the same minus that fsync, which the caller then does itself before acking (see sqlite.ts).
+    db.prepare(`PRAGMA synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`).run();
     migrate(db);
     probe(db);
     return db;
@@ -374,7 +380,7 @@ const probe = (db: DatabaseSync): void => {
   }
 };
 
-/** One append of a batch, as it crosses to the worker. */
+/** One append of a batch. */
 export type AppendRequest =
   | { readonly kind: "message"; readonly input: NewMessage }
   | { readonly kind: "direct"; readonly input: NewDirect }
@@ -388,8 +394,8 @@ const actionState = (input: NewAction): EventState => ({
 });
 
 /**
- * The event a fresh (not duplicate) append stored, from its input and the seq it took. The worker answers a fresh
- * append with its seq only and the main thread rebuilds the event here: the text does not cross back.
+ * The event a fresh (not duplicate) append stored, from its input and the seq it took. The engine answers a fresh
+ * append with its seq only and sqlite.ts rebuilds the event here.
  */
 export const appendedEvent = (append: AppendRequest, seq: number): Appended<StoredMessage> | Appended<StoredDirect> => {
   const { input } = append;
@@ -448,6 +454,8 @@ export interface SqliteEngine {
   /** Health as last observed: every commit that succeeded clears it, every StorageUnavailable sets it. */
   readonly status: () => StorageStatus;
   readonly stats: () => SqliteStoreStats;
+  /** How many transactions committed since open: grows by one at every successful COMMIT. */
+  readonly commits: () => number;
   readonly close: () => void;
 }
 
@@ -481,7 +489,9 @@ const makeEngine = (db: DatabaseSync, options: SqliteStoreOptions, dir: string |
 
   let status: StorageStatus = { _tag: "Available" };
   let lastCommitMs = Date.now();
+  let commits = 0;
   const committed = () => {
+    commits++;
     lastCommitMs = Date.now();
     if (status._tag !== "Available") status = { _tag: "Available" };
   };
@@ -940,6 +950,7 @@ const makeEngine = (db: DatabaseSync, options: SqliteStoreOptions, dir: string |
     runBatch,
     status: () => status,
     stats: () => ({ ...stats }),
+    commits: () => commits,
     close: () => db.close(),
   };
 };

@@ -1,11 +1,10 @@
-// The embedded Store: one SQLite file (Node's built-in node:sqlite) in WAL mode with synchronous=FULL, so a
-// commit is on disk before any caller is acked. The database lives in a worker thread (sqlite-worker.ts over
-// sqlite-engine.ts), so statements, commits and fsyncs never stall the event loop; this module is the Effect
-// side: each call posts a request (the requests of one tick in one message) and resumes from the reply.
-import { mkdtempSync, rmSync } from "node:fs";
+// The embedded Store: one SQLite file (Node's built-in node:sqlite) in WAL mode. Statements and COMMITs run on the
+// main thread (sqlite-engine.ts); the WAL's fsync runs on libuv's thread pool, and no caller is answered before
+// the fsync that covers its commit completed, so an acked append survives power loss while a slow fsync stalls
+// no other room's deliveries (see makeSqliteStore).
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Worker } from "node:worker_threads";
+import { dirname, join } from "node:path";
 import { Context, Effect, Layer, type Scope } from "effect";
 import { LimitExceeded, NotFound, PermissionDenied, RoomCodeTaken, StorageUnavailable, StoreError, UsernameTaken } from "../errors.ts";
 import {
@@ -19,10 +18,8 @@ import {
   type SqliteCall,
   type SqliteCalls,
   type SqliteStoreOptions,
-  type SqliteStoreStats,
   storageTrouble,
 } from "./sqlite-engine.ts";
-import type { WorkerMessage, WorkerRequest } from "./sqlite-worker.ts";
 import { type Appended, StorageHealth, type StorageStatus, Store, type StoredDirect, type StoredMessage } from "./store.ts";
 
 export { migrations } from "./sqlite-engine.ts";
@@ -31,7 +28,7 @@ export type { SqliteStoreOptions, SqliteStoreStats } from "./sqlite-engine.ts";
 /**
  * The tagged error for a failed SQLite call: StorageUnavailable when the storage could not do it now (busy,
  * locked, full, I/O error, read-only), StoreError otherwise (a constraint, a corrupt file: retrying will not fix
- * it). Pure; the worker classifies its own failures the same way (sqlite-engine.ts).
+ * it). Pure; the engine classifies its own failures the same way (sqlite-engine.ts).
  */
 export const classifySqliteFailure = (operation: string, cause: unknown): StoreError | StorageUnavailable => {
   const trouble = storageTrouble(cause);
@@ -40,11 +37,7 @@ export const classifySqliteFailure = (operation: string, cause: unknown): StoreE
     : new StorageUnavailable({ operation, cause, retryAfterMs: trouble.retryAfterMs });
 };
 
-const WORKER = new URL("./sqlite-worker.ts", import.meta.url);
-/** How long closing waits for the worker to answer what it holds and close the database before terminating it. */
-const CLOSE_TIMEOUT_MS = 10_000;
-
-/** A cause from the worker as an Error again (message, SQLite's errcode, the worker's stack), or a plain reason. */
+/** A cause from the engine as an Error again (message, SQLite's errcode, its stack), or a plain reason. */
 const toCause = (cause: CauseData): unknown => {
   if (typeof cause === "string") return cause;
   const error = new Error(cause.message);
@@ -55,7 +48,7 @@ const toCause = (cause: CauseData): unknown => {
 
 type AnyFailure = StoreError | StorageUnavailable | UsernameTaken | RoomCodeTaken | NotFound | PermissionDenied | LimitExceeded;
 
-/** The tagged error a failure from the worker stands for. */
+/** The tagged error a failure from the engine stands for. */
 const toError = (error: FailureData): AnyFailure => {
   switch (error._tag) {
     case "StoreError":
@@ -75,34 +68,6 @@ const toError = (error: FailureData): AnyFailure => {
   }
 };
 
-/** Starts the worker and waits until it opened the database (or says why it could not). */
-const startWorker = (options: SqliteStoreOptions) =>
-  Effect.callback<Worker, StoreError | StorageUnavailable>((resume) => {
-    const worker = new Worker(WORKER, { workerData: options, name: "sqlite-store" });
-    const settle = (outcome: Effect.Effect<Worker, StoreError | StorageUnavailable>) => {
-      worker.off("message", onMessage).off("error", onError).off("exit", onExit);
-      resume(outcome);
-    };
-    const onMessage = (message: WorkerMessage) => {
-      if (message.type === "ready") return settle(Effect.succeed(worker));
-      if (message.type === "failed") {
-        void worker.terminate();
-        settle(Effect.fail(toError(message.error) as StoreError | StorageUnavailable));
-      }
-    };
-    const onError = (cause: unknown) => {
-      void worker.terminate();
-      settle(Effect.fail(new StoreError({ operation: "open", cause })));
-    };
-    const onExit = (code: number) =>
-      settle(Effect.fail(new StoreError({ operation: "open", cause: `store worker exited with code ${code}` })));
-    worker.on("message", onMessage).on("error", onError).on("exit", onExit);
-    return Effect.sync(() => {
-      worker.off("message", onMessage).off("error", onError).off("exit", onExit);
-      void worker.terminate();
-    });
-  });
-
 /** Sends one request to the engine; `decode` turns the value of its successful reply into the result. */
 type Send = <A, E>(operation: string, request: StoreRequest, decode: (value: unknown) => A) => Effect.Effect<A, E | StoreError>;
 
@@ -115,11 +80,11 @@ const storeOver = Effect.fnUntraced(function* (send: Send, status: () => Storage
       (value) => value as ReturnType<SqliteCalls[K]>,
     );
 
-  /** An append: the worker answers a fresh one with its seq (rebuilt here from the input), a duplicate in full. */
+  /** An append: the engine answers a fresh one with its seq (rebuilt here from the input), a duplicate in full. */
   const append = <A, E>(operation: string, append: AppendRequest) =>
     send<A, E | StorageUnavailable>(operation, append, (value) => (typeof value === "number" ? appendedEvent(append, value) : value) as A);
 
-  // The probe runs in the engine: while unavailable, a commit every probeIntervalMs so health recovers by itself
+  // The probe commits in the engine: while unavailable, a commit every probeIntervalMs so health recovers by itself
   // once the disk has room again (no user traffic needed); while available, one after idleProbeMs without a
   // commit, so a disk that filled while the chat was quiet shows in /readyz before a user's send finds out.
   // Changes are logged here, on the main thread.
@@ -200,113 +165,9 @@ const storeOver = Effect.fnUntraced(function* (send: Send, status: () => Storage
 });
 
 /**
- * Builds the Store over one SQLite file, with its StorageHealth. Opening fails with StorageUnavailable when the
- * disk cannot take a commit (full, I/O errors, read-only) and with StoreError for anything else (a corrupt or
- * foreign file): either way the message says why. When the scope closes, the worker answers everything already
- * sent, closes the database and ends; calls after that fail with StoreError "store closed". If the worker dies,
- * every pending and later call fails with StoreError and health is Unavailable: no caller waits forever.
- */
-export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStoreOptions) {
-  const probeIntervalMs = options.probeIntervalMs ?? 1000;
-  // Health and counters as the worker last reported them (every reply carries both).
-  let status: StorageStatus = { _tag: "Available" };
-  let stats: SqliteStoreStats = { batches: 0, appends: 0, largestBatch: 0 };
-  /** Why calls fail from now on: set when the store closes or its worker dies. */
-  let stopped: string | undefined;
-  let nextId = 1;
-  const pending = new Map<number, { readonly operation: string; readonly resume: (outcome: Outcome) => void }>();
-  let outbox: Array<WorkerRequest> = [];
-  let posting = false;
-
-  const failPending = (cause: string) => {
-    outbox = [];
-    const waiting = [...pending.values()];
-    pending.clear();
-    for (const { operation, resume } of waiting) resume({ ok: false, error: { _tag: "StoreError", operation, cause } });
-  };
-
-  const worker = yield* Effect.acquireRelease(startWorker(options), (worker) =>
-    Effect.suspend(() => {
-      const exited = new Promise<void>((resolve) => (worker.threadId === -1 ? resolve() : worker.once("exit", () => resolve())));
-      if (stopped === undefined) {
-        stopped = "store closed";
-        post();
-        worker.postMessage([{ kind: "close" }] satisfies ReadonlyArray<WorkerRequest>);
-      }
-      const timer = setTimeout(() => void worker.terminate(), CLOSE_TIMEOUT_MS);
-      return Effect.promise(() => exited).pipe(
-        Effect.ensuring(
-          Effect.sync(() => {
-            clearTimeout(timer);
-            failPending("store closed");
-          }),
-        ),
-      );
-    }),
-  );
-
-  worker.on("message", (message: WorkerMessage) => {
-    if (message.type !== "replies") return;
-    status = message.status;
-    stats = message.stats;
-    for (const [id, outcome] of message.replies) {
-      const entry = pending.get(id);
-      if (entry === undefined) continue; // its caller was interrupted
-      pending.delete(id);
-      entry.resume(outcome);
-    }
-  });
-  /** The worker ended without being asked (an uncaught error, killed): fail everything, report Unavailable. */
-  const died = (reason: string) => {
-    if (stopped !== undefined) return;
-    stopped = reason;
-    status = { _tag: "Unavailable", reason, sinceMs: Date.now() };
-    failPending(reason);
-  };
-  worker.on("error", (cause) => died(`store worker failed: ${cause instanceof Error ? cause.message : String(cause)}`));
-  worker.on("exit", (code) => died(`store worker exited with code ${code}`));
-
-  /** Posts the requests of this tick as one message. */
-  const post = () => {
-    posting = false;
-    if (outbox.length === 0) return;
-    const requests = outbox;
-    outbox = [];
-    worker.postMessage(requests);
-  };
-
-  const send: Send = <A, E>(operation: string, request: StoreRequest, decode: (value: unknown) => A) =>
-    Effect.callback<A, E | StoreError>((resume) => {
-      if (stopped !== undefined) return resume(Effect.fail(new StoreError({ operation, cause: stopped })));
-      const id = nextId++;
-      pending.set(id, {
-        operation,
-        resume: (outcome) =>
-          resume(outcome.ok ? Effect.succeed(decode(outcome.value)) : Effect.fail(toError(outcome.error) as E | StoreError)),
-      });
-      outbox.push({ ...request, id });
-      if (!posting) {
-        posting = true;
-        queueMicrotask(post);
-      }
-      // An interrupted caller's request still runs (an append may commit); its reply is dropped.
-      return Effect.sync(() => void pending.delete(id));
-    });
-
-  const { store, health } = yield* storeOver(send, () => status, probeIntervalMs);
-  return {
-    store,
-    health,
-    stats: (): SqliteStoreStats => ({ ...stats }),
-    /** For tests: the thread that owns the database (terminating it is a crash the store must survive). */
-    worker,
-  };
-});
-
-/**
  * The same Store with the engine on the calling thread and one commit per append (no group commit): for tests
  * that drive time with TestClock, where every store call must complete without real I/O waits in between.
- * Commits block the event loop here; the server uses makeSqliteStore.
+ * Each commit fsyncs on the event loop here (synchronous=FULL); the server uses makeSqliteStore.
  */
 export const makeSqliteStoreInThread = Effect.fnUntraced(function* (options: SqliteStoreOptions) {
   let closed = false;
@@ -328,6 +189,226 @@ export const makeSqliteStoreInThread = Effect.fnUntraced(function* (options: Sql
       return outcome.ok ? Effect.succeed(decode(outcome.value)) : Effect.fail(toError(outcome.error) as E | StoreError);
     });
   const { store, health } = yield* storeOver(send, engine.status, options.probeIntervalMs ?? 1000);
+  return { store, health, stats: engine.stats };
+});
+
+/** How the store flushes the WAL: fdatasync on libuv's thread pool (tests inject failures through this). */
+export type WalSync = (fd: number, done: (error: NodeJS.ErrnoException | null) => void) => void;
+
+/** The `-wal` file, open for fdatasync: its descriptor and the inode it was opened on. */
+interface WalHandle {
+  readonly fd: number;
+  readonly ino: number;
+}
+
+/** Opens `walFile` (which must exist) and makes its directory entry durable: fsync of the directory. */
+const openWal = (walFile: string): WalHandle => {
+  const fd = openSync(walFile, "r+");
+  try {
+    fdatasyncSync(fd);
+    const dir = openSync(dirname(walFile), "r");
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+    return { fd, ino: fstatSync(fd).ino };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+};
+
+/**
+ * Builds the Store over one SQLite file, with its StorageHealth, and the database on the main thread in WAL mode
+ * with synchronous=NORMAL: a COMMIT writes its WAL frames with write(2) and returns without an fsync, and the
+ * fsync runs off the event loop, as `fdatasync` of the `-wal` file on libuv's thread pool. No caller is answered
+ * before an fdatasync that STARTED after its statement ran has completed:
+ *
+ * - Group commit. The requests of one tick run together (a microtask after the first): the other calls each in
+ *   their own transaction, the appends in ONE transaction of at most maxBatch, each under a savepoint. Then one
+ *   fdatasync starts, unless one is already running: commits made meanwhile wait for the next one, which covers
+ *   all of them (group fsync). At most one fdatasync is in flight.
+ * - Why it is as durable as FULL (https://www.sqlite.org/pragma.html#pragma_synchronous,
+ *   https://www.sqlite.org/wal.html): in WAL mode FULL differs from NORMAL only by an fsync of the WAL after
+ *   each commit. A transaction's frames (with the commit frame) are written to the `-wal` file before COMMIT
+ *   returns; fdatasync on any descriptor of that inode flushes all its dirty pages and its size, so one that
+ *   starts after COMMIT returned covers that commit and every earlier one. Checkpoints under NORMAL still sync
+ *   the WAL before copying it and the database after, and sync the WAL header when the WAL restarts. SQLite
+ *   keeps the same `-wal` file while a connection is open (it rewinds it, it does not unlink it); the store
+ *   checks the inode before each flush anyway and reopens (and fsyncs the directory again) if it changed. The
+ *   directory entry of the `-wal` file is made durable once at open.
+ * - Reads wait too: a read that ran after a commit not yet flushed is answered after that flush, so nobody
+ *   sees a message before its sender could have been acked. Answers go out in the order the requests ran.
+ * - A failed fdatasync (EIO, ENOSPC) fails every caller it covered with StorageUnavailable and the store stays
+ *   Unavailable until it is restarted: after a failed fsync Linux may have dropped the dirty pages and a later
+ *   fsync can succeed without them (the PostgreSQL "fsyncgate" finding), so no later flush can vouch for those
+ *   commits. Every later call fails with StorageUnavailable and /readyz says why; a restart recovers from
+ *   what is on disk, and clients retry with the same client_message_id.
+ *
+ * Opening fails with StorageUnavailable when the disk cannot take a commit and with StoreError for anything else.
+ * Closing answers everything already asked (after its flush), then closes the database; later calls fail with
+ * StoreError "store closed".
+ */
+export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStoreOptions & { readonly walSync?: WalSync }) {
+  const maxBatch = options.maxBatch ?? 512;
+  const walSync = options.walSync ?? fdatasync;
+  const walFile = options.file === ":memory:" ? undefined : `${options.file}-wal`;
+  const engine = yield* Effect.acquireRelease(
+    Effect.suspend(() => {
+      const opened = openSqliteEngine({ ...options, synchronous: "normal" });
+      return "error" in opened ? Effect.fail(toError(opened.error) as StoreError | StorageUnavailable) : Effect.succeed(opened.engine);
+    }),
+    (engine) => Effect.sync(() => engine.close()),
+  );
+  let wal: WalHandle | undefined;
+  if (walFile !== undefined) {
+    wal = yield* Effect.try({
+      try: () => openWal(walFile),
+      catch: (cause) => classifySqliteFailure("open", Object.assign(new Error(`${walFile}: ${String(cause)}`), { errcode: 10 })),
+    });
+    yield* Effect.addFinalizer(() => Effect.sync(() => wal !== undefined && closeSync(wal.fd)));
+  }
+
+  /** Set for good by a failed fdatasync (see above); wins over the engine's own health. */
+  let walFailure: { readonly reason: string; readonly sinceMs: number; readonly cause: unknown } | undefined;
+  const status = (): StorageStatus =>
+    walFailure === undefined ? engine.status() : { _tag: "Unavailable", reason: walFailure.reason, sinceMs: walFailure.sinceMs };
+  const walUnavailable = (operation: string): { readonly ok: false; readonly error: FailureData } => ({
+    ok: false,
+    error: {
+      _tag: "StorageUnavailable",
+      operation,
+      cause: { message: walFailure?.reason ?? "WAL flush failed" },
+      retryAfterMs: 2000,
+    },
+  });
+
+  /** Answered once the flush of commit number `epoch` completed (or failed). In the order the requests ran. */
+  interface Held {
+    readonly epoch: number;
+    readonly operation: string;
+    readonly outcome: Outcome;
+    readonly resume: (outcome: Outcome) => void;
+  }
+  let held: Array<Held> = [];
+  /** Commits up to this number are on disk. */
+  let durable = engine.commits();
+  let flushing = false;
+  let closing: (() => void) | undefined;
+
+  const release = () => {
+    let index = 0;
+    while (index < held.length && held[index]!.epoch <= durable) {
+      const entry = held[index++]!;
+      entry.resume(entry.outcome);
+    }
+    if (index > 0) held = held.slice(index);
+  };
+  const failHeld = (through: number) => {
+    let index = 0;
+    while (index < held.length && held[index]!.epoch <= through) {
+      const entry = held[index++]!;
+      entry.resume(walUnavailable(entry.operation));
+    }
+    if (index > 0) held = held.slice(index);
+  };
+
+  /** Starts one fdatasync covering every commit so far, unless one runs (its completion starts the next). */
+  const flush = () => {
+    if (flushing || walFailure !== undefined) return;
+    const target = engine.commits();
+    if (target <= durable) return release();
+    if (wal === undefined) {
+      durable = target; // :memory: has nothing to flush
+      return release();
+    }
+    try {
+      // SQLite rewinds the same -wal file; should it ever be a new file, flush that one (and its directory entry).
+      if (statSync(walFile!).ino !== wal.ino) {
+        const old = wal;
+        wal = openWal(walFile!);
+        closeSync(old.fd);
+      }
+    } catch (cause) {
+      return flushed(target, cause as NodeJS.ErrnoException);
+    }
+    flushing = true;
+    walSync(wal.fd, (error) => {
+      flushing = false;
+      flushed(target, error);
+    });
+  };
+  const flushed = (target: number, error: NodeJS.ErrnoException | null) => {
+    if (error === null) {
+      durable = target;
+      release();
+      flush();
+    } else {
+      walFailure = { reason: `fdatasync of ${walFile} failed: ${error.message}; restart the server`, sinceMs: Date.now(), cause: error };
+      failHeld(Number.POSITIVE_INFINITY);
+    }
+    if (closing !== undefined && !flushing && held.length === 0) closing();
+  };
+
+  /** The requests of this tick, run together once the tick's synchronous work is done. */
+  let queue: Array<{ readonly operation: string; readonly request: StoreRequest; readonly resume: (outcome: Outcome) => void }> = [];
+  let scheduled = false;
+  const hold = (operation: string, outcome: Outcome, resume: (outcome: Outcome) => void) => {
+    if (walFailure !== undefined) return resume(walUnavailable(operation));
+    const epoch = engine.commits();
+    if (epoch <= durable && held.length === 0) return resume(outcome);
+    held.push({ epoch, operation, outcome, resume });
+  };
+  const run = () => {
+    scheduled = false;
+    const requests = queue;
+    queue = [];
+    const appends: typeof requests = [];
+    for (const entry of requests) {
+      if (entry.request.kind === "call") hold(entry.operation, engine.call(entry.request.op, entry.request.args), entry.resume);
+      else appends.push(entry);
+    }
+    for (let start = 0; start < appends.length; start += maxBatch) {
+      const batch = appends.slice(start, start + maxBatch);
+      const outcomes = engine.runBatch(batch.map((entry) => entry.request as AppendRequest));
+      for (let index = 0; index < batch.length; index++) hold(batch[index]!.operation, outcomes[index]!, batch[index]!.resume);
+    }
+    flush();
+  };
+
+  let stopped = false;
+  yield* Effect.addFinalizer(() =>
+    Effect.callback<void>((resume) => {
+      stopped = true;
+      if (scheduled) run();
+      if (!flushing && held.length === 0) return resume(Effect.void);
+      closing = () => resume(Effect.void);
+    }),
+  );
+
+  const send: Send = <A, E>(operation: string, request: StoreRequest, decode: (value: unknown) => A) =>
+    Effect.callback<A, E | StoreError>((resume) => {
+      if (stopped) return resume(Effect.fail(new StoreError({ operation, cause: "store closed" })));
+      if (walFailure !== undefined) return resume(Effect.fail(toError(walUnavailable(operation).error) as E | StoreError));
+      let live = true;
+      queue.push({
+        operation,
+        request,
+        resume: (outcome) => {
+          if (!live) return; // its caller was interrupted; an append may still have committed
+          live = false;
+          resume(outcome.ok ? Effect.succeed(decode(outcome.value)) : Effect.fail(toError(outcome.error) as E | StoreError));
+        },
+      });
+      if (!scheduled) {
+        scheduled = true;
+        queueMicrotask(run);
+      }
+      return Effect.sync(() => void (live = false));
+    });
+
+  const { store, health } = yield* storeOver(send, status, options.probeIntervalMs ?? 1000);
   return { store, health, stats: engine.stats };
 });
 
