@@ -1,871 +1,105 @@
-// The embedded Store: one SQLite file (Node's built-in node:sqlite) in WAL mode with synchronous=FULL, so a
-// commit is on disk before any caller is acked. Appends are group-committed: one transaction (one fsync) per batch.
-// Every write is an explicit transaction whose COMMIT is checked; a commit the disk refused is StorageUnavailable.
-import { mkdirSync, mkdtempSync, rmSync, statfsSync } from "node:fs";
+// The embedded Store: one SQLite file (Node's built-in node:sqlite) in WAL mode. Statements and COMMITs run on the
+// main thread (sqlite-engine.ts); the WAL's fsync runs on libuv's thread pool, and no caller is answered before
+// the fsync that covers its commit completed, so an acked append survives power loss while a slow fsync stalls
+// no other room's deliveries (see makeSqliteStore).
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { Context, Deferred, Effect, Exit, Layer, Queue, type Scope } from "effect";
-import { RoomCodeTaken, StorageUnavailable, StoreError, UsernameTaken } from "../errors.ts";
-import { LimitExceeded, NotFound, PermissionDenied } from "../errors.ts";
+import { Context, Effect, Layer, type Scope } from "effect";
+import { LimitExceeded, NotFound, PermissionDenied, RoomCodeTaken, StorageUnavailable, StoreError, UsernameTaken } from "../errors.ts";
 import {
-  ACTION_CODES,
-  actionCode,
-  type Appended,
-  type EventState,
-  groupReactions,
-  type NewAction,
-  type NewDirectAction,
-  type NewRoomAction,
-  quoteText,
-  refuseAction,
-  type NewDirect,
-  type NewMessage,
-  type Page,
-  type PageQuery,
-  type RoomRecord,
-  StorageHealth,
-  type StorageStatus,
-  Store,
-  type StoredDirect,
-  type StoredMessage,
-  freshState,
-  usernameKey,
-} from "./store.ts";
-import { num, type Row, str, toSession, toUser } from "./rows.ts";
+  type AppendRequest,
+  appendedEvent,
+  type CauseData,
+  openSqliteEngine,
+  type StoreRequest,
+  type FailureData,
+  type Outcome,
+  type SqliteCall,
+  type SqliteCalls,
+  type SqliteStoreOptions,
+  storageTrouble,
+} from "./sqlite-engine.ts";
+import { type Appended, StorageHealth, type StorageStatus, Store, type StoredDirect, type StoredMessage } from "./store.ts";
 
-export interface SqliteStoreOptions {
-  /** The database file, e.g. `<dataDir>/chat.db`; its directory is created if missing. */
-  readonly file: string;
-  /** How long a statement waits for a lock held by another connection (default 5000 ms). */
-  readonly busyTimeoutMs?: number;
-  /** Most appends written in one transaction (default 512). */
-  readonly maxBatch?: number;
-  /** While storage is unavailable, a probe commit runs this often to notice recovery (default 1000 ms). */
-  readonly probeIntervalMs?: number;
-  /** While available, a probe commit runs when nothing committed for this long (default 5000 ms). */
-  readonly idleProbeMs?: number;
-}
-
-/** Counters for benchmarks and tests: how many append transactions ran and how many appends they carried. */
-export interface SqliteStoreStats {
-  readonly batches: number;
-  readonly appends: number;
-  readonly largestBatch: number;
-}
+export { migrations } from "./sqlite-engine.ts";
+export type { SqliteStoreOptions, SqliteStoreStats } from "./sqlite-engine.ts";
 
 /**
- * Numbered migrations; `PRAGMA user_version` holds how many have run. Append only: never edit a released one.
- * Each runs once, inside one transaction with the version bump.
- */
-export const migrations: ReadonlyArray<string> = [
-  `
-  CREATE TABLE users (
-    id INTEGER PRIMARY KEY,
-    username TEXT NOT NULL,
-    username_key TEXT NOT NULL UNIQUE,
-    password_hash TEXT NOT NULL,
-    created_at_ms INTEGER NOT NULL
-  ) STRICT;
-  CREATE TABLE sessions (
-    token_hash TEXT PRIMARY KEY,
-    user_id INTEGER NOT NULL REFERENCES users (id),
-    created_at_ms INTEGER NOT NULL,
-    expires_at_ms INTEGER NOT NULL
-  ) STRICT;
-  CREATE INDEX sessions_by_user ON sessions (user_id, expires_at_ms);
-  CREATE TABLE rooms (
-    code TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    persistent INTEGER NOT NULL,
-    created_by TEXT NOT NULL,
-    created_at_ms INTEGER NOT NULL,
-    destroyed_at_ms INTEGER,
-    last_seq INTEGER NOT NULL DEFAULT 0
-  ) STRICT;
-  CREATE INDEX rooms_persistent_by_name ON rooms (name) WHERE persistent = 1 AND destroyed_at_ms IS NULL;
-  CREATE TABLE messages (
-    room_code TEXT NOT NULL REFERENCES rooms (code),
-    seq INTEGER NOT NULL,
-    sender TEXT NOT NULL,
-    sent_at_ms INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    client_message_id TEXT NOT NULL,
-    PRIMARY KEY (room_code, seq)
-  ) STRICT;
-  CREATE UNIQUE INDEX messages_idempotency ON messages (room_code, sender, client_message_id);
-  CREATE TABLE conversations (
-    user_a TEXT NOT NULL,
-    user_b TEXT NOT NULL,
-    last_seq INTEGER NOT NULL,
-    PRIMARY KEY (user_a, user_b)
-  ) STRICT;
-  CREATE TABLE direct_messages (
-    user_a TEXT NOT NULL,
-    user_b TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    sender TEXT NOT NULL,
-    sender_key TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    sent_at_ms INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    client_message_id TEXT NOT NULL,
-    PRIMARY KEY (user_a, user_b, seq),
-    FOREIGN KEY (user_a, user_b) REFERENCES conversations (user_a, user_b)
-  ) STRICT;
-  CREATE UNIQUE INDEX direct_messages_idempotency ON direct_messages (user_a, user_b, sender_key, client_message_id);
-  `,
-  // 2: message actions and replies. Only ADD COLUMN with constant defaults and new tables, so an existing
-  // database is upgraded in place (no table rewrite): its messages read as plain, unedited, without reactions.
-  // kind: 0 plain message, else the ActionKind number; target_seq: the replied-to seq (kind 0) or the action's
-  // target; state columns (edited_at_ms, deleted, state_seq) are kept current on the target row.
-  `
-  ALTER TABLE messages ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
-  ALTER TABLE messages ADD COLUMN target_seq INTEGER NOT NULL DEFAULT 0;
-  ALTER TABLE messages ADD COLUMN emoji TEXT NOT NULL DEFAULT '';
-  ALTER TABLE messages ADD COLUMN edited_at_ms INTEGER NOT NULL DEFAULT 0;
-  ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
-  ALTER TABLE messages ADD COLUMN state_seq INTEGER NOT NULL DEFAULT 0;
-  CREATE TABLE reactions (
-    room_code TEXT NOT NULL,
-    target_seq INTEGER NOT NULL,
-    emoji TEXT NOT NULL,
-    username TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (room_code, target_seq, emoji, username),
-    FOREIGN KEY (room_code, target_seq) REFERENCES messages (room_code, seq)
-  ) STRICT;
-  ALTER TABLE direct_messages ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;
-  ALTER TABLE direct_messages ADD COLUMN target_seq INTEGER NOT NULL DEFAULT 0;
-  ALTER TABLE direct_messages ADD COLUMN emoji TEXT NOT NULL DEFAULT '';
-  ALTER TABLE direct_messages ADD COLUMN edited_at_ms INTEGER NOT NULL DEFAULT 0;
-  ALTER TABLE direct_messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
-  ALTER TABLE direct_messages ADD COLUMN state_seq INTEGER NOT NULL DEFAULT 0;
-  CREATE TABLE direct_reactions (
-    user_a TEXT NOT NULL,
-    user_b TEXT NOT NULL,
-    target_seq INTEGER NOT NULL,
-    emoji TEXT NOT NULL,
-    username TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (user_a, user_b, target_seq, emoji, username),
-    FOREIGN KEY (user_a, user_b, target_seq) REFERENCES direct_messages (user_a, user_b, seq)
-  ) STRICT;
-  `,
-];
-
-/** Largest SQLite integer: the exclusive upper bound of a backward page from the newest message. */
-const NEWEST = 9_223_372_036_854_775_807n;
-
-const toRoom = (row: Row): RoomRecord => ({
-  code: str(row.code),
-  name: str(row.name),
-  persistent: num(row.persistent) === 1,
-  createdBy: str(row.created_by),
-  createdAtMs: num(row.created_at_ms),
-  destroyedAtMs: row.destroyed_at_ms === null ? null : num(row.destroyed_at_ms),
-  lastSeq: BigInt(num(row.last_seq)),
-});
-
-/** The event columns of a row (and, when the read joined it, the quoted message as q_*); reactions come apart. */
-const toState = (row: Row): EventState => {
-  const kind = ACTION_CODES[num(row.kind ?? 0)];
-  const target = BigInt(num(row.target_seq ?? 0));
-  return {
-    replyToSeq: kind === undefined ? target : 0n,
-    replyQuote:
-      kind === undefined && target > 0n && row.q_sender !== undefined && row.q_sender !== null
-        ? { sender: str(row.q_sender), text: quoteText(str(row.q_text)), deleted: num(row.q_deleted) === 1 }
-        : undefined,
-    action: kind === undefined ? undefined : { kind, targetSeq: target, emoji: str(row.emoji ?? "") },
-    editedAtMs: num(row.edited_at_ms ?? 0),
-    deleted: num(row.deleted ?? 0) === 1,
-    reactions: [],
-    stateSeq: BigInt(num(row.state_seq ?? 0)),
-  };
-};
-
-const toMessage = (row: Row): StoredMessage => ({
-  roomCode: str(row.room_code),
-  seq: BigInt(num(row.seq)),
-  sender: str(row.sender),
-  sentAtMs: num(row.sent_at_ms),
-  text: str(row.text),
-  clientMessageId: str(row.client_message_id),
-  ...toState(row),
-});
-
-const toDirect = (row: Row): StoredDirect => ({
-  sender: str(row.sender),
-  recipient: str(row.recipient),
-  seq: BigInt(num(row.seq)),
-  sentAtMs: num(row.sent_at_ms),
-  text: str(row.text),
-  clientMessageId: str(row.client_message_id),
-  ...toState(row),
-});
-
-/** A refused action thrown out of its savepoint; carries the error its caller gets. */
-class Refusal {
-  readonly error: NotFound | PermissionDenied | LimitExceeded;
-  constructor(error: NotFound | PermissionDenied | LimitExceeded) {
-    this.error = error;
-  }
-}
-
-/**
- * SQLite result codes (the primary code: the low byte of node:sqlite's extended `errcode`) that mean the storage
- * cannot do the work now, while the database itself is fine: retrying later can succeed. Anything else (a
- * constraint, a corrupt file, a misuse) is a StoreError: a bug or damage that retrying will not fix.
- */
-const UNAVAILABLE_CODES: ReadonlyMap<number, string> = new Map([
-  [5, "SQLITE_BUSY"],
-  [6, "SQLITE_LOCKED"],
-  [8, "SQLITE_READONLY"],
-  [10, "SQLITE_IOERR"],
-  [13, "SQLITE_FULL"],
-  [14, "SQLITE_CANTOPEN"],
-  [15, "SQLITE_PROTOCOL"],
-]);
-
-/** Retry delays announced with UNAVAILABLE: lock contention clears fast; a full disk needs an operator. */
-const RETRY_BUSY_MS = 250;
-const RETRY_DISK_MS = 2000;
-
-/**
- * The header field `PRAGMA application_id` ("pcht"). The readiness probe rewrites it: a real commit (one WAL frame
- * and an fsync) that changes no data, so "can the disk take a commit now?" is answered by trying one.
- */
-const APPLICATION_ID = 0x70636874;
-
-const sqliteCode = (cause: unknown): number | undefined => {
-  const code = (cause as { errcode?: unknown } | null)?.errcode;
-  return typeof code === "number" ? code : undefined;
-};
-
-/**
- * One line for logs, /readyz and start-up errors: SQLite's message, its code and, for storage trouble, the free
- * space left where the file lives.
- */
-const describeFailure = (cause: unknown, dir: string | undefined): string => {
-  const code = sqliteCode(cause);
-  const name = code === undefined ? undefined : UNAVAILABLE_CODES.get(code & 0xff);
-  const message = cause instanceof Error ? cause.message : String(cause);
-  let free = "";
-  if (dir !== undefined && name !== undefined) {
-    try {
-      const fs = statfsSync(dir);
-      free = `; ${Math.floor((fs.bavail * fs.bsize) / 1024)} KiB free in ${dir}`;
-    } catch {
-      // The free space is a hint for the operator; without it the message still says what failed.
-    }
-  }
-  const codes = code === undefined ? "" : name === undefined ? ` (code ${code})` : ` (${name}, code ${code})`;
-  return `${message}${codes}${free}`;
-};
-
-/**
- * The tagged error for a failed SQLite call: StorageUnavailable when the storage could not do it now (see
- * UNAVAILABLE_CODES), StoreError otherwise. Pure: the caller records the failure in the health state.
+ * The tagged error for a failed SQLite call: StorageUnavailable when the storage could not do it now (busy,
+ * locked, full, I/O error, read-only), StoreError otherwise (a constraint, a corrupt file: retrying will not fix
+ * it). Pure; the engine classifies its own failures the same way (sqlite-engine.ts).
  */
 export const classifySqliteFailure = (operation: string, cause: unknown): StoreError | StorageUnavailable => {
-  const code = sqliteCode(cause);
-  const name = code === undefined ? undefined : UNAVAILABLE_CODES.get(code & 0xff);
-  if (name === undefined) return new StoreError({ operation, cause });
-  const retryAfterMs = name === "SQLITE_BUSY" || name === "SQLITE_LOCKED" ? RETRY_BUSY_MS : RETRY_DISK_MS;
-  return new StorageUnavailable({ operation, cause, retryAfterMs });
+  const trouble = storageTrouble(cause);
+  return trouble === undefined
+    ? new StoreError({ operation, cause })
+    : new StorageUnavailable({ operation, cause, retryAfterMs: trouble.retryAfterMs });
 };
 
-/** True for a UNIQUE or PRIMARY KEY violation (SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY). */
-const isUniqueViolation = (error: unknown): boolean => {
-  const code = (error as { errcode?: unknown } | null)?.errcode;
-  return code === 2067 || code === 1555;
+/** A cause from the engine as an Error again (message, SQLite's errcode, its stack), or a plain reason. */
+const toCause = (cause: CauseData): unknown => {
+  if (typeof cause === "string") return cause;
+  const error = new Error(cause.message);
+  if (cause.stack !== undefined) error.stack = cause.stack;
+  if (cause.errcode !== undefined) Object.assign(error, { errcode: cause.errcode });
+  return error;
 };
 
-/** The conversation of two users: their keys, in a fixed order so both directions share one row. */
-const conversationOf = (userA: string, userB: string): readonly [string, string] => {
-  const a = usernameKey(userA);
-  const b = usernameKey(userB);
-  return a <= b ? [a, b] : [b, a];
-};
+type AnyFailure = StoreError | StorageUnavailable | UsernameTaken | RoomCodeTaken | NotFound | PermissionDenied | LimitExceeded;
 
-/**
- * Opens the file, applies the pragmas and any pending migrations, then commits one probe: a store that cannot
- * commit does not start (the caller reports why). Throws on failure.
- */
-const openDatabase = (options: SqliteStoreOptions): DatabaseSync => {
-  if (options.file !== ":memory:") mkdirSync(dirname(options.file), { recursive: true });
-  const db = new DatabaseSync(options.file, {
-    enableForeignKeyConstraints: true,
-    timeout: options.busyTimeoutMs ?? 5000,
-  });
-  try {
-    db.prepare("PRAGMA journal_mode = WAL").get();
-    // FULL: the WAL is fsynced on every commit, so an acked append survives power loss, not only a crash.
-    db.prepare("PRAGMA synchronous = FULL").run();
-    migrate(db);
-    probe(db);
-    return db;
-  } catch (error) {
-    db.close();
-    throw error;
+/** The tagged error a failure from the engine stands for. */
+const toError = (error: FailureData): AnyFailure => {
+  switch (error._tag) {
+    case "StoreError":
+      return new StoreError({ operation: error.operation, cause: toCause(error.cause) });
+    case "StorageUnavailable":
+      return new StorageUnavailable({ operation: error.operation, cause: toCause(error.cause), retryAfterMs: error.retryAfterMs });
+    case "UsernameTaken":
+      return new UsernameTaken();
+    case "RoomCodeTaken":
+      return new RoomCodeTaken();
+    case "NotFound":
+      return new NotFound({ what: error.what });
+    case "PermissionDenied":
+      return new PermissionDenied({ message: error.message });
+    case "LimitExceeded":
+      return new LimitExceeded({ message: error.message });
   }
 };
 
-const migrate = (db: DatabaseSync): void => {
-  const begin = db.prepare("BEGIN IMMEDIATE");
-  const commit = db.prepare("COMMIT");
-  const rollback = db.prepare("ROLLBACK");
-  begin.run();
-  try {
-    const version = num((db.prepare("PRAGMA user_version").get() as Row).user_version);
-    for (let index = version; index < migrations.length; index++) {
-      // A migration holds several statements; exec runs them in order inside this transaction.
-      db.exec(migrations[index]!);
-      // PRAGMA takes no bound parameters; the value is our own integer.
-      db.prepare(`PRAGMA user_version = ${index + 1}`).run();
-    }
-    commit.run();
-  } catch (error) {
-    if (db.isTransaction) rollback.run();
-    throw error;
-  }
-};
+/** Sends one request to the engine; `decode` turns the value of its successful reply into the result. */
+type Send = <A, E>(operation: string, request: StoreRequest, decode: (value: unknown) => A) => Effect.Effect<A, E | StoreError>;
 
-/** The readiness probe: one commit that rewrites the header's application_id. Throws when it cannot commit. */
-const probe = (db: DatabaseSync): void => {
-  db.prepare("BEGIN IMMEDIATE").run();
-  try {
-    db.prepare(`PRAGMA application_id = ${APPLICATION_ID}`).run();
-    db.prepare("COMMIT").run();
-  } catch (error) {
-    if (db.isTransaction) db.prepare("ROLLBACK").run();
-    throw error;
-  }
-};
-
-type AppendJob =
-  | {
-      readonly kind: "message";
-      readonly input: NewMessage;
-      readonly deferred: Deferred.Deferred<Appended<StoredMessage>, StoreError | StorageUnavailable>;
-    }
-  | {
-      readonly kind: "direct";
-      readonly input: NewDirect;
-      readonly deferred: Deferred.Deferred<Appended<StoredDirect>, StoreError | StorageUnavailable>;
-    }
-  | {
-      readonly kind: "room-action";
-      readonly input: NewRoomAction;
-      readonly deferred: Deferred.Deferred<Appended<StoredMessage>, ActionFailure>;
-    }
-  | {
-      readonly kind: "direct-action";
-      readonly input: NewDirectAction;
-      readonly deferred: Deferred.Deferred<Appended<StoredDirect>, ActionFailure>;
-    };
-
-type ActionFailure = NotFound | PermissionDenied | LimitExceeded | StoreError | StorageUnavailable;
-
-/**
- * Builds the Store over one SQLite file, with its StorageHealth. Opening fails with StorageUnavailable when the
- * disk cannot take a commit (full, I/O errors, read-only) and with StoreError for anything else (a corrupt or
- * foreign file): either way the message says why. The database closes when the scope closes, after the append
- * worker stopped; appends still queued then fail with StoreError.
- */
-export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStoreOptions) {
-  const dir = options.file === ":memory:" ? undefined : dirname(options.file);
-  const db = yield* Effect.acquireRelease(
-    Effect.try({
-      try: () => openDatabase(options),
-      catch: (cause) => {
-        const error = classifySqliteFailure("open", cause);
-        // The one place the cause is replaced: start-up reports it as one line, so it carries the whole story.
-        const reason = new Error(`${options.file}: ${describeFailure(cause, dir)}`, { cause });
-        return error._tag === "StorageUnavailable"
-          ? new StorageUnavailable({ operation: "open", cause: reason, retryAfterMs: error.retryAfterMs })
-          : new StoreError({ operation: "open", cause: reason });
-      },
-    }),
-    (database) => Effect.sync(() => database.close()),
-  );
-  const maxBatch = options.maxBatch ?? 512;
-  const probeIntervalMs = options.probeIntervalMs ?? 1000;
-  const idleProbeMs = options.idleProbeMs ?? 5000;
-  const stats = { batches: 0, appends: 0, largestBatch: 0 };
-
-  // Health as last observed: every commit (or probe) that succeeded clears it, every StorageUnavailable sets it.
-  let status: StorageStatus = { _tag: "Available" };
-  let lastCommitMs = Date.now();
-  const committed = () => {
-    lastCommitMs = Date.now();
-    if (status._tag !== "Available") status = { _tag: "Available" };
-  };
-  /** Classifies a failure and records a StorageUnavailable in the health state (keeping when it started). */
-  const failure = (operation: string, cause: unknown): StoreError | StorageUnavailable => {
-    const error = classifySqliteFailure(operation, cause);
-    if (error._tag === "StorageUnavailable") {
-      status = {
-        _tag: "Unavailable",
-        reason: describeFailure(cause, dir),
-        sinceMs: status._tag === "Unavailable" ? status.sinceMs : Date.now(),
-      };
-    }
-    return error;
-  };
-
-  const prepare = (sql: string): StatementSync => db.prepare(sql);
-  const sql = {
-    begin: prepare("BEGIN IMMEDIATE"),
-    commit: prepare("COMMIT"),
-    rollback: prepare("ROLLBACK"),
-    savepoint: prepare("SAVEPOINT append"),
-    release: prepare("RELEASE append"),
-    rollbackTo: prepare("ROLLBACK TO append"),
-    probe: prepare(`PRAGMA application_id = ${APPLICATION_ID}`),
-    insertUser: prepare("INSERT INTO users (username, username_key, password_hash, created_at_ms) VALUES (?, ?, ?, ?) RETURNING *"),
-    findUser: prepare("SELECT * FROM users WHERE username_key = ?"),
-    insertSession: prepare("INSERT INTO sessions (token_hash, user_id, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?)"),
-    // Expired sessions are swept per user at each new session, so the table stays bounded without a timer.
-    sweepSessions: prepare("DELETE FROM sessions WHERE user_id = ? AND expires_at_ms <= ?"),
-    findSession: prepare(
-      "SELECT s.token_hash, s.user_id, u.username, s.created_at_ms, s.expires_at_ms FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
-    ),
-    deleteSession: prepare("DELETE FROM sessions WHERE token_hash = ?"),
-    insertRoom: prepare("INSERT INTO rooms (code, name, persistent, created_by, created_at_ms) VALUES (?, ?, ?, ?, ?) RETURNING *"),
-    findRoom: prepare("SELECT * FROM rooms WHERE code = ?"),
-    destroyRoom: prepare("UPDATE rooms SET destroyed_at_ms = ? WHERE code = ? AND destroyed_at_ms IS NULL"),
-    listPersistent: prepare("SELECT * FROM rooms WHERE persistent = 1 AND destroyed_at_ms IS NULL ORDER BY name, code LIMIT ?"),
-    countPersistentBy: prepare("SELECT COUNT(*) AS n FROM rooms WHERE persistent = 1 AND destroyed_at_ms IS NULL AND created_by = ?"),
-    listTemporary: prepare("SELECT * FROM rooms WHERE persistent = 0 AND destroyed_at_ms IS NULL ORDER BY code LIMIT ?"),
-    findMessageById: prepare("SELECT * FROM messages WHERE room_code = ? AND sender = ? AND client_message_id = ?"),
-    nextRoomSeq: prepare("UPDATE rooms SET last_seq = last_seq + 1 WHERE code = ? RETURNING last_seq"),
-    insertMessage: prepare(
-      "INSERT INTO messages (room_code, seq, sender, sent_at_ms, text, client_message_id, kind, target_seq, emoji) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ),
-    // A plain message's reply quote comes from the replied-to row, as it is now.
-    messagesBackward: prepare(
-      `SELECT m.*, q.sender AS q_sender, q.text AS q_text, q.deleted AS q_deleted FROM messages m
-       LEFT JOIN messages q ON m.kind = 0 AND m.target_seq > 0 AND q.room_code = m.room_code AND q.seq = m.target_seq
-       WHERE m.room_code = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`,
-    ),
-    messagesForward: prepare(
-      `SELECT m.*, q.sender AS q_sender, q.text AS q_text, q.deleted AS q_deleted FROM messages m
-       LEFT JOIN messages q ON m.kind = 0 AND m.target_seq > 0 AND q.room_code = m.room_code AND q.seq = m.target_seq
-       WHERE m.room_code = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`,
-    ),
-    reactionsBetween: prepare(
-      "SELECT target_seq, emoji, username FROM reactions WHERE room_code = ? AND target_seq BETWEEN ? AND ? ORDER BY target_seq, seq",
-    ),
-    findMessage: prepare("SELECT * FROM messages WHERE room_code = ? AND seq = ?"),
-    editMessage: prepare("UPDATE messages SET text = ?, edited_at_ms = ?, state_seq = ? WHERE room_code = ? AND seq = ?"),
-    deleteMessage: prepare("UPDATE messages SET text = '', deleted = 1, state_seq = ? WHERE room_code = ? AND seq = ?"),
-    eraseEdits: prepare("UPDATE messages SET text = '' WHERE room_code = ? AND target_seq = ? AND kind = 1"),
-    dropReactions: prepare("DELETE FROM reactions WHERE room_code = ? AND target_seq = ?"),
-    touchMessage: prepare("UPDATE messages SET state_seq = ? WHERE room_code = ? AND seq = ?"),
-    emojiFacts: prepare(
-      "SELECT COUNT(DISTINCT emoji) AS distinct_emoji, COALESCE(SUM(emoji = ?), 0) AS present FROM reactions WHERE room_code = ? AND target_seq = ?",
-    ),
-    addReaction: prepare(
-      "INSERT INTO reactions (room_code, target_seq, emoji, username, seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-    ),
-    removeReaction: prepare("DELETE FROM reactions WHERE room_code = ? AND target_seq = ? AND emoji = ? AND username = ?"),
-    findDirectById: prepare("SELECT * FROM direct_messages WHERE user_a = ? AND user_b = ? AND sender_key = ? AND client_message_id = ?"),
-    nextDirectSeq: prepare(
-      "INSERT INTO conversations (user_a, user_b, last_seq) VALUES (?, ?, 1) ON CONFLICT (user_a, user_b) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq",
-    ),
-    insertDirect: prepare(
-      "INSERT INTO direct_messages (user_a, user_b, seq, sender, sender_key, recipient, sent_at_ms, text, client_message_id, kind, target_seq, emoji) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    ),
-    directBackward: prepare(
-      `SELECT m.*, q.sender AS q_sender, q.text AS q_text, q.deleted AS q_deleted FROM direct_messages m
-       LEFT JOIN direct_messages q ON m.kind = 0 AND m.target_seq > 0 AND q.user_a = m.user_a AND q.user_b = m.user_b AND q.seq = m.target_seq
-       WHERE m.user_a = ? AND m.user_b = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?`,
-    ),
-    directForward: prepare(
-      `SELECT m.*, q.sender AS q_sender, q.text AS q_text, q.deleted AS q_deleted FROM direct_messages m
-       LEFT JOIN direct_messages q ON m.kind = 0 AND m.target_seq > 0 AND q.user_a = m.user_a AND q.user_b = m.user_b AND q.seq = m.target_seq
-       WHERE m.user_a = ? AND m.user_b = ? AND m.seq > ? ORDER BY m.seq ASC LIMIT ?`,
-    ),
-    directReactionsBetween: prepare(
-      "SELECT target_seq, emoji, username FROM direct_reactions WHERE user_a = ? AND user_b = ? AND target_seq BETWEEN ? AND ? ORDER BY target_seq, seq",
-    ),
-    findDirect: prepare("SELECT * FROM direct_messages WHERE user_a = ? AND user_b = ? AND seq = ?"),
-    lastDirectSeq: prepare("SELECT last_seq FROM conversations WHERE user_a = ? AND user_b = ?"),
-    bumpDirectSeq: prepare("UPDATE conversations SET last_seq = last_seq + 1 WHERE user_a = ? AND user_b = ? RETURNING last_seq"),
-    editDirect: prepare("UPDATE direct_messages SET text = ?, edited_at_ms = ?, state_seq = ? WHERE user_a = ? AND user_b = ? AND seq = ?"),
-    deleteDirect: prepare("UPDATE direct_messages SET text = '', deleted = 1, state_seq = ? WHERE user_a = ? AND user_b = ? AND seq = ?"),
-    eraseDirectEdits: prepare("UPDATE direct_messages SET text = '' WHERE user_a = ? AND user_b = ? AND target_seq = ? AND kind = 1"),
-    dropDirectReactions: prepare("DELETE FROM direct_reactions WHERE user_a = ? AND user_b = ? AND target_seq = ?"),
-    touchDirect: prepare("UPDATE direct_messages SET state_seq = ? WHERE user_a = ? AND user_b = ? AND seq = ?"),
-    directEmojiFacts: prepare(
-      "SELECT COUNT(DISTINCT emoji) AS distinct_emoji, COALESCE(SUM(emoji = ?), 0) AS present FROM direct_reactions WHERE user_a = ? AND user_b = ? AND target_seq = ?",
-    ),
-    addDirectReaction: prepare(
-      "INSERT INTO direct_reactions (user_a, user_b, target_seq, emoji, username, seq) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-    ),
-    removeDirectReaction: prepare(
-      "DELETE FROM direct_reactions WHERE user_a = ? AND user_b = ? AND target_seq = ? AND emoji = ? AND username = ?",
-    ),
-  };
-
-  const attempt = <A>(operation: string, run: () => A): Effect.Effect<A, StoreError | StorageUnavailable> =>
-    Effect.try({ try: run, catch: (cause) => failure(operation, cause) });
-
-  /**
-   * Runs `run` in one explicit transaction and checks its COMMIT. node:sqlite's `.get()` of an autocommit
-   * `INSERT ... RETURNING` returns the row even when the implicit commit fails (it steps once and ignores the
-   * reset's error), so no write here is left to autocommit. On any failure the transaction is rolled back.
-   */
-  const inTransaction = <A>(run: () => A): A => {
-    sql.begin.run();
-    try {
-      const result = run();
-      sql.commit.run();
-      return result;
-    } catch (cause) {
-      if (db.isTransaction) {
-        try {
-          sql.rollback.run();
-        } catch {
-          // The transaction is already gone; nothing was committed either way.
-        }
-      }
-      throw cause;
-    }
-  };
-
-  /** A write as one checked transaction. `known` maps expected failures (a taken name) before classification. */
-  const write = <A, E = never>(
-    operation: string,
-    run: () => A,
-    known: (cause: unknown) => E | undefined = () => undefined,
-  ): Effect.Effect<A, E | StoreError | StorageUnavailable> =>
-    Effect.try({
-      try: () => {
-        const result = inTransaction(run);
-        committed();
-        return result;
-      },
-      catch: (cause) => known(cause) ?? failure(operation, cause),
-    });
-
-  /** Reads `limit + 1` rows nearest the anchor to learn whether more exist, then returns them ascending. */
-  const page = <A>(
-    query: PageQuery,
-    backward: (anchor: bigint, take: number) => ReadonlyArray<Row>,
-    forward: (anchor: bigint, take: number) => ReadonlyArray<Row>,
-    decode: (row: Row) => A,
-  ): Page<A> => {
-    const limit = Math.max(1, Math.floor(query.limit));
-    // Anchors come from the wire as uint64; SQLite binds at most int64. No seq comes near it, so a larger
-    // anchor means the same as the largest: before everything (backward), after everything (forward).
-    const anchorSeq = query.anchorSeq > NEWEST ? NEWEST : query.anchorSeq;
-    if (query.direction === "backward") {
-      const rows = backward(anchorSeq === 0n ? NEWEST : anchorSeq, limit + 1);
-      const kept = rows.slice(0, limit).map(decode).reverse();
-      return { messages: kept, hasMore: rows.length > limit };
-    }
-    const rows = forward(anchorSeq, limit + 1);
-    return { messages: rows.slice(0, limit).map(decode), hasMore: rows.length > limit };
-  };
-
-  /** Fills each plain message of a page with its reactions (one range read over the page's seqs). */
-  const withReactions = <A extends { readonly seq: bigint; readonly action: unknown; readonly reactions: unknown }>(
-    result: Page<A>,
-    read: (from: bigint, to: bigint) => ReadonlyArray<Row>,
-  ): Page<A> => {
-    const first = result.messages[0];
-    const last = result.messages.at(-1);
-    if (first === undefined || last === undefined) return result;
-    const rows = read(first.seq, last.seq).map((row) => ({
-      targetSeq: BigInt(num(row.target_seq)),
-      emoji: str(row.emoji),
-      username: str(row.username),
-    }));
-    if (rows.length === 0) return result;
-    const grouped = groupReactions(rows);
-    return { ...result, messages: result.messages.map((m) => (grouped.has(m.seq) ? { ...m, reactions: grouped.get(m.seq)! } : m)) };
-  };
-
-  // One append inside the batch transaction. A retry (same idempotency key) returns the stored original.
-  const writeMessage = (input: NewMessage): Appended<StoredMessage> => {
-    const existing = sql.findMessageById.get(input.roomCode, input.sender, input.clientMessageId) as Row | undefined;
-    if (existing !== undefined) return { message: toMessage(existing), duplicate: true };
-    const next = sql.nextRoomSeq.get(input.roomCode) as Row | undefined;
-    if (next === undefined) throw new Error("no such room");
-    const seq = num(next.last_seq);
-    const replyToSeq = input.replyToSeq ?? 0n;
-    sql.insertMessage.run(input.roomCode, seq, input.sender, input.sentAtMs, input.text, input.clientMessageId, 0, replyToSeq, "");
-    return {
-      message: {
-        roomCode: input.roomCode,
-        seq: BigInt(seq),
-        sender: input.sender,
-        sentAtMs: input.sentAtMs,
-        text: input.text,
-        clientMessageId: input.clientMessageId,
-        ...freshState(replyToSeq),
-      },
-      duplicate: false,
-    };
-  };
-
-  /** The new event's own fields: an action event carries no state of its own. */
-  const actionState = (input: NewAction): EventState => ({
-    ...freshState(0n),
-    action: { kind: input.kind, targetSeq: input.targetSeq, emoji: input.emoji },
-  });
-
-  // One action inside the batch transaction: checks the target, takes the room's next seq, stores the event and
-  // applies it to the target row. A refusal is thrown as a Refusal (its savepoint is rolled back).
-  const writeRoomAction = (input: NewRoomAction): Appended<StoredMessage> => {
-    const existing = sql.findMessageById.get(input.roomCode, input.sender, input.clientMessageId) as Row | undefined;
-    if (existing !== undefined) return { message: toMessage(existing), duplicate: true };
-    const target = sql.findMessage.get(input.roomCode, input.targetSeq) as Row | undefined;
-    const facts = sql.emojiFacts.get(input.emoji, input.roomCode, input.targetSeq) as Row;
-    const refused = refuseAction(
-      input,
-      target === undefined
-        ? undefined
-        : { kind: num(target.kind), senderKey: usernameKey(str(target.sender)), deleted: num(target.deleted) === 1 },
-      { present: num(facts.present) > 0, distinct: num(facts.distinct_emoji) },
+/** The Store and StorageHealth over an engine reached through `send`, with the probe fiber (scoped). */
+const storeOver = Effect.fnUntraced(function* (send: Send, status: () => StorageStatus, probeIntervalMs: number) {
+  const call = <K extends SqliteCall, E = never>(op: K, ...args: Parameters<SqliteCalls[K]>) =>
+    send<ReturnType<SqliteCalls[K]>, E | StorageUnavailable>(
+      op,
+      { kind: "call", op, args },
+      (value) => value as ReturnType<SqliteCalls[K]>,
     );
-    if (refused !== undefined) throw new Refusal(refused);
-    const next = sql.nextRoomSeq.get(input.roomCode) as Row | undefined;
-    if (next === undefined) throw new Error("no such room");
-    const seq = num(next.last_seq);
-    sql.insertMessage.run(
-      input.roomCode,
-      seq,
-      input.sender,
-      input.sentAtMs,
-      input.text,
-      input.clientMessageId,
-      actionCode(input.kind),
-      input.targetSeq,
-      input.emoji,
-    );
-    switch (input.kind) {
-      case "edit":
-        sql.editMessage.run(input.text, input.sentAtMs, seq, input.roomCode, input.targetSeq);
-        break;
-      case "delete":
-        sql.deleteMessage.run(seq, input.roomCode, input.targetSeq);
-        sql.eraseEdits.run(input.roomCode, input.targetSeq);
-        sql.dropReactions.run(input.roomCode, input.targetSeq);
-        break;
-      case "reaction-add":
-        sql.addReaction.run(input.roomCode, input.targetSeq, input.emoji, input.sender, seq);
-        sql.touchMessage.run(seq, input.roomCode, input.targetSeq);
-        break;
-      case "reaction-remove":
-        sql.removeReaction.run(input.roomCode, input.targetSeq, input.emoji, input.sender);
-        sql.touchMessage.run(seq, input.roomCode, input.targetSeq);
-        break;
-    }
-    return {
-      message: {
-        roomCode: input.roomCode,
-        seq: BigInt(seq),
-        sender: input.sender,
-        sentAtMs: input.sentAtMs,
-        text: input.text,
-        clientMessageId: input.clientMessageId,
-        ...actionState(input),
-      },
-      duplicate: false,
-    };
-  };
 
-  const writeDirectAction = (input: NewDirectAction): Appended<StoredDirect> => {
-    const [a, b] = conversationOf(input.sender, input.recipient);
-    const senderKey = usernameKey(input.sender);
-    const existing = sql.findDirectById.get(a, b, senderKey, input.clientMessageId) as Row | undefined;
-    if (existing !== undefined) return { message: toDirect(existing), duplicate: true };
-    const target = sql.findDirect.get(a, b, input.targetSeq) as Row | undefined;
-    const facts = sql.directEmojiFacts.get(input.emoji, a, b, input.targetSeq) as Row;
-    const refused = refuseAction(
-      input,
-      target === undefined ? undefined : { kind: num(target.kind), senderKey: str(target.sender_key), deleted: num(target.deleted) === 1 },
-      { present: num(facts.present) > 0, distinct: num(facts.distinct_emoji) },
-    );
-    if (refused !== undefined) throw new Refusal(refused);
-    const seq = num((sql.bumpDirectSeq.get(a, b) as Row).last_seq);
-    sql.insertDirect.run(
-      a,
-      b,
-      seq,
-      input.sender,
-      senderKey,
-      input.recipient,
-      input.sentAtMs,
-      input.text,
-      input.clientMessageId,
-      actionCode(input.kind),
-      input.targetSeq,
-      input.emoji,
-    );
-    switch (input.kind) {
-      case "edit":
-        sql.editDirect.run(input.text, input.sentAtMs, seq, a, b, input.targetSeq);
-        break;
-      case "delete":
-        sql.deleteDirect.run(seq, a, b, input.targetSeq);
-        sql.eraseDirectEdits.run(a, b, input.targetSeq);
-        sql.dropDirectReactions.run(a, b, input.targetSeq);
-        break;
-      case "reaction-add":
-        sql.addDirectReaction.run(a, b, input.targetSeq, input.emoji, input.sender, seq);
-        sql.touchDirect.run(seq, a, b, input.targetSeq);
-        break;
-      case "reaction-remove":
-        sql.removeDirectReaction.run(a, b, input.targetSeq, input.emoji, input.sender);
-        sql.touchDirect.run(seq, a, b, input.targetSeq);
-        break;
-    }
-    return {
-      message: {
-        sender: input.sender,
-        recipient: input.recipient,
-        seq: BigInt(seq),
-        sentAtMs: input.sentAtMs,
-        text: input.text,
-        clientMessageId: input.clientMessageId,
-        ...actionState(input),
-      },
-      duplicate: false,
-    };
-  };
+  /** An append: the engine answers a fresh one with its seq (rebuilt here from the input), a duplicate in full. */
+  const append = <A, E>(operation: string, append: AppendRequest) =>
+    send<A, E | StorageUnavailable>(operation, append, (value) => (typeof value === "number" ? appendedEvent(append, value) : value) as A);
 
-  const writeDirect = (input: NewDirect): Appended<StoredDirect> => {
-    const [a, b] = conversationOf(input.sender, input.recipient);
-    const senderKey = usernameKey(input.sender);
-    const existing = sql.findDirectById.get(a, b, senderKey, input.clientMessageId) as Row | undefined;
-    if (existing !== undefined) return { message: toDirect(existing), duplicate: true };
-    const seq = num((sql.nextDirectSeq.get(a, b) as Row).last_seq);
-    const replyToSeq = input.replyToSeq ?? 0n;
-    sql.insertDirect.run(
-      a,
-      b,
-      seq,
-      input.sender,
-      senderKey,
-      input.recipient,
-      input.sentAtMs,
-      input.text,
-      input.clientMessageId,
-      0,
-      replyToSeq,
-      "",
-    );
-    return {
-      message: {
-        sender: input.sender,
-        recipient: input.recipient,
-        seq: BigInt(seq),
-        sentAtMs: input.sentAtMs,
-        text: input.text,
-        clientMessageId: input.clientMessageId,
-        ...freshState(replyToSeq),
-      },
-      duplicate: false,
-    };
-  };
-
-  /**
-   * Writes a batch in one transaction. Each append runs under a savepoint so one bad append (e.g. an unknown
-   * room) fails only its caller; a failed BEGIN/COMMIT fails every caller. Callers resume after the commit.
-   */
-  const runBatch = (jobs: ReadonlyArray<AppendJob>): void => {
-    stats.batches++;
-    stats.appends += jobs.length;
-    stats.largestBatch = Math.max(stats.largestBatch, jobs.length);
-    const outcomes: Array<Exit.Exit<Appended<StoredMessage> | Appended<StoredDirect>, ActionFailure>> = [];
-    try {
-      inTransaction(() => {
-        for (const job of jobs) {
-          sql.savepoint.run();
-          try {
-            outcomes.push(
-              Exit.succeed(
-                job.kind === "message"
-                  ? writeMessage(job.input)
-                  : job.kind === "direct"
-                    ? writeDirect(job.input)
-                    : job.kind === "room-action"
-                      ? writeRoomAction(job.input)
-                      : writeDirectAction(job.input),
-              ),
-            );
-            sql.release.run();
-          } catch (cause) {
-            if (cause instanceof Refusal) {
-              sql.rollbackTo.run();
-              sql.release.run();
-              outcomes.push(Exit.fail(cause.error));
-              continue;
-            }
-            // The storage itself failing (e.g. the disk filled when the page cache spilled) dooms the whole
-            // transaction, which SQLite may already have rolled back: fail the batch, not just this append.
-            if (classifySqliteFailure(`append-${job.kind}`, cause)._tag === "StorageUnavailable") throw cause;
-            sql.rollbackTo.run();
-            sql.release.run();
-            outcomes.push(Exit.fail(new StoreError({ operation: `append-${job.kind}`, cause })));
-          }
-        }
-      });
-    } catch (cause) {
-      // Nothing of the batch was committed: every caller fails, none was acked, no seq was used.
-      const failed = Exit.fail(failure("append-batch", cause));
-      for (const job of jobs) Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, unknown>, failed);
-      return;
-    }
-    committed();
-    jobs.forEach((job, index) => Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, unknown>, outcomes[index]!));
-  };
-
-  const queue = yield* Queue.unbounded<AppendJob>();
-  let closed = false;
-  // Runs after the worker is interrupted (finalizers run in reverse): nobody waits forever on a closed store.
-  yield* Effect.addFinalizer(() =>
-    Effect.gen(function* () {
-      closed = true;
-      const left = yield* Queue.clear(queue);
-      const failed = Exit.fail(new StoreError({ operation: "append", cause: "store closed" }));
-      for (const job of left) Deferred.doneUnsafe(job.deferred as Deferred.Deferred<unknown, unknown>, failed);
-    }),
-  );
-  // Everything queued while the previous batch was being written (or within the current tick) becomes the
-  // next batch. Taking and writing a batch is uninterruptible so taken jobs are always answered.
-  yield* Effect.forkScoped(
-    Effect.forever(
-      Effect.uninterruptibleMask((restore) =>
-        restore(Queue.takeBetween(queue, 1, maxBatch)).pipe(Effect.flatMap((jobs) => Effect.sync(() => runBatch(jobs)))),
-      ),
-    ),
-  );
-
-  // The probe: while unavailable, a commit every probeIntervalMs so health recovers by itself once the disk has
-  // room again (no user traffic needed); while available, one after idleProbeMs without a commit, so a disk
-  // that filled while the chat was quiet shows in /readyz before a user's send finds out. Changes are logged.
-  let reported: StorageStatus = status;
+  // The probe commits in the engine: while unavailable, a commit every probeIntervalMs so health recovers by itself
+  // once the disk has room again (no user traffic needed); while available, one after idleProbeMs without a
+  // commit, so a disk that filled while the chat was quiet shows in /readyz before a user's send finds out.
+  // Changes are logged here, on the main thread.
+  let reported: StorageStatus = status();
   yield* Effect.forkScoped(
     Effect.forever(
       Effect.sleep(probeIntervalMs).pipe(
+        Effect.andThen(Effect.ignore(call("probe"))),
         Effect.andThen(
           Effect.suspend(() => {
-            const due = status._tag === "Unavailable" || Date.now() - lastCommitMs >= idleProbeMs;
-            return due ? Effect.ignore(write("probe", () => sql.probe.run())) : Effect.void;
-          }),
-        ),
-        Effect.andThen(
-          Effect.suspend(() => {
-            if (status._tag === reported._tag) return Effect.void;
-            reported = status;
-            return status._tag === "Unavailable"
-              ? Effect.logWarning("storage unavailable: writes fail with UNAVAILABLE", { reason: status.reason })
+            const now = status();
+            if (now._tag === reported._tag) return Effect.void;
+            reported = now;
+            return now._tag === "Unavailable"
+              ? Effect.logWarning("storage unavailable: writes fail with UNAVAILABLE", { reason: now.reason })
               : Effect.logInfo("storage available again");
           }),
         ),
@@ -873,113 +107,309 @@ export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStore
     ),
   );
 
-  const enqueue = <A, E = StoreError | StorageUnavailable>(job: (deferred: Deferred.Deferred<A, E>) => AppendJob, operation: string) =>
-    Effect.suspend((): Effect.Effect<A, E | StoreError> => {
-      if (closed) return Effect.fail(new StoreError({ operation, cause: "store closed" }));
-      const deferred = Deferred.makeUnsafe<A, E>();
-      Queue.offerUnsafe(queue, job(deferred));
-      return Deferred.await(deferred);
-    });
-
+  type ActionFailure = NotFound | PermissionDenied | LimitExceeded;
   const store = Store.of({
     createUser: Effect.fn("Store.createUser")(function* (input) {
-      return yield* write(
-        "createUser",
-        () => toUser(sql.insertUser.get(input.username, input.usernameKey, input.passwordHash, input.createdAtMs) as Row),
-        (cause) => (isUniqueViolation(cause) ? new UsernameTaken() : undefined),
-      );
+      return yield* call<"createUser", UsernameTaken>("createUser", input);
     }),
     findUser: Effect.fn("Store.findUser")(function* (key) {
-      const row = yield* attempt("findUser", () => sql.findUser.get(key) as Row | undefined);
-      return row === undefined ? undefined : toUser(row);
+      return yield* call("findUser", key);
     }),
     createSession: Effect.fn("Store.createSession")(function* (session) {
-      yield* write("createSession", () => {
-        sql.sweepSessions.run(session.userId, session.createdAtMs);
-        sql.insertSession.run(session.tokenHash, session.userId, session.createdAtMs, session.expiresAtMs);
-      });
+      yield* call("createSession", session);
     }),
     findSession: Effect.fn("Store.findSession")(function* (tokenHash) {
-      const row = yield* attempt("findSession", () => sql.findSession.get(tokenHash) as Row | undefined);
-      return row === undefined ? undefined : toSession(row);
+      return yield* call("findSession", tokenHash);
     }),
     revokeSession: Effect.fn("Store.revokeSession")(function* (tokenHash) {
-      yield* write("revokeSession", () => sql.deleteSession.run(tokenHash));
+      yield* call("revokeSession", tokenHash);
     }),
     createRoom: Effect.fn("Store.createRoom")(function* (room) {
-      return yield* write(
-        "createRoom",
-        () => toRoom(sql.insertRoom.get(room.code, room.name, room.persistent ? 1 : 0, room.createdBy, room.createdAtMs) as Row),
-        (cause) => (isUniqueViolation(cause) ? new RoomCodeTaken() : undefined),
-      );
+      return yield* call<"createRoom", RoomCodeTaken>("createRoom", room);
     }),
     findRoom: Effect.fn("Store.findRoom")(function* (code) {
-      const row = yield* attempt("findRoom", () => sql.findRoom.get(code) as Row | undefined);
-      return row === undefined ? undefined : toRoom(row);
+      return yield* call("findRoom", code);
     }),
     destroyRoom: Effect.fn("Store.destroyRoom")(function* (code, atMs) {
-      yield* write("destroyRoom", () => sql.destroyRoom.run(atMs, code));
+      yield* call("destroyRoom", code, atMs);
     }),
     countPersistentRooms: Effect.fn("Store.countPersistentRooms")(function* (createdBy) {
-      const row = yield* attempt("countPersistentRooms", () => sql.countPersistentBy.get(createdBy) as Row);
-      return Number(row.n);
+      return yield* call("countPersistentRooms", createdBy);
     }),
     listTemporaryRooms: Effect.fn("Store.listTemporaryRooms")(function* (limit) {
-      const rows = yield* attempt("listTemporaryRooms", () => sql.listTemporary.all(limit) as ReadonlyArray<Row>);
-      return rows.map(toRoom);
+      return yield* call("listTemporaryRooms", limit);
     }),
     listPersistentRooms: Effect.fn("Store.listPersistentRooms")(function* (limit) {
-      const rows = yield* attempt("listPersistentRooms", () => sql.listPersistent.all(limit) as ReadonlyArray<Row>);
-      return rows.map(toRoom);
+      return yield* call("listPersistentRooms", limit);
     }),
     // Untraced: one per message (a traced Effect.fn captures a stack trace and opens a span per call).
-    appendMessage: (input) => enqueue<Appended<StoredMessage>>((deferred) => ({ kind: "message", input, deferred }), "appendMessage"),
+    appendMessage: (input) => append<Appended<StoredMessage>, never>("appendMessage", { kind: "message", input }),
     readMessages: Effect.fn("Store.readMessages")(function* (roomCode, query) {
-      return yield* attempt("readMessages", () =>
-        withReactions(
-          page(
-            query,
-            (anchor, take) => sql.messagesBackward.all(roomCode, anchor, take) as ReadonlyArray<Row>,
-            (anchor, take) => sql.messagesForward.all(roomCode, anchor, take) as ReadonlyArray<Row>,
-            toMessage,
-          ),
-          (from, to) => sql.reactionsBetween.all(roomCode, from, to) as ReadonlyArray<Row>,
-        ),
-      );
+      return yield* call("readMessages", roomCode, query);
     }),
     appendRoomAction: Effect.fn("Store.appendRoomAction")(function* (input) {
-      return yield* enqueue<Appended<StoredMessage>, ActionFailure>(
-        (deferred) => ({ kind: "room-action", input, deferred }),
-        "appendRoomAction",
-      );
+      return yield* append<Appended<StoredMessage>, ActionFailure>("appendRoomAction", { kind: "room-action", input });
     }),
     appendDirectAction: Effect.fn("Store.appendDirectAction")(function* (input) {
-      return yield* enqueue<Appended<StoredDirect>, ActionFailure>(
-        (deferred) => ({ kind: "direct-action", input, deferred }),
-        "appendDirectAction",
-      );
+      return yield* append<Appended<StoredDirect>, ActionFailure>("appendDirectAction", { kind: "direct-action", input });
     }),
     appendDirect: Effect.fn("Store.appendDirect")(function* (input) {
-      return yield* enqueue<Appended<StoredDirect>>((deferred) => ({ kind: "direct", input, deferred }), "appendDirect");
+      return yield* append<Appended<StoredDirect>, never>("appendDirect", { kind: "direct", input });
     }),
     readDirect: Effect.fn("Store.readDirect")(function* (userA, userB, query) {
-      const [a, b] = conversationOf(userA, userB);
-      return yield* attempt("readDirect", () =>
-        withReactions(
-          page(
-            query,
-            (anchor, take) => sql.directBackward.all(a, b, anchor, take) as ReadonlyArray<Row>,
-            (anchor, take) => sql.directForward.all(a, b, anchor, take) as ReadonlyArray<Row>,
-            toDirect,
-          ),
-          (from, to) => sql.directReactionsBetween.all(a, b, from, to) as ReadonlyArray<Row>,
-        ),
-      );
+      return yield* call("readDirect", userA, userB, query);
     }),
   });
 
-  const health = StorageHealth.of({ status: () => status });
-  return { store, health, stats: (): SqliteStoreStats => ({ ...stats }) };
+  return { store, health: StorageHealth.of({ status }) };
+});
+
+/**
+ * The same Store with the engine on the calling thread and one commit per append (no group commit): for tests
+ * that drive time with TestClock, where every store call must complete without real I/O waits in between.
+ * Each commit fsyncs on the event loop here (synchronous=FULL); the server uses makeSqliteStore.
+ */
+export const makeSqliteStoreInThread = Effect.fnUntraced(function* (options: SqliteStoreOptions) {
+  let closed = false;
+  const engine = yield* Effect.acquireRelease(
+    Effect.suspend(() => {
+      const opened = openSqliteEngine(options);
+      return "error" in opened ? Effect.fail(toError(opened.error) as StoreError | StorageUnavailable) : Effect.succeed(opened.engine);
+    }),
+    (engine) =>
+      Effect.sync(() => {
+        closed = true;
+        engine.close();
+      }),
+  );
+  const send: Send = <A, E>(operation: string, request: StoreRequest, decode: (value: unknown) => A) =>
+    Effect.suspend((): Effect.Effect<A, E | StoreError> => {
+      if (closed) return Effect.fail(new StoreError({ operation, cause: "store closed" }));
+      const outcome = request.kind === "call" ? engine.call(request.op, request.args) : engine.runBatch([request])[0]!;
+      return outcome.ok ? Effect.succeed(decode(outcome.value)) : Effect.fail(toError(outcome.error) as E | StoreError);
+    });
+  const { store, health } = yield* storeOver(send, engine.status, options.probeIntervalMs ?? 1000);
+  return { store, health, stats: engine.stats };
+});
+
+/** How the store flushes the WAL: fdatasync on libuv's thread pool (tests inject failures through this). */
+export type WalSync = (fd: number, done: (error: NodeJS.ErrnoException | null) => void) => void;
+
+/** The `-wal` file, open for fdatasync: its descriptor and the inode it was opened on. */
+interface WalHandle {
+  readonly fd: number;
+  readonly ino: number;
+}
+
+/** Opens `walFile` (which must exist) and makes its directory entry durable: fsync of the directory. */
+const openWal = (walFile: string): WalHandle => {
+  const fd = openSync(walFile, "r+");
+  try {
+    fdatasyncSync(fd);
+    const dir = openSync(dirname(walFile), "r");
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+    return { fd, ino: fstatSync(fd).ino };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+};
+
+/**
+ * Builds the Store over one SQLite file, with its StorageHealth, and the database on the main thread in WAL mode
+ * with synchronous=NORMAL: a COMMIT writes its WAL frames with write(2) and returns without an fsync, and the
+ * fsync runs off the event loop, as `fdatasync` of the `-wal` file on libuv's thread pool. No caller is answered
+ * before an fdatasync that STARTED after its statement ran has completed:
+ *
+ * - Group commit. The requests of one tick run together (a microtask after the first): the other calls each in
+ *   their own transaction, the appends in ONE transaction of at most maxBatch, each under a savepoint. Then one
+ *   fdatasync starts, unless one is already running: commits made meanwhile wait for the next one, which covers
+ *   all of them (group fsync). At most one fdatasync is in flight.
+ * - Why it is as durable as FULL (https://www.sqlite.org/pragma.html#pragma_synchronous,
+ *   https://www.sqlite.org/wal.html): in WAL mode FULL differs from NORMAL only by an fsync of the WAL after
+ *   each commit. A transaction's frames (with the commit frame) are written to the `-wal` file before COMMIT
+ *   returns; fdatasync on any descriptor of that inode flushes all its dirty pages and its size, so one that
+ *   starts after COMMIT returned covers that commit and every earlier one. Checkpoints under NORMAL still sync
+ *   the WAL before copying it and the database after, and sync the WAL header when the WAL restarts. SQLite
+ *   keeps the same `-wal` file while a connection is open (it rewinds it, it does not unlink it); the store
+ *   checks the inode before each flush anyway and reopens (and fsyncs the directory again) if it changed. The
+ *   directory entry of the `-wal` file is made durable once at open.
+ * - Reads wait too: a read that ran after a commit not yet flushed is answered after that flush, so nobody
+ *   sees a message before its sender could have been acked. Answers go out in the order the requests ran.
+ * - A failed fdatasync (EIO, ENOSPC) fails every caller it covered with StorageUnavailable and the store stays
+ *   Unavailable until it is restarted: after a failed fsync Linux may have dropped the dirty pages and a later
+ *   fsync can succeed without them (the PostgreSQL "fsyncgate" finding), so no later flush can vouch for those
+ *   commits. Every later call fails with StorageUnavailable and /readyz says why; a restart recovers from
+ *   what is on disk, and clients retry with the same client_message_id.
+ *
+ * Opening fails with StorageUnavailable when the disk cannot take a commit and with StoreError for anything else.
+ * Closing answers everything already asked (after its flush), then closes the database; later calls fail with
+ * StoreError "store closed".
+ */
+export const makeSqliteStore = Effect.fnUntraced(function* (options: SqliteStoreOptions & { readonly walSync?: WalSync }) {
+  const maxBatch = options.maxBatch ?? 512;
+  const walSync = options.walSync ?? fdatasync;
+  const walFile = options.file === ":memory:" ? undefined : `${options.file}-wal`;
+  const engine = yield* Effect.acquireRelease(
+    Effect.suspend(() => {
+      const opened = openSqliteEngine({ ...options, synchronous: "normal" });
+      return "error" in opened ? Effect.fail(toError(opened.error) as StoreError | StorageUnavailable) : Effect.succeed(opened.engine);
+    }),
+    (engine) => Effect.sync(() => engine.close()),
+  );
+  let wal: WalHandle | undefined;
+  if (walFile !== undefined) {
+    wal = yield* Effect.try({
+      try: () => openWal(walFile),
+      catch: (cause) => classifySqliteFailure("open", Object.assign(new Error(`${walFile}: ${String(cause)}`), { errcode: 10 })),
+    });
+    yield* Effect.addFinalizer(() => Effect.sync(() => wal !== undefined && closeSync(wal.fd)));
+  }
+
+  /** Set for good by a failed fdatasync (see above); wins over the engine's own health. */
+  let walFailure: { readonly reason: string; readonly sinceMs: number; readonly cause: unknown } | undefined;
+  const status = (): StorageStatus =>
+    walFailure === undefined ? engine.status() : { _tag: "Unavailable", reason: walFailure.reason, sinceMs: walFailure.sinceMs };
+  const walUnavailable = (operation: string): { readonly ok: false; readonly error: FailureData } => ({
+    ok: false,
+    error: {
+      _tag: "StorageUnavailable",
+      operation,
+      cause: { message: walFailure?.reason ?? "WAL flush failed" },
+      retryAfterMs: 2000,
+    },
+  });
+
+  /** Answered once the flush of commit number `epoch` completed (or failed). In the order the requests ran. */
+  interface Held {
+    readonly epoch: number;
+    readonly operation: string;
+    readonly outcome: Outcome;
+    readonly resume: (outcome: Outcome) => void;
+  }
+  let held: Array<Held> = [];
+  /** Commits up to this number are on disk. */
+  let durable = engine.commits();
+  let flushing = false;
+  let closing: (() => void) | undefined;
+
+  const release = () => {
+    let index = 0;
+    while (index < held.length && held[index]!.epoch <= durable) {
+      const entry = held[index++]!;
+      entry.resume(entry.outcome);
+    }
+    if (index > 0) held = held.slice(index);
+  };
+  const failHeld = (through: number) => {
+    let index = 0;
+    while (index < held.length && held[index]!.epoch <= through) {
+      const entry = held[index++]!;
+      entry.resume(walUnavailable(entry.operation));
+    }
+    if (index > 0) held = held.slice(index);
+  };
+
+  /** Starts one fdatasync covering every commit so far, unless one runs (its completion starts the next). */
+  const flush = () => {
+    if (flushing || walFailure !== undefined) return;
+    const target = engine.commits();
+    if (target <= durable) return release();
+    if (wal === undefined) {
+      durable = target; // :memory: has nothing to flush
+      return release();
+    }
+    try {
+      // SQLite rewinds the same -wal file; should it ever be a new file, flush that one (and its directory entry).
+      if (statSync(walFile!).ino !== wal.ino) {
+        const old = wal;
+        wal = openWal(walFile!);
+        closeSync(old.fd);
+      }
+    } catch (cause) {
+      return flushed(target, cause as NodeJS.ErrnoException);
+    }
+    flushing = true;
+    walSync(wal.fd, (error) => {
+      flushing = false;
+      flushed(target, error);
+    });
+  };
+  const flushed = (target: number, error: NodeJS.ErrnoException | null) => {
+    if (error === null) {
+      durable = target;
+      release();
+      flush();
+    } else {
+      walFailure = { reason: `fdatasync of ${walFile} failed: ${error.message}; restart the server`, sinceMs: Date.now(), cause: error };
+      failHeld(Number.POSITIVE_INFINITY);
+    }
+    if (closing !== undefined && !flushing && held.length === 0) closing();
+  };
+
+  /** The requests of this tick, run together once the tick's synchronous work is done. */
+  let queue: Array<{ readonly operation: string; readonly request: StoreRequest; readonly resume: (outcome: Outcome) => void }> = [];
+  let scheduled = false;
+  const hold = (operation: string, outcome: Outcome, resume: (outcome: Outcome) => void) => {
+    if (walFailure !== undefined) return resume(walUnavailable(operation));
+    const epoch = engine.commits();
+    if (epoch <= durable && held.length === 0) return resume(outcome);
+    held.push({ epoch, operation, outcome, resume });
+  };
+  const run = () => {
+    scheduled = false;
+    const requests = queue;
+    queue = [];
+    const appends: typeof requests = [];
+    for (const entry of requests) {
+      if (entry.request.kind === "call") hold(entry.operation, engine.call(entry.request.op, entry.request.args), entry.resume);
+      else appends.push(entry);
+    }
+    for (let start = 0; start < appends.length; start += maxBatch) {
+      const batch = appends.slice(start, start + maxBatch);
+      const outcomes = engine.runBatch(batch.map((entry) => entry.request as AppendRequest));
+      for (let index = 0; index < batch.length; index++) hold(batch[index]!.operation, outcomes[index]!, batch[index]!.resume);
+    }
+    flush();
+  };
+
+  let stopped = false;
+  yield* Effect.addFinalizer(() =>
+    Effect.callback<void>((resume) => {
+      stopped = true;
+      if (scheduled) run();
+      if (!flushing && held.length === 0) return resume(Effect.void);
+      closing = () => resume(Effect.void);
+    }),
+  );
+
+  const send: Send = <A, E>(operation: string, request: StoreRequest, decode: (value: unknown) => A) =>
+    Effect.callback<A, E | StoreError>((resume) => {
+      if (stopped) return resume(Effect.fail(new StoreError({ operation, cause: "store closed" })));
+      if (walFailure !== undefined) return resume(Effect.fail(toError(walUnavailable(operation).error) as E | StoreError));
+      let live = true;
+      queue.push({
+        operation,
+        request,
+        resume: (outcome) => {
+          if (!live) return; // its caller was interrupted; an append may still have committed
+          live = false;
+          resume(outcome.ok ? Effect.succeed(decode(outcome.value)) : Effect.fail(toError(outcome.error) as E | StoreError));
+        },
+      });
+      if (!scheduled) {
+        scheduled = true;
+        queueMicrotask(run);
+      }
+      return Effect.sync(() => void (live = false));
+    });
+
+  const { store, health } = yield* storeOver(send, status, options.probeIntervalMs ?? 1000);
+  return { store, health, stats: engine.stats };
 });
 
 /** A fresh temp directory for a database, removed with the scope. */
@@ -999,10 +429,13 @@ export const SqliteStore = {
     Layer.effectContext(
       Effect.map(makeSqliteStore(options), ({ store, health }) => Context.make(Store, store).pipe(Context.add(StorageHealth, health))),
     ),
-  /** A Store over a file in a fresh temp directory, deleted on close: for tests. */
+  /**
+   * A Store over a file in a fresh temp directory, deleted on close, with the engine on the calling thread
+   * (makeSqliteStoreInThread): for tests of other services, which may drive time with TestClock.
+   */
   layerTemp: Layer.effect(
     Store,
-    Effect.flatMap(tempFile, (file) => Effect.map(makeSqliteStore({ file }), ({ store }) => store)),
+    Effect.flatMap(tempFile, (file) => Effect.map(makeSqliteStoreInThread({ file }), ({ store }) => store)),
   ),
   tempFile,
 } as const;
