@@ -349,6 +349,7 @@ if (values.json) {
         "RSS B/idle conn",
         "server CPU %",
         "gen CPU %",
+        "gen GC max / total ms",
         "does",
       ],
     ];
@@ -364,6 +365,7 @@ if (values.json) {
         cell(r.rssBytesPerConn, floor?.rssBytesPerConn, 0),
         r.serverCpuPercent.toFixed(1),
         r.generatorCpuPercent.toFixed(0),
+        `${r.generatorGcMaxMs.toFixed(1)} / ${r.generatorGcTotalMs.toFixed(0)}`,
         DOES[r.server] ?? "",
       ]);
     }

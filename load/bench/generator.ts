@@ -21,7 +21,7 @@
 // stage then also reports every node's figures over its own deliveries and each other process's cost.
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { io as ioClient, type Socket } from "socket.io-client";
 import WebSocket from "ws";
@@ -42,6 +42,16 @@ import {
 import { Samples } from "../src/samples.ts";
 
 const DEBUG = process.env.BENCH_DEBUG === "1";
+/** This process's GC pauses as [start, duration] in performance.now() ms, kept for the window being measured. */
+const gcPauses: Array<readonly [number, number]> = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcPauses.push([entry.startTime, entry.duration]);
+}).observe({ entryTypes: ["gc"] });
+const gcDuring = (from: number, to: number): { generatorGcMaxMs: number; generatorGcTotalMs: number } => {
+  const inside = gcPauses.filter(([start]) => start >= from && start < to).map(([, duration]) => duration);
+  gcPauses.length = 0;
+  return { generatorGcMaxMs: Math.max(0, ...inside), generatorGcTotalMs: inside.reduce((a, b) => a + b, 0) };
+};
 const slow: Array<[number, number]> = [];
 export type ServerKind = "chat" | "raw-ws" | "socket.io" | "centrifugo";
 
@@ -99,6 +109,13 @@ export interface BenchResult {
   readonly seqGaps: number;
   readonly generatorLoopDelayP99Ms: number;
   readonly generatorCpuPercent: number;
+  /**
+   * The generator's own garbage-collection pauses during the window (longest, and all of them together, ms):
+   * a delivery that arrives during one is stamped late, so a server whose frames cost the generator more to
+   * decode shows a longer tail that is not its own. Compare before reading a p99.
+   */
+  readonly generatorGcMaxMs: number;
+  readonly generatorGcTotalMs: number;
   /** Publishes the server answered with an error (Centrifugo), or sends that failed: none expected. */
   readonly sendErrors: number;
   /** /proc/loadavg (1, 5, 15 min) at the end of the measured window: the machine's state during it. */
@@ -695,6 +712,7 @@ export const runGenerator = async (
       seqGaps,
       generatorLoopDelayP99Ms: loop.percentile(99) / 1e6,
       generatorCpuPercent: genCpuPercent,
+      ...gcDuring(windowStart - performance.timeOrigin, windowEnd - performance.timeOrigin),
       sendErrors: adapter.sendErrors,
       loadAverage: loadAtEnd,
       ...(cluster ? { cluster } : {}),
