@@ -23,7 +23,7 @@ import { clusterPids, startCluster } from "../../scripts/cluster.ts";
 import { cpuSeconds } from "../src/proc.ts";
 import { chatServerArgv, loadServerFlags, repoRoot, type RunningServer, startProcess, wrapCommand } from "../src/server-process.ts";
 import { RAMP_DEFAULTS, RAMP_P99_LIMIT_MS, rampMaxSeconds } from "../src/ramp.ts";
-import { type BenchResult, type RampResult, type ServerKind } from "./generator.ts";
+import { type BenchResult, type NodeFigures, type RampResult, type ServerKind } from "./generator.ts";
 import { measureFsync } from "./fsync.ts";
 
 /** The servers the bench can run: the four of the table (centrifugo opt in), and the chat server with its
@@ -394,20 +394,32 @@ if (values.json) {
       ];
       const ratio = (v: number, base: number | undefined) =>
         base !== undefined && base !== 0 && Number.isFinite(base) && Number.isFinite(v) ? `${(v / base).toFixed(2)}x` : "";
+      /** A part that makes deliveries (a node, or the whole cluster): every column. */
+      const delivering = (
+        label: string,
+        f: Pick<NodeFigures, "cpuUsPerDelivery" | "cpuPercent" | "deliveriesPerSec" | "p50Ms" | "p99Ms" | "p999Ms" | "deliveredRatio">,
+        rss: string,
+      ) => [
+        label,
+        cell(f.cpuUsPerDelivery, floor?.cpuUsPerDelivery, 2),
+        ratio(f.cpuUsPerDelivery, single?.cpuUsPerDelivery),
+        "",
+        f.cpuPercent.toFixed(1),
+        f.deliveriesPerSec.toFixed(0),
+        cell(f.p50Ms, floor?.p50Ms, 2),
+        cell(f.p99Ms, floor?.p99Ms, 2),
+        f.p999Ms.toFixed(2),
+        f.deliveredRatio.toFixed(5),
+        rss,
+      ];
       for (const n of r.cluster.nodes)
-        split.push([
-          `${n.name} (its own deliveries)`,
-          cell(n.cpuUsPerDelivery, floor?.cpuUsPerDelivery, 2),
-          ratio(n.cpuUsPerDelivery, single?.cpuUsPerDelivery),
-          "",
-          n.cpuPercent.toFixed(1),
-          n.deliveriesPerSec.toFixed(0),
-          cell(n.p50Ms, floor?.p50Ms, 2),
-          cell(n.p99Ms, floor?.p99Ms, 2),
-          n.p999Ms.toFixed(2),
-          n.deliveredRatio.toFixed(5),
-          `${cell(n.rssBytesPerConn, floor?.rssBytesPerConn, 0)} over ${n.idleConnections}`,
-        ]);
+        split.push(
+          delivering(
+            `${n.name} (its own deliveries)`,
+            n,
+            `${cell(n.rssBytesPerConn, floor?.rssBytesPerConn, 0)} over ${n.idleConnections}`,
+          ),
+        );
       for (const sv of r.cluster.services)
         split.push([
           `${sv.name} (all deliveries)`,
@@ -422,19 +434,13 @@ if (values.json) {
           "",
           "",
         ]);
-      split.push([
-        "whole cluster (all deliveries)",
-        cell(r.cpuUsPerDelivery, floor?.cpuUsPerDelivery, 2),
-        ratio(r.cpuUsPerDelivery, single?.cpuUsPerDelivery),
-        "",
-        r.serverCpuPercent.toFixed(1),
-        r.deliveriesPerSec.toFixed(0),
-        cell(r.p50Ms, floor?.p50Ms, 2),
-        cell(r.p99Ms, floor?.p99Ms, 2),
-        r.p999Ms.toFixed(2),
-        r.deliveredRatio.toFixed(5),
-        cell(r.rssBytesPerConn, floor?.rssBytesPerConn, 0),
-      ]);
+      split.push(
+        delivering(
+          "whole cluster (all deliveries)",
+          { ...r, cpuPercent: r.serverCpuPercent },
+          cell(r.rssBytesPerConn, floor?.rssBytesPerConn, 0),
+        ),
+      );
       process.stdout.write(
         `${r.server} by process (all on CPU 0; each node's connections made directly to it; ratios in brackets to raw-ws):\n${table(split)}`,
       );
